@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0
+//! A tracked connection and what one packet does to it.
+//!
+//! Status bits, directions and `ctinfo` values follow
+//! include/uapi/linux/netfilter/nf_conntrack_common.h; the per-protocol rules
+//! follow net/netfilter/nf_conntrack_proto_{tcp,udp,icmp,icmpv6,generic}.c.
+//! Times are in jiffies (`u64`, the kernel's `jiffies_64`); timeouts are
+//! configured in seconds and converted with the kernel's `HZ`.
+
+use crate::packet::{PacketInfo, TcpFlags, L4};
+use crate::tcp::{TcpIndex, TcpState, TcpTrack, TcpVerdict};
+use crate::tuple::{icmp_type_is_query, Tuple};
+
+/// Direction of a packet relative to the connection (`enum ip_conntrack_dir`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Direction {
+    /// Same direction as the packet that opened the connection.
+    Original = 0,
+    /// The opposite direction.
+    Reply = 1,
+}
+
+/// `IPS_SEEN_REPLY`: a packet was seen in the reply direction.
+pub const IPS_SEEN_REPLY: u32 = 1 << 1;
+/// `IPS_ASSURED`: the connection is established enough not to be early-dropped.
+pub const IPS_ASSURED: u32 = 1 << 2;
+/// `IPS_CONFIRMED`: the entry is in the table.
+pub const IPS_CONFIRMED: u32 = 1 << 3;
+/// `IPS_DYING`: the entry is being removed.
+pub const IPS_DYING: u32 = 1 << 9;
+
+/// `enum ip_conntrack_info`: the packet's relation to its connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum CtInfo {
+    /// Part of an established connection, original direction.
+    Established = 0,
+    /// Related to a connection (an ICMP error), original direction.
+    Related = 1,
+    /// Opens a new connection (or the original side before any reply).
+    New = 2,
+    /// Part of an established connection, reply direction.
+    EstablishedReply = 3,
+    /// Related, reply direction.
+    RelatedReply = 4,
+}
+
+/// Timeouts in seconds, per protocol and TCP state; the kernel's defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Per TCP state, indexed by `TcpState as usize`.
+    pub tcp: [u32; crate::tcp::TCP_STATES],
+    /// TCP connection picked up mid-stream or with unacknowledged data
+    /// (`TCP_CONNTRACK_UNACK`, 300).
+    pub tcp_unack: u32,
+    /// UDP before a reply (`UDP_CT_UNREPLIED`, 30).
+    pub udp_unreplied: u32,
+    /// UDP stream, replied and still active after two seconds (`UDP_CT_REPLIED`, 120).
+    pub udp_replied: u32,
+    /// ICMP and ICMPv6 (30).
+    pub icmp: u32,
+    /// Protocols tracked by address only (600).
+    pub generic: u32,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        let mut tcp = [0; crate::tcp::TCP_STATES];
+        for s in TcpState::ALL {
+            if let Some(slot) = tcp.get_mut(s as usize) {
+                *slot = s.default_timeout_secs();
+            }
+        }
+        Timeouts { tcp, tcp_unack: 300, udp_unreplied: 30, udp_replied: 120, icmp: 30, generic: 600 }
+    }
+}
+
+/// Protocol-specific tracking state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtoTrack {
+    /// TCP state machine.
+    Tcp(TcpTrack),
+    /// UDP: jiffies after which a replied flow counts as a stream.
+    Udp {
+        /// `stream_ts`: creation time plus two seconds, in jiffies.
+        stream_ts: u64,
+    },
+    /// ICMP or ICMPv6 echo-like query.
+    Icmp,
+    /// Tracked by addresses only.
+    Generic,
+}
+
+/// Why a packet was not tracked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Invalid {
+    /// This packet cannot open a connection (e.g. a TCP segment without SYN
+    /// when pickup is off, an ICMP echo reply with no request).
+    CannotOpen,
+    /// The packet does not fit the connection's state.
+    State,
+}
+
+/// The outcome for a packet of an existing connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Tracked; the packet has this ctinfo.
+    Accept(CtInfo),
+    /// INVALID; the connection is unchanged.
+    Invalid,
+    /// The connection is over (a RST before any reply): delete it.
+    Kill(CtInfo),
+    /// A SYN reopens a closed connection: delete it and track anew.
+    Reopen,
+}
+
+/// One tracked connection (the part of `struct nf_conn` rnf keeps).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conn {
+    /// Tuples of the original and the reply direction.
+    pub tuple: [Tuple; 2],
+    /// `IPS_*` status bits.
+    pub status: u32,
+    /// When the connection expires, in jiffies.
+    pub expires: u64,
+    /// Network namespace identifier (the netns inode number).
+    pub netns: u32,
+    /// Protocol state.
+    pub proto: ProtoTrack,
+}
+
+/// Converts seconds to jiffies at `hz` ticks per second, saturating.
+pub fn secs_to_jiffies(secs: u32, hz: u32) -> u64 {
+    u64::from(secs).saturating_mul(u64::from(hz))
+}
+
+impl Conn {
+    /// A new, unconfirmed connection for the first packet `p` with tuple `t`,
+    /// at time `now` (jiffies). Errors with [`Invalid::CannotOpen`] if this
+    /// packet cannot open a connection.
+    pub fn new(
+        t: &Tuple,
+        p: &PacketInfo,
+        netns: u32,
+        now: u64,
+        hz: u32,
+        tmo: &Timeouts,
+    ) -> Result<Conn, Invalid> {
+        let (proto, secs) = match p.l4 {
+            L4::Tcp { flags, .. } => {
+                let track = TcpTrack::new(flags, true).ok_or(Invalid::CannotOpen)?;
+                let secs = if track.state == TcpState::Established {
+                    tmo.tcp_unack
+                } else {
+                    tcp_timeout(tmo, track.state)
+                };
+                (ProtoTrack::Tcp(track), secs)
+            }
+            L4::Udp { .. } => {
+                (ProtoTrack::Udp { stream_ts: now.saturating_add(secs_to_jiffies(2, hz)) }, tmo.udp_unreplied)
+            }
+            L4::Icmp { icmp_type, .. } => {
+                if !icmp_type_is_query(p.l3, icmp_type) {
+                    return Err(Invalid::CannotOpen);
+                }
+                (ProtoTrack::Icmp, tmo.icmp)
+            }
+            L4::Other => (ProtoTrack::Generic, tmo.generic),
+        };
+        Ok(Conn {
+            tuple: [*t, t.invert()],
+            status: 0,
+            expires: now.saturating_add(secs_to_jiffies(secs, hz)),
+            netns,
+            proto,
+        })
+    }
+
+    /// Whether the connection has expired at `now`.
+    pub fn expired(&self, now: u64) -> bool {
+        now >= self.expires
+    }
+
+    /// Whole seconds left before expiry at `now` (what `/proc` prints).
+    pub fn remaining_secs(&self, now: u64, hz: u32) -> u64 {
+        self.expires.saturating_sub(now) / u64::from(hz.max(1))
+    }
+
+    /// Tracks one packet `p` of this connection seen in direction `dir`.
+    ///
+    /// As in the kernel's `nf_conntrack_in`, the protocol handler sees the
+    /// status from before this packet; `IPS_SEEN_REPLY` is set afterwards.
+    pub fn packet(&mut self, dir: Direction, p: &PacketInfo, now: u64, hz: u32, tmo: &Timeouts) -> Outcome {
+        let seen_reply = self.status & IPS_SEEN_REPLY != 0;
+        let ctinfo = match (dir, seen_reply) {
+            (Direction::Reply, _) => CtInfo::EstablishedReply,
+            (Direction::Original, true) => CtInfo::Established,
+            (Direction::Original, false) => CtInfo::New,
+        };
+        let secs = match (&mut self.proto, p.l4) {
+            (ProtoTrack::Tcp(track), L4::Tcp { flags, .. }) => {
+                let old = track.state;
+                let assured = self.status & IPS_ASSURED != 0;
+                match track.packet(dir, flags, assured) {
+                    TcpVerdict::Invalid => return Outcome::Invalid,
+                    TcpVerdict::Reopen => return Outcome::Reopen,
+                    TcpVerdict::Ignore => return Outcome::Accept(ctinfo),
+                    TcpVerdict::Accept { state, assured: handshake_done } => {
+                        let secs = tcp_timeout(tmo, state);
+                        if !seen_reply {
+                            if flags.has(TcpFlags::RST) {
+                                // The only reply is a RST: no connection.
+                                return Outcome::Kill(ctinfo);
+                            }
+                            if TcpIndex::of(flags) == TcpIndex::Syn && old == TcpState::SynSent {
+                                // A SYN retransmit does not renew the timeout.
+                                self.mark_reply(dir);
+                                return Outcome::Accept(ctinfo);
+                            }
+                            if state == TcpState::Established {
+                                secs.min(tmo.tcp_unack)
+                            } else {
+                                secs
+                            }
+                        } else {
+                            if handshake_done {
+                                self.status |= IPS_ASSURED;
+                            }
+                            secs
+                        }
+                    }
+                }
+            }
+            (ProtoTrack::Udp { stream_ts }, L4::Udp { .. }) => {
+                if seen_reply && now > *stream_ts {
+                    // Replied and still active after two seconds: a stream.
+                    self.status |= IPS_ASSURED;
+                    tmo.udp_replied
+                } else {
+                    tmo.udp_unreplied
+                }
+            }
+            (ProtoTrack::Icmp, L4::Icmp { .. }) => tmo.icmp,
+            (ProtoTrack::Generic, _) => tmo.generic,
+            // The tuple matched but the header kind differs: cannot happen for
+            // a well-formed table, so treat it as invalid rather than guess.
+            _ => return Outcome::Invalid,
+        };
+        self.expires = now.saturating_add(secs_to_jiffies(secs, hz));
+        self.mark_reply(dir);
+        Outcome::Accept(ctinfo)
+    }
+
+    fn mark_reply(&mut self, dir: Direction) {
+        if dir == Direction::Reply {
+            self.status |= IPS_SEEN_REPLY;
+        }
+    }
+
+    /// The TCP state, if this is a TCP connection.
+    pub fn tcp_state(&self) -> Option<TcpState> {
+        match self.proto {
+            ProtoTrack::Tcp(t) => Some(t.state),
+            _ => None,
+        }
+    }
+}
+
+fn tcp_timeout(tmo: &Timeouts, s: TcpState) -> u32 {
+    tmo.tcp.get(s as usize).copied().unwrap_or(0)
+}

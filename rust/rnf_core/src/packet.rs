@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Checked views of IPv4 and IPv6 packets and the transport headers that
+//! connection tracking reads.
+//!
+//! Everything here works on untrusted bytes: a packet handed in by a netfilter
+//! hook. [`parse`] validates lengths before reading any field, so no accessor
+//! can index out of bounds, and every defect is a typed [`ParseError`].
+//! Multi-byte fields are read big-endian (network byte order) through
+//! `from_be_bytes`, never through unaligned loads.
+//!
+//! Follows RFC 791 (IPv4), RFC 8200 (IPv6 and its extension headers), RFC 9293
+//! (TCP), RFC 768 (UDP), RFC 792 (ICMP) and RFC 4443 (ICMPv6).
+
+/// `IPPROTO_ICMP` (include/uapi/linux/in.h).
+pub const IPPROTO_ICMP: u8 = 1;
+/// `IPPROTO_TCP`.
+pub const IPPROTO_TCP: u8 = 6;
+/// `IPPROTO_UDP`.
+pub const IPPROTO_UDP: u8 = 17;
+/// `IPPROTO_ICMPV6` (include/uapi/linux/in6.h).
+pub const IPPROTO_ICMPV6: u8 = 58;
+
+/// IPv6 extension header numbers walked by [`parse`] (RFC 8200 section 4).
+const NEXTHDR_HOP: u8 = 0;
+const NEXTHDR_ROUTING: u8 = 43;
+const NEXTHDR_FRAGMENT: u8 = 44;
+const NEXTHDR_AUTH: u8 = 51;
+const NEXTHDR_DEST: u8 = 60;
+/// How many IPv6 extension headers we follow before giving up.
+const MAX_EXT_HEADERS: usize = 8;
+
+/// The network-layer protocol of a packet, as netfilter names families.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum L3Proto {
+    /// IPv4, `NFPROTO_IPV4` (2).
+    Ipv4 = 2,
+    /// IPv6, `NFPROTO_IPV6` (10).
+    Ipv6 = 10,
+}
+
+impl L3Proto {
+    /// The `NFPROTO_*` number (include/uapi/linux/netfilter.h).
+    pub fn nfproto(self) -> u8 {
+        self as u8
+    }
+
+    /// The family from an `NFPROTO_*` number, if it is IPv4 or IPv6.
+    pub fn from_nfproto(pf: u8) -> Option<Self> {
+        match pf {
+            2 => Some(Self::Ipv4),
+            10 => Some(Self::Ipv6),
+            _ => None,
+        }
+    }
+
+    /// The name `/proc/net/nf_conntrack` prints: `ipv4` or `ipv6`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ipv4 => "ipv4",
+            Self::Ipv6 => "ipv6",
+        }
+    }
+
+    /// Address length in bytes.
+    pub fn addr_len(self) -> usize {
+        match self {
+            Self::Ipv4 => 4,
+            Self::Ipv6 => 16,
+        }
+    }
+}
+
+/// Why a packet could not be parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParseError {
+    /// Fewer bytes than the header being read needs.
+    Truncated,
+    /// The IP version field does not match the hook's family.
+    BadVersion,
+    /// IPv4 IHL below 5, or a header longer than the packet.
+    BadHeaderLength,
+    /// IPv4 total length or IPv6 payload length inconsistent with the header.
+    BadTotalLength,
+    /// TCP data offset below 5 words.
+    BadTcpOffset,
+    /// More IPv6 extension headers than we are willing to walk.
+    TooManyExtHeaders,
+}
+
+/// TCP flags byte (RFC 9293 section 3.1), as in byte 13 of the header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct TcpFlags(pub u8);
+
+impl TcpFlags {
+    /// FIN: no more data from sender.
+    pub const FIN: u8 = 0x01;
+    /// SYN: synchronise sequence numbers.
+    pub const SYN: u8 = 0x02;
+    /// RST: reset the connection.
+    pub const RST: u8 = 0x04;
+    /// PSH: push function.
+    pub const PSH: u8 = 0x08;
+    /// ACK: acknowledgment field significant.
+    pub const ACK: u8 = 0x10;
+
+    /// Whether all bits of `mask` are set.
+    pub fn has(self, mask: u8) -> bool {
+        self.0 & mask == mask
+    }
+}
+
+/// The transport header fields connection tracking needs. Ports and
+/// identifiers are in host byte order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum L4 {
+    /// TCP header.
+    Tcp {
+        /// Source port.
+        sport: u16,
+        /// Destination port.
+        dport: u16,
+        /// Sequence number.
+        seq: u32,
+        /// Acknowledgment number.
+        ack: u32,
+        /// Flags byte.
+        flags: TcpFlags,
+        /// Window field, unscaled.
+        window: u16,
+        /// Payload bytes after the TCP header.
+        payload_len: u32,
+    },
+    /// UDP header.
+    Udp {
+        /// Source port.
+        sport: u16,
+        /// Destination port.
+        dport: u16,
+    },
+    /// ICMP or ICMPv6 header (which one follows from the packet's protocol).
+    Icmp {
+        /// Type.
+        icmp_type: u8,
+        /// Code.
+        code: u8,
+        /// Identifier (bytes 4..6); only meaningful for echo-like types.
+        id: u16,
+        /// Offset of the embedded packet of an error message (header + 8).
+        inner_offset: usize,
+    },
+    /// Any other protocol, or a non-first fragment: no transport header read.
+    Other,
+}
+
+/// A parsed packet: network-layer addresses and the transport header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PacketInfo {
+    /// Family.
+    pub l3: L3Proto,
+    /// Source address, network byte order; IPv4 in the first 4 bytes, rest zero.
+    pub src: [u8; 16],
+    /// Destination address, same layout as `src`.
+    pub dst: [u8; 16],
+    /// Upper-layer protocol (`IPPROTO_*`), after any IPv6 extension headers.
+    pub proto: u8,
+    /// Offset of the transport header from the start of the network header.
+    pub l4_offset: usize,
+    /// Length of the L3 packet in bytes, from its header.
+    pub len: u32,
+    /// This is a fragment other than the first: ports are not available.
+    pub later_fragment: bool,
+    /// The transport header.
+    pub l4: L4,
+}
+
+fn be16(b: &[u8], off: usize) -> Result<u16, ParseError> {
+    match b.get(off..off + 2) {
+        Some(&[x, y]) => Ok(u16::from_be_bytes([x, y])),
+        _ => Err(ParseError::Truncated),
+    }
+}
+
+fn be32(b: &[u8], off: usize) -> Result<u32, ParseError> {
+    match b.get(off..off + 4) {
+        Some(&[a, c, d, e]) => Ok(u32::from_be_bytes([a, c, d, e])),
+        _ => Err(ParseError::Truncated),
+    }
+}
+
+fn byte(b: &[u8], off: usize) -> Result<u8, ParseError> {
+    b.get(off).copied().ok_or(ParseError::Truncated)
+}
+
+/// Parses the packet `data`, which starts at the network header.
+///
+/// `data` may be shorter than the whole packet (only the headers need to be
+/// present); the length fields are checked against `data` only where a field
+/// is read. Returns [`ParseError`] for a truncated or malformed header.
+pub fn parse(l3: L3Proto, data: &[u8]) -> Result<PacketInfo, ParseError> {
+    let mut info = match l3 {
+        L3Proto::Ipv4 => parse_ipv4(data)?,
+        L3Proto::Ipv6 => parse_ipv6(data)?,
+    };
+    if !info.later_fragment {
+        let l4 = data.get(info.l4_offset..).ok_or(ParseError::Truncated)?;
+        let l4_len = info.len.saturating_sub(info.l4_offset as u32);
+        info.l4 = parse_l4(info.proto, l4, l4_len, info.l4_offset)?;
+    }
+    Ok(info)
+}
+
+fn parse_ipv4(data: &[u8]) -> Result<PacketInfo, ParseError> {
+    let vihl = byte(data, 0)?;
+    if vihl >> 4 != 4 {
+        return Err(ParseError::BadVersion);
+    }
+    let ihl = usize::from(vihl & 0x0f) * 4;
+    if ihl < 20 {
+        return Err(ParseError::BadHeaderLength);
+    }
+    if data.len() < ihl {
+        return Err(ParseError::Truncated);
+    }
+    let total = be16(data, 2)?;
+    if usize::from(total) < ihl {
+        return Err(ParseError::BadTotalLength);
+    }
+    let frag = be16(data, 6)?;
+    let mut src = [0u8; 16];
+    let mut dst = [0u8; 16];
+    src[..4].copy_from_slice(&data[12..16]);
+    dst[..4].copy_from_slice(&data[16..20]);
+    Ok(PacketInfo {
+        l3: L3Proto::Ipv4,
+        src,
+        dst,
+        proto: data[9],
+        l4_offset: ihl,
+        len: u32::from(total),
+        later_fragment: frag & 0x1fff != 0,
+        l4: L4::Other,
+    })
+}
+
+fn parse_ipv6(data: &[u8]) -> Result<PacketInfo, ParseError> {
+    if data.len() < 40 {
+        return Err(ParseError::Truncated);
+    }
+    if data[0] >> 4 != 6 {
+        return Err(ParseError::BadVersion);
+    }
+    let payload = u32::from(be16(data, 4)?);
+    let mut src = [0u8; 16];
+    let mut dst = [0u8; 16];
+    src.copy_from_slice(&data[8..24]);
+    dst.copy_from_slice(&data[24..40]);
+    let mut next = data[6];
+    let mut off = 40usize;
+    let mut later_fragment = false;
+    let mut walked = 0;
+    loop {
+        match next {
+            NEXTHDR_HOP | NEXTHDR_ROUTING | NEXTHDR_DEST | NEXTHDR_AUTH => {
+                let nh = byte(data, off)?;
+                let hlen = usize::from(byte(data, off + 1)?);
+                let len = if next == NEXTHDR_AUTH { (hlen + 2) * 4 } else { (hlen + 1) * 8 };
+                next = nh;
+                off += len;
+            }
+            NEXTHDR_FRAGMENT => {
+                let nh = byte(data, off)?;
+                let frag_off = be16(data, off + 2)? & 0xfff8;
+                next = nh;
+                off += 8;
+                if frag_off != 0 {
+                    later_fragment = true;
+                    break;
+                }
+            }
+            _ => break,
+        }
+        walked += 1;
+        if walked > MAX_EXT_HEADERS {
+            return Err(ParseError::TooManyExtHeaders);
+        }
+        if off as u32 > payload + 40 {
+            return Err(ParseError::BadTotalLength);
+        }
+    }
+    Ok(PacketInfo {
+        l3: L3Proto::Ipv6,
+        src,
+        dst,
+        proto: next,
+        l4_offset: off,
+        len: payload + 40,
+        later_fragment,
+        l4: L4::Other,
+    })
+}
+
+/// Parses the transport header at the start of `l4`. `l4_len` is its length
+/// according to the IP header (the bytes in `l4` may be fewer). `base` is the
+/// offset of `l4` from the network header, used for ICMP inner offsets.
+fn parse_l4(proto: u8, l4: &[u8], l4_len: u32, base: usize) -> Result<L4, ParseError> {
+    match proto {
+        IPPROTO_TCP => {
+            let off_flags = be16(l4, 12)?;
+            let doff = u32::from(off_flags >> 12) * 4;
+            if doff < 20 {
+                return Err(ParseError::BadTcpOffset);
+            }
+            if l4_len < doff {
+                return Err(ParseError::BadTotalLength);
+            }
+            // The fixed 20-byte header must be present; options may be cut.
+            be16(l4, 18)?;
+            Ok(L4::Tcp {
+                sport: be16(l4, 0)?,
+                dport: be16(l4, 2)?,
+                seq: be32(l4, 4)?,
+                ack: be32(l4, 8)?,
+                flags: TcpFlags(byte(l4, 13)?),
+                window: be16(l4, 14)?,
+                payload_len: l4_len - doff,
+            })
+        }
+        IPPROTO_UDP => {
+            if l4_len < 8 {
+                return Err(ParseError::BadTotalLength);
+            }
+            // Read the last byte first: one bounds check covers the header.
+            be16(l4, 6)?;
+            Ok(L4::Udp { sport: be16(l4, 0)?, dport: be16(l4, 2)? })
+        }
+        IPPROTO_ICMP | IPPROTO_ICMPV6 => {
+            if l4_len < 8 {
+                return Err(ParseError::BadTotalLength);
+            }
+            be16(l4, 6)?;
+            Ok(L4::Icmp {
+                icmp_type: byte(l4, 0)?,
+                code: byte(l4, 1)?,
+                id: be16(l4, 4)?,
+                inner_offset: base + 8,
+            })
+        }
+        _ => Ok(L4::Other),
+    }
+}
+
+#[cfg(test)]
+mod tests;

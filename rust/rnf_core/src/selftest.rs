@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Checks shared by the host tests and the in-kernel KUnit suites.
+//!
+//! Each [`Case`] is a function that returns `Err(reason)` on failure. The
+//! kernel modules turn every suite here into a KUnit suite (the module's
+//! `kunit` glue), and `cargo test` runs the same suites, so the golden-packet
+//! checks run on the target's own compiler, endianness and alignment rules.
+
+use core::fmt::Write;
+
+use crate::conn::{Conn, CtInfo, Direction, Outcome, Timeouts, IPS_ASSURED, IPS_SEEN_REPLY};
+use crate::packet::{self, L3Proto, ParseError, TcpFlags, L4};
+use crate::procfmt::{self, FixedBuf};
+use crate::table::{ConnTable, InsertError, Slot};
+use crate::tcp::{transition, TcpIndex, TcpState, Transition};
+use crate::tuple::{jhash2, NoTuple, Tuple};
+
+/// One named check.
+pub struct Case {
+    /// KUnit case name: what it checks.
+    pub name: &'static str,
+    /// Returns `Err(reason)` when the check fails.
+    pub run: fn() -> Result<(), &'static str>,
+}
+
+/// One named group of checks (a KUnit suite).
+pub struct Suite {
+    /// Suite name, `rnf_<area>`.
+    pub name: &'static str,
+    /// Its cases.
+    pub cases: &'static [Case],
+}
+
+fn ensure(cond: bool, why: &'static str) -> Result<(), &'static str> {
+    if cond {
+        Ok(())
+    } else {
+        Err(why)
+    }
+}
+
+/// Golden packets (network header onward), also used by the host tests.
+pub mod golden {
+    /// IPv4 TCP SYN 10.1.0.2:40000 -> 10.2.0.2:80, 20 bytes of options.
+    pub const IPV4_TCP_SYN: [u8; 60] = [
+        0x45, 0x00, 0x00, 0x3c, 0x00, 0x01, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00, 10, 1, 0, 2, 10, 2, 0, 2,
+        0x9c, 0x40, 0x00, 0x50, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0xa0, 0x02, 0xfa, 0xf0,
+        0x00, 0x00, 0x00, 0x00, 0x02, 0x04, 0x05, 0xb4, 0x04, 0x02, 0x08, 0x0a, 0x00, 0x00, 0x00, 0x01,
+        0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x07,
+    ];
+    /// IPv4 ICMP echo request 10.1.0.2 -> 10.2.0.2, id 0x1234, seq 1.
+    pub const IPV4_ICMP_ECHO: [u8; 28] = [
+        0x45, 0x00, 0x00, 0x1c, 0x00, 0x02, 0x40, 0x00, 0x40, 0x01, 0x00, 0x00, 10, 1, 0, 2, 10, 2, 0, 2,
+        0x08, 0x00, 0x00, 0x00, 0x12, 0x34, 0x00, 0x01,
+    ];
+    /// IPv6 UDP fd01::2:5000 -> fd02::2:53, 8 bytes of payload.
+    pub const IPV6_UDP: [u8; 56] = [
+        0x60, 0x00, 0x00, 0x00, 0x00, 0x10, 17, 64, //
+        0xfd, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, //
+        0xfd, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, //
+        0x13, 0x88, 0x00, 0x35, 0x00, 0x10, 0x00, 0x00, 1, 2, 3, 4, 5, 6, 7, 8,
+    ];
+    /// IPv6 first fragment (offset 0, more fragments) of a UDP datagram
+    /// fd01::2:5000 -> fd02::2:53.
+    pub const IPV6_FRAG_FIRST: [u8; 56] = [
+        0x60, 0x00, 0x00, 0x00, 0x00, 0x10, 44, 64, //
+        0xfd, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, //
+        0xfd, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, //
+        17, 0, 0x00, 0x01, 0xca, 0xfe, 0xba, 0xbe, //
+        0x13, 0x88, 0x00, 0x35, 0x05, 0xd0, 0x00, 0x00,
+    ];
+    /// IPv6 later fragment (offset 1480) of the same datagram.
+    pub const IPV6_FRAG_LATER: [u8; 56] = [
+        0x60, 0x00, 0x00, 0x00, 0x00, 0x10, 44, 64, //
+        0xfd, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, //
+        0xfd, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, //
+        17, 0, 0x05, 0xc8, 0xca, 0xfe, 0xba, 0xbe, //
+        0xde, 0xad, 0xbe, 0xef, 0xde, 0xad, 0xbe, 0xef,
+    ];
+    /// IPv6 ICMPv6 echo request fd01::2 -> fd02::2 behind a hop-by-hop
+    /// options header, id 0x0042.
+    pub const IPV6_HBH_ECHO: [u8; 56] = [
+        0x60, 0x00, 0x00, 0x00, 0x00, 0x10, 0, 64, //
+        0xfd, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, //
+        0xfd, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, //
+        58, 0, 1, 4, 0, 0, 0, 0, //
+        0x80, 0x00, 0x00, 0x00, 0x00, 0x42, 0x00, 0x01,
+    ];
+}
+
+/// A packet copied from `src` with the TCP flags byte replaced, for state tests.
+fn tcp_with_flags(flags: u8) -> [u8; 60] {
+    let mut p = golden::IPV4_TCP_SYN;
+    p[33] = flags;
+    p
+}
+
+/// The same TCP segment in the reply direction (addresses and ports swapped).
+fn tcp_reply_with_flags(flags: u8) -> [u8; 60] {
+    let mut p = tcp_with_flags(flags);
+    for i in 0..4 {
+        p.swap(12 + i, 16 + i);
+    }
+    p.swap(20, 22);
+    p.swap(21, 23);
+    p
+}
+
+fn parse4(b: &[u8]) -> Result<packet::PacketInfo, &'static str> {
+    packet::parse(L3Proto::Ipv4, b).map_err(|_| "golden IPv4 packet did not parse")
+}
+
+fn parse6(b: &[u8]) -> Result<packet::PacketInfo, &'static str> {
+    packet::parse(L3Proto::Ipv6, b).map_err(|_| "golden IPv6 packet did not parse")
+}
+
+fn ipv4_tcp_syn_parses() -> Result<(), &'static str> {
+    let p = parse4(&golden::IPV4_TCP_SYN)?;
+    ensure(p.src[..4] == [10, 1, 0, 2] && p.dst[..4] == [10, 2, 0, 2], "addresses")?;
+    ensure(p.l4_offset == 20 && p.len == 60, "offsets")?;
+    match p.l4 {
+        L4::Tcp { sport: 40000, dport: 80, seq: 1, ack: 0, flags, payload_len: 0, .. } => {
+            ensure(flags == TcpFlags(TcpFlags::SYN), "flags")
+        }
+        _ => Err("TCP header fields"),
+    }
+}
+
+fn ipv6_udp_parses() -> Result<(), &'static str> {
+    let p = parse6(&golden::IPV6_UDP)?;
+    ensure(p.src[0] == 0xfd && p.src[15] == 2 && p.dst[1] == 2, "addresses")?;
+    ensure(p.l4 == L4::Udp { sport: 5000, dport: 53 }, "UDP ports")
+}
+
+fn ipv6_first_fragment_has_ports() -> Result<(), &'static str> {
+    let p = parse6(&golden::IPV6_FRAG_FIRST)?;
+    ensure(!p.later_fragment && p.l4_offset == 48, "fragment header skipped")?;
+    ensure(p.l4 == L4::Udp { sport: 5000, dport: 53 }, "UDP ports after fragment header")
+}
+
+fn ipv6_later_fragment_has_no_tuple() -> Result<(), &'static str> {
+    let p = parse6(&golden::IPV6_FRAG_LATER)?;
+    ensure(p.later_fragment && p.l4 == L4::Other, "later fragment")?;
+    ensure(Tuple::from_packet(&p) == Err(NoTuple::Fragment), "no tuple")
+}
+
+fn ipv6_hop_by_hop_skipped() -> Result<(), &'static str> {
+    let p = parse6(&golden::IPV6_HBH_ECHO)?;
+    ensure(p.proto == 58 && p.l4_offset == 48, "extension header walk")?;
+    ensure(matches!(p.l4, L4::Icmp { icmp_type: 128, id: 0x42, .. }), "ICMPv6 echo")
+}
+
+fn truncated_packets_are_errors() -> Result<(), &'static str> {
+    // Every strict prefix shorter than the headers must fail cleanly.
+    for n in 0..40 {
+        ensure(packet::parse(L3Proto::Ipv4, &golden::IPV4_TCP_SYN[..n]).is_err(), "IPv4 TCP prefix")?;
+    }
+    for n in 0..48 {
+        ensure(packet::parse(L3Proto::Ipv6, &golden::IPV6_UDP[..n]).is_err(), "IPv6 UDP prefix")?;
+        ensure(packet::parse(L3Proto::Ipv6, &golden::IPV6_HBH_ECHO[..n]).is_err(), "IPv6 HBH prefix")?;
+    }
+    Ok(())
+}
+
+fn malformed_headers_are_errors() -> Result<(), &'static str> {
+    let mut p = golden::IPV4_TCP_SYN;
+    p[0] = 0x44; // IHL 4 words
+    ensure(packet::parse(L3Proto::Ipv4, &p) == Err(ParseError::BadHeaderLength), "IHL < 5")?;
+    p[0] = 0x65;
+    ensure(packet::parse(L3Proto::Ipv4, &p) == Err(ParseError::BadVersion), "version 6 on IPv4 hook")?;
+    let mut p = golden::IPV4_TCP_SYN;
+    p[32] = 0x40; // data offset 4 words
+    ensure(packet::parse(L3Proto::Ipv4, &p) == Err(ParseError::BadTcpOffset), "TCP doff < 5")?;
+    let mut p = golden::IPV4_TCP_SYN;
+    p[3] = 10; // total length below the header
+    ensure(packet::parse(L3Proto::Ipv4, &p) == Err(ParseError::BadTotalLength), "total length")?;
+    let mut p = golden::IPV6_UDP;
+    p[5] = 4; // payload too short for UDP
+    ensure(packet::parse(L3Proto::Ipv6, &p) == Err(ParseError::BadTotalLength), "UDP length")
+}
+
+/// Packet parsing suite.
+pub static PACKET: Suite = Suite {
+    name: "rnf_packet",
+    cases: &[
+        Case { name: "ipv4_tcp_syn_parses", run: ipv4_tcp_syn_parses },
+        Case { name: "ipv6_udp_parses", run: ipv6_udp_parses },
+        Case { name: "ipv6_first_fragment_has_ports", run: ipv6_first_fragment_has_ports },
+        Case { name: "ipv6_later_fragment_has_no_tuple", run: ipv6_later_fragment_has_no_tuple },
+        Case { name: "ipv6_hop_by_hop_skipped", run: ipv6_hop_by_hop_skipped },
+        Case { name: "truncated_packets_are_errors", run: truncated_packets_are_errors },
+        Case { name: "malformed_headers_are_errors", run: malformed_headers_are_errors },
+    ],
+};
+
+fn tuple_invert_swaps_ports() -> Result<(), &'static str> {
+    let t = Tuple::from_packet(&parse4(&golden::IPV4_TCP_SYN)?).map_err(|_| "tuple")?;
+    let r = t.invert();
+    ensure(r.src == t.dst && r.dst == t.src && r.src_id == 80 && r.dst_id == 40000, "inverted")?;
+    ensure(r.invert() == t, "double inversion is identity")
+}
+
+fn icmp_echo_inverts_to_reply() -> Result<(), &'static str> {
+    let t = Tuple::from_packet(&parse4(&golden::IPV4_ICMP_ECHO)?).map_err(|_| "tuple")?;
+    ensure(t.icmp_type() == 8 && t.src_id == 0x1234, "echo tuple")?;
+    let r = t.invert();
+    ensure(r.icmp_type() == 0 && r.src_id == 0x1234, "echo reply tuple")?;
+    let t6 = Tuple::from_packet(&parse6(&golden::IPV6_HBH_ECHO)?).map_err(|_| "tuple6")?;
+    ensure(t6.invert().icmp_type() == 129, "ICMPv6 echo reply type")
+}
+
+fn jhash2_matches_kernel() -> Result<(), &'static str> {
+    // Values computed with include/linux/jhash.h from the reference kernel.
+    ensure(jhash2(&[], 0) == 0xdead_beef, "empty")?;
+    ensure(jhash2(&[1], 0) == 0x72a8_2a9b, "one word")?;
+    ensure(jhash2(&[1, 2, 3], 7) == 0xfbd6_12ad, "three words")?;
+    ensure(jhash2(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 0x1234_5678) == 0x4852_49db, "eleven words")
+}
+
+fn hash_depends_on_netns() -> Result<(), &'static str> {
+    let t = Tuple::from_packet(&parse4(&golden::IPV4_TCP_SYN)?).map_err(|_| "tuple")?;
+    ensure(t.hash(1, 99) == t.hash(1, 99), "deterministic")?;
+    ensure(t.hash(1, 99) != t.hash(2, 99), "netns in hash")
+}
+
+/// Tuple suite.
+pub static TUPLE: Suite = Suite {
+    name: "rnf_tuple",
+    cases: &[
+        Case { name: "tuple_invert_swaps_ports", run: tuple_invert_swaps_ports },
+        Case { name: "icmp_echo_inverts_to_reply", run: icmp_echo_inverts_to_reply },
+        Case { name: "jhash2_matches_kernel", run: jhash2_matches_kernel },
+        Case { name: "hash_depends_on_netns", run: hash_depends_on_netns },
+    ],
+};
+
+const HZ: u32 = 100;
+
+struct Flow {
+    conn: Conn,
+    now: u64,
+}
+
+impl Flow {
+    fn open(first: &[u8]) -> Result<Flow, &'static str> {
+        let p = parse4(first)?;
+        let t = Tuple::from_packet(&p).map_err(|_| "tuple")?;
+        let conn = Conn::new(&t, &p, 1, 1000, HZ, &Timeouts::default()).map_err(|_| "cannot open")?;
+        Ok(Flow { conn, now: 1000 })
+    }
+
+    fn pkt(&mut self, dir: Direction, b: &[u8]) -> Result<Outcome, &'static str> {
+        let p = parse4(b)?;
+        self.now += 1;
+        Ok(self.conn.packet(dir, &p, self.now, HZ, &Timeouts::default()))
+    }
+}
+
+const SYN: u8 = TcpFlags::SYN;
+const SYNACK: u8 = TcpFlags::SYN | TcpFlags::ACK;
+const ACK: u8 = TcpFlags::ACK;
+const FIN: u8 = TcpFlags::FIN | TcpFlags::ACK;
+const RST: u8 = TcpFlags::RST;
+
+fn tcp_handshake_establishes_and_assures() -> Result<(), &'static str> {
+    let mut f = Flow::open(&tcp_with_flags(SYN))?;
+    ensure(f.conn.tcp_state() == Some(TcpState::SynSent), "SYN -> SYN_SENT")?;
+    let o = f.pkt(Direction::Reply, &tcp_reply_with_flags(SYNACK))?;
+    ensure(o == Outcome::Accept(CtInfo::EstablishedReply), "SYN/ACK is ESTABLISHED reply")?;
+    ensure(f.conn.tcp_state() == Some(TcpState::SynRecv), "SYN/ACK -> SYN_RECV")?;
+    ensure(f.conn.status & IPS_SEEN_REPLY != 0, "SEEN_REPLY")?;
+    let o = f.pkt(Direction::Original, &tcp_with_flags(ACK))?;
+    ensure(o == Outcome::Accept(CtInfo::Established), "ACK is ESTABLISHED")?;
+    ensure(f.conn.tcp_state() == Some(TcpState::Established), "ACK -> ESTABLISHED")?;
+    ensure(f.conn.status & IPS_ASSURED != 0, "ASSURED after handshake")
+}
+
+fn tcp_fin_sequence_reaches_time_wait() -> Result<(), &'static str> {
+    let mut f = Flow::open(&tcp_with_flags(SYN))?;
+    f.pkt(Direction::Reply, &tcp_reply_with_flags(SYNACK))?;
+    f.pkt(Direction::Original, &tcp_with_flags(ACK))?;
+    let steps: [(Direction, [u8; 60], TcpState); 4] = [
+        (Direction::Original, tcp_with_flags(FIN), TcpState::FinWait),
+        (Direction::Reply, tcp_reply_with_flags(ACK), TcpState::CloseWait),
+        (Direction::Reply, tcp_reply_with_flags(FIN), TcpState::LastAck),
+        (Direction::Original, tcp_with_flags(ACK), TcpState::TimeWait),
+    ];
+    for (dir, pkt, want) in steps.iter() {
+        f.pkt(*dir, pkt)?;
+        ensure(f.conn.tcp_state() == Some(*want), "close sequence state")?;
+    }
+    let left = f.conn.remaining_secs(f.now, HZ);
+    ensure(left == 119 || left == 120, "TIME_WAIT timeout is 120 s")
+}
+
+fn tcp_rst_as_only_reply_kills() -> Result<(), &'static str> {
+    let mut f = Flow::open(&tcp_with_flags(SYN))?;
+    let o = f.pkt(Direction::Reply, &tcp_reply_with_flags(RST | ACK))?;
+    ensure(matches!(o, Outcome::Kill(_)), "RST before any other reply kills the entry")
+}
+
+fn tcp_invalid_does_not_change_state() -> Result<(), &'static str> {
+    let mut f = Flow::open(&tcp_with_flags(SYN))?;
+    // A SYN/ACK in the original direction is invalid in SYN_SENT.
+    let o = f.pkt(Direction::Original, &tcp_with_flags(SYNACK))?;
+    ensure(o == Outcome::Invalid, "SYN/ACK in original direction is INVALID")?;
+    ensure(f.conn.tcp_state() == Some(TcpState::SynSent), "state unchanged")
+}
+
+fn tcp_table_spot_checks() -> Result<(), &'static str> {
+    use Direction::{Original as O, Reply as R};
+    let cases = [
+        (O, TcpIndex::Syn, TcpState::None, Transition::To(TcpState::SynSent)),
+        (R, TcpIndex::Syn, TcpState::SynSent, Transition::To(TcpState::SynSent2)),
+        (R, TcpIndex::SynAck, TcpState::Established, Transition::Ignore),
+        (O, TcpIndex::Ack, TcpState::LastAck, Transition::To(TcpState::TimeWait)),
+        (R, TcpIndex::Ack, TcpState::SynSent, Transition::Ignore),
+        (O, TcpIndex::None, TcpState::Established, Transition::Invalid),
+        (R, TcpIndex::Rst, TcpState::SynSent2, Transition::To(TcpState::Close)),
+        (O, TcpIndex::Fin, TcpState::SynSent2, Transition::Invalid),
+    ];
+    for (dir, idx, old, want) in cases {
+        ensure(transition(dir, idx, old) == want, "transition differs from tcp_conntracks")?;
+    }
+    Ok(())
+}
+
+fn udp_reply_then_later_packet_assures() -> Result<(), &'static str> {
+    let p = parse6(&golden::IPV6_UDP)?;
+    let t = Tuple::from_packet(&p).map_err(|_| "tuple")?;
+    let tmo = Timeouts::default();
+    let mut c = Conn::new(&t, &p, 1, 1000, HZ, &tmo).map_err(|_| "open")?;
+    ensure(c.remaining_secs(1000, HZ) == 30, "unreplied timeout 30 s")?;
+    c.packet(Direction::Reply, &p, 1010, HZ, &tmo);
+    ensure(c.status & IPS_SEEN_REPLY != 0 && c.status & IPS_ASSURED == 0, "replied, not yet assured")?;
+    // Within two seconds of creation: still the unreplied timeout.
+    c.packet(Direction::Original, &p, 1100, HZ, &tmo);
+    ensure(c.status & IPS_ASSURED == 0, "not assured within 2 s")?;
+    c.packet(Direction::Original, &p, 1300, HZ, &tmo);
+    ensure(c.status & IPS_ASSURED != 0, "assured as a stream")?;
+    ensure(c.remaining_secs(1300, HZ) == 120, "stream timeout 120 s")?;
+    ensure(c.expired(1300 + 120 * 100), "expires after its timeout")
+}
+
+fn icmp_echo_reply_cannot_open() -> Result<(), &'static str> {
+    let mut b = golden::IPV4_ICMP_ECHO;
+    b[20] = 0; // echo reply
+    let p = parse4(&b)?;
+    let t = Tuple::from_packet(&p).map_err(|_| "tuple")?;
+    ensure(Conn::new(&t, &p, 1, 0, HZ, &Timeouts::default()).is_err(), "reply cannot open")
+}
+
+/// Connection state suite.
+pub static CONN: Suite = Suite {
+    name: "rnf_conntrack_state",
+    cases: &[
+        Case { name: "tcp_handshake_establishes_and_assures", run: tcp_handshake_establishes_and_assures },
+        Case { name: "tcp_fin_sequence_reaches_time_wait", run: tcp_fin_sequence_reaches_time_wait },
+        Case { name: "tcp_rst_as_only_reply_kills", run: tcp_rst_as_only_reply_kills },
+        Case { name: "tcp_invalid_does_not_change_state", run: tcp_invalid_does_not_change_state },
+        Case { name: "tcp_table_spot_checks", run: tcp_table_spot_checks },
+        Case { name: "udp_reply_then_later_packet_assures", run: udp_reply_then_later_packet_assures },
+        Case { name: "icmp_echo_reply_cannot_open", run: icmp_echo_reply_cannot_open },
+    ],
+};
+
+fn conn_for_port(port: u16, netns: u32) -> Result<Conn, &'static str> {
+    let mut b = golden::IPV6_UDP;
+    b[40..42].copy_from_slice(&port.to_be_bytes());
+    let p = parse6(&b)?;
+    let t = Tuple::from_packet(&p).map_err(|_| "tuple")?;
+    Conn::new(&t, &p, netns, 0, HZ, &Timeouts::default()).map_err(|_| "open")
+}
+
+fn table_finds_both_directions() -> Result<(), &'static str> {
+    let mut slots = [Slot::EMPTY; 4];
+    let mut buckets = [0u32; 3];
+    let mut t = ConnTable::new(&mut slots[..], &mut buckets[..], 7);
+    let c = conn_for_port(1000, 1)?;
+    let i = t.insert(c).map_err(|_| "insert")?;
+    ensure(t.find(&c.tuple[0], 1) == Some((i, Direction::Original)), "original")?;
+    ensure(t.find(&c.tuple[1], 1) == Some((i, Direction::Reply)), "reply")?;
+    ensure(t.find(&c.tuple[0], 2).is_none(), "other netns does not see it")?;
+    ensure(t.insert(c) == Err(InsertError::Clash), "duplicate insert is a clash")?;
+    ensure(t.remove(i).is_some() && t.count() == 0, "remove")?;
+    ensure(t.find(&c.tuple[1], 1).is_none(), "gone after remove")
+}
+
+fn table_full_then_early_drop() -> Result<(), &'static str> {
+    let mut slots = [Slot::EMPTY; 4];
+    let mut buckets = [0u32; 2];
+    let mut t = ConnTable::new(&mut slots[..], &mut buckets[..], 7);
+    for port in 0..4 {
+        t.insert(conn_for_port(port, 1)?).map_err(|_| "fill")?;
+    }
+    ensure(t.insert(conn_for_port(9, 1)?) == Err(InsertError::Full), "full")?;
+    // Assure all but port 2: early drop must pick that one.
+    for port in [0u16, 1, 3] {
+        let c = conn_for_port(port, 1)?;
+        let (i, _) = t.find(&c.tuple[0], 1).ok_or("find")?;
+        if let Some(c) = t.get_mut(i) {
+            c.status |= IPS_ASSURED;
+        }
+    }
+    ensure(t.early_drop(0, 0), "early drop found a victim")?;
+    ensure(t.find(&conn_for_port(2, 1)?.tuple[0], 1).is_none(), "victim was the unassured one")?;
+    ensure(!t.early_drop(0, 0), "assured entries are never early-dropped")?;
+    ensure(t.insert(conn_for_port(9, 1)?).is_ok(), "insert after early drop")
+}
+
+fn table_gc_and_flush() -> Result<(), &'static str> {
+    let mut slots = [Slot::EMPTY; 8];
+    let mut buckets = [0u32; 5];
+    let mut t = ConnTable::new(&mut slots[..], &mut buckets[..], 3);
+    for port in 0..6 {
+        t.insert(conn_for_port(port, if port < 3 { 1 } else { 2 })?).map_err(|_| "fill")?;
+    }
+    let (removed, _) = t.gc(10, 0, 5);
+    ensure(removed == 0, "nothing expired yet")?;
+    ensure(t.flush(Some(2)) == 3 && t.count() == 3, "flush one netns")?;
+    let (removed, _) = t.gc(31 * 100, 0, 5);
+    ensure(removed == 3 && t.count() == 0, "expired entries reclaimed")
+}
+
+fn proc_line_matches_nf_conntrack() -> Result<(), &'static str> {
+    let mut f = Flow::open(&tcp_with_flags(SYN))?;
+    f.pkt(Direction::Reply, &tcp_reply_with_flags(SYNACK))?;
+    f.pkt(Direction::Original, &tcp_with_flags(ACK))?;
+    let mut buf = FixedBuf::<512>::new();
+    procfmt::write_conn(&mut buf, &f.conn, f.now, HZ, 1).map_err(|_| "format")?;
+    ensure(
+        buf.as_str()
+            == "ipv4     2 tcp      6 432000 ESTABLISHED src=10.1.0.2 dst=10.2.0.2 sport=40000 dport=80 \
+                src=10.2.0.2 dst=10.1.0.2 sport=80 dport=40000 [ASSURED] mark=0 use=1\n",
+        "TCP line",
+    )?;
+    let c = conn_for_port(5000, 1)?;
+    let mut buf = FixedBuf::<512>::new();
+    procfmt::write_conn(&mut buf, &c, 0, HZ, 1).map_err(|_| "format")?;
+    let mut want = FixedBuf::<512>::new();
+    let _ = write!(
+        want,
+        "ipv6     10 udp      17 30 src={a} dst={b} sport=5000 dport=53 [UNREPLIED] src={b} dst={a} \
+         sport=53 dport=5000 mark=0 use=1\n",
+        a = "fd01:0000:0000:0000:0000:0000:0000:0002",
+        b = "fd02:0000:0000:0000:0000:0000:0000:0002"
+    );
+    ensure(buf.as_str() == want.as_str(), "UDP over IPv6 line")
+}
+
+/// Connection table suite.
+pub static TABLE: Suite = Suite {
+    name: "rnf_conntrack_table",
+    cases: &[
+        Case { name: "table_finds_both_directions", run: table_finds_both_directions },
+        Case { name: "table_full_then_early_drop", run: table_full_then_early_drop },
+        Case { name: "table_gc_and_flush", run: table_gc_and_flush },
+        Case { name: "proc_line_matches_nf_conntrack", run: proc_line_matches_nf_conntrack },
+    ],
+};
+
+/// Every suite, in the order KUnit runs them.
+pub static ALL: [&Suite; 4] = [&PACKET, &TUPLE, &CONN, &TABLE];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_selftest_case_passes() {
+        let mut failed = std::vec::Vec::new();
+        for s in super::ALL {
+            for c in s.cases {
+                if let Err(why) = (c.run)() {
+                    failed.push(std::format!("{}.{}: {}", s.name, c.name, why));
+                }
+            }
+        }
+        assert!(failed.is_empty(), "failed: {failed:#?}");
+    }
+}

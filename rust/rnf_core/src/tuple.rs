@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Conntrack tuples: what identifies one direction of a connection.
+//!
+//! Mirrors `struct nf_conntrack_tuple` (include/net/netfilter/nf_conntrack_tuple.h):
+//! addresses, the layer-4 protocol, and the protocol's identifiers (ports for
+//! TCP and UDP; identifier, type and code for ICMP echo).
+
+use crate::packet::{L3Proto, PacketInfo, IPPROTO_ICMP, IPPROTO_ICMPV6, L4};
+
+/// One direction of a connection.
+///
+/// Addresses are in network byte order, IPv4 in the first four bytes with
+/// the rest zero. `src_id` and `dst_id` are in host byte order: for TCP and
+/// UDP the source and destination ports; for ICMP and ICMPv6 `src_id` is the
+/// echo identifier and `dst_id` is `type << 8 | code`; zero for protocols
+/// tracked by address only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Tuple {
+    /// Source address.
+    pub src: [u8; 16],
+    /// Destination address.
+    pub dst: [u8; 16],
+    /// Source port or ICMP identifier.
+    pub src_id: u16,
+    /// Destination port or ICMP `type << 8 | code`.
+    pub dst_id: u16,
+    /// `IPPROTO_*` number.
+    pub proto: u8,
+    /// Family.
+    pub l3: L3Proto,
+}
+
+/// Why a packet has no tuple of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoTuple {
+    /// A non-first fragment: the transport header is in another packet.
+    Fragment,
+    /// An ICMP message that is not an echo-like query or reply, such as an
+    /// error; connection tracking handles errors through the packet they embed.
+    IcmpNotQuery,
+}
+
+/// The reply type of an ICMP query type, and the reverse; `None` for types
+/// that are not query/reply pairs. Same pairs as the kernel's
+/// `invmap` in net/netfilter/nf_conntrack_proto_icmp.c.
+fn icmp_inverse_type(l3: L3Proto, t: u8) -> Option<u8> {
+    match l3 {
+        L3Proto::Ipv4 => match t {
+            8 => Some(0),
+            0 => Some(8),
+            13 => Some(14),
+            14 => Some(13),
+            15 => Some(16),
+            16 => Some(15),
+            17 => Some(18),
+            18 => Some(17),
+            _ => None,
+        },
+        L3Proto::Ipv6 => match t {
+            128 => Some(129),
+            129 => Some(128),
+            139 => Some(140),
+            140 => Some(139),
+            _ => None,
+        },
+    }
+}
+
+/// Whether an ICMP type may open a new connection (a query, not a reply);
+/// the kernel's `valid_new` tables.
+pub fn icmp_type_is_query(l3: L3Proto, t: u8) -> bool {
+    match l3 {
+        L3Proto::Ipv4 => matches!(t, 8 | 13 | 15 | 17),
+        L3Proto::Ipv6 => matches!(t, 128 | 139),
+    }
+}
+
+impl Tuple {
+    /// The tuple of a parsed packet, in the packet's own direction.
+    pub fn from_packet(p: &PacketInfo) -> Result<Tuple, NoTuple> {
+        if p.later_fragment {
+            return Err(NoTuple::Fragment);
+        }
+        let (src_id, dst_id) = match p.l4 {
+            L4::Tcp { sport, dport, .. } | L4::Udp { sport, dport } => (sport, dport),
+            L4::Icmp { icmp_type, code, id, .. } => {
+                if icmp_inverse_type(p.l3, icmp_type).is_none() {
+                    return Err(NoTuple::IcmpNotQuery);
+                }
+                (id, u16::from(icmp_type) << 8 | u16::from(code))
+            }
+            L4::Other => (0, 0),
+        };
+        Ok(Tuple { src: p.src, dst: p.dst, src_id, dst_id, proto: p.proto, l3: p.l3 })
+    }
+
+    /// The tuple of the other direction: addresses swapped, ports swapped,
+    /// an ICMP query type turned into its reply type.
+    pub fn invert(&self) -> Tuple {
+        let (src_id, dst_id) = if self.is_icmp() {
+            let t = self.icmp_type();
+            // from_packet only builds ICMP tuples of invertible types; an
+            // unknown type stays as it is rather than panicking.
+            let inv = icmp_inverse_type(self.l3, t).unwrap_or(t);
+            (self.src_id, u16::from(inv) << 8 | u16::from(self.icmp_code()))
+        } else {
+            (self.dst_id, self.src_id)
+        };
+        Tuple { src: self.dst, dst: self.src, src_id, dst_id, proto: self.proto, l3: self.l3 }
+    }
+
+    /// Whether this is an ICMP or ICMPv6 tuple.
+    pub fn is_icmp(&self) -> bool {
+        matches!((self.l3, self.proto), (L3Proto::Ipv4, IPPROTO_ICMP) | (L3Proto::Ipv6, IPPROTO_ICMPV6))
+    }
+
+    /// ICMP type (meaningful only when [`Tuple::is_icmp`]).
+    pub fn icmp_type(&self) -> u8 {
+        (self.dst_id >> 8) as u8
+    }
+
+    /// ICMP code (meaningful only when [`Tuple::is_icmp`]).
+    pub fn icmp_code(&self) -> u8 {
+        (self.dst_id & 0xff) as u8
+    }
+
+    /// Hash of the tuple in the namespace `netns` with the table's random
+    /// `seed` (Bob Jenkins' lookup3 `hashword`, the kernel's `jhash2`).
+    pub fn hash(&self, netns: u32, seed: u32) -> u32 {
+        let w = |b: &[u8; 16], i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let words = [
+            w(&self.src, 0),
+            w(&self.src, 4),
+            w(&self.src, 8),
+            w(&self.src, 12),
+            w(&self.dst, 0),
+            w(&self.dst, 4),
+            w(&self.dst, 8),
+            w(&self.dst, 12),
+            u32::from(self.src_id) << 16 | u32::from(self.dst_id),
+            u32::from(self.proto) << 8 | u32::from(self.l3.nfproto()),
+            netns,
+        ];
+        jhash2(&words, seed)
+    }
+}
+
+#[inline]
+fn rol32(x: u32, k: u32) -> u32 {
+    x.rotate_left(k)
+}
+
+/// lookup3 `hashword()` (include/linux/jhash.h `jhash2`), over `k` with
+/// `initval`. Pure wrapping arithmetic: cannot overflow-panic.
+pub fn jhash2(k: &[u32], initval: u32) -> u32 {
+    const JHASH_INITVAL: u32 = 0xdead_beef;
+    let init = JHASH_INITVAL
+        .wrapping_add((k.len() as u32).wrapping_shl(2))
+        .wrapping_add(initval);
+    let (mut a, mut b, mut c) = (init, init, init);
+    // Mix three words at a time while more than three remain.
+    let mut rest = k;
+    while let [x, y, z, tail @ ..] = rest {
+        if tail.is_empty() {
+            break;
+        }
+        a = a.wrapping_add(*x);
+        b = b.wrapping_add(*y);
+        c = c.wrapping_add(*z);
+        // __jhash_mix
+        a = a.wrapping_sub(c); a ^= rol32(c, 4); c = c.wrapping_add(b);
+        b = b.wrapping_sub(a); b ^= rol32(a, 6); a = a.wrapping_add(c);
+        c = c.wrapping_sub(b); c ^= rol32(b, 8); b = b.wrapping_add(a);
+        a = a.wrapping_sub(c); a ^= rol32(c, 16); c = c.wrapping_add(b);
+        b = b.wrapping_sub(a); b ^= rol32(a, 19); a = a.wrapping_add(c);
+        c = c.wrapping_sub(b); c ^= rol32(b, 4); b = b.wrapping_add(a);
+        rest = tail;
+    }
+    match *rest {
+        [] => return c,
+        [x] => a = a.wrapping_add(x),
+        [x, y] => {
+            b = b.wrapping_add(y);
+            a = a.wrapping_add(x);
+        }
+        [x, y, z, ..] => {
+            c = c.wrapping_add(z);
+            b = b.wrapping_add(y);
+            a = a.wrapping_add(x);
+        }
+    }
+    // __jhash_final
+    c ^= b; c = c.wrapping_sub(rol32(b, 14));
+    a ^= c; a = a.wrapping_sub(rol32(c, 11));
+    b ^= a; b = b.wrapping_sub(rol32(a, 25));
+    c ^= b; c = c.wrapping_sub(rol32(b, 16));
+    a ^= c; a = a.wrapping_sub(rol32(c, 4));
+    b ^= a; b = b.wrapping_sub(rol32(a, 14));
+    c ^= b; c = c.wrapping_sub(rol32(b, 24));
+    c
+}
