@@ -6,6 +6,7 @@
 //! `kunit` glue), and `cargo test` runs the same suites, so the golden-packet
 //! checks run on the target's own compiler, endianness and alignment rules.
 
+use core::ffi::CStr;
 use core::fmt::Write;
 
 use crate::conn::{Conn, CtInfo, Direction, Outcome, Timeouts, IPS_ASSURED, IPS_SEEN_REPLY};
@@ -18,7 +19,7 @@ use crate::tuple::{jhash2, NoTuple, Tuple};
 /// One named check.
 pub struct Case {
     /// KUnit case name: what it checks.
-    pub name: &'static str,
+    pub name: &'static CStr,
     /// Returns `Err(reason)` when the check fails.
     pub run: fn() -> Result<(), &'static str>,
 }
@@ -26,7 +27,7 @@ pub struct Case {
 /// One named group of checks (a KUnit suite).
 pub struct Suite {
     /// Suite name, `rnf_<area>`.
-    pub name: &'static str,
+    pub name: &'static CStr,
     /// Its cases.
     pub cases: &'static [Case],
 }
@@ -180,16 +181,16 @@ fn malformed_headers_are_errors() -> Result<(), &'static str> {
 }
 
 /// Packet parsing suite.
-pub static PACKET: Suite = Suite {
-    name: "rnf_packet",
+pub const PACKET: Suite = Suite {
+    name: c"rnf_packet",
     cases: &[
-        Case { name: "ipv4_tcp_syn_parses", run: ipv4_tcp_syn_parses },
-        Case { name: "ipv6_udp_parses", run: ipv6_udp_parses },
-        Case { name: "ipv6_first_fragment_has_ports", run: ipv6_first_fragment_has_ports },
-        Case { name: "ipv6_later_fragment_has_no_tuple", run: ipv6_later_fragment_has_no_tuple },
-        Case { name: "ipv6_hop_by_hop_skipped", run: ipv6_hop_by_hop_skipped },
-        Case { name: "truncated_packets_are_errors", run: truncated_packets_are_errors },
-        Case { name: "malformed_headers_are_errors", run: malformed_headers_are_errors },
+        Case { name: c"ipv4_tcp_syn_parses", run: ipv4_tcp_syn_parses },
+        Case { name: c"ipv6_udp_parses", run: ipv6_udp_parses },
+        Case { name: c"ipv6_first_fragment_has_ports", run: ipv6_first_fragment_has_ports },
+        Case { name: c"ipv6_later_fragment_has_no_tuple", run: ipv6_later_fragment_has_no_tuple },
+        Case { name: c"ipv6_hop_by_hop_skipped", run: ipv6_hop_by_hop_skipped },
+        Case { name: c"truncated_packets_are_errors", run: truncated_packets_are_errors },
+        Case { name: c"malformed_headers_are_errors", run: malformed_headers_are_errors },
     ],
 };
 
@@ -224,13 +225,13 @@ fn hash_depends_on_netns() -> Result<(), &'static str> {
 }
 
 /// Tuple suite.
-pub static TUPLE: Suite = Suite {
-    name: "rnf_tuple",
+pub const TUPLE: Suite = Suite {
+    name: c"rnf_tuple",
     cases: &[
-        Case { name: "tuple_invert_swaps_ports", run: tuple_invert_swaps_ports },
-        Case { name: "icmp_echo_inverts_to_reply", run: icmp_echo_inverts_to_reply },
-        Case { name: "jhash2_matches_kernel", run: jhash2_matches_kernel },
-        Case { name: "hash_depends_on_netns", run: hash_depends_on_netns },
+        Case { name: c"tuple_invert_swaps_ports", run: tuple_invert_swaps_ports },
+        Case { name: c"icmp_echo_inverts_to_reply", run: icmp_echo_inverts_to_reply },
+        Case { name: c"jhash2_matches_kernel", run: jhash2_matches_kernel },
+        Case { name: c"hash_depends_on_netns", run: hash_depends_on_netns },
     ],
 };
 
@@ -351,16 +352,16 @@ fn icmp_echo_reply_cannot_open() -> Result<(), &'static str> {
 }
 
 /// Connection state suite.
-pub static CONN: Suite = Suite {
-    name: "rnf_conntrack_state",
+pub const CONN: Suite = Suite {
+    name: c"rnf_conntrack_state",
     cases: &[
-        Case { name: "tcp_handshake_establishes_and_assures", run: tcp_handshake_establishes_and_assures },
-        Case { name: "tcp_fin_sequence_reaches_time_wait", run: tcp_fin_sequence_reaches_time_wait },
-        Case { name: "tcp_rst_as_only_reply_kills", run: tcp_rst_as_only_reply_kills },
-        Case { name: "tcp_invalid_does_not_change_state", run: tcp_invalid_does_not_change_state },
-        Case { name: "tcp_table_spot_checks", run: tcp_table_spot_checks },
-        Case { name: "udp_reply_then_later_packet_assures", run: udp_reply_then_later_packet_assures },
-        Case { name: "icmp_echo_reply_cannot_open", run: icmp_echo_reply_cannot_open },
+        Case { name: c"tcp_handshake_establishes_and_assures", run: tcp_handshake_establishes_and_assures },
+        Case { name: c"tcp_fin_sequence_reaches_time_wait", run: tcp_fin_sequence_reaches_time_wait },
+        Case { name: c"tcp_rst_as_only_reply_kills", run: tcp_rst_as_only_reply_kills },
+        Case { name: c"tcp_invalid_does_not_change_state", run: tcp_invalid_does_not_change_state },
+        Case { name: c"tcp_table_spot_checks", run: tcp_table_spot_checks },
+        Case { name: c"udp_reply_then_later_packet_assures", run: udp_reply_then_later_packet_assures },
+        Case { name: c"icmp_echo_reply_cannot_open", run: icmp_echo_reply_cannot_open },
     ],
 };
 
@@ -449,18 +450,18 @@ fn proc_line_matches_nf_conntrack() -> Result<(), &'static str> {
 }
 
 /// Connection table suite.
-pub static TABLE: Suite = Suite {
-    name: "rnf_conntrack_table",
+pub const TABLE: Suite = Suite {
+    name: c"rnf_conntrack_table",
     cases: &[
-        Case { name: "table_finds_both_directions", run: table_finds_both_directions },
-        Case { name: "table_full_then_early_drop", run: table_full_then_early_drop },
-        Case { name: "table_gc_and_flush", run: table_gc_and_flush },
-        Case { name: "proc_line_matches_nf_conntrack", run: proc_line_matches_nf_conntrack },
+        Case { name: c"table_finds_both_directions", run: table_finds_both_directions },
+        Case { name: c"table_full_then_early_drop", run: table_full_then_early_drop },
+        Case { name: c"table_gc_and_flush", run: table_gc_and_flush },
+        Case { name: c"proc_line_matches_nf_conntrack", run: proc_line_matches_nf_conntrack },
     ],
 };
 
 /// Every suite, in the order KUnit runs them.
-pub static ALL: [&Suite; 4] = [&PACKET, &TUPLE, &CONN, &TABLE];
+pub const ALL: [&Suite; 4] = [&PACKET, &TUPLE, &CONN, &TABLE];
 
 #[cfg(test)]
 mod tests {
@@ -470,10 +471,44 @@ mod tests {
         for s in super::ALL {
             for c in s.cases {
                 if let Err(why) = (c.run)() {
-                    failed.push(std::format!("{}.{}: {}", s.name, c.name, why));
+                    failed.push(std::format!("{:?}.{:?}: {}", s.name, c.name, why));
                 }
             }
         }
         assert!(failed.is_empty(), "failed: {failed:#?}");
+    }
+}
+
+fn incremental_update_matches_full_checksum() -> Result<(), &'static str> {
+    use crate::nat::{checksum, csum_replace2, csum_replace4};
+    // IPv4 header of the golden SYN with its checksum computed.
+    let mut h = [0u8; 20];
+    h.copy_from_slice(&golden::IPV4_TCP_SYN[..20]);
+    let c = checksum(&h);
+    h[10..12].copy_from_slice(&c.to_be_bytes());
+    ensure(checksum(&h) == 0, "a header with its checksum sums to zero")?;
+    // SNAT 10.1.0.2 -> 192.0.2.77, incrementally and from scratch.
+    let from = u32::from_be_bytes([h[12], h[13], h[14], h[15]]);
+    let to = u32::from_be_bytes([192, 0, 2, 77]);
+    let inc = csum_replace4(c, from, to);
+    h[12..16].copy_from_slice(&to.to_be_bytes());
+    h[10..12].copy_from_slice(&[0, 0]);
+    ensure(inc == checksum(&h), "address rewrite: RFC 1624 update equals recomputation")?;
+    ensure(csum_replace2(csum_replace2(0x1234, 80, 8080), 8080, 80) == 0x1234, "port rewrite round trip")
+}
+
+/// NAT arithmetic suite.
+pub const NAT: Suite = Suite {
+    name: c"rnf_nat_csum",
+    cases: &[Case { name: c"incremental_update_matches_full_checksum", run: incremental_update_matches_full_checksum }],
+};
+
+#[cfg(test)]
+mod nat_tests {
+    #[test]
+    fn nat_suite_passes() {
+        for c in super::NAT.cases {
+            assert_eq!((c.run)(), Ok(()), "{:?}", c.name);
+        }
     }
 }

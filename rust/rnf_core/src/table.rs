@@ -316,3 +316,20 @@ where
         self.slots.iter().enumerate().filter_map(|(i, s)| s.conn.as_ref().map(|c| (i as u32, c)))
     }
 }
+
+/// The kernel's default number of hash buckets for a machine with
+/// `ram_bytes` of memory (`nf_conntrack_init_start()`): RAM / 16384 / size of
+/// a bucket head, at least 1024; 65536 above 1 GiB; 262144 above 4 GiB on
+/// 64-bit. With no `hashsize` given the kernel also uses this as the maximum
+/// number of connections.
+pub fn default_buckets(ram_bytes: u64, bucket_head_bytes: u64) -> u32 {
+    const GIB: u64 = 1 << 30;
+    let n = if bucket_head_bytes >= 8 && ram_bytes > 4 * GIB {
+        262_144
+    } else if ram_bytes > GIB {
+        65_536
+    } else {
+        ram_bytes / 16_384 / bucket_head_bytes.max(1)
+    };
+    n.clamp(1024, 262_144) as u32
+}

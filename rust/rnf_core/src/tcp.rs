@@ -127,7 +127,7 @@ pub enum Transition {
 }
 
 use TcpState::{
-    Close as CL, CloseWait as CW, Established as ES, FinWait as FW, LastAck as LA, None as NO,
+    Close as CL, CloseWait as CW, Established as ES, FinWait as FW, LastAck as LA,
     SynRecv as SR, SynSent as SS, SynSent2 as S2, TimeWait as TW,
 };
 use Transition::{Ignore as IG, Invalid as IV, To};

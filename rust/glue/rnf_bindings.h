@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Input of bindgen for the rnf modules: the kernel headers whose types and
+ * functions the kernel's own `bindings` crate (6.12) lacks. Generated with
+ * the module's C flags at build time, so the layout matches the kernel the
+ * modules are built against. See Kbuild.
+ */
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/skbuff.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <linux/random.h>
+#include <linux/rcupdate.h>
+#include <net/net_namespace.h>
+#include <net/netfilter/ipv4/nf_defrag_ipv4.h>
+#include <net/netfilter/ipv6/nf_defrag_ipv6.h>
+#include <kunit/test.h>
+
+#include "rnf_helpers.h"
+#include "rnf_conntrack_api.h"

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+//! NAT arithmetic: incremental Internet checksum updates.
+//!
+//! When NAT rewrites an address or port, the IP, TCP and UDP checksums are
+//! updated incrementally by RFC 1624 equation 3, `HC' = ~(~HC + ~m + m')`,
+//! as the kernel's `csum_replace4`/`inet_proto_csum_replace*` do
+//! (include/net/checksum.h). Checksums and fields are given as the 16-bit
+//! words they are on the wire, read big-endian.
+
+/// One's-complement sum of `a` and `b` with end-around carry.
+fn add1c(a: u32, b: u32) -> u32 {
+    let s = a + b;
+    (s & 0xffff) + (s >> 16)
+}
+
+/// Folds a 32-bit one's-complement accumulator to 16 bits.
+fn fold(mut s: u32) -> u16 {
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    s as u16
+}
+
+/// The checksum `check` after the 16-bit words `from` were replaced by `to`
+/// (equal lengths; extra words in the longer slice are ignored).
+pub fn csum_replace(check: u16, from: &[u16], to: &[u16]) -> u16 {
+    let mut s = u32::from(!check);
+    for (&m, &m2) in from.iter().zip(to.iter()) {
+        s = add1c(s, u32::from(!m));
+        s = add1c(s, u32::from(m2));
+    }
+    !fold(s)
+}
+
+/// `csum_replace4`: an IPv4 address (host-order `u32` of the wire bytes).
+pub fn csum_replace4(check: u16, from: u32, to: u32) -> u16 {
+    csum_replace(check, &[(from >> 16) as u16, from as u16], &[(to >> 16) as u16, to as u16])
+}
+
+/// `csum_replace2`: a port or other 16-bit field.
+pub fn csum_replace2(check: u16, from: u16, to: u16) -> u16 {
+    csum_replace(check, &[from], &[to])
+}
+
+/// The full Internet checksum (RFC 1071) of `data`, for tests and for
+/// building packets; an odd final byte is padded with zero.
+pub fn checksum(data: &[u8]) -> u16 {
+    let mut s = 0u32;
+    let mut chunks = data.chunks_exact(2);
+    for c in chunks.by_ref() {
+        s = add1c(s, u32::from(u16::from_be_bytes([c[0], c[1]])));
+    }
+    if let [last] = chunks.remainder() {
+        s = add1c(s, u32::from(u16::from_be_bytes([*last, 0])));
+    }
+    !fold(s)
+}
