@@ -109,21 +109,29 @@ fn l3_of(pf: u8) -> Option<L3Proto> {
     L3Proto::from_nfproto(pf)
 }
 
-/// Parses the packet; `None` for packets that are not tracked (unparsable,
-/// later fragments, ICMP errors: those become RELATED in a later version).
-fn classify(skb: &Skb<'_>, pf: u8) -> Option<(PacketInfo, Tuple)> {
-    let l3 = l3_of(pf)?;
+/// Why a packet is not tracked.
+enum Untracked {
+    /// Malformed or truncated headers (`-EINVAL` to other modules).
+    Malformed,
+    /// Well-formed but without a tuple of its own: a later fragment, an
+    /// ICMP error or neighbour discovery message (`-ENOENT`).
+    NoTuple,
+}
+
+/// Parses the packet into its header summary and tuple.
+fn classify(skb: &Skb<'_>, pf: u8) -> core::result::Result<(PacketInfo, Tuple), Untracked> {
+    let l3 = l3_of(pf).ok_or(Untracked::NoTuple)?;
     let mut buf = [0u8; HEADER_BYTES];
-    let bytes = skb.network_bytes(&mut buf)?;
-    let p = packet::parse(l3, bytes).ok()?;
-    let t = Tuple::from_packet(&p).ok()?;
-    Some((p, t))
+    let bytes = skb.network_bytes(&mut buf).ok_or(Untracked::Malformed)?;
+    let p = packet::parse(l3, bytes).map_err(|_| Untracked::Malformed)?;
+    let t = Tuple::from_packet(&p).map_err(|_| Untracked::NoTuple)?;
+    Ok((p, t))
 }
 
 impl Tracker {
     /// PRE_ROUTING / LOCAL_OUT: update the state of a known connection.
     fn track(&self, skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
-        let Some((p, t)) = classify(skb, st.pf()) else { return Verdict::Accept };
+        let Ok((p, t)) = classify(skb, st.pf()) else { return Verdict::Accept };
         let netns = st.net().id();
         let now = glue::jiffies();
         let mut g = self.state.lock();
@@ -142,7 +150,7 @@ impl Tracker {
     /// POST_ROUTING / LOCAL_IN: insert the connection of a packet that
     /// opens one. A full table evicts an unassured entry or drops the packet.
     fn confirm(&self, skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
-        let Some((p, t)) = classify(skb, st.pf()) else { return Verdict::Accept };
+        let Ok((p, t)) = classify(skb, st.pf()) else { return Verdict::Accept };
         let netns = st.net().id();
         let now = glue::jiffies();
         let mut g = self.state.lock();
@@ -152,10 +160,11 @@ impl Tracker {
             }
             g.table.remove(i);
         }
-        let Ok(conn) = Conn::new(&t, &p, netns, now, self.hz, &self.timeouts) else {
+        let Ok(mut conn) = Conn::new(&t, &p, netns, now, self.hz, &self.timeouts) else {
             // Cannot open a connection (e.g. an echo reply): untracked.
             return Verdict::Accept;
         };
+        conn.status |= conn::IPS_CONFIRMED;
         match g.table.insert(conn) {
             Ok(_) | Err(InsertError::Clash) => Verdict::Accept,
             Err(InsertError::Full) => {
@@ -165,31 +174,41 @@ impl Tracker {
                 }
                 drop(g);
                 if glue::net_ratelimit() {
-                    pr_warn!("rnf_conntrack: table full, dropping packet\n");
+                    pr_warn!("table full, dropping packet\n");
                 }
                 Verdict::Drop
             }
         }
     }
 
-    /// Looks a packet up for another module (see `rnf_ct_lookup`).
+    /// Looks a packet up for another module (see `rnf_ct_lookup`). A packet
+    /// that would open a connection not yet confirmed is NEW with a status
+    /// lacking `IPS_CONFIRMED`, as the kernel's unconfirmed conntrack is.
     fn lookup(&self, net: Net, pf: u8, skb: &Skb<'_>) -> Result<bindings::rnf_ct_lookup> {
-        let (_, t) = classify(skb, pf).ok_or(EINVAL)?;
+        let (p, t) = classify(skb, pf).map_err(|u| match u {
+            Untracked::Malformed => EINVAL,
+            Untracked::NoTuple => ENOENT,
+        })?;
+        let netns = net.id();
+        let now = glue::jiffies();
         let g = self.state.lock();
-        let (i, dir) = g.table.find(&t, net.id()).ok_or(ENOENT)?;
-        let c = g.table.get(i).ok_or(ENOENT)?;
-        let ctinfo = match dir {
-            Direction::Reply => CtInfo::EstablishedReply,
-            Direction::Original if c.status & IPS_SEEN_REPLY != 0 => CtInfo::Established,
-            Direction::Original => CtInfo::New,
+        let found = g.table.find(&t, netns).and_then(|(i, dir)| g.table.get(i).map(|c| (c, dir)));
+        let (status, ctinfo, dir) = match found {
+            Some((c, dir)) if !c.expired(now) => {
+                let ctinfo = match dir {
+                    Direction::Reply => CtInfo::EstablishedReply,
+                    Direction::Original if c.status & IPS_SEEN_REPLY != 0 => CtInfo::Established,
+                    Direction::Original => CtInfo::New,
+                };
+                (c.status, ctinfo, dir)
+            }
+            _ => {
+                drop(g);
+                Conn::new(&t, &p, netns, now, self.hz, &self.timeouts).map_err(|_| ENOENT)?;
+                (0, CtInfo::New, Direction::Original)
+            }
         };
-        Ok(bindings::rnf_ct_lookup {
-            status: c.status,
-            ctinfo: ctinfo as u8,
-            dir: dir as u8,
-            proto: t.proto,
-            pad: 0,
-        })
+        Ok(bindings::rnf_ct_lookup { status, ctinfo: ctinfo as u8, dir: dir as u8, proto: t.proto, pad: 0 })
     }
 }
 
@@ -357,7 +376,7 @@ impl kernel::Module for RnfConntrack {
             }
         };
         pr_info!(
-            "rnf_conntrack: {} buckets, max {} connections, {} bytes each\n",
+            "{} buckets, max {} connections, {} bytes each\n",
             buckets,
             max,
             core::mem::size_of::<Slot>()
@@ -379,6 +398,6 @@ impl Drop for RnfConntrack {
         // Unregisters hooks and proc files in every namespace, flushing each.
         drop(self.pernet.take());
         free_tracker();
-        pr_info!("rnf_conntrack: unloaded\n");
+        pr_info!("unloaded\n");
     }
 }

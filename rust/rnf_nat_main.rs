@@ -142,7 +142,7 @@ impl Drop for RnfNat {
         drop(HOOKS.take());
         let n = |i: usize| SEEN.get(i).map_or(0, |c| c.load(Ordering::Relaxed));
         pr_info!(
-            "rnf_nat: classified by rnf_conntrack: new={} established={} reply={} untracked={} unparsable={}\n",
+            "classified by rnf_conntrack: new={} established={} reply={} untracked={} unparsable={}\n",
             n(2),
             n(0),
             n(3),
