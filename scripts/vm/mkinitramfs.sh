@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Builds the test guest's initramfs: a gzip'd newc cpio archive. No root needed.
+#
+# Usage:
+#   scripts/vm/mkinitramfs.sh -o OUT.cpio.gz [options]
+#
+#   -o OUT        the archive to write (its directory also holds the staging dir)
+#   -m FILE.ko    a module of the project, placed in /lib/rnf/ (repeatable)
+#   -k DIR        a directory of kernel modules, copied to /lib/kmods/ keeping
+#                 relative paths
+#   -b BINARY     a host binary, copied to /usr/bin/ with every shared library
+#                 ldd lists and its ELF interpreter, at their host paths
+#                 (repeatable)
+#   -f SRC:DST    a file or directory copied to DST in the guest (repeatable);
+#                 symlinks inside a directory are kept as symlinks
+#
+# Always included: /init (scripts/vm/init), /bin/busybox (Debian
+# busybox-static) with a symlink per applet except `ip`, the host's iproute2
+# `ip` at /usr/bin/ip, and the tools scripts/vm/build-tools.sh builds (rnf-udp).
+#
+# Beware: Debian's busybox ash runs its own applets before searching PATH
+# (FEATURE_SH_STANDALONE), so in a guest script a bare `ip` is busybox's ip
+# whatever PATH says. Call /usr/bin/ip (tests/guest/lib.sh defines an `ip`
+# function that does). Programs that exec by PATH (`ip netns exec NS ip ...`,
+# `env`, `xargs`) do find /usr/bin/ip, because there is no /bin/ip symlink.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+
+die() { echo "mkinitramfs: $*" >&2; exit 2; }
+
+out=
+modules=()
+kmod_dir=
+binaries=()
+files=()
+while getopts "o:m:k:b:f:h" opt; do
+    case "$opt" in
+        o) out=$OPTARG ;;
+        m) modules+=("$OPTARG") ;;
+        k) kmod_dir=$OPTARG ;;
+        b) binaries+=("$OPTARG") ;;
+        f) files+=("$OPTARG") ;;
+        h) sed -n '3,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "see -h" ;;
+    esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 0 ] || die "unexpected argument: $1"
+[ -n "$out" ] || die "-o OUT is required"
+
+has_interp() { LC_ALL=C readelf -l "$1" 2>/dev/null | grep -q 'Requesting program interpreter'; }
+
+busybox=$(command -v busybox) || die "busybox not found (Debian package busybox-static)"
+has_interp "$busybox" && die "$busybox is dynamically linked; install busybox-static"
+ip_bin=$(PATH=/usr/sbin:/sbin:/usr/bin:/bin command -v ip) || die "ip not found (Debian package iproute2)"
+mapfile -t tools < <("$here/build-tools.sh")
+
+out_dir=$(cd "$(dirname "$out")" && pwd) || die "no such directory: $(dirname "$out")"
+out=$out_dir/$(basename "$out")
+stage=$(mktemp -d "$out_dir/.initramfs-stage.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+
+# Copies SRC (dereferenced) to the guest path DST, replacing whatever is there:
+# a plain cp onto a busybox applet symlink would overwrite busybox itself.
+put() {
+    local src=$1 dst=$stage/${2#/}
+    mkdir -p "$(dirname "$dst")"
+    rm -f "$dst"
+    cp -L "$src" "$dst"
+}
+
+# Copies a host binary to /usr/bin with its libraries and interpreter.
+put_binary() {
+    local bin=$1 lib interp
+    [ -f "$bin" ] || die "no such binary: $bin"
+    put "$bin" "/usr/bin/$(basename "$bin")"
+    chmod 755 "$stage/usr/bin/$(basename "$bin")"
+    has_interp "$bin" || return 0
+    # ldd prints "name => /path (addr)" per library and "/path (addr)" for the
+    # interpreter; vdso lines have no path.
+    for lib in $(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+        [ -e "$stage$lib" ] || put "$lib" "$lib"
+    done
+    interp=$(LC_ALL=C readelf -l "$bin" | sed -n 's/.*Requesting program interpreter: \(.*\)]$/\1/p')
+    [ -e "$stage$interp" ] || put "$interp" "$interp"
+}
+
+mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,lib/rnf,proc,sys,dev,run,tmp,root,etc,var}
+ln -s ../run "$stage/var/run"
+
+put "$busybox" /bin/busybox
+# Applets at their usual paths (bin/ls, usr/bin/awk, sbin/reboot, ...), except
+# ip: iproute2's ip is needed for `ip netns` and veth.
+while read -r applet; do
+    case "$applet" in */ip|*/busybox|"") continue ;; esac
+    [ -e "$stage/$applet" ] || ln -s /bin/busybox "$stage/$applet"
+done < <("$busybox" --list-full)
+
+put "$here/init" /init
+chmod 755 "$stage/init"
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$stage/etc/passwd"
+printf 'root:x:0:\n' >"$stage/etc/group"
+printf '127.0.0.1 localhost\n::1 localhost\n' >"$stage/etc/hosts"
+
+for bin in "$ip_bin" "${tools[@]}" "${binaries[@]}"; do
+    put_binary "$bin"
+done
+
+for mod in "${modules[@]}"; do
+    [ -f "$mod" ] || die "no such module: $mod"
+    put "$mod" "/lib/rnf/$(basename "$mod")"
+done
+
+if [ -n "$kmod_dir" ]; then
+    [ -d "$kmod_dir" ] || die "no such directory: $kmod_dir"
+    mkdir -p "$stage/lib/kmods"
+    cp -a "$kmod_dir/." "$stage/lib/kmods/"
+fi
+
+for spec in "${files[@]}"; do
+    src=${spec%%:*}
+    dst=${spec#*:}
+    if [ "$src" = "$spec" ] || [ -z "$dst" ]; then
+        die "-f wants SRC:DST, got $spec"
+    fi
+    if [ -d "$src" ]; then
+        mkdir -p "$stage/${dst#/}"
+        cp -a "$src/." "$stage/${dst#/}/"
+    elif [ -e "$src" ]; then
+        put "$src" "$dst"
+    else
+        die "no such file: $src"
+    fi
+done
+
+# One newc entry (header, name, padding) with no data: for device nodes, which
+# GNU cpio can only archive from a real node, and only root can mknod one.
+ino=0
+newc_entry() {
+    local name=$1 mode=$2 nlink=$3 rmajor=$4 rminor=$5 namesize
+    namesize=$((${#name} + 1))
+    ino=$((ino + 1))
+    printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X' \
+        "$ino" "$mode" 0 0 "$nlink" 0 0 0 0 "$rmajor" "$rminor" "$namesize" 0
+    printf '%s\0' "$name"
+    head -c $(((4 - (110 + namesize) % 4) % 4)) /dev/zero
+}
+
+# The kernel opens /dev/console for init before anything is mounted, so the
+# node must be in the archive. The kernel unpacks concatenated archives in
+# order, so a tiny hand-written one goes first.
+{
+    newc_entry dev $((8#040755)) 2 0 0
+    newc_entry dev/console $((8#020600)) 1 5 1
+    newc_entry 'TRAILER!!!' 0 1 0 0
+    (cd "$stage" && find . -mindepth 1 -printf '%P\n' | LC_ALL=C sort |
+        cpio -o -H newc -R 0:0 --reproducible --quiet)
+} | gzip -n -6 >"$out.tmp"
+mv "$out.tmp" "$out"
+echo "mkinitramfs: $out ($(du -k "$out" | cut -f1) KiB)" >&2

@@ -1,0 +1,209 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
+#
+# Helpers for guest test scripts (busybox ash, POSIX sh). Source it with
+#   . "$(dirname "$0")/lib.sh"
+#
+# Results:   pass NAME; fail NAME WHY; check NAME CMD...; summary
+# Network:   topology_up; topology_down; in_ns NS CMD...
+# Processes: bg_start LOG CMD...; wait_for TENTHS CMD...; wait_pid PID TENTHS;
+#            exited PID
+#
+# The topology (names are network namespaces):
+#
+#   client eth0 ---- eth-client router eth-server ---- eth0 server
+#   10.1.0.2/24       10.1.0.1          10.2.0.1         10.2.0.2/24
+#   fd01::2/64        fd01::1           fd02::1          fd02::2/64
+#
+# MTU: every veth end is 1280 (the IPv6 minimum). IPv6 routers never fragment,
+# so any MTU step between the two links would make the router drop a big
+# datagram going one way with a Packet Too Big (the first datagram of a flow
+# is lost, a test flakes). With one MTU everywhere the sending END fragments
+# (client or server, for requests and echoes alike), the router only ever
+# forwards fragments, and when the kernel's defrag (nf_defrag_ipv6) or ours is
+# loaded in the router it reassembles them and refragments on output at the
+# largest fragment size seen, which again fits. A 3000-byte UDP datagram
+# becomes three IPv6 fragments on the wire.
+
+RNF_PASSED=0
+RNF_FAILED=0
+RNF_BG_PIDS=
+
+CLIENT4=10.1.0.2
+ROUTER4_CLIENT=10.1.0.1
+ROUTER4_SERVER=10.2.0.1
+SERVER4=10.2.0.2
+CLIENT6=fd01::2
+ROUTER6_CLIENT=fd01::1
+ROUTER6_SERVER=fd02::1
+SERVER6=fd02::2
+LINK_MTU=1280
+
+# Busybox ash runs its own `ip` applet before searching PATH (Debian builds it
+# with FEATURE_SH_STANDALONE); it knows nothing of netns or veth. A function
+# wins over an applet, so every bare `ip` in a script sourcing this is iproute2.
+ip() {
+    /usr/bin/ip "$@"
+}
+
+pass() {
+    RNF_PASSED=$((RNF_PASSED + 1))
+    echo "PASS: guest: $1"
+}
+
+fail() {
+    RNF_FAILED=$((RNF_FAILED + 1))
+    echo "FAIL: guest: $1: $2"
+}
+
+# check NAME CMD...: runs CMD; passes if it succeeds, else fails with the last
+# lines of its output as the reason.
+check() {
+    _name=$1
+    shift
+    _out=$("$@" 2>&1)
+    _rc=$?
+    if [ "$_rc" -eq 0 ]; then
+        pass "$_name"
+    else
+        fail "$_name" "'$*' exited $_rc: $(echo "$_out" | tail -n 3 | tr '\n' ' ')"
+    fi
+}
+
+# summary: prints the counts; returns 1 if anything failed or nothing passed.
+summary() {
+    echo "guest: $RNF_PASSED passed, $RNF_FAILED failed"
+    [ "$RNF_FAILED" -eq 0 ] && [ "$RNF_PASSED" -gt 0 ]
+}
+
+# in_ns NS CMD...: runs CMD in network namespace NS.
+in_ns() {
+    _ns=$1
+    shift
+    /usr/bin/ip netns exec "$_ns" "$@"
+}
+
+# wait_for TENTHS CMD...: retries CMD every 0.1 s until it succeeds, for at
+# most TENTHS tenths of a second; returns 1 if it never did.
+wait_for() {
+    _tries=$1
+    shift
+    while ! "$@" >/dev/null 2>&1; do
+        _tries=$((_tries - 1))
+        [ "$_tries" -gt 0 ] || return 1
+        sleep 0.1
+    done
+}
+
+# bg_start LOG CMD...: runs CMD in the background with its output in LOG;
+# topology_down (or bg_stop_all) kills it if it is still running. The pid is
+# in $RNF_BG_PID.
+bg_start() {
+    _log=$1
+    shift
+    "$@" >"$_log" 2>&1 &
+    RNF_BG_PID=$!
+    RNF_BG_PIDS="$RNF_BG_PIDS $RNF_BG_PID"
+}
+
+bg_stop_all() {
+    for _pid in $RNF_BG_PIDS; do
+        kill "$_pid" 2>/dev/null
+    done
+    for _pid in $RNF_BG_PIDS; do
+        wait "$_pid" 2>/dev/null
+    done
+    RNF_BG_PIDS=
+}
+
+# exited PID: true when PID is gone or a zombie (kill -0 succeeds on a zombie).
+exited() {
+    [ -r "/proc/$1/stat" ] || return 0
+    read -r _stat <"/proc/$1/stat" 2>/dev/null || return 0
+    _stat=${_stat##*) }
+    [ "${_stat%% *}" = Z ]
+}
+
+# wait_pid PID TENTHS: waits for a background process to exit, at most TENTHS
+# tenths of a second, and returns its status (124 if it had to be killed).
+wait_pid() {
+    if ! wait_for "$2" exited "$1"; then
+        kill "$1" 2>/dev/null
+        wait "$1" 2>/dev/null
+        return 124
+    fi
+    wait "$1"
+}
+
+# sysctl_ns NS KEY=VALUE...: sets sysctls in NS (net.* ones are per namespace).
+sysctl_ns() {
+    _ns=$1
+    shift
+    in_ns "$_ns" sysctl -q -w "$@" >/dev/null
+}
+
+# no_tentative NS: true when NS has no IPv6 address still in DAD.
+no_tentative() {
+    [ -z "$(ip -n "$1" -6 addr show tentative)" ]
+}
+
+# link_cmds DEV ADDR4 ADDR6: `ip -batch` lines giving DEV its MTU and
+# addresses (no DAD) and bringing it up.
+link_cmds() {
+    echo "link set dev $1 mtu $LINK_MTU up"
+    echo "addr add $2 dev $1"
+    echo "addr add $3 dev $1 nodad"
+}
+
+# topology_up: builds the three namespaces described at the top; returns
+# non-zero (with a message) if a step fails. Under software emulation every
+# exec of the (dynamically linked) ip costs about 0.15 s, so the commands go
+# through one `ip -batch` per namespace.
+topology_up() {
+    printf 'netns add %s\n' client router server | ip -batch - || return 1
+    # Before any interface exists, so that they all inherit it: addresses
+    # (link-local ones too) are usable at once instead of after DAD's second.
+    for _ns in client router server; do
+        _fwd=
+        [ "$_ns" = router ] && _fwd="net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1"
+        # shellcheck disable=SC2086 # _fwd is a list of words
+        sysctl_ns "$_ns" net.ipv6.conf.all.accept_dad=0 \
+            net.ipv6.conf.default.accept_dad=0 $_fwd || return 1
+    done
+    if ! {
+        {
+            echo "link set dev lo up"
+            echo "link add eth0 type veth peer name eth-client netns router"
+            link_cmds eth0 "$CLIENT4/24" "$CLIENT6/64"
+            echo "route add default via $ROUTER4_CLIENT"
+            echo "route add default via $ROUTER6_CLIENT"
+        } | ip -n client -batch - &&
+            {
+                echo "link set dev lo up"
+                echo "link add eth-server type veth peer name eth0 netns server"
+                link_cmds eth-client "$ROUTER4_CLIENT/24" "$ROUTER6_CLIENT/64"
+                link_cmds eth-server "$ROUTER4_SERVER/24" "$ROUTER6_SERVER/64"
+            } | ip -n router -batch - &&
+            {
+                echo "link set dev lo up"
+                link_cmds eth0 "$SERVER4/24" "$SERVER6/64"
+                echo "route add default via $ROUTER4_SERVER"
+                echo "route add default via $ROUTER6_SERVER"
+            } | ip -n server -batch -
+    }; then
+        echo "topology_up: a step failed" >&2
+        return 1
+    fi
+    # No wait for DAD: the kernel skips it when both all.accept_dad and the
+    # device's (inherited from default) are 0, or the address is nodad.
+    # `wait_for 50 no_tentative NS` would cost an ip exec per namespace.
+}
+
+# topology_down: kills the background processes and deletes the namespaces.
+topology_down() {
+    bg_stop_all
+    for _ns in client router server; do
+        ip netns del "$_ns" 2>/dev/null
+    done
+    return 0
+}
