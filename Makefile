@@ -48,7 +48,7 @@ check: modules
 	tests/run-all.sh
 
 demo: modules
-	scripts/vm/vm-test.sh tests/guest/demo.sh -m rnf_conntrack.ko -m rnf_nat.ko
+	scripts/vm/vm-test.sh demo.sh -m rnf_conntrack.ko -m rnf_nat.ko -a loglevel=5
 
 vm-run: modules
 	@test -n "$(SCRIPT)" || { echo "usage: make vm-run SCRIPT=path/to/script.sh"; exit 2; }

@@ -1,0 +1,230 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
+#
+# Guest test of the foundation: the loader derives the insmod order from
+# modinfo and loads rnf_conntrack and rnf_nat with the kernel's defrag
+# modules; real traffic crosses client -> router -> server (see lib.sh) and
+# every connection must appear in the router's /proc/net/rnf_conntrack with
+# the right tuples and state; then everything unloads in reverse order.
+# Run by tests/run-all.sh; by hand: make vm-run SCRIPT=tests/guest/conntrack.sh
+
+. "$(dirname "$0")/lib.sh"
+
+KVER=$(uname -r)
+LIST=/etc/modules-load.d/rnf.conf
+OPTS=/etc/rnf/modload.conf
+UDP_TIMEOUT=4
+
+# Zero-padded %pI6 forms of the topology's addresses, as /proc prints them.
+C6=fd01:0000:0000:0000:0000:0000:0000:0002
+S6=fd02:0000:0000:0000:0000:0000:0000:0002
+
+# modload ARGS...: the loader over our modules and the kernel's own.
+modload() {
+    rnf-modload "$@" /lib/rnf "/lib/modules/$KVER"
+}
+
+ct() {
+    in_ns "${1:-router}" cat /proc/net/rnf_conntrack
+}
+
+# ct_has NS PATTERN: a line of NS's table matches the extended regex.
+ct_has() {
+    ct "$1" | grep -Eq "$2"
+}
+
+ct_lacks() {
+    ! ct_has "$1" "$2"
+}
+
+# expect_ct NAME NS PATTERN: pass when such a line shows up within 3 s.
+expect_ct() {
+    if wait_for 30 ct_has "$2" "$3"; then
+        pass "$1"
+    else
+        fail "$1" "no line matching '$3' in $2's table: $(ct "$2" | tr '\n' '|')"
+    fi
+}
+
+# kill_cmd PREFIX: kills the processes whose command line starts with PREFIX
+# (busybox here has no pkill).
+kill_cmd() {
+    for _p in /proc/[0-9]*; do
+        _cmd=$(tr '\0' ' ' <"$_p/cmdline" 2>/dev/null)
+        case "$_cmd" in
+            "$1"*) kill "${_p#/proc/}" 2>/dev/null ;;
+        esac
+    done
+}
+
+# position WORD LIST: 1-based index of WORD in LIST, 0 if absent.
+position() {
+    _i=0
+    for _w in $2; do
+        _i=$((_i + 1))
+        [ "$_w" = "$1" ] && { echo "$_i"; return; }
+    done
+    echo 0
+}
+
+# --- the loader --------------------------------------------------------------
+
+plan=$(modload -n -l "$LIST" 2>&1)
+echo "$plan"
+order=$(echo "$plan" | awk '$1 == "insmod" { n = $2; sub(".*/", "", n); sub("\\.ko$", "", n); print n }' |
+    tr '\n' ' ')
+p4=$(position nf_defrag_ipv4 "$order")
+p6=$(position nf_defrag_ipv6 "$order")
+pc=$(position rnf_conntrack "$order")
+pn=$(position rnf_nat "$order")
+if [ "$p4" -gt 0 ] && [ "$p6" -gt 0 ] && [ "$pc" -gt "$p4" ] && [ "$pc" -gt "$p6" ] && [ "$pn" -gt "$pc" ]; then
+    pass "loader orders defrag before rnf_conntrack before rnf_nat ($order)"
+else
+    fail "loader order" "got '$order'"
+fi
+
+mkdir -p /etc/rnf
+echo "options rnf_conntrack udp_timeout=$UDP_TIMEOUT" >"$OPTS"
+if modload -l "$LIST"; then
+    pass "loader loads the set"
+else
+    fail "loader loads the set" "exit status $?"
+fi
+for m in nf_defrag_ipv4 nf_defrag_ipv6 rnf_conntrack rnf_nat; do
+    check "$m loaded" grep -q "^$m " /proc/modules
+done
+param=$(cat /sys/module/rnf_conntrack/parameters/udp_timeout 2>/dev/null)
+if [ "$param" = "$UDP_TIMEOUT" ]; then
+    pass "options file applied (udp_timeout=$param)"
+else
+    fail "options file applied" "udp_timeout is '$param'"
+fi
+
+ktap_fail=$(dmesg | grep -E 'not ok [0-9]+ rnf_')
+if [ -z "$ktap_fail" ] && dmesg | grep -Eq 'ok [0-9]+ rnf_conntrack_table'; then
+    pass "KUnit suites ran at load without failures"
+else
+    fail "KUnit suites" "$(dmesg | grep -E 'ok [0-9]+ rnf_' | tr '\n' '|')"
+fi
+
+if ! topology_up; then
+    fail topology_up "see above"
+    topology_down
+    summary
+    exit 1
+fi
+
+# --- ICMP and ICMPv6 echo -------------------------------------------------------
+
+check ping4 in_ns client ping -c 2 -W 5 "$SERVER4"
+expect_ct "ICMP echo tracked with its reply" router \
+    "^ipv4 +2 icmp +1 [0-9]+ src=$CLIENT4 dst=$SERVER4 type=8 code=0 id=[0-9]+ src=$SERVER4 dst=$CLIENT4 type=0 code=0 id=[0-9]+ mark=0 use=1$"
+
+check ping6 in_ns client ping -6 -c 2 -W 5 "$SERVER6"
+expect_ct "ICMPv6 echo tracked with its reply" router \
+    "^ipv6 +10 icmpv6 +58 [0-9]+ src=$C6 dst=$S6 type=128 code=0 id=[0-9]+ src=$S6 dst=$C6 type=129 code=0 id=[0-9]+ mark=0 use=1$"
+
+# --- TCP: ESTABLISHED while open, TIME_WAIT after the close -----------------------
+
+# nc exits when its stdin ends: keep it open while the test looks.
+bg_start /tmp/tcp-server.log in_ns server sh -c "sleep 30 | nc -l -p 8080"
+wait_for 50 in_ns server sh -c "netstat -ltn | grep -q ':8080 '"
+bg_start /tmp/tcp-client.log in_ns client sh -c "(echo hello; sleep 30) | nc $SERVER4 8080"
+expect_ct "TCP ESTABLISHED and ASSURED while open" router \
+    "^ipv4 +2 tcp +6 [0-9]+ ESTABLISHED src=$CLIENT4 dst=$SERVER4 sport=[0-9]+ dport=8080 src=$SERVER4 dst=$CLIENT4 sport=8080 dport=[0-9]+ \[ASSURED\] mark=0 use=1$"
+expect_ct "TCP tracked in the client's own namespace too" client \
+    "ESTABLISHED src=$CLIENT4 dst=$SERVER4 sport=[0-9]+ dport=8080"
+if ct_has router "tcp .* dport=8080 .*\[UNREPLIED\]"; then
+    fail "TCP not UNREPLIED" "$(ct router | grep 8080)"
+else
+    pass "TCP not UNREPLIED"
+fi
+# Closing the server side first: FIN, ACK, FIN, ACK through the router.
+kill_cmd "nc -l -p 8080"
+expect_ct "TCP reaches TIME_WAIT after FIN exchange" router \
+    "^ipv4 +2 tcp +6 [0-9]+ TIME_WAIT src=$CLIENT4 dst=$SERVER4 sport=[0-9]+ dport=8080 "
+kill_cmd "nc $SERVER4 8080"
+
+# TCP over IPv6, one echo.
+bg_start /tmp/tcp6-server.log in_ns server nc -l -p 8081
+wait_for 50 in_ns server sh -c "netstat -ltn | grep -q ':8081 '"
+echo hello6 | in_ns client nc "$SERVER6" 8081
+expect_ct "TCP over IPv6 tracked" router \
+    "^ipv6 +10 tcp +6 [0-9]+ [A-Z_]+ src=$C6 dst=$S6 sport=[0-9]+ dport=8081 src=$S6 dst=$C6 sport=8081 dport=[0-9]+ "
+
+# --- UDP -------------------------------------------------------------------------
+
+bg_start /tmp/udp-server.log in_ns server rnf-udp serve "$SERVER4" 5353 --count 2
+wait_for 50 grep -q listening /tmp/udp-server.log
+check "UDP request and echo" in_ns client rnf-udp send "$SERVER4" 5353 --size 64 --sport 40001 --count 2 \
+    --expect-reply --timeout 5
+expect_ct "UDP tracked both ways" router \
+    "^ipv4 +2 udp +17 [0-9]+ src=$CLIENT4 dst=$SERVER4 sport=40001 dport=5353 src=$SERVER4 dst=$CLIENT4 sport=5353 dport=40001 mark=0 use=1$"
+
+in_ns client rnf-udp send "$SERVER4" 5999 --size 32 --sport 40002 >/dev/null 2>&1
+expect_ct "unreplied UDP shown [UNREPLIED]" router \
+    "^ipv4 +2 udp +17 [0-9]+ src=$CLIENT4 dst=$SERVER4 sport=40002 dport=5999 \[UNREPLIED\] src=$SERVER4 dst=$CLIENT4 sport=5999 dport=40002 mark=0 use=1$"
+if wait_for $(((UDP_TIMEOUT + 4) * 10)) ct_lacks router 'sport=40002 dport=5999'; then
+    pass "unreplied UDP expires after udp_timeout=${UDP_TIMEOUT}s"
+else
+    fail "unreplied UDP expires" "still there: $(ct router | grep 40002)"
+fi
+
+# --- one IPv6 datagram over the 1280-byte MTU: fragments, one connection -----------
+
+frags=$(in_ns client awk '$1 == "Ip6FragCreates" { print $2 }' /proc/net/snmp6)
+bg_start /tmp/udp6-server.log in_ns server rnf-udp serve :: 5004 --count 1
+wait_for 50 grep -q listening /tmp/udp6-server.log
+check "3000-byte IPv6 datagram echoed" in_ns client rnf-udp send "$SERVER6" 5004 --size 3000 --sport 40003 \
+    --expect-reply --timeout 5
+frags=$(($(in_ns client awk '$1 == "Ip6FragCreates" { print $2 }' /proc/net/snmp6) - frags))
+if [ "$frags" -ge 3 ]; then
+    pass "the datagram was sent as $frags fragments"
+else
+    fail "the datagram was fragmented" "client created $frags fragments"
+fi
+n=$(ct router | grep -c "sport=40003 dport=5004")
+if [ "$n" -eq 1 ] && ct_has router "^ipv6 +10 udp +17 [0-9]+ src=$C6 dst=$S6 sport=40003 dport=5004 src=$S6 dst=$C6 sport=5004 dport=40003 mark=0 use=1$"; then
+    pass "fragmented IPv6 datagram is one tracked connection"
+else
+    fail "fragmented IPv6 datagram is one tracked connection" "$n lines: $(ct router | grep 40003)"
+fi
+
+# --- namespaces are separate -------------------------------------------------------
+
+if cat /proc/net/rnf_conntrack | grep -q "$CLIENT4"; then
+    fail "init namespace does not see the router's connections" "$(grep "$CLIENT4" /proc/net/rnf_conntrack)"
+else
+    pass "init namespace does not see the router's connections"
+fi
+
+echo "--- router's /proc/net/rnf_conntrack"
+ct router
+
+topology_down
+
+# --- unload in reverse order ------------------------------------------------------------
+
+if modload -r -l "$LIST"; then
+    pass "loader removes the set"
+else
+    fail "loader removes the set" "exit status $?"
+fi
+left=$(grep -E '^(rnf_|nf_defrag)' /proc/modules | cut -d' ' -f1 | tr '\n' ' ')
+if [ -z "$left" ]; then
+    pass "nothing left loaded"
+else
+    fail "nothing left loaded" "$left"
+fi
+counts=$(dmesg | grep 'rnf_nat: classified by rnf_conntrack' | tail -n 1)
+echo "$counts"
+new=$(echo "$counts" | sed -n 's/.* new=\([0-9]*\).*/\1/p')
+est=$(echo "$counts" | sed -n 's/.* established=\([0-9]*\).*/\1/p')
+rep=$(echo "$counts" | sed -n 's/.* reply=\([0-9]*\).*/\1/p')
+if [ "${new:-0}" -gt 0 ] && [ "${est:-0}" -gt 0 ] && [ "${rep:-0}" -gt 0 ]; then
+    pass "rnf_nat saw NEW, ESTABLISHED and reply packets through rnf_ct_lookup"
+else
+    fail "rnf_nat classification" "'$counts'"
+fi
+
+summary
