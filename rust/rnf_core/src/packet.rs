@@ -192,6 +192,16 @@ fn byte(b: &[u8], off: usize) -> Result<u8, ParseError> {
     b.get(off).copied().ok_or(ParseError::Truncated)
 }
 
+/// Copies `N` address bytes at `off` into the start of a 16-byte address.
+fn addr<const N: usize>(b: &[u8], off: usize) -> Result<[u8; 16], ParseError> {
+    let src = b.get(off..off + N).ok_or(ParseError::Truncated)?;
+    let mut a = [0u8; 16];
+    if let Some(dst) = a.get_mut(..N) {
+        dst.copy_from_slice(src);
+    }
+    Ok(a)
+}
+
 /// Parses the packet `data`, which starts at the network header.
 ///
 /// `data` may be shorter than the whole packet (only the headers need to be
@@ -227,15 +237,11 @@ fn parse_ipv4(data: &[u8]) -> Result<PacketInfo, ParseError> {
         return Err(ParseError::BadTotalLength);
     }
     let frag = be16(data, 6)?;
-    let mut src = [0u8; 16];
-    let mut dst = [0u8; 16];
-    src[..4].copy_from_slice(&data[12..16]);
-    dst[..4].copy_from_slice(&data[16..20]);
     Ok(PacketInfo {
         l3: L3Proto::Ipv4,
-        src,
-        dst,
-        proto: data[9],
+        src: addr::<4>(data, 12)?,
+        dst: addr::<4>(data, 16)?,
+        proto: byte(data, 9)?,
         l4_offset: ihl,
         len: u32::from(total),
         later_fragment: frag & 0x1fff != 0,
@@ -247,15 +253,13 @@ fn parse_ipv6(data: &[u8]) -> Result<PacketInfo, ParseError> {
     if data.len() < 40 {
         return Err(ParseError::Truncated);
     }
-    if data[0] >> 4 != 6 {
+    if byte(data, 0)? >> 4 != 6 {
         return Err(ParseError::BadVersion);
     }
     let payload = u32::from(be16(data, 4)?);
-    let mut src = [0u8; 16];
-    let mut dst = [0u8; 16];
-    src.copy_from_slice(&data[8..24]);
-    dst.copy_from_slice(&data[24..40]);
-    let mut next = data[6];
+    let src = addr::<16>(data, 8)?;
+    let dst = addr::<16>(data, 24)?;
+    let mut next = byte(data, 6)?;
     let mut off = 40usize;
     let mut later_fragment = false;
     let mut walked = 0;

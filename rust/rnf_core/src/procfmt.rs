@@ -41,7 +41,9 @@ pub fn write_addr(w: &mut dyn Write, l3: L3Proto, a: &[u8; 16]) -> fmt::Result {
                 if i > 0 {
                     w.write_char(':')?;
                 }
-                write!(w, "{:02x}{:02x}", pair[0], pair[1])?;
+                if let [hi, lo] = *pair {
+                    write!(w, "{hi:02x}{lo:02x}")?;
+                }
             }
             Ok(())
         }

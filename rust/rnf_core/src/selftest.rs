@@ -439,10 +439,10 @@ fn proc_line_matches_nf_conntrack() -> Result<(), &'static str> {
     let mut buf = FixedBuf::<512>::new();
     procfmt::write_conn(&mut buf, &c, 0, HZ, 1).map_err(|_| "format")?;
     let mut want = FixedBuf::<512>::new();
-    let _ = write!(
+    let _ = writeln!(
         want,
         "ipv6     10 udp      17 30 src={a} dst={b} sport=5000 dport=53 [UNREPLIED] src={b} dst={a} \
-         sport=53 dport=5000 mark=0 use=1\n",
+         sport=53 dport=5000 mark=0 use=1",
         a = "fd01:0000:0000:0000:0000:0000:0000:0002",
         b = "fd02:0000:0000:0000:0000:0000:0000:0002"
     );

@@ -249,10 +249,8 @@ impl TcpTrack {
             }
             TcpState::SynSent => {}
             TcpState::SynSent2 => self.simultaneous_open = true,
-            TcpState::SynRecv => {
-                if dir == Direction::Reply && index == TcpIndex::Ack && self.simultaneous_open {
-                    new = TcpState::Established;
-                }
+            TcpState::SynRecv if dir == Direction::Reply && index == TcpIndex::Ack && self.simultaneous_open => {
+                new = TcpState::Established;
             }
             _ => {}
         }

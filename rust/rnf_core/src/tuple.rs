@@ -127,20 +127,16 @@ impl Tuple {
     /// Hash of the tuple in the namespace `netns` with the table's random
     /// `seed` (Bob Jenkins' lookup3 `hashword`, the kernel's `jhash2`).
     pub fn hash(&self, netns: u32, seed: u32) -> u32 {
-        let w = |b: &[u8; 16], i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        let words = [
-            w(&self.src, 0),
-            w(&self.src, 4),
-            w(&self.src, 8),
-            w(&self.src, 12),
-            w(&self.dst, 0),
-            w(&self.dst, 4),
-            w(&self.dst, 8),
-            w(&self.dst, 12),
-            u32::from(self.src_id) << 16 | u32::from(self.dst_id),
-            u32::from(self.proto) << 8 | u32::from(self.l3.nfproto()),
-            netns,
-        ];
+        let mut words = [0u32; 11];
+        let addr_words = self.src.chunks_exact(4).chain(self.dst.chunks_exact(4));
+        for (w, c) in words.iter_mut().zip(addr_words) {
+            if let [a, b, c, d] = *c {
+                *w = u32::from_ne_bytes([a, b, c, d]);
+            }
+        }
+        words[8] = u32::from(self.src_id) << 16 | u32::from(self.dst_id);
+        words[9] = u32::from(self.proto) << 8 | u32::from(self.l3.nfproto());
+        words[10] = netns;
         jhash2(&words, seed)
     }
 }
