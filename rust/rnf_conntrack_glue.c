@@ -22,12 +22,12 @@ module_param(conntrack_max, uint, 0444);
 MODULE_PARM_DESC(conntrack_max, "maximum tracked connections (0: same as hashsize)");
 
 static unsigned int udp_timeout = 30;
-module_param(udp_timeout, uint, 0444);
-MODULE_PARM_DESC(udp_timeout, "seconds an unreplied UDP flow lives (default 30)");
+module_param(udp_timeout, uint, 0644);
+MODULE_PARM_DESC(udp_timeout, "seconds an unreplied UDP flow lives (default 30; writable, takes effect at once)");
 
 unsigned int rnf_ct_param_hashsize(void) { return hashsize; }
 unsigned int rnf_ct_param_max(void) { return conntrack_max; }
-unsigned int rnf_ct_param_udp_timeout(void) { return udp_timeout; }
+unsigned int rnf_ct_param_udp_timeout(void) { return READ_ONCE(udp_timeout); }
 
 u64 rnf_totalram_bytes(void)
 {

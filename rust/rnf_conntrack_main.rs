@@ -91,6 +91,7 @@ struct Tracker {
     state: KBox<BhSpinLock<State>>,
     hooks: HookOps,
     hz: u32,
+    /// Defaults; see [`Tracker::timeouts`] for the ones in force.
     timeouts: Timeouts,
 }
 
@@ -129,6 +130,15 @@ fn classify(skb: &Skb<'_>, pf: u8) -> core::result::Result<(PacketInfo, Tuple), 
 }
 
 impl Tracker {
+    /// The timeouts in force: the defaults with the writable parameters
+    /// applied (read each time, so a write to the parameter takes effect on
+    /// the next packet).
+    fn timeouts(&self) -> Timeouts {
+        // SAFETY: reads a module parameter with READ_ONCE; no preconditions.
+        let udp = unsafe { bindings::rnf_ct_param_udp_timeout() };
+        Timeouts { udp_unreplied: udp, ..self.timeouts }
+    }
+
     /// PRE_ROUTING / LOCAL_OUT: update the state of a known connection.
     fn track(&self, skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
         let Ok((p, t)) = classify(skb, st.pf()) else { return Verdict::Accept };
@@ -138,7 +148,7 @@ impl Tracker {
         let Some((i, dir)) = g.table.find(&t, netns) else { return Verdict::Accept };
         let outcome = match g.table.get_mut(i) {
             Some(c) if c.expired(now) => Outcome::Reopen,
-            Some(c) => c.packet(dir, &p, now, self.hz, &self.timeouts),
+            Some(c) => c.packet(dir, &p, now, self.hz, &self.timeouts()),
             None => return Verdict::Accept,
         };
         if matches!(outcome, Outcome::Kill(_) | Outcome::Reopen) {
@@ -160,7 +170,7 @@ impl Tracker {
             }
             g.table.remove(i);
         }
-        let Ok(mut conn) = Conn::new(&t, &p, netns, now, self.hz, &self.timeouts) else {
+        let Ok(mut conn) = Conn::new(&t, &p, netns, now, self.hz, &self.timeouts()) else {
             // Cannot open a connection (e.g. an echo reply): untracked.
             return Verdict::Accept;
         };
@@ -204,7 +214,7 @@ impl Tracker {
             }
             _ => {
                 drop(g);
-                Conn::new(&t, &p, netns, now, self.hz, &self.timeouts).map_err(|_| ENOENT)?;
+                Conn::new(&t, &p, netns, now, self.hz, &self.timeouts()).map_err(|_| ENOENT)?;
                 (0, CtInfo::New, Direction::Original)
             }
         };
@@ -350,9 +360,7 @@ fn build_hooks() -> Result<HookOps> {
 impl kernel::Module for RnfConntrack {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         // SAFETY: these read module parameters, set before init runs.
-        let (hashsize, max, udp) = unsafe {
-            (bindings::rnf_ct_param_hashsize(), bindings::rnf_ct_param_max(), bindings::rnf_ct_param_udp_timeout())
-        };
+        let (hashsize, max) = unsafe { (bindings::rnf_ct_param_hashsize(), bindings::rnf_ct_param_max()) };
         // SAFETY: no preconditions.
         let ram = unsafe { bindings::rnf_totalram_bytes() };
         let buckets = if hashsize > 0 { hashsize } else { table::default_buckets(ram, 8) };
@@ -360,7 +368,7 @@ impl kernel::Module for RnfConntrack {
         let slots = KVVec::from_elem(Slot::EMPTY, max as usize, GFP_KERNEL)?;
         let heads = KVVec::from_elem(table::NIL, buckets as usize, GFP_KERNEL)?;
         let state = State { table: ConnTable::new(slots, heads, glue::random_u32()), gc_next: 0 };
-        let timeouts = Timeouts { udp_unreplied: udp, ..Timeouts::default() };
+        let timeouts = Timeouts::default();
         let tracker = KBox::new(
             Tracker { state: BhSpinLock::new_boxed(state, GFP_KERNEL)?, hooks: build_hooks()?, hz: glue::hz(), timeouts },
             GFP_KERNEL,
