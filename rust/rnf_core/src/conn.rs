@@ -8,7 +8,7 @@
 //! configured in seconds and converted with the kernel's `HZ`.
 
 use crate::packet::{PacketInfo, TcpFlags, L4};
-use crate::tcp::{TcpIndex, TcpState, TcpTrack, TcpVerdict};
+use crate::tcp::{TcpIndex, TcpSegment, TcpState, TcpTrack, TcpVerdict};
 use crate::tuple::{icmp_type_is_query, Tuple};
 
 /// Direction of a packet relative to the connection (`enum ip_conntrack_dir`).
@@ -148,14 +148,18 @@ impl Conn {
         tmo: &Timeouts,
     ) -> Result<Conn, Invalid> {
         let (proto, secs) = match p.l4 {
-            L4::Tcp { flags, .. } => {
-                let track = TcpTrack::new(flags, true).ok_or(Invalid::CannotOpen)?;
-                let secs = if track.state == TcpState::Established {
-                    tmo.tcp_unack
-                } else {
-                    tcp_timeout(tmo, track.state)
-                };
-                (ProtoTrack::Tcp(track), secs)
+            L4::Tcp { .. } => {
+                let seg = tcp_segment(&p.l4).ok_or(Invalid::CannotOpen)?;
+                let mut track = TcpTrack::new(&seg, true).ok_or(Invalid::CannotOpen)?;
+                match track.packet(Direction::Original, &seg, false, false) {
+                    TcpVerdict::Accept { state, short_timeout, .. } => {
+                        let secs = tcp_timeout(tmo, state);
+                        // A connection picked up mid-stream gets the short timeout.
+                        let short = short_timeout || state == TcpState::Established;
+                        (ProtoTrack::Tcp(track), if short { secs.min(tmo.tcp_unack) } else { secs })
+                    }
+                    _ => return Err(Invalid::CannotOpen),
+                }
             }
             L4::Udp { .. } => {
                 (ProtoTrack::Udp { stream_ts: now.saturating_add(secs_to_jiffies(2, hz)) }, tmo.udp_unreplied)
@@ -200,14 +204,18 @@ impl Conn {
         };
         let secs = match (&mut self.proto, p.l4) {
             (ProtoTrack::Tcp(track), L4::Tcp { flags, .. }) => {
+                let Some(seg) = tcp_segment(&p.l4) else { return Outcome::Invalid };
                 let old = track.state;
                 let assured = self.status & IPS_ASSURED != 0;
-                match track.packet(dir, flags, assured) {
+                match track.packet(dir, &seg, seen_reply, assured) {
                     TcpVerdict::Invalid => return Outcome::Invalid,
                     TcpVerdict::Reopen => return Outcome::Reopen,
                     TcpVerdict::Ignore => return Outcome::Accept(ctinfo),
-                    TcpVerdict::Accept { state, assured: handshake_done } => {
-                        let secs = tcp_timeout(tmo, state);
+                    TcpVerdict::Accept { state, assured: handshake_done, short_timeout } => {
+                        let mut secs = tcp_timeout(tmo, state);
+                        if short_timeout {
+                            secs = secs.min(tmo.tcp_unack);
+                        }
                         if !seen_reply {
                             if flags.has(TcpFlags::RST) {
                                 // The only reply is a RST: no connection.
@@ -264,6 +272,16 @@ impl Conn {
             ProtoTrack::Tcp(t) => Some(t.state),
             _ => None,
         }
+    }
+}
+
+/// The TCP segment of a parsed TCP header.
+fn tcp_segment(l4: &L4) -> Option<TcpSegment> {
+    match *l4 {
+        L4::Tcp { seq, ack, flags, window, payload_len, opts, .. } => {
+            Some(TcpSegment { seq, ack, window, flags, payload_len, opts })
+        }
+        _ => None,
     }
 }
 

@@ -110,6 +110,65 @@ impl TcpFlags {
     }
 }
 
+/// TCP options that window tracking uses (RFC 7323 window scale, RFC 2018
+/// SACK), as the kernel's `tcp_options()` and `tcp_sack()` read them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct TcpOptions {
+    /// The segment had option bytes at all (`doff > 5`).
+    pub present: bool,
+    /// Window scale shift, capped at 14 (`TCP_MAX_WSCALE`), if present.
+    pub wscale: Option<u8>,
+    /// SACK-permitted seen.
+    pub sack_perm: bool,
+    /// The largest right edge of the SACK blocks, if any (host order).
+    pub sack_right: Option<u32>,
+}
+
+impl TcpOptions {
+    /// Parses the option bytes after the fixed header. Malformed options end
+    /// the walk (what was read so far counts), as in the kernel.
+    pub fn parse(mut b: &[u8]) -> TcpOptions {
+        const EOL: u8 = 0;
+        const NOP: u8 = 1;
+        const WINDOW: u8 = 3;
+        const SACK_PERM: u8 = 4;
+        const SACK: u8 = 5;
+        let mut o = TcpOptions { present: !b.is_empty(), ..TcpOptions::default() };
+        while let [kind, rest @ ..] = b {
+            match *kind {
+                EOL => break,
+                NOP => b = rest,
+                _ => {
+                    let Some(&size) = rest.first() else { break };
+                    let size = usize::from(size);
+                    if size < 2 || size > b.len() {
+                        break;
+                    }
+                    let body = b.get(2..size).unwrap_or(&[]);
+                    match (*kind, body) {
+                        (WINDOW, [shift]) => o.wscale = Some((*shift).min(14)),
+                        (SACK_PERM, []) => o.sack_perm = true,
+                        (SACK, blocks) if blocks.len() % 8 == 0 => {
+                            for blk in blocks.chunks_exact(8) {
+                                if let [_, _, _, _, a, c, d, e] = *blk {
+                                    let right = u32::from_be_bytes([a, c, d, e]);
+                                    let better = o.sack_right.is_none_or(|cur| crate::tcp::after(right, cur));
+                                    if better {
+                                        o.sack_right = Some(right);
+                                    }
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                    b = b.get(size..).unwrap_or(&[]);
+                }
+            }
+        }
+        o
+    }
+}
+
 /// The transport header fields connection tracking needs. Ports and
 /// identifiers are in host byte order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,6 +189,8 @@ pub enum L4 {
         window: u16,
         /// Payload bytes after the TCP header.
         payload_len: u32,
+        /// The options conntrack reads (window scale, SACK).
+        opts: TcpOptions,
     },
     /// UDP header.
     Udp {
@@ -328,6 +389,7 @@ fn parse_l4(proto: u8, l4: &[u8], l4_len: u32, base: usize) -> Result<L4, ParseE
                 flags: TcpFlags(byte(l4, 13)?),
                 window: be16(l4, 14)?,
                 payload_len: l4_len - doff,
+                opts: TcpOptions::parse(l4.get(20..doff as usize).unwrap_or(&[])),
             })
         }
         IPPROTO_UDP => {

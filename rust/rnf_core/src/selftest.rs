@@ -89,23 +89,29 @@ pub mod golden {
     ];
 }
 
-/// A packet copied from `src` with the TCP flags byte replaced, for state tests.
-fn tcp_with_flags(flags: u8) -> [u8; 60] {
+/// The golden SYN turned into a segment of direction `dir` (client
+/// 10.1.0.2:40000 is the original side) with the given flags, sequence and
+/// acknowledgment numbers and `payload` bytes of payload (counted in the IP
+/// total length only: parsing does not read payload).
+fn tcp_pkt(dir: Direction, flags: u8, seq: u32, ack: u32, payload: u16) -> [u8; 60] {
     let mut p = golden::IPV4_TCP_SYN;
+    if dir == Direction::Reply {
+        for i in 0..4 {
+            p.swap(12 + i, 16 + i);
+        }
+        p.swap(20, 22);
+        p.swap(21, 23);
+    }
+    p[2..4].copy_from_slice(&(60 + payload).to_be_bytes());
+    p[24..28].copy_from_slice(&seq.to_be_bytes());
+    p[28..32].copy_from_slice(&ack.to_be_bytes());
     p[33] = flags;
     p
 }
 
-/// The same TCP segment in the reply direction (addresses and ports swapped).
-fn tcp_reply_with_flags(flags: u8) -> [u8; 60] {
-    let mut p = tcp_with_flags(flags);
-    for i in 0..4 {
-        p.swap(12 + i, 16 + i);
-    }
-    p.swap(20, 22);
-    p.swap(21, 23);
-    p
-}
+/// Client and server initial sequence numbers of the test connections.
+const CISN: u32 = 1000;
+const SISN: u32 = 0xffff_fff0; // wraps during the test: sequence space arithmetic
 
 fn parse4(b: &[u8]) -> Result<packet::PacketInfo, &'static str> {
     packet::parse(L3Proto::Ipv4, b).map_err(|_| "golden IPv4 packet did not parse")
@@ -120,8 +126,9 @@ fn ipv4_tcp_syn_parses() -> Result<(), &'static str> {
     ensure(p.src[..4] == [10, 1, 0, 2] && p.dst[..4] == [10, 2, 0, 2], "addresses")?;
     ensure(p.l4_offset == 20 && p.len == 60, "offsets")?;
     match p.l4 {
-        L4::Tcp { sport: 40000, dport: 80, seq: 1, ack: 0, flags, payload_len: 0, .. } => {
-            ensure(flags == TcpFlags(TcpFlags::SYN), "flags")
+        L4::Tcp { sport: 40000, dport: 80, seq: 1, ack: 0, flags, payload_len: 0, opts, .. } => {
+            ensure(flags == TcpFlags(TcpFlags::SYN), "flags")?;
+            ensure(opts.wscale == Some(7) && opts.sack_perm, "options: MSS, SACK-permitted, timestamp, window scale 7")
         }
         _ => Err("TCP header fields"),
     }
@@ -255,6 +262,19 @@ impl Flow {
         self.now += 1;
         Ok(self.conn.packet(dir, &p, self.now, HZ, &Timeouts::default()))
     }
+
+    fn seg(&mut self, dir: Direction, flags: u8, seq: u32, ack: u32, payload: u16) -> Result<Outcome, &'static str> {
+        self.pkt(dir, &tcp_pkt(dir, flags, seq, ack, payload))
+    }
+
+    /// SYN, SYN/ACK, ACK: an established, assured connection.
+    fn established() -> Result<Flow, &'static str> {
+        let mut f = Flow::open(&tcp_pkt(Direction::Original, SYN, CISN, 0, 0))?;
+        f.seg(Direction::Reply, SYNACK, SISN, CISN + 1, 0)?;
+        f.seg(Direction::Original, ACK, CISN + 1, SISN.wrapping_add(1), 0)?;
+        ensure(f.conn.tcp_state() == Some(TcpState::Established), "handshake")?;
+        Ok(f)
+    }
 }
 
 const SYN: u8 = TcpFlags::SYN;
@@ -264,48 +284,96 @@ const FIN: u8 = TcpFlags::FIN | TcpFlags::ACK;
 const RST: u8 = TcpFlags::RST;
 
 fn tcp_handshake_establishes_and_assures() -> Result<(), &'static str> {
-    let mut f = Flow::open(&tcp_with_flags(SYN))?;
+    let mut f = Flow::open(&tcp_pkt(Direction::Original, SYN, CISN, 0, 0))?;
     ensure(f.conn.tcp_state() == Some(TcpState::SynSent), "SYN -> SYN_SENT")?;
-    let o = f.pkt(Direction::Reply, &tcp_reply_with_flags(SYNACK))?;
+    let o = f.seg(Direction::Reply, SYNACK, SISN, CISN + 1, 0)?;
     ensure(o == Outcome::Accept(CtInfo::EstablishedReply), "SYN/ACK is ESTABLISHED reply")?;
     ensure(f.conn.tcp_state() == Some(TcpState::SynRecv), "SYN/ACK -> SYN_RECV")?;
     ensure(f.conn.status & IPS_SEEN_REPLY != 0, "SEEN_REPLY")?;
-    let o = f.pkt(Direction::Original, &tcp_with_flags(ACK))?;
+    let o = f.seg(Direction::Original, ACK, CISN + 1, SISN.wrapping_add(1), 0)?;
     ensure(o == Outcome::Accept(CtInfo::Established), "ACK is ESTABLISHED")?;
     ensure(f.conn.tcp_state() == Some(TcpState::Established), "ACK -> ESTABLISHED")?;
-    ensure(f.conn.status & IPS_ASSURED != 0, "ASSURED after handshake")
+    ensure(f.conn.status & IPS_ASSURED != 0, "ASSURED after handshake")?;
+    // Data both ways across the server's sequence wrap.
+    let o = f.seg(Direction::Original, ACK, CISN + 1, SISN.wrapping_add(1), 100)?;
+    ensure(o == Outcome::Accept(CtInfo::Established), "client data in window")?;
+    let o = f.seg(Direction::Reply, ACK, SISN.wrapping_add(1), CISN + 101, 1000)?;
+    ensure(o == Outcome::Accept(CtInfo::EstablishedReply), "server data across the wrap")
 }
 
 fn tcp_fin_sequence_reaches_time_wait() -> Result<(), &'static str> {
-    let mut f = Flow::open(&tcp_with_flags(SYN))?;
-    f.pkt(Direction::Reply, &tcp_reply_with_flags(SYNACK))?;
-    f.pkt(Direction::Original, &tcp_with_flags(ACK))?;
-    let steps: [(Direction, [u8; 60], TcpState); 4] = [
-        (Direction::Original, tcp_with_flags(FIN), TcpState::FinWait),
-        (Direction::Reply, tcp_reply_with_flags(ACK), TcpState::CloseWait),
-        (Direction::Reply, tcp_reply_with_flags(FIN), TcpState::LastAck),
-        (Direction::Original, tcp_with_flags(ACK), TcpState::TimeWait),
+    let mut f = Flow::established()?;
+    let s1 = SISN.wrapping_add(1);
+    let steps = [
+        (Direction::Original, FIN, CISN + 1, s1, TcpState::FinWait),
+        (Direction::Reply, ACK, s1, CISN + 2, TcpState::CloseWait),
+        (Direction::Reply, FIN, s1, CISN + 2, TcpState::LastAck),
+        (Direction::Original, ACK, CISN + 2, s1.wrapping_add(1), TcpState::TimeWait),
     ];
-    for (dir, pkt, want) in steps.iter() {
-        f.pkt(*dir, pkt)?;
-        ensure(f.conn.tcp_state() == Some(*want), "close sequence state")?;
+    for (dir, flags, seq, ack, want) in steps {
+        let o = f.seg(dir, flags, seq, ack, 0)?;
+        ensure(matches!(o, Outcome::Accept(_)), "close sequence accepted")?;
+        ensure(f.conn.tcp_state() == Some(want), "close sequence state")?;
     }
     let left = f.conn.remaining_secs(f.now, HZ);
     ensure(left == 119 || left == 120, "TIME_WAIT timeout is 120 s")
 }
 
 fn tcp_rst_as_only_reply_kills() -> Result<(), &'static str> {
-    let mut f = Flow::open(&tcp_with_flags(SYN))?;
-    let o = f.pkt(Direction::Reply, &tcp_reply_with_flags(RST | ACK))?;
+    let mut f = Flow::open(&tcp_pkt(Direction::Original, SYN, CISN, 0, 0))?;
+    let o = f.seg(Direction::Reply, RST | ACK, 0, CISN + 1, 0)?;
     ensure(matches!(o, Outcome::Kill(_)), "RST before any other reply kills the entry")
 }
 
 fn tcp_invalid_does_not_change_state() -> Result<(), &'static str> {
-    let mut f = Flow::open(&tcp_with_flags(SYN))?;
+    let mut f = Flow::open(&tcp_pkt(Direction::Original, SYN, CISN, 0, 0))?;
     // A SYN/ACK in the original direction is invalid in SYN_SENT.
-    let o = f.pkt(Direction::Original, &tcp_with_flags(SYNACK))?;
+    let o = f.seg(Direction::Original, SYNACK, CISN, 1, 0)?;
     ensure(o == Outcome::Invalid, "SYN/ACK in original direction is INVALID")?;
     ensure(f.conn.tcp_state() == Some(TcpState::SynSent), "state unchanged")
+}
+
+fn tcp_segment_beyond_window_is_invalid() -> Result<(), &'static str> {
+    let mut f = Flow::established()?;
+    // 64240 << 7 bytes of window: a segment starting 16 MiB ahead is outside.
+    let o = f.seg(Direction::Original, ACK, CISN + 1 + (16 << 20), SISN.wrapping_add(1), 10)?;
+    ensure(o == Outcome::Invalid, "sequence above the receiver's window is INVALID")?;
+    let o = f.seg(Direction::Original, ACK, CISN + 1, SISN.wrapping_add(100_000), 0)?;
+    ensure(o == Outcome::Invalid, "ACK of data never sent is INVALID")?;
+    ensure(f.conn.tcp_state() == Some(TcpState::Established), "state unchanged")
+}
+
+fn tcp_inexact_rst_keeps_established() -> Result<(), &'static str> {
+    let mut f = Flow::established()?;
+    let s1 = SISN.wrapping_add(1);
+    // A RST from the server below what the client acknowledged: INVALID.
+    let o = f.seg(Direction::Reply, RST, s1.wrapping_sub(10), 0, 0)?;
+    ensure(o == Outcome::Invalid, "RST below the acknowledged sequence is INVALID")?;
+    // In the window but not exact: state kept (the peer sends a challenge ACK).
+    let o = f.seg(Direction::Reply, RST, s1.wrapping_add(5000), 0, 0)?;
+    ensure(matches!(o, Outcome::Accept(_)), "in-window inexact RST accepted")?;
+    ensure(f.conn.tcp_state() == Some(TcpState::Established), "inexact RST leaves ESTABLISHED")?;
+    // Far outside the window: INVALID.
+    let o = f.seg(Direction::Reply, RST, s1.wrapping_add(1 << 30), 0, 0)?;
+    ensure(o == Outcome::Invalid, "RST outside the window is INVALID")?;
+    ensure(f.conn.tcp_state() == Some(TcpState::Established), "still ESTABLISHED")?;
+    // Exactly at the client's last ACK: CLOSE.
+    let o = f.seg(Direction::Reply, RST, s1, 0, 0)?;
+    ensure(matches!(o, Outcome::Accept(_)), "exact RST accepted")?;
+    ensure(f.conn.tcp_state() == Some(TcpState::Close), "exact RST closes")?;
+    let left = f.conn.remaining_secs(f.now, HZ);
+    ensure(left == 9 || left == 10, "CLOSE timeout is 10 s")
+}
+
+fn tcp_syn_reopens_time_wait() -> Result<(), &'static str> {
+    let mut f = Flow::established()?;
+    let s1 = SISN.wrapping_add(1);
+    f.seg(Direction::Original, FIN, CISN + 1, s1, 0)?;
+    f.seg(Direction::Reply, FIN, s1, CISN + 2, 0)?;
+    f.seg(Direction::Original, ACK, CISN + 2, s1.wrapping_add(1), 0)?;
+    ensure(f.conn.tcp_state() == Some(TcpState::TimeWait), "TIME_WAIT")?;
+    let o = f.seg(Direction::Original, SYN, CISN + 100_000, 0, 0)?;
+    ensure(o == Outcome::Reopen, "a new SYN in TIME_WAIT reopens the connection")
 }
 
 fn tcp_table_spot_checks() -> Result<(), &'static str> {
@@ -324,6 +392,17 @@ fn tcp_table_spot_checks() -> Result<(), &'static str> {
         ensure(transition(dir, idx, old) == want, "transition differs from tcp_conntracks")?;
     }
     Ok(())
+}
+
+fn tcp_options_parse_like_the_kernel() -> Result<(), &'static str> {
+    use crate::packet::TcpOptions;
+    let o = TcpOptions::parse(&[1, 1, 3, 3, 20, 4, 2, 0, 3, 3, 1]);
+    ensure(o.present && o.wscale == Some(14) && o.sack_perm, "scale capped at 14, EOL ends the walk")?;
+    let o = TcpOptions::parse(&[5, 18, 0, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, 20, 0, 0, 0, 30]);
+    ensure(o.sack_right == Some(30), "largest SACK right edge")?;
+    let o = TcpOptions::parse(&[3, 9, 7]);
+    ensure(o.wscale.is_none(), "an option longer than the bytes left ends the walk")?;
+    ensure(!TcpOptions::parse(&[]).present, "no options")
 }
 
 fn udp_reply_then_later_packet_assures() -> Result<(), &'static str> {
@@ -359,7 +438,11 @@ pub const CONN: Suite = Suite {
         Case { name: c"tcp_fin_sequence_reaches_time_wait", run: tcp_fin_sequence_reaches_time_wait },
         Case { name: c"tcp_rst_as_only_reply_kills", run: tcp_rst_as_only_reply_kills },
         Case { name: c"tcp_invalid_does_not_change_state", run: tcp_invalid_does_not_change_state },
+        Case { name: c"tcp_segment_beyond_window_is_invalid", run: tcp_segment_beyond_window_is_invalid },
+        Case { name: c"tcp_inexact_rst_keeps_established", run: tcp_inexact_rst_keeps_established },
+        Case { name: c"tcp_syn_reopens_time_wait", run: tcp_syn_reopens_time_wait },
         Case { name: c"tcp_table_spot_checks", run: tcp_table_spot_checks },
+        Case { name: c"tcp_options_parse_like_the_kernel", run: tcp_options_parse_like_the_kernel },
         Case { name: c"udp_reply_then_later_packet_assures", run: udp_reply_then_later_packet_assures },
         Case { name: c"icmp_echo_reply_cannot_open", run: icmp_echo_reply_cannot_open },
     ],
@@ -424,9 +507,7 @@ fn table_gc_and_flush() -> Result<(), &'static str> {
 }
 
 fn proc_line_matches_nf_conntrack() -> Result<(), &'static str> {
-    let mut f = Flow::open(&tcp_with_flags(SYN))?;
-    f.pkt(Direction::Reply, &tcp_reply_with_flags(SYNACK))?;
-    f.pkt(Direction::Original, &tcp_with_flags(ACK))?;
+    let f = Flow::established()?;
     let mut buf = FixedBuf::<512>::new();
     procfmt::write_conn(&mut buf, &f.conn, f.now, HZ, 1).map_err(|_| "format")?;
     ensure(
