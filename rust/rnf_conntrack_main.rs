@@ -25,6 +25,8 @@ pub mod glue;
 
 #[path = "rnf_core/src/conn.rs"]
 pub mod conn;
+#[path = "rnf_core/src/icmp.rs"]
+pub mod icmp;
 #[path = "rnf_core/src/nat.rs"]
 pub mod nat;
 #[path = "rnf_core/src/packet.rs"]
@@ -41,6 +43,7 @@ pub mod tcp;
 pub mod tuple;
 
 use conn::{Conn, CtInfo, Direction, Outcome, Timeouts, IPS_SEEN_REPLY};
+use tcp::TcpState;
 use glue::bindings;
 use glue::global::Global;
 use glue::hook::{Hook, HookOps, HookState, Net};
@@ -72,6 +75,7 @@ kunit_suites! {
     1 => CASES_1, SUITE_1;
     2 => CASES_2, SUITE_2;
     3 => CASES_3, SUITE_3;
+    4 => CASES_4, SUITE_4;
 }
 
 const PROC_NAME: &CStr = c"rnf_conntrack";
@@ -91,8 +95,6 @@ struct Tracker {
     state: KBox<BhSpinLock<State>>,
     hooks: HookOps,
     hz: u32,
-    /// Defaults; see [`Tracker::timeouts`] for the ones in force.
-    timeouts: Timeouts,
 }
 
 /// The live tracker, set at the end of init. Teardown rule (see
@@ -110,49 +112,156 @@ fn l3_of(pf: u8) -> Option<L3Proto> {
     L3Proto::from_nfproto(pf)
 }
 
+/// What a packet is to connection tracking.
+enum Class {
+    /// A packet with a tuple of its own.
+    Tuple(PacketInfo, Tuple),
+    /// An ICMP(v6) error about the packet whose tuple is given.
+    Error(PacketInfo, Tuple),
+}
+
 /// Why a packet is not tracked.
 enum Untracked {
     /// Malformed or truncated headers (`-EINVAL` to other modules).
     Malformed,
-    /// Well-formed but without a tuple of its own: a later fragment, an
-    /// ICMP error or neighbour discovery message (`-ENOENT`).
+    /// Well-formed but with nothing to track: a later fragment, an error
+    /// about nothing trackable, neighbour discovery (`-ENOENT`).
     NoTuple,
 }
 
-/// Parses the packet into its header summary and tuple.
-fn classify(skb: &Skb<'_>, pf: u8) -> core::result::Result<(PacketInfo, Tuple), Untracked> {
+/// Parses the packet: its tuple, or the tuple an ICMP error embeds.
+fn classify(skb: &Skb<'_>, pf: u8) -> core::result::Result<Class, Untracked> {
     let l3 = l3_of(pf).ok_or(Untracked::NoTuple)?;
     let mut buf = [0u8; HEADER_BYTES];
     let bytes = skb.network_bytes(&mut buf).ok_or(Untracked::Malformed)?;
     let p = packet::parse(l3, bytes).map_err(|_| Untracked::Malformed)?;
-    let t = Tuple::from_packet(&p).map_err(|_| Untracked::NoTuple)?;
-    Ok((p, t))
+    match Tuple::from_packet(&p) {
+        Ok(t) => Ok(Class::Tuple(p, t)),
+        Err(tuple::NoTuple::IcmpNotQuery) => match p.l4 {
+            packet::L4::Icmp { icmp_type, .. } if icmp::is_error(l3, icmp_type) => {
+                match icmp::inner_tuple(&p, bytes) {
+                    Ok(inner) => Ok(Class::Error(p, inner)),
+                    Err(icmp::InnerError::Parse(_)) => Err(Untracked::Malformed),
+                    Err(icmp::InnerError::NoTuple) => Err(Untracked::NoTuple),
+                }
+            }
+            _ => Err(Untracked::NoTuple),
+        },
+        Err(tuple::NoTuple::Fragment) => Err(Untracked::NoTuple),
+    }
+}
+
+fn stat(which: bindings::rnf_ct_stat) {
+    // SAFETY: increments a per-CPU counter allocated before the hooks were
+    // registered and freed after they are gone; callable in any context.
+    unsafe { bindings::rnf_ct_stat_inc(which) }
+}
+
+/// The ctinfo of a packet found in direction `dir` of connection `c`.
+fn ctinfo_of(c: &Conn, dir: Direction) -> CtInfo {
+    match dir {
+        Direction::Reply => CtInfo::EstablishedReply,
+        Direction::Original if c.status & IPS_SEEN_REPLY != 0 => CtInfo::Established,
+        Direction::Original => CtInfo::New,
+    }
+}
+
+impl State {
+    /// Publishes the connection count (`net.rnf.conntrack_count`).
+    fn publish_count(&self) {
+        // SAFETY: stores a value with WRITE_ONCE; no preconditions.
+        unsafe { bindings::rnf_ct_set_count(self.table.count()) };
+    }
+
+    /// The RELATED ctinfo of an ICMP error whose embedded tuple is `inner`,
+    /// or `None` if it relates to no connection or fails the outer check.
+    fn related(&self, p: &PacketInfo, inner: &Tuple, netns: u32, now: u64) -> Option<CtInfo> {
+        let (i, dir) = self.table.find(&inner.invert(), netns)?;
+        let c = self.table.get(i).filter(|c| !c.expired(now))?;
+        if !icmp::outer_fits(p, &c.tuple[dir as usize].dst) {
+            return None;
+        }
+        Some(match dir {
+            Direction::Original => CtInfo::Related,
+            Direction::Reply => CtInfo::RelatedReply,
+        })
+    }
+}
+
+/// The timeouts in force, read from the variables the sysctls and module
+/// parameters share (so a write takes effect on the next packet).
+fn timeouts() -> Timeouts {
+    let mut v = [0u32; bindings::rnf_ct_timeout_RNF_CT_TMO_MAX as usize];
+    // SAFETY: `v` has room for RNF_CT_TMO_MAX values.
+    unsafe { bindings::rnf_ct_timeouts(v.as_mut_ptr()) };
+    let at = |i: bindings::rnf_ct_timeout| v.get(i as usize).copied().unwrap_or(0);
+    let mut t = Timeouts::default();
+    let tcp = [
+        (TcpState::SynSent, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_SYN_SENT),
+        (TcpState::SynSent2, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_SYN_SENT),
+        (TcpState::SynRecv, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_SYN_RECV),
+        (TcpState::Established, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_ESTABLISHED),
+        (TcpState::FinWait, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_FIN_WAIT),
+        (TcpState::CloseWait, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_CLOSE_WAIT),
+        (TcpState::LastAck, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_LAST_ACK),
+        (TcpState::TimeWait, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_TIME_WAIT),
+        (TcpState::Close, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_CLOSE),
+    ];
+    for (state, idx) in tcp {
+        if let Some(slot) = t.tcp.get_mut(state as usize) {
+            *slot = at(idx);
+        }
+    }
+    t.tcp_unack = at(bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_UNACK);
+    t.udp_unreplied = at(bindings::rnf_ct_timeout_RNF_CT_TMO_UDP);
+    t.udp_replied = at(bindings::rnf_ct_timeout_RNF_CT_TMO_UDP_STREAM);
+    t.icmp = at(bindings::rnf_ct_timeout_RNF_CT_TMO_ICMP);
+    t.icmpv6 = at(bindings::rnf_ct_timeout_RNF_CT_TMO_ICMPV6);
+    t.generic = at(bindings::rnf_ct_timeout_RNF_CT_TMO_GENERIC);
+    t
 }
 
 impl Tracker {
-    /// The timeouts in force: the defaults with the writable parameters
-    /// applied (read each time, so a write to the parameter takes effect on
-    /// the next packet).
-    fn timeouts(&self) -> Timeouts {
-        // SAFETY: reads a module parameter with READ_ONCE; no preconditions.
-        let udp = unsafe { bindings::rnf_ct_param_udp_timeout() };
-        Timeouts { udp_unreplied: udp, ..self.timeouts }
-    }
-
-    /// PRE_ROUTING / LOCAL_OUT: update the state of a known connection.
+    /// PRE_ROUTING / LOCAL_OUT: update the state of a known connection, or
+    /// relate an ICMP error to the connection it is about.
     fn track(&self, skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
-        let Ok((p, t)) = classify(skb, st.pf()) else { return Verdict::Accept };
+        let (p, t) = match classify(skb, st.pf()) {
+            Ok(Class::Tuple(p, t)) => (p, t),
+            Ok(Class::Error(p, inner)) => {
+                let g = self.state.lock();
+                let related = g.related(&p, &inner, st.net().id(), glue::jiffies());
+                drop(g);
+                stat(if related.is_some() {
+                    bindings::rnf_ct_stat_RNF_CT_STAT_RELATED
+                } else {
+                    bindings::rnf_ct_stat_RNF_CT_STAT_ICMP_ERROR
+                });
+                return Verdict::Accept;
+            }
+            Err(Untracked::Malformed) => {
+                stat(bindings::rnf_ct_stat_RNF_CT_STAT_INVALID);
+                return Verdict::Accept;
+            }
+            Err(Untracked::NoTuple) => return Verdict::Accept,
+        };
         let netns = st.net().id();
         let now = glue::jiffies();
+        let tmo = timeouts();
         let mut g = self.state.lock();
         let Some((i, dir)) = g.table.find(&t, netns) else { return Verdict::Accept };
+        stat(bindings::rnf_ct_stat_RNF_CT_STAT_FOUND);
         let outcome = match g.table.get_mut(i) {
             Some(c) if c.expired(now) => Outcome::Reopen,
-            Some(c) => c.packet(dir, &p, now, self.hz, &self.timeouts()),
+            Some(c) => c.packet(dir, &p, now, self.hz, &tmo),
             None => return Verdict::Accept,
         };
-        if matches!(outcome, Outcome::Kill(_) | Outcome::Reopen) {
-            g.table.remove(i);
+        match outcome {
+            Outcome::Kill(_) | Outcome::Reopen => {
+                g.table.remove(i);
+                g.publish_count();
+            }
+            Outcome::Invalid => stat(bindings::rnf_ct_stat_RNF_CT_STAT_INVALID),
+            Outcome::Accept(_) => {}
         }
         Verdict::Accept
     }
@@ -160,9 +269,16 @@ impl Tracker {
     /// POST_ROUTING / LOCAL_IN: insert the connection of a packet that
     /// opens one. A full table evicts an unassured entry or drops the packet.
     fn confirm(&self, skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
-        let Ok((p, t)) = classify(skb, st.pf()) else { return Verdict::Accept };
+        let Ok(Class::Tuple(p, t)) = classify(skb, st.pf()) else { return Verdict::Accept };
         let netns = st.net().id();
         let now = glue::jiffies();
+        let Ok(mut conn) = Conn::new(&t, &p, netns, now, self.hz, &timeouts()) else {
+            // Cannot open a connection (e.g. an echo reply): untracked.
+            return Verdict::Accept;
+        };
+        conn.status |= conn::IPS_CONFIRMED;
+        // SAFETY: reads a setting with READ_ONCE; no preconditions.
+        let max = unsafe { bindings::rnf_ct_max() };
         let mut g = self.state.lock();
         if let Some((i, _)) = g.table.find(&t, netns) {
             if !g.table.get(i).is_some_and(|c| c.expired(now)) {
@@ -170,51 +286,64 @@ impl Tracker {
             }
             g.table.remove(i);
         }
-        let Ok(mut conn) = Conn::new(&t, &p, netns, now, self.hz, &self.timeouts()) else {
-            // Cannot open a connection (e.g. an echo reply): untracked.
-            return Verdict::Accept;
-        };
-        conn.status |= conn::IPS_CONFIRMED;
-        match g.table.insert(conn) {
-            Ok(_) | Err(InsertError::Clash) => Verdict::Accept,
-            Err(InsertError::Full) => {
-                let bucket = g.table.bucket_of(&t, netns);
-                if g.table.early_drop(bucket, now) && g.table.insert(conn).is_ok() {
-                    return Verdict::Accept;
-                }
+        if g.table.count() >= max {
+            let bucket = g.table.bucket_of(&t, netns);
+            if !g.table.early_drop(bucket, now) {
+                g.publish_count();
                 drop(g);
+                stat(bindings::rnf_ct_stat_RNF_CT_STAT_DROP);
                 if glue::net_ratelimit() {
                     pr_warn!("table full, dropping packet\n");
                 }
-                Verdict::Drop
+                return Verdict::Drop;
             }
+            stat(bindings::rnf_ct_stat_RNF_CT_STAT_EARLY_DROP);
         }
+        let res = g.table.insert(conn);
+        g.publish_count();
+        drop(g);
+        match res {
+            Ok(_) => stat(bindings::rnf_ct_stat_RNF_CT_STAT_INSERT),
+            // Another CPU confirmed the same tuple first: its entry stands.
+            Err(InsertError::Clash) => stat(bindings::rnf_ct_stat_RNF_CT_STAT_INSERT_FAILED),
+            // Cannot happen below `max`; counted, the packet still passes.
+            Err(InsertError::Full) => stat(bindings::rnf_ct_stat_RNF_CT_STAT_INSERT_FAILED),
+        }
+        Verdict::Accept
     }
 
     /// Looks a packet up for another module (see `rnf_ct_lookup`). A packet
     /// that would open a connection not yet confirmed is NEW with a status
-    /// lacking `IPS_CONFIRMED`, as the kernel's unconfirmed conntrack is.
+    /// lacking `IPS_CONFIRMED`, as the kernel's unconfirmed conntrack is; an
+    /// ICMP error about a connection is RELATED to it.
     fn lookup(&self, net: Net, pf: u8, skb: &Skb<'_>) -> Result<bindings::rnf_ct_lookup> {
-        let (p, t) = classify(skb, pf).map_err(|u| match u {
-            Untracked::Malformed => EINVAL,
-            Untracked::NoTuple => ENOENT,
-        })?;
         let netns = net.id();
         let now = glue::jiffies();
+        let (p, t) = match classify(skb, pf) {
+            Ok(Class::Tuple(p, t)) => (p, t),
+            Ok(Class::Error(p, inner)) => {
+                let g = self.state.lock();
+                let ctinfo = g.related(&p, &inner, netns, now).ok_or(ENOENT)?;
+                let (i, dir) = g.table.find(&inner.invert(), netns).ok_or(ENOENT)?;
+                let status = g.table.get(i).map_or(0, |c| c.status);
+                return Ok(bindings::rnf_ct_lookup {
+                    status,
+                    ctinfo: ctinfo as u8,
+                    dir: dir as u8,
+                    proto: inner.proto,
+                    pad: 0,
+                });
+            }
+            Err(Untracked::Malformed) => return Err(EINVAL),
+            Err(Untracked::NoTuple) => return Err(ENOENT),
+        };
         let g = self.state.lock();
         let found = g.table.find(&t, netns).and_then(|(i, dir)| g.table.get(i).map(|c| (c, dir)));
         let (status, ctinfo, dir) = match found {
-            Some((c, dir)) if !c.expired(now) => {
-                let ctinfo = match dir {
-                    Direction::Reply => CtInfo::EstablishedReply,
-                    Direction::Original if c.status & IPS_SEEN_REPLY != 0 => CtInfo::Established,
-                    Direction::Original => CtInfo::New,
-                };
-                (c.status, ctinfo, dir)
-            }
+            Some((c, dir)) if !c.expired(now) => (c.status, ctinfo_of(c, dir), dir),
             _ => {
                 drop(g);
-                Conn::new(&t, &p, netns, now, self.hz, &self.timeouts()).map_err(|_| ENOENT)?;
+                Conn::new(&t, &p, netns, now, self.hz, &timeouts()).map_err(|_| ENOENT)?;
                 (0, CtInfo::New, Direction::Original)
             }
         };
@@ -288,8 +417,13 @@ impl PernetHandler for PerNet {
         t.hooks.unregister(net);
         // Hooks that started before the unregistration may still insert.
         glue::synchronize_rcu();
-        t.state.lock().table.flush(Some(net.id()));
-        // SAFETY: enabled in `init` for this namespace.
+        {
+            let mut g = t.state.lock();
+            g.table.flush(Some(net.id()));
+            g.publish_count();
+        }
+        // SAFETY: enabled in `init` for this namespace. These take a mutex:
+        // the table lock must not be held here.
         unsafe {
             bindings::nf_defrag_ipv6_disable(net.as_ptr());
             bindings::nf_defrag_ipv4_disable(net.as_ptr());
@@ -306,8 +440,11 @@ pub extern "C" fn rnf_ct_gc_run() -> c_ulong {
     let mut g = t.state.lock();
     let batch = (g.table.buckets() / (GC_RUNS_PER_SEC * 5)).max(GC_MIN_BUCKETS);
     let start = g.gc_next;
-    let (_, next) = g.table.gc(now, start, batch);
+    let (removed, next) = g.table.gc(now, start, batch);
     g.gc_next = next;
+    if removed > 0 {
+        g.publish_count();
+    }
     c_ulong::from((t.hz / GC_RUNS_PER_SEC).max(1))
 }
 
@@ -368,11 +505,14 @@ impl kernel::Module for RnfConntrack {
         let slots = KVVec::from_elem(Slot::EMPTY, max as usize, GFP_KERNEL)?;
         let heads = KVVec::from_elem(table::NIL, buckets as usize, GFP_KERNEL)?;
         let state = State { table: ConnTable::new(slots, heads, glue::random_u32()), gc_next: 0 };
-        let timeouts = Timeouts::default();
         let tracker = KBox::new(
-            Tracker { state: BhSpinLock::new_boxed(state, GFP_KERNEL)?, hooks: build_hooks()?, hz: glue::hz(), timeouts },
+            Tracker { state: BhSpinLock::new_boxed(state, GFP_KERNEL)?, hooks: build_hooks()?, hz: glue::hz() },
             GFP_KERNEL,
         )?;
+        // SAFETY: plain stores of the sizes chosen above.
+        unsafe { bindings::rnf_ct_set_limits(buckets, max) };
+        // SAFETY: called once; undone by `rnf_ct_controls_exit` in drop.
+        kernel::error::to_result(unsafe { bindings::rnf_ct_controls_init() })?;
         TRACKER.set(tracker);
         // SAFETY: no preconditions; stopped in `drop`.
         unsafe { bindings::rnf_ct_gc_start() };
@@ -393,11 +533,14 @@ impl kernel::Module for RnfConntrack {
     }
 }
 
-/// Stops the GC and frees the tracker. Hooks must be unregistered already.
+/// Stops the GC, removes the controls and frees the tracker. Hooks must be
+/// unregistered already.
 fn free_tracker() {
     // SAFETY: started in init; waits for a running batch to finish.
     unsafe { bindings::rnf_ct_gc_stop() };
     glue::synchronize_rcu();
+    // SAFETY: registered in init; no hook can count any more.
+    unsafe { bindings::rnf_ct_controls_exit() };
     drop(TRACKER.take());
 }
 

@@ -23,6 +23,8 @@ pub mod glue;
 
 #[path = "rnf_core/src/conn.rs"]
 pub mod conn;
+#[path = "rnf_core/src/icmp.rs"]
+pub mod icmp;
 #[path = "rnf_core/src/nat.rs"]
 pub mod nat;
 #[path = "rnf_core/src/packet.rs"]
@@ -142,10 +144,11 @@ impl Drop for RnfNat {
         drop(HOOKS.take());
         let n = |i: usize| SEEN.get(i).map_or(0, |c| c.load(Ordering::Relaxed));
         pr_info!(
-            "classified by rnf_conntrack: new={} established={} reply={} untracked={} unparsable={}\n",
+            "classified by rnf_conntrack: new={} established={} reply={} related={} untracked={} unparsable={}\n",
             n(2),
             n(0),
             n(3),
+            n(1) + n(4),
             n(UNTRACKED),
             n(UNPARSABLE)
         );

@@ -90,6 +90,9 @@ macro_rules! kunit_suites {
                 $crate::glue::kunit::suite::<$idx>((&raw mut $cases).cast());
         )*
 
+        // Every suite of SELFTEST_SUITES must be listed above.
+        const _: () = assert!([$($idx),*].len() == crate::SELFTEST_SUITES.len(), "kunit_suites! must list every suite");
+
         /// The module's KUnit suites, found by the module loader in this section.
         #[used]
         #[link_section = ".kunit_test_suites"]

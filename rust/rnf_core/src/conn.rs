@@ -58,8 +58,10 @@ pub struct Timeouts {
     pub udp_unreplied: u32,
     /// UDP stream, replied and still active after two seconds (`UDP_CT_REPLIED`, 120).
     pub udp_replied: u32,
-    /// ICMP and ICMPv6 (30).
+    /// ICMP echo (30).
     pub icmp: u32,
+    /// ICMPv6 echo (30).
+    pub icmpv6: u32,
     /// Protocols tracked by address only (600).
     pub generic: u32,
 }
@@ -72,7 +74,7 @@ impl Default for Timeouts {
                 *slot = s.default_timeout_secs();
             }
         }
-        Timeouts { tcp, tcp_unack: 300, udp_unreplied: 30, udp_replied: 120, icmp: 30, generic: 600 }
+        Timeouts { tcp, tcp_unack: 300, udp_unreplied: 30, udp_replied: 120, icmp: 30, icmpv6: 30, generic: 600 }
     }
 }
 
@@ -168,7 +170,7 @@ impl Conn {
                 if !icmp_type_is_query(p.l3, icmp_type) {
                     return Err(Invalid::CannotOpen);
                 }
-                (ProtoTrack::Icmp, tmo.icmp)
+                (ProtoTrack::Icmp, icmp_timeout(tmo, p.l3))
             }
             L4::Other => (ProtoTrack::Generic, tmo.generic),
         };
@@ -249,7 +251,7 @@ impl Conn {
                     tmo.udp_unreplied
                 }
             }
-            (ProtoTrack::Icmp, L4::Icmp { .. }) => tmo.icmp,
+            (ProtoTrack::Icmp, L4::Icmp { .. }) => icmp_timeout(tmo, p.l3),
             (ProtoTrack::Generic, _) => tmo.generic,
             // The tuple matched but the header kind differs: cannot happen for
             // a well-formed table, so treat it as invalid rather than guess.
@@ -272,6 +274,13 @@ impl Conn {
             ProtoTrack::Tcp(t) => Some(t.state),
             _ => None,
         }
+    }
+}
+
+fn icmp_timeout(tmo: &Timeouts, l3: crate::packet::L3Proto) -> u32 {
+    match l3 {
+        crate::packet::L3Proto::Ipv4 => tmo.icmp,
+        crate::packet::L3Proto::Ipv6 => tmo.icmpv6,
     }
 }
 

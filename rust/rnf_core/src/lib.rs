@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod conn;
+pub mod icmp;
 pub mod nat;
 pub mod packet;
 pub mod procfmt;

@@ -269,16 +269,23 @@ fn addr<const N: usize>(b: &[u8], off: usize) -> Result<[u8; 16], ParseError> {
 /// present); the length fields are checked against `data` only where a field
 /// is read. Returns [`ParseError`] for a truncated or malformed header.
 pub fn parse(l3: L3Proto, data: &[u8]) -> Result<PacketInfo, ParseError> {
-    let mut info = match l3 {
-        L3Proto::Ipv4 => parse_ipv4(data)?,
-        L3Proto::Ipv6 => parse_ipv6(data)?,
-    };
+    let mut info = parse_l3(l3, data)?;
     if !info.later_fragment {
         let l4 = data.get(info.l4_offset..).ok_or(ParseError::Truncated)?;
         let l4_len = info.len.saturating_sub(info.l4_offset as u32);
         info.l4 = parse_l4(info.proto, l4, l4_len, info.l4_offset)?;
     }
     Ok(info)
+}
+
+/// Parses only the network header (and IPv6 extension headers) of `data`;
+/// `l4` is left as [`L4::Other`]. Used for the packet embedded in an ICMP
+/// error, whose transport header is cut short.
+pub fn parse_l3(l3: L3Proto, data: &[u8]) -> Result<PacketInfo, ParseError> {
+    match l3 {
+        L3Proto::Ipv4 => parse_ipv4(data),
+        L3Proto::Ipv6 => parse_ipv6(data),
+    }
 }
 
 fn parse_ipv4(data: &[u8]) -> Result<PacketInfo, ParseError> {

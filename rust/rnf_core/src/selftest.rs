@@ -530,6 +530,115 @@ fn proc_line_matches_nf_conntrack() -> Result<(), &'static str> {
     ensure(buf.as_str() == want.as_str(), "UDP over IPv6 line")
 }
 
+/// An ICMP(v6) destination-unreachable/port-unreachable from `outer_src` to
+/// `outer_dst` about the golden UDP datagram of family `l3` (IPv4: the IPv6
+/// golden datagram's ports over 10.1.0.2 -> 10.2.0.2). Returns the bytes and
+/// their length in a fixed buffer.
+fn port_unreachable(l3: L3Proto, outer_src: &[u8], outer_dst: &[u8]) -> ([u8; 128], usize) {
+    let mut b = [0u8; 128];
+    let udp = &golden::IPV6_UDP[40..48];
+    match l3 {
+        L3Proto::Ipv4 => {
+            let n = 20 + 8 + 20 + 8;
+            b[..20].copy_from_slice(&[0x45, 0, 0, n as u8, 0, 3, 0, 0, 64, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            b[12..16].copy_from_slice(outer_src);
+            b[16..20].copy_from_slice(outer_dst);
+            b[20..28].copy_from_slice(&[3, 3, 0, 0, 0, 0, 0, 0]);
+            b[28..48].copy_from_slice(&[0x45, 0, 0, 36, 0, 4, 0, 0, 64, 17, 0, 0, 10, 1, 0, 2, 10, 2, 0, 2]);
+            b[48..56].copy_from_slice(udp);
+            (b, n)
+        }
+        L3Proto::Ipv6 => {
+            let n = 40 + 8 + 48;
+            b[..8].copy_from_slice(&[0x60, 0, 0, 0, 0, 56, 58, 64]);
+            b[8..24].copy_from_slice(outer_src);
+            b[24..40].copy_from_slice(outer_dst);
+            b[40..48].copy_from_slice(&[1, 4, 0, 0, 0, 0, 0, 0]);
+            b[48..96].copy_from_slice(&golden::IPV6_UDP[..48]);
+            (b, n)
+        }
+    }
+}
+
+const V4_CLIENT: [u8; 4] = [10, 1, 0, 2];
+const V4_SERVER: [u8; 4] = [10, 2, 0, 2];
+const V4_ELSEWHERE: [u8; 4] = [10, 9, 9, 9];
+
+/// Looks an error up as the conntrack hook does: the inverted inner tuple
+/// names the connection; `Some(dir)` if it is RELATED in that direction.
+fn related_dir(table_conn: &Conn, err: &[u8], l3: L3Proto) -> Result<Option<Direction>, &'static str> {
+    let p = packet::parse(l3, err).map_err(|_| "error message did not parse")?;
+    let inner = crate::icmp::inner_tuple(&p, err).map_err(|_| "no inner tuple")?;
+    let want = inner.invert();
+    let dir = if table_conn.tuple[0] == want {
+        Direction::Original
+    } else if table_conn.tuple[1] == want {
+        Direction::Reply
+    } else {
+        return Ok(None);
+    };
+    Ok(crate::icmp::outer_fits(&p, &table_conn.tuple[dir as usize].dst).then_some(dir))
+}
+
+fn icmp_port_unreachable_is_related_reply() -> Result<(), &'static str> {
+    // The UDP flow 10.1.0.2:5000 -> 10.2.0.2:53 over IPv4.
+    let mut pkt = [0u8; 28];
+    pkt[..20].copy_from_slice(&[0x45, 0, 0, 28, 0, 4, 0, 0, 64, 17, 0, 0, 10, 1, 0, 2, 10, 2, 0, 2]);
+    pkt[20..28].copy_from_slice(&golden::IPV6_UDP[40..48]);
+    pkt[24..26].copy_from_slice(&8u16.to_be_bytes());
+    let p = parse4(&pkt)?;
+    let t = Tuple::from_packet(&p).map_err(|_| "tuple")?;
+    let c = Conn::new(&t, &p, 1, 0, HZ, &Timeouts::default()).map_err(|_| "open")?;
+    let (err, n) = port_unreachable(L3Proto::Ipv4, &V4_SERVER, &V4_CLIENT);
+    ensure(
+        Tuple::from_packet(&parse4(&err[..n])?) == Err(NoTuple::IcmpNotQuery),
+        "an error has no tuple of its own",
+    )?;
+    ensure(related_dir(&c, &err[..n], L3Proto::Ipv4)? == Some(Direction::Reply), "RELATED, reply direction")?;
+    let (forged, n) = port_unreachable(L3Proto::Ipv4, &V4_SERVER, &V4_ELSEWHERE);
+    ensure(related_dir(&c, &forged[..n], L3Proto::Ipv4)?.is_none(), "outer daddr != connection: not RELATED")
+}
+
+fn icmpv6_port_unreachable_is_related_reply() -> Result<(), &'static str> {
+    let p = parse6(&golden::IPV6_UDP)?;
+    let t = Tuple::from_packet(&p).map_err(|_| "tuple")?;
+    let c = Conn::new(&t, &p, 1, 0, HZ, &Timeouts::default()).map_err(|_| "open")?;
+    let (err, n) = port_unreachable(L3Proto::Ipv6, &golden::IPV6_UDP[24..40], &golden::IPV6_UDP[8..24]);
+    ensure(crate::icmp::is_error(L3Proto::Ipv6, 1), "type 1 is an error")?;
+    ensure(related_dir(&c, &err[..n], L3Proto::Ipv6)? == Some(Direction::Reply), "RELATED, reply direction")?;
+    let mut elsewhere = [0u8; 16];
+    elsewhere.copy_from_slice(&golden::IPV6_UDP[8..24]);
+    elsewhere[15] = 0x99;
+    let (forged, n) = port_unreachable(L3Proto::Ipv6, &golden::IPV6_UDP[24..40], &elsewhere);
+    ensure(related_dir(&c, &forged[..n], L3Proto::Ipv6)?.is_none(), "forged destination: not RELATED")
+}
+
+fn icmp_error_about_error_relates_to_nothing() -> Result<(), &'static str> {
+    let (mut err, n) = port_unreachable(L3Proto::Ipv4, &V4_SERVER, &V4_CLIENT);
+    // Make the embedded packet itself an ICMP port unreachable.
+    err[37] = 1;
+    err[48] = 3;
+    err[49] = 3;
+    let p = parse4(&err[..n])?;
+    ensure(
+        crate::icmp::inner_tuple(&p, &err[..n]) == Err(crate::icmp::InnerError::NoTuple),
+        "error about an error",
+    )?;
+    // Cut inside the embedded transport header: a parse error, not a panic.
+    let p = parse4(&err[..n])?;
+    ensure(crate::icmp::inner_tuple(&p, &err[..50]).is_err(), "truncated embedded header")
+}
+
+/// ICMP error suite.
+pub const ICMP: Suite = Suite {
+    name: c"rnf_conntrack_icmp",
+    cases: &[
+        Case { name: c"icmp_port_unreachable_is_related_reply", run: icmp_port_unreachable_is_related_reply },
+        Case { name: c"icmpv6_port_unreachable_is_related_reply", run: icmpv6_port_unreachable_is_related_reply },
+        Case { name: c"icmp_error_about_error_relates_to_nothing", run: icmp_error_about_error_relates_to_nothing },
+    ],
+};
+
 /// Connection table suite.
 pub const TABLE: Suite = Suite {
     name: c"rnf_conntrack_table",
@@ -542,7 +651,7 @@ pub const TABLE: Suite = Suite {
 };
 
 /// Every suite, in the order KUnit runs them.
-pub const ALL: [&Suite; 4] = [&PACKET, &TUPLE, &CONN, &TABLE];
+pub const ALL: [&Suite; 5] = [&PACKET, &TUPLE, &CONN, &ICMP, &TABLE];
 
 #[cfg(test)]
 mod tests {
