@@ -19,9 +19,12 @@ UDP_TIMEOUT=4
 C6=fd01:0000:0000:0000:0000:0000:0000:0002
 S6=fd02:0000:0000:0000:0000:0000:0000:0002
 
-# modload ARGS...: the loader over our modules and the kernel's own.
+# modload ARGS...: the loader over our modules and the kernel's netfilter
+# modules. (The whole /lib/modules works too, but under emulation the loader
+# spends about a second per pool module reading .modinfo: see the README.)
 modload() {
-    rnf-modload "$@" /lib/rnf "/lib/modules/$KVER"
+    rnf-modload "$@" /lib/rnf "/lib/modules/$KVER/kernel/net/ipv4/netfilter" \
+        "/lib/modules/$KVER/kernel/net/ipv6/netfilter"
 }
 
 ct() {
@@ -55,6 +58,32 @@ kill_cmd() {
             "$1"*) kill "${_p#/proc/}" 2>/dev/null ;;
         esac
     done
+}
+
+# stat_col NAME: the sum over CPUs of column NAME of /proc/net/stat/rnf_conntrack.
+stat_col() {
+    _i=0
+    _col=0
+    for _h in $(head -n 1 /proc/net/stat/rnf_conntrack); do
+        _i=$((_i + 1))
+        [ "$_h" = "$1" ] && _col=$_i
+    done
+    [ "$_col" -gt 0 ] || { echo 0; return; }
+    _sum=0
+    for _v in $(tail -n +2 /proc/net/stat/rnf_conntrack | awk -v c="$_col" '{ print $c }'); do
+        _sum=$((_sum + 0x$_v))
+    done
+    echo "$_sum"
+}
+
+# count_below N: fewer than N connections are tracked.
+count_below() {
+    [ "$(cat /proc/sys/net/rnf/conntrack_count)" -lt "$1" ]
+}
+
+# stat_above NAME N: column NAME is above N.
+stat_above() {
+    [ "$(stat_col "$1")" -gt "$2" ]
 }
 
 # position WORD LIST: 1-based index of WORD in LIST, 0 if absent.
@@ -190,6 +219,118 @@ else
     fail "fragmented IPv6 datagram is one tracked connection" "$n lines: $(ct router | grep 40003)"
 fi
 
+# --- TCP SYN_SENT: a SYN to a host that never answers -------------------------------
+
+bg_start /tmp/syn.log in_ns client nc -w 20 10.2.0.99 80
+expect_ct "TCP SYN without answer is SYN_SENT and UNREPLIED" router \
+    "^ipv4 +2 tcp +6 [0-9]+ SYN_SENT src=$CLIENT4 dst=10.2.0.99 sport=[0-9]+ dport=80 \[UNREPLIED\] "
+kill_cmd "nc -w 20 10.2.0.99"
+
+# --- ICMP errors are RELATED to the connection they are about -----------------------
+
+rel=$(stat_col related)
+err=$(stat_col icmp_error)
+in_ns client rnf-udp send "$SERVER4" 5998 --size 32 --sport 40010 >/dev/null 2>&1
+if wait_for 30 stat_above related "$rel"; then
+    pass "ICMP port unreachable is RELATED to its UDP flow"
+else
+    fail "ICMP port unreachable is RELATED" "related $rel -> $(stat_col related), icmp_error $err -> $(stat_col icmp_error)"
+fi
+rel=$(stat_col related)
+in_ns client rnf-udp send "$SERVER6" 5998 --size 32 --sport 40011 >/dev/null 2>&1
+if wait_for 30 stat_above related "$rel"; then
+    pass "ICMPv6 port unreachable is RELATED to its UDP flow"
+else
+    fail "ICMPv6 port unreachable is RELATED" "related $rel -> $(stat_col related)"
+fi
+if [ "$(stat_col icmp_error)" -eq "$err" ]; then
+    pass "no ICMP error counted as unrelated"
+else
+    fail "no ICMP error counted as unrelated" "icmp_error $err -> $(stat_col icmp_error)"
+fi
+
+# --- a UDP stream becomes ASSURED --------------------------------------------------------
+
+bg_start /tmp/udp-stream.log in_ns server rnf-udp serve "$SERVER4" 5400
+wait_for 50 grep -q listening /tmp/udp-stream.log
+in_ns client rnf-udp send "$SERVER4" 5400 --size 16 --sport 40400 --expect-reply --timeout 5 >/dev/null
+sleep 3
+in_ns client rnf-udp send "$SERVER4" 5400 --size 16 --sport 40400 --expect-reply --timeout 5 >/dev/null
+expect_ct "UDP stream (replied, active after 2 s) is ASSURED" router \
+    "^ipv4 +2 udp +17 [0-9]+ src=$CLIENT4 dst=$SERVER4 sport=40400 dport=5400 .*\[ASSURED\] "
+
+# --- conntrack_max 100, 500 new flows ---------------------------------------------------
+
+max0=$(cat /proc/sys/net/rnf/conntrack_max)
+early=$(stat_col early_drop)
+drops=$(stat_col drop)
+echo 100 >/proc/sys/net/rnf/conntrack_max
+# Sample the count while the flows go out.
+(
+    peak=0
+    while [ ! -f /tmp/flood.done ]; do
+        n=$(cat /proc/sys/net/rnf/conntrack_count)
+        [ "$n" -gt "$peak" ] && peak=$n
+        echo "$peak" >/tmp/flood.peak
+        sleep 0.05
+    done
+) &
+sampler=$!
+in_ns client rnf-udp send "$SERVER4" 6000 --size 8 --sport 20000 --flows 500 >/dev/null 2>&1
+touch /tmp/flood.done
+wait "$sampler"
+peak=$(cat /tmp/flood.peak)
+count=$(cat /proc/sys/net/rnf/conntrack_count)
+if [ "$peak" -le 100 ] && [ "$count" -le 100 ]; then
+    pass "with conntrack_max 100, 500 new flows never take the count above 100 (peak $peak)"
+else
+    fail "conntrack_max 100 holds" "peak $peak, now $count"
+fi
+early=$(($(stat_col early_drop) - early))
+drops=$(($(stat_col drop) - drops))
+if [ "$early" -gt 0 ] && [ "$drops" -gt 0 ]; then
+    pass "early_drop ($early) and drop ($drops) counters moved"
+else
+    fail "early_drop and drop counters moved" "early_drop +$early, drop +$drops"
+fi
+check "the ASSURED UDP stream still passes when the table is full" \
+    in_ns client rnf-udp send "$SERVER4" 5400 --size 16 --sport 40400 --expect-reply --timeout 5
+if dmesg | grep -q "rnf_conntrack: table full, dropping packet"; then
+    pass "a full table is reported in the kernel log"
+else
+    fail "a full table is reported in the kernel log" "no 'table full' line"
+fi
+echo "$max0" >/proc/sys/net/rnf/conntrack_max
+
+# --- identical tuples in two namespaces ---------------------------------------------------
+
+for n in a b; do
+    ip netns add "t$n" && ip netns add "u$n" &&
+        ip -n "t$n" link add eth0 type veth peer name eth0 netns "u$n" &&
+        ip -n "t$n" addr add 10.9.0.1/24 dev eth0 && ip -n "u$n" addr add 10.9.0.2/24 dev eth0 &&
+        ip -n "t$n" link set eth0 up && ip -n "u$n" link set eth0 up &&
+        ip -n "t$n" link set lo up && ip -n "u$n" link set lo up
+    in_ns "t$n" rnf-udp send 10.9.0.2 7000 --size 8 --sport 40700 >/dev/null 2>&1
+done
+ta=$(ct ta | grep -c "src=10.9.0.1 dst=10.9.0.2 sport=40700 dport=7000")
+tb=$(ct tb | grep -c "src=10.9.0.1 dst=10.9.0.2 sport=40700 dport=7000")
+if [ "$ta" -eq 1 ] && [ "$tb" -eq 1 ]; then
+    pass "two namespaces with identical tuples each track their own connection"
+else
+    fail "identical tuples in two namespaces" "ta has $ta, tb has $tb"
+fi
+before=$(cat /proc/sys/net/rnf/conntrack_count)
+ip netns del ta
+ip netns del ua
+if wait_for 50 count_below "$before" &&
+    [ "$(ct tb | grep -c 'sport=40700 dport=7000')" -eq 1 ]; then
+    pass "a namespace going away frees its entries, the other keeps its own"
+else
+    fail "namespace teardown frees its entries" "count $before -> $(cat /proc/sys/net/rnf/conntrack_count)"
+fi
+ip netns del tb
+ip netns del ub
+
 # --- namespaces are separate -------------------------------------------------------
 
 if cat /proc/net/rnf_conntrack | grep -q "$CLIENT4"; then
@@ -216,7 +357,31 @@ if [ -z "$left" ]; then
 else
     fail "nothing left loaded" "$left"
 fi
-counts=$(dmesg | grep 'rnf_nat: classified by rnf_conntrack' | tail -n 1)
+# --- a sysctl and a parameter survive --save, --remove and a new load -----------------
+
+modload -l "$LIST"
+echo 77 >/proc/sys/net/rnf/conntrack_udp_timeout_stream
+echo 9 >/sys/module/rnf_conntrack/parameters/icmp_timeout
+if [ "$(cat /sys/module/rnf_conntrack/parameters/udp_timeout_stream)" = 77 ] &&
+    [ "$(cat /proc/sys/net/rnf/conntrack_icmp_timeout)" = 9 ]; then
+    pass "sysctl and module parameter are the same setting"
+else
+    fail "sysctl and module parameter are the same setting" \
+        "param udp_timeout_stream=$(cat /sys/module/rnf_conntrack/parameters/udp_timeout_stream)"
+fi
+check "loader saves the parameters" rnf-modload --save rnf_conntrack
+modload -r -l "$LIST"
+modload -l "$LIST"
+s77=$(cat /proc/sys/net/rnf/conntrack_udp_timeout_stream 2>/dev/null)
+s9=$(cat /proc/sys/net/rnf/conntrack_icmp_timeout 2>/dev/null)
+if [ "$s77" = 77 ] && [ "$s9" = 9 ]; then
+    pass "values set by sysctl and by parameter survive remove and reload"
+else
+    fail "settings survive a reload" "udp_timeout_stream=$s77 icmp_timeout=$s9; options: $(cat "$OPTS")"
+fi
+modload -r -l "$LIST"
+
+counts=$(dmesg | grep 'rnf_nat: classified by rnf_conntrack' | head -n 1)
 echo "$counts"
 new=$(echo "$counts" | sed -n 's/.* new=\([0-9]*\).*/\1/p')
 est=$(echo "$counts" | sed -n 's/.* established=\([0-9]*\).*/\1/p')

@@ -7,7 +7,7 @@
 //!
 //! ```text
 //! rnf-udp serve [-6] BIND_ADDR PORT [--count N]
-//! rnf-udp send ADDR PORT --size BYTES [--sport PORT] [--count N]
+//! rnf-udp send ADDR PORT --size BYTES [--sport PORT [--flows N]] [--count N]
 //!              [--expect-reply] [--timeout SECONDS]
 //! ```
 //!
@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
 usage: rnf-udp serve [-6] BIND_ADDR PORT [--count N]
-       rnf-udp send ADDR PORT --size BYTES [--sport PORT] [--count N]
+       rnf-udp send ADDR PORT --size BYTES [--sport PORT [--flows N]] [--count N]
                     [--expect-reply] [--timeout SECONDS]";
 
 /// The largest UDP payload an IPv6 datagram can carry (without jumbograms).
@@ -76,6 +76,8 @@ struct SendArgs {
     dest: SocketAddr,
     size: usize,
     sport: Option<u16>,
+    /// Distinct flows: source ports `sport`, `sport + 1`, ... (needs `--sport`).
+    flows: u16,
     count: u64,
     expect_reply: bool,
     timeout: Duration,
@@ -132,6 +134,7 @@ fn parse_args(args: &[String]) -> Result<Command, Error> {
     let mut count = None;
     let mut size = None;
     let mut sport = None;
+    let mut flows = 1u16;
     let mut expect_reply = false;
     let mut timeout = Duration::from_secs(2);
     let mut it = rest.iter();
@@ -141,6 +144,7 @@ fn parse_args(args: &[String]) -> Result<Command, Error> {
             "--count" => count = Some(parse_num::<u64>("--count", it.next())?),
             "--size" if sub == "send" => size = Some(parse_num::<usize>("--size", it.next())?),
             "--sport" if sub == "send" => sport = Some(parse_num::<u16>("--sport", it.next())?),
+            "--flows" if sub == "send" => flows = parse_num::<u16>("--flows", it.next())?,
             "--expect-reply" if sub == "send" => expect_reply = true,
             "--timeout" if sub == "send" => timeout = parse_timeout(it.next())?,
             opt if opt.starts_with("--") => return usage(format!("unknown option {opt}")),
@@ -163,10 +167,17 @@ fn parse_args(args: &[String]) -> Result<Command, Error> {
             if size > MAX_PAYLOAD {
                 return usage(format!("--size above {MAX_PAYLOAD}"));
             }
+            if flows != 1 && (sport.is_none() || expect_reply || flows == 0) {
+                return usage("--flows N needs --sport and excludes --expect-reply");
+            }
+            if sport.is_some_and(|p| u32::from(p) + u32::from(flows) > 65536) {
+                return usage("--sport + --flows goes past port 65535");
+            }
             Ok(Command::Send(SendArgs {
                 dest: SocketAddr::new(parse_ip(addr, false)?, port),
                 size,
                 sport,
+                flows,
                 count: count.unwrap_or(1),
                 expect_reply,
                 timeout,
@@ -209,11 +220,28 @@ fn fill_payload(buf: &mut [u8], seq: u64) {
 }
 
 fn send(args: &SendArgs) -> Result<(), Error> {
+    match args.sport {
+        Some(first) if args.flows > 1 => {
+            // A flow a firewall refuses (sendto fails with EPERM when the
+            // local conntrack table is full) is reported; the others go on.
+            for i in 0..args.flows {
+                let port = first.wrapping_add(i);
+                if let Err(e) = send_from(args, Some(port)) {
+                    println!("send: flow from port {port} failed: {e:?}");
+                }
+            }
+            Ok(())
+        }
+        sport => send_from(args, sport),
+    }
+}
+
+fn send_from(args: &SendArgs, sport: Option<u16>) -> Result<(), Error> {
     let any = match args.dest {
         SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
     };
-    let sock = UdpSocket::bind(SocketAddr::new(any, args.sport.unwrap_or(0)))
+    let sock = UdpSocket::bind(SocketAddr::new(any, sport.unwrap_or(0)))
         .map_err(|e| io_failed("bind", e))?;
     if args.expect_reply {
         // Connected: only the peer's datagrams are received, and an ICMP
@@ -315,6 +343,7 @@ mod tests {
                 dest: "[fd02::2]:53".parse().unwrap(),
                 size: 3000,
                 sport: Some(4000),
+                flows: 1,
                 count: 2,
                 expect_reply: true,
                 timeout: Duration::from_millis(500),
@@ -364,6 +393,7 @@ mod tests {
             dest: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
             size: 1000,
             sport: None,
+            flows: 1,
             count: 1,
             expect_reply: true,
             timeout: Duration::from_secs(5),
