@@ -523,11 +523,14 @@ impl kernel::Module for RnfConntrack {
                 return Err(e);
             }
         };
+        // For comparison: the kernel's `struct nf_conn` as bindgen laid it
+        // out for this kernel (its slab rounds it up to a cache line).
         pr_info!(
-            "{} buckets, max {} connections, {} bytes each\n",
+            "{} buckets, max {} connections, {} bytes each (struct nf_conn: {} bytes)\n",
             buckets,
             max,
-            core::mem::size_of::<Slot>()
+            core::mem::size_of::<Slot>(),
+            core::mem::size_of::<bindings::nf_conn>()
         );
         Ok(RnfConntrack { pernet: Some(pernet) })
     }

@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
+#
+# Benchmark (figures, not a test): packets per second forwarded by a router
+# namespace with no netfilter, with ip_tables and one rule, with the kernel's
+# nf_conntrack, and with rnf_conntrack, for 1 flow and 10,000 flows; and the
+# memory per connection of both trackers. Run by tests/bench/run.sh.
+#
+# pktgen (xmit_mode netif_receive) injects 64-byte UDP packets into the
+# receive path of dummy device dum0 in namespace "r"; they are forwarded to
+# 10.8.0.2 out of dummy device dum1 (whose transmit frees them), so each
+# figure is the cost of the whole forwarding path, netfilter hooks included.
+# Ratios between configurations in one boot are what count (see
+# shared/notes/toolchain.md).
+
+. "$(dirname "$0")/lib.sh"
+
+KVER=$(uname -r)
+COUNT=${BENCH_COUNT:-100000}
+FLOWS_MANY=10000
+MAX=16384
+IPT="/tmp/iptables-legacy"
+
+pg() {
+    in_ns r sh -c "echo '$2' > /proc/net/pktgen/$1"
+}
+
+setup() {
+    modprobe dummy || return 1
+    modprobe pktgen || return 1
+    ip netns add r || return 1
+    ip -n r link set lo up
+    ip -n r link add dum0 type dummy && ip -n r link add dum1 type dummy || return 1
+    ip -n r addr add 10.7.0.1/24 dev dum0 && ip -n r addr add 10.8.0.1/24 dev dum1 || return 1
+    ip -n r link set dum0 up && ip -n r link set dum1 up || return 1
+    ip -n r neigh add 10.8.0.2 lladdr 02:00:00:00:00:02 dev dum1 nud permanent || return 1
+    sysctl_ns r net.ipv4.ip_forward=1 || return 1
+    ln -sf /usr/bin/xtables-legacy-multi "$IPT"
+}
+
+# run_pktgen FLOWS: forwards $COUNT packets over FLOWS source ports; prints pps.
+run_pktgen() {
+    mac=$(cat /sys/class/net/dum0/address 2>/dev/null || in_ns r cat /sys/class/net/dum0/address)
+    pg kpktgend_0 "rem_device_all"
+    pg kpktgend_0 "add_device dum0"
+    for kv in "count $COUNT" "pkt_size 64" "delay 0" "xmit_mode netif_receive" \
+        "dst 10.8.0.2" "src_min 10.7.0.2" "src_max 10.7.0.2" "dst_mac $mac" \
+        "udp_dst_min 9" "udp_dst_max 9" "udp_src_min 10000" "udp_src_max $((10000 + $1))"; do
+        pg dum0 "$kv"
+    done
+    in_ns r sh -c "echo start > /proc/net/pktgen/pgctrl"
+    in_ns r cat /proc/net/pktgen/dum0 | sed -n 's/.* \([0-9][0-9]*\)pps.*/\1/p' | head -n 1
+}
+
+# measure NAME: two runs for 1 flow and for FLOWS_MANY flows.
+measure() {
+    for flows in 1 "$FLOWS_MANY"; do
+        a=$(run_pktgen "$flows")
+        b=$(run_pktgen "$flows")
+        echo "bench: $1, $flows flows: $a pps, $b pps"
+    done
+}
+
+if ! setup; then
+    echo "bench: set-up failed"
+    exit 1
+fi
+
+measure "no netfilter"
+
+modprobe iptable_filter && modprobe xt_comment && modprobe xt_state || exit 1
+in_ns r "$IPT" -A FORWARD -m comment --comment "no conntrack" -j ACCEPT || exit 1
+measure "ip_tables, 1 rule, no conntrack"
+in_ns r "$IPT" -F FORWARD
+
+modprobe nf_conntrack hashsize=$MAX || exit 1
+sysctl -q -w net.netfilter.nf_conntrack_max=$MAX
+# Since Linux 4.x the kernel's conntrack hooks are registered on demand: a
+# rule using conntrack turns them on in this namespace.
+in_ns r "$IPT" -A FORWARD -m state --state INVALID -j DROP || exit 1
+measure "kernel nf_conntrack (+ ip_tables, 1 rule)"
+echo "bench: kernel nf_conntrack entries: $(in_ns r cat /proc/sys/net/netfilter/nf_conntrack_count)"
+in_ns r "$IPT" -F FORWARD
+ip netns del r
+modprobe -r xt_state xt_comment iptable_filter nf_conntrack 2>/dev/null
+setup >/dev/null 2>&1
+
+mkdir -p /etc/rnf
+echo "options rnf_conntrack conntrack_max=$MAX hashsize=$MAX" >/etc/rnf/modload.conf
+rnf-modload /lib/rnf/rnf_conntrack.ko "/lib/modules/$KVER/kernel/net/ipv4/netfilter" \
+    "/lib/modules/$KVER/kernel/net/ipv6/netfilter" || exit 1
+measure "rnf_conntrack"
+echo "bench: rnf_conntrack entries: $(cat /proc/sys/net/rnf/conntrack_count)"
+
+line=$(dmesg | grep -o 'max [0-9]* connections, [0-9]* bytes each (struct nf_conn: [0-9]* bytes)' | tail -n 1)
+rnf=$(echo "$line" | sed -n 's/.*, \([0-9]*\) bytes each.*/\1/p')
+kern=$(echo "$line" | sed -n 's/.*nf_conn: \([0-9]*\) bytes.*/\1/p')
+echo "bench: memory per connection: rnf_conntrack $rnf bytes (+4 per hash bucket, all allocated at load);" \
+    "kernel struct nf_conn $kern bytes, $(((kern + 63) / 64 * 64)) in its cache-aligned slab" \
+    "(+8 per hash bucket, extensions extra)"
