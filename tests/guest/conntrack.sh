@@ -331,6 +331,93 @@ fi
 ip netns del tb
 ip netns del ub
 
+# --- forged ICMP errors: RELATED only when the outer destination fits ------------------
+
+# A forged error crosses up to three trackers, all counted in the one global
+# stats file: the server's own (LOCAL_OUT, where the raw socket sends it), the
+# router's (PRE_ROUTING) and, if it is forwarded, the client's (PRE_ROUTING).
+# Each namespace tracks the flow, so each classifies the error the same way.
+
+# forged_unreach TO CLIENT SERVER SPORT [-6]: from the server, a port
+# unreachable about the UDP flow CLIENT:SPORT -> SERVER:5997, sent to TO.
+forged_unreach() {
+    in_ns server rnf-udp forge-unreach ${5:+"$5"} --to "$1" --inner-src "$2" --inner-dst "$3" \
+        --inner-sport "$4" --inner-dport 5997
+}
+
+# forged_errors FAMILY CLIENT SERVER ROUTER_SERVER_SIDE SPORT [-6]: a replied UDP
+# flow, then the same forged error addressed to the router (not RELATED: the
+# connection's reply goes to CLIENT) and to the client (RELATED).
+forged_errors() {
+    if ! in_ns client rnf-udp send "$3" 5997 --size 16 --sport "$5" --expect-reply --timeout 5 >/dev/null ||
+        ! ct_has router " udp .* sport=$5 dport=5997 src="; then
+        fail "$1 flow for the forged errors" "$(ct router | grep "sport=$5 " | tr '\n' '|')"
+        return
+    fi
+    _rel=$(stat_col related)
+    _err=$(stat_col icmp_error)
+    if ! forged_unreach "$4" "$2" "$3" "$5" ${6:+"$6"} >/dev/null; then
+        fail "$1 forged error to the router sent" "rnf-udp forge-unreach failed"
+    elif wait_for 30 stat_above icmp_error $((_err + 1)) && [ "$(stat_col related)" -eq "$_rel" ]; then
+        pass "$1 forged port unreachable to the router ($4) is not RELATED, counted in icmp_error"
+    else
+        fail "$1 forged error to the router is not RELATED" \
+            "related $_rel -> $(stat_col related), icmp_error $_err -> $(stat_col icmp_error) (want +0, +2)"
+    fi
+    _rel=$(stat_col related)
+    _err=$(stat_col icmp_error)
+    if ! forged_unreach "$2" "$2" "$3" "$5" ${6:+"$6"} >/dev/null; then
+        fail "$1 forged error to the client sent" "rnf-udp forge-unreach failed"
+    elif wait_for 30 stat_above related $((_rel + 2)) && [ "$(stat_col icmp_error)" -eq "$_err" ]; then
+        pass "$1 the same error sent to the client ($2) is RELATED in server, router and client"
+    else
+        fail "$1 forged error to the client is RELATED" \
+            "related $_rel -> $(stat_col related), icmp_error $_err -> $(stat_col icmp_error) (want +3, +0)"
+    fi
+}
+
+# Unreplied and replied-but-not-ASSURED UDP flows live udp_timeout (4 s
+# here); under emulation the steps below may take longer than that.
+echo 30 >/sys/module/rnf_conntrack/parameters/udp_timeout
+bg_start /tmp/forge4-server.log in_ns server rnf-udp serve "$SERVER4" 5997
+wait_for 50 grep -q listening /tmp/forge4-server.log
+bg_start /tmp/forge6-server.log in_ns server rnf-udp serve -6 "$SERVER6" 5997
+wait_for 50 grep -q listening /tmp/forge6-server.log
+forged_errors ICMP "$CLIENT4" "$SERVER4" "$ROUTER4_SERVER" 40500
+forged_errors ICMPv6 "$CLIENT6" "$SERVER6" "$ROUTER6_SERVER" 40501 -6
+echo "$UDP_TIMEOUT" >/sys/module/rnf_conntrack/parameters/udp_timeout
+
+# --- an out-of-window RST leaves TCP ESTABLISHED; the exact RST closes it --------------
+
+bg_start /tmp/rst-server.log in_ns server sh -c "sleep 30 | nc -l -p 8090"
+wait_for 50 in_ns server sh -c "netstat -ltn | grep -q ':8090 '"
+bg_start /tmp/rst-client.log in_ns client rnf-udp tcp-hold "$SERVER4" 8090 --sport 40600 --secs 12 --abort
+hold=$RNF_BG_PID
+est="^ipv4 +2 tcp +6 [0-9]+ ESTABLISHED src=$CLIENT4 dst=$SERVER4 sport=40600 dport=8090 src=$SERVER4 dst=$CLIENT4 sport=8090 dport=40600 \[ASSURED\] "
+expect_ct "TCP to be reset is ESTABLISHED and ASSURED" router "$est"
+inv=$(stat_col invalid)
+# Whatever the server's initial sequence number, one of the two is below what
+# the client has acknowledged and the other far above the window.
+for seq in 1 2147483647; do
+    check "forged RST with seq $seq sent" in_ns server rnf-udp forge-rst --src "$SERVER4" --dst "$CLIENT4" \
+        --sport 8090 --dport 40600 --seq "$seq"
+done
+# Each RST is INVALID in the server's namespace and in the router (and again
+# in the client's, which it reaches): at least four counts.
+if wait_for 30 stat_above invalid $((inv + 3)) && ct_has router "$est"; then
+    pass "out-of-window RSTs are INVALID and leave the connection ESTABLISHED (invalid +$(($(stat_col invalid) - inv)))"
+else
+    fail "out-of-window RSTs leave the connection ESTABLISHED" \
+        "invalid $inv -> $(stat_col invalid); $(ct router | grep 'sport=40600' | tr '\n' '|')"
+fi
+if wait_pid "$hold" 200; then
+    pass "client held the connection and aborted it"
+else
+    fail "client held the connection and aborted it" "$(tr '\n' ' ' </tmp/rst-client.log)"
+fi
+expect_ct "the client's exact RST closes the connection (CLOSE)" router \
+    "^ipv4 +2 tcp +6 [0-9]+ CLOSE src=$CLIENT4 dst=$SERVER4 sport=40600 dport=8090 "
+
 # --- namespaces are separate -------------------------------------------------------
 
 if cat /proc/net/rnf_conntrack | grep -q "$CLIENT4"; then

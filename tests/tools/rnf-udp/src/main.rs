@@ -1,15 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A UDP echo server and sender for the rnf guest tests.
+//! A UDP echo server and sender for the rnf guest tests, and a packet forger.
 //!
 //! Debian's busybox-static has the small `nc`, which speaks TCP only, so the
-//! guest gets this static binary (std only, no dependencies) for UDP traffic:
+//! guest gets this static binary (std only, no dependencies) for UDP traffic
+//! and for the packets the connection tracking tests need to craft:
 //!
 //! ```text
 //! rnf-udp serve [-6] BIND_ADDR PORT [--count N]
 //! rnf-udp send ADDR PORT --size BYTES [--sport PORT [--flows N]] [--count N]
 //!              [--expect-reply] [--timeout SECONDS]
+//! rnf-udp forge-unreach [-6] --to ADDR --inner-src A --inner-dst B
+//!                       --inner-sport P --inner-dport Q
+//! rnf-udp tcp-hold ADDR PORT --sport P --secs N [--abort]
+//! rnf-udp forge-rst [-6] --src S --dst D --sport P --dport Q --seq N
 //! ```
+//!
+//! The last three are described in `raw.rs`; the packet builders are in
+//! `forge.rs`, the raw socket calls in `sys.rs`.
 //!
 //! `serve` echoes every datagram back to its sender and exits after `N`
 //! datagrams if `--count` is given. `send` sends `N` datagrams (default 1) of
@@ -27,10 +35,18 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+mod forge;
+mod raw;
+mod sys;
+
 const USAGE: &str = "\
 usage: rnf-udp serve [-6] BIND_ADDR PORT [--count N]
        rnf-udp send ADDR PORT --size BYTES [--sport PORT [--flows N]] [--count N]
-                    [--expect-reply] [--timeout SECONDS]";
+                    [--expect-reply] [--timeout SECONDS]
+       rnf-udp forge-unreach [-6] --to ADDR --inner-src A --inner-dst B
+                    --inner-sport P --inner-dport Q
+       rnf-udp tcp-hold ADDR PORT --sport P --secs N [--abort]
+       rnf-udp forge-rst [-6] --src S --dst D --sport P --dport Q --seq N";
 
 /// The largest UDP payload an IPv6 datagram can carry (without jumbograms).
 const MAX_PAYLOAD: usize = 65527;
@@ -87,6 +103,9 @@ struct SendArgs {
 enum Command {
     Serve(ServeArgs),
     Send(SendArgs),
+    ForgeUnreach(raw::UnreachArgs),
+    TcpHold(raw::HoldArgs),
+    ForgeRst(raw::RstArgs),
 }
 
 fn parse_ip(text: &str, v6: bool) -> Result<IpAddr, Error> {
@@ -129,6 +148,12 @@ fn parse_args(args: &[String]) -> Result<Command, Error> {
     let Some((sub, rest)) = args.split_first() else {
         return usage("no subcommand");
     };
+    match sub.as_str() {
+        "forge-unreach" => return raw::parse_unreach(rest).map(Command::ForgeUnreach),
+        "tcp-hold" => return raw::parse_hold(rest).map(Command::TcpHold),
+        "forge-rst" => return raw::parse_rst(rest).map(Command::ForgeRst),
+        _ => {}
+    }
     let mut positional = Vec::new();
     let mut v6 = false;
     let mut count = None;
@@ -297,6 +322,9 @@ fn main() -> ExitCode {
     let result = parse_args(&args).and_then(|cmd| match cmd {
         Command::Serve(a) => serve(&a),
         Command::Send(a) => send(&a),
+        Command::ForgeUnreach(a) => raw::forge_unreach(&a),
+        Command::TcpHold(a) => raw::tcp_hold(&a),
+        Command::ForgeRst(a) => raw::forge_rst(&a),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The few socket calls std has no API for (raw sockets, binding a TCP
+//! socket before it connects, SO_LINGER), declared straight from the C
+//! library the binary links statically. The constants are Linux's, the same
+//! on x86_64 and arm64 (asm-generic socket options).
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::raw::{c_int, c_void};
+use std::time::Duration;
+
+pub const AF_INET: c_int = 2;
+pub const AF_INET6: c_int = 10;
+pub const SOCK_STREAM: c_int = 1;
+pub const SOCK_RAW: c_int = 3;
+const SOCK_CLOEXEC: c_int = 0o2000000;
+
+pub const IPPROTO_IP: c_int = 0;
+pub const IPPROTO_ICMP: c_int = 1;
+pub const IPPROTO_TCP: c_int = 6;
+pub const IPPROTO_IPV6: c_int = 41;
+pub const IPPROTO_ICMPV6: c_int = 58;
+pub const IPPROTO_RAW: c_int = 255;
+
+const SOL_SOCKET: c_int = 1;
+const SO_REUSEADDR: c_int = 2;
+const SO_LINGER: c_int = 13;
+const SO_SNDTIMEO: c_int = 21; // SO_SNDTIMEO_OLD: a struct timeval of longs
+pub const IP_HDRINCL: c_int = 3;
+pub const IPV6_FREEBIND: c_int = 78;
+
+type SockLen = u32;
+
+extern "C" {
+    fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int;
+    fn setsockopt(
+        fd: c_int,
+        level: c_int,
+        name: c_int,
+        value: *const c_void,
+        len: SockLen,
+    ) -> c_int;
+    fn bind(fd: c_int, addr: *const c_void, len: SockLen) -> c_int;
+    fn connect(fd: c_int, addr: *const c_void, len: SockLen) -> c_int;
+    fn sendto(
+        fd: c_int,
+        buf: *const c_void,
+        len: usize,
+        flags: c_int,
+        addr: *const c_void,
+        alen: SockLen,
+    ) -> isize;
+}
+
+/// `struct sockaddr_in`.
+#[repr(C)]
+struct SockaddrIn {
+    family: u16,
+    port: [u8; 2],
+    addr: [u8; 4],
+    zero: [u8; 8],
+}
+
+/// `struct sockaddr_in6`.
+#[repr(C)]
+struct SockaddrIn6 {
+    family: u16,
+    port: [u8; 2],
+    flowinfo: u32,
+    addr: [u8; 16],
+    scope_id: u32,
+}
+
+/// A socket address in the C layout.
+enum CAddr {
+    V4(SockaddrIn),
+    V6(SockaddrIn6),
+}
+
+impl CAddr {
+    fn new(addr: SocketAddr) -> CAddr {
+        let port = addr.port().to_be_bytes();
+        match addr.ip() {
+            IpAddr::V4(a) => CAddr::V4(SockaddrIn {
+                family: AF_INET as u16,
+                port,
+                addr: a.octets(),
+                zero: [0; 8],
+            }),
+            IpAddr::V6(a) => CAddr::V6(SockaddrIn6 {
+                family: AF_INET6 as u16,
+                port,
+                flowinfo: 0,
+                addr: a.octets(),
+                scope_id: 0,
+            }),
+        }
+    }
+
+    /// Pointer and length for the C calls; valid while `self` lives.
+    fn raw(&self) -> (*const c_void, SockLen) {
+        match self {
+            CAddr::V4(a) => (
+                (a as *const SockaddrIn).cast(),
+                size_of::<SockaddrIn>() as SockLen,
+            ),
+            CAddr::V6(a) => (
+                (a as *const SockaddrIn6).cast(),
+                size_of::<SockaddrIn6>() as SockLen,
+            ),
+        }
+    }
+}
+
+fn family(ip: IpAddr) -> c_int {
+    match ip {
+        IpAddr::V4(_) => AF_INET,
+        IpAddr::V6(_) => AF_INET6,
+    }
+}
+
+/// A new socket, closed when the returned value is dropped.
+pub fn new_socket(domain: c_int, ty: c_int, protocol: c_int) -> io::Result<OwnedFd> {
+    // SAFETY: socket() takes no pointers; any argument values are allowed.
+    let fd = unsafe { socket(domain, ty | SOCK_CLOEXEC, protocol) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by socket() and is owned by nothing else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// setsockopt() with a value of any plain C type.
+fn set_opt<T>(fd: &OwnedFd, level: c_int, name: c_int, value: &T) -> io::Result<()> {
+    // SAFETY: `value` points to a live `T` of `size_of::<T>()` bytes for the
+    // duration of the call; the kernel only reads it.
+    let rc = unsafe {
+        setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (value as *const T).cast(),
+            size_of::<T>() as SockLen,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Sets an integer socket option.
+pub fn set_int(fd: &OwnedFd, level: c_int, name: c_int, value: c_int) -> io::Result<()> {
+    set_opt(fd, level, name, &value)
+}
+
+/// Binds `fd` to `addr`.
+pub fn bind_to(fd: &OwnedFd, addr: SocketAddr) -> io::Result<()> {
+    let c = CAddr::new(addr);
+    let (ptr, len) = c.raw();
+    // SAFETY: `ptr` points to a sockaddr of `len` bytes that outlives the call.
+    if unsafe { bind(fd.as_raw_fd(), ptr, len) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Sends `buf` as one datagram (or raw packet) to `dest`.
+pub fn send_to(fd: &OwnedFd, buf: &[u8], dest: SocketAddr) -> io::Result<usize> {
+    let c = CAddr::new(dest);
+    let (ptr, len) = c.raw();
+    // SAFETY: `buf` is valid for `buf.len()` bytes and `ptr` for `len` bytes
+    // during the call; sendto() only reads both.
+    let n = unsafe { sendto(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len(), 0, ptr, len) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// A TCP connection to `dest` from local port `sport` (SO_REUSEADDR set, so
+/// a port left in TIME_WAIT by an earlier run can be reused); the connect
+/// gives up after `timeout`.
+pub fn tcp_connect_from(dest: SocketAddr, sport: u16, timeout: Duration) -> io::Result<OwnedFd> {
+    let ip = dest.ip();
+    let fd = new_socket(family(ip), SOCK_STREAM, 0)?;
+    set_int(&fd, SOL_SOCKET, SO_REUSEADDR, 1)?;
+    // Linux applies SO_SNDTIMEO to a blocking connect().
+    let tv: [std::os::raw::c_long; 2] = [timeout.as_secs() as _, timeout.subsec_micros() as _];
+    set_opt(&fd, SOL_SOCKET, SO_SNDTIMEO, &tv)?;
+    let any = match ip {
+        IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+    };
+    bind_to(&fd, SocketAddr::new(any, sport))?;
+    let c = CAddr::new(dest);
+    let (ptr, len) = c.raw();
+    // SAFETY: `ptr` points to a sockaddr of `len` bytes that outlives the call.
+    if unsafe { connect(fd.as_raw_fd(), ptr, len) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fd)
+}
+
+/// SO_LINGER {on, 0 s}: the close that follows resets the connection (the
+/// kernel sends a RST carrying the next sequence number) instead of a FIN.
+pub fn set_linger_abort(fd: &OwnedFd) -> io::Result<()> {
+    // struct linger { int l_onoff; int l_linger; }
+    let linger: [c_int; 2] = [1, 0];
+    set_opt(fd, SOL_SOCKET, SO_LINGER, &linger)
+}
