@@ -429,15 +429,25 @@ fi
 echo "--- router's /proc/net/rnf_conntrack"
 ct router
 
+# --- unload in reverse order, with live entries and traffic flowing --------------------
+
+bg_start /tmp/ping-flow.log in_ns client ping -i 0.05 -c 400 "$SERVER4"
+bg_start /tmp/ping6-flow.log in_ns client ping -6 -i 0.05 -c 400 "$SERVER6"
+bg_start /tmp/udp-flow.log in_ns client rnf-udp send "$SERVER4" 5400 --size 16 --sport 40401 --count 4000
+sleep 2
+live=$(cat /proc/sys/net/rnf/conntrack_count)
+if modload -r -l "$LIST"; then
+    pass "loader removes the set with $live live entries and traffic flowing"
+else
+    fail "loader removes the set under traffic" "exit status $?"
+fi
+if in_ns client ping -c 1 -W 5 "$SERVER4" >/dev/null; then
+    pass "traffic still flows after the unload"
+else
+    fail "traffic still flows after the unload" "ping failed"
+fi
 topology_down
 
-# --- unload in reverse order ------------------------------------------------------------
-
-if modload -r -l "$LIST"; then
-    pass "loader removes the set"
-else
-    fail "loader removes the set" "exit status $?"
-fi
 left=$(grep -E '^(rnf_|nf_defrag)' /proc/modules | cut -d' ' -f1 | tr '\n' ' ')
 if [ -z "$left" ]; then
     pass "nothing left loaded"
