@@ -23,24 +23,8 @@ use kernel::prelude::*;
 #[path = "glue/mod.rs"]
 pub mod glue;
 
-#[path = "rnf_core/src/conn.rs"]
-pub mod conn;
-#[path = "rnf_core/src/icmp.rs"]
-pub mod icmp;
-#[path = "rnf_core/src/nat.rs"]
-pub mod nat;
-#[path = "rnf_core/src/packet.rs"]
-pub mod packet;
-#[path = "rnf_core/src/procfmt.rs"]
-pub mod procfmt;
-#[path = "rnf_core/src/selftest.rs"]
-pub mod selftest;
-#[path = "rnf_core/src/table.rs"]
-pub mod table;
-#[path = "rnf_core/src/tcp.rs"]
-pub mod tcp;
-#[path = "rnf_core/src/tuple.rs"]
-pub mod tuple;
+// The kernel-independent logic (rust/rnf_core), compiled into this module.
+include!("rnf_core_modules.rs");
 
 use conn::{Conn, CtInfo, Direction, Outcome, Timeouts, IPS_SEEN_REPLY};
 use tcp::TcpState;
