@@ -2,13 +2,19 @@
 #
 # rnf: Linux netfilter modules in Rust, built out of tree.
 #
-#   make                 set up (first run only) and build the modules
+#   make                 set up (first run only) and build the modules (x86_64)
+#   make ARCH=arm64      the same for the arm64 reference kernel
 #   make KDIR=/path      build against your own prepared, Rust-enabled kernel
-#   make modules_install INSTALL_MOD_PATH=<rootfs>
+#                        (pass its ARCH too if it is not x86_64)
+#   make modules_install INSTALL_MOD_PATH=<rootfs>   modules, loader, lists
+#   make bundle          the same as a tarball: $(MODDIR)/rnf-bundle-<release>-<arch>.tar.gz
 #   make demo            boot the reference kernel in QEMU, load, show tracking
-#   make check           every test; ends with "N passed, N failed"
+#   make check           every test on x86_64 and arm64 (ARCHS=x86_64 for one);
+#                        ends with "N passed, N failed"
 #   make vm-run SCRIPT=path/to/script.sh   run a script in the guest
 #   make clean
+#
+# The .ko files of ARCH end up in $(MODDIR) (build/$(ARCH)/).
 
 ARCH ?= x86_64
 export ARCH
@@ -20,9 +26,28 @@ REF_KERNEL := 1
 KDIR = $(shell scripts/setup.sh --arch $(ARCH) --kdir)
 endif
 
-KMAKE = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=1
+# The architectures `make check` tests: both reference kernels, or the one
+# ARCH named on the command line (`make check ARCH=arm64`).
+ifeq ($(origin ARCH),command line)
+ARCHS ?= $(ARCH)
+else
+ARCHS ?= x86_64 arm64
+endif
+export ARCHS
 
-.PHONY: all modules setup modules_install clean check demo vm-run host-test
+# kbuild (6.12, no MO= yet) writes an external module's objects next to its
+# sources, so each ARCH builds in a directory of its own: build/$(ARCH) holds
+# a symlink per source file (rebuilt by `tree` on every build) and the objects,
+# the generated bindings and the .ko files of that ARCH. rust/rnf_core is one
+# directory symlink: nothing is generated there.
+BUILDDIR := $(CURDIR)/build
+MODDIR := $(BUILDDIR)/$(ARCH)
+TREE_SOURCES = Kbuild $(filter-out %_generated.rs,$(shell find rust -path rust/rnf_core -prune \
+	-o -type f \( -name '*.rs' -o -name '*.c' -o -name '*.h' \) -print))
+
+KMAKE = $(MAKE) -C $(KDIR) M=$(MODDIR) LLVM=1
+
+.PHONY: bench all modules setup tree print-moddir modules_install clean check demo vm-run host-test
 
 all: modules
 
@@ -31,25 +56,51 @@ ifeq ($(REF_KERNEL),1)
 	scripts/setup.sh --arch $(ARCH)
 endif
 
-modules: setup
+tree:
+	@mkdir -p $(MODDIR)/rust
+	@find $(MODDIR) -xtype l -delete
+	@for f in $(TREE_SOURCES); do \
+		mkdir -p "$(MODDIR)/$$(dirname "$$f")"; \
+		[ "$$(readlink "$(MODDIR)/$$f")" = "$(CURDIR)/$$f" ] || ln -sfn "$(CURDIR)/$$f" "$(MODDIR)/$$f"; \
+	done
+	@[ -L $(MODDIR)/rust/rnf_core ] || ln -sfn $(CURDIR)/rust/rnf_core $(MODDIR)/rust/rnf_core
+
+print-moddir:
+	@echo $(MODDIR)
+
+modules: setup tree
 	$(KMAKE) modules
 
+# The firmware layout of scripts/bundle.sh (see there): the .ko files in
+# lib/modules/<release>/extra/, the loader, the modules-load.d list, the
+# options file and the MANIFEST; installed into a root, or as a tarball.
 modules_install: modules
-	$(KMAKE) INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) modules_install
+	scripts/bundle.sh --ko-dir $(MODDIR) --install "$(INSTALL_MOD_PATH)"
+
+.PHONY: bundle
+bundle: modules
+	scripts/bundle.sh --ko-dir $(MODDIR) --out $(MODDIR)
 
 clean:
-	-$(KMAKE) clean
+	rm -rf $(BUILDDIR)
 	cd rust/rnf_core && cargo clean
 
 host-test:
 	cd rust/rnf_core && cargo test
 
-check: modules
+# tests/run-all.sh builds the modules of each ARCH in ARCHS itself, so that a
+# build failure is a FAIL line of that ARCH and the other ARCHS still run.
+check:
 	tests/run-all.sh
 
 demo: modules
-	scripts/vm/vm-test.sh demo.sh -m rnf_conntrack.ko -m rnf_nat.ko -a loglevel=5
+	scripts/vm/vm-test.sh demo.sh -m $(MODDIR)/rnf_conntrack.ko -m $(MODDIR)/rnf_nat.ko -a loglevel=5
 
 vm-run: modules
 	@test -n "$(SCRIPT)" || { echo "usage: make vm-run SCRIPT=path/to/script.sh"; exit 2; }
-	scripts/vm/vm-test.sh $(SCRIPT) -m rnf_conntrack.ko -m rnf_nat.ko
+	scripts/vm/vm-test.sh $(SCRIPT) -m $(MODDIR)/rnf_conntrack.ko -m $(MODDIR)/rnf_nat.ko
+
+# Packets per second and memory per connection: the kernel's nf_conntrack
+# against rnf_conntrack in one boot (figures, not a test). See tests/bench/.
+bench: modules
+	MODDIR=$(MODDIR) tests/bench/run.sh

@@ -2,13 +2,19 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Idempotent set-up for rnf: installs what is missing (Debian packages, rust-src,
-# bindgen-cli) and builds the reference kernel into a cache outside the checkout.
-# A second run with nothing changed installs and rebuilds nothing.
+# bindgen-cli) and builds the reference kernel of ARCH (x86_64 or arm64) into a
+# cache outside the checkout. For arm64 it also installs qemu-system-arm and the
+# Rust target of the guest tools, and unpacks Debian's arm64 busybox-static,
+# iproute2 and iptables with their libraries into a cache directory (the guest's
+# userland; nothing is installed on the host that way). A second run with
+# nothing changed installs and rebuilds nothing.
 #
 # Usage:
-#   scripts/setup.sh [--arch ARCH]          install + build (the default)
-#   scripts/setup.sh [--arch ARCH] --kdir   print the kernel build directory
-#   scripts/setup.sh --src                  print the kernel source directory
+#   scripts/setup.sh [--arch ARCH]              install + build (the default)
+#   scripts/setup.sh [--arch ARCH] --kdir       print the kernel build directory
+#   scripts/setup.sh --src                      print the kernel source directory
+#   scripts/setup.sh [--arch ARCH] --userland   print the unpacked guest userland
+#                                               (empty for x86_64: the host's)
 #
 # Environment:
 #   RNF_CACHE   cache root (default: ${XDG_CACHE_HOME:-$HOME/.cache}/rnf)
@@ -25,7 +31,8 @@ while [ $# -gt 0 ]; do
         --arch) ARCH=$2; shift 2 ;;
         --kdir) mode=kdir; shift ;;
         --src) mode=src; shift ;;
-        -h|--help) sed -n '3,17p' "$0"; exit 0 ;;
+        --userland) mode=userland; shift ;;
+        -h|--help) sed -n '3,21p' "$0"; exit 0 ;;
         *) echo "setup.sh: unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -37,6 +44,20 @@ PACKAGES="clang lld llvm libclang-dev flex bison bc libelf-dev libssl-dev cpio k
           busybox-static qemu-system-x86 iptables iproute2 make xz-utils python3
           shellcheck $KSRC_PKG"
 
+# What only an ARCH other than the host's needs: its emulator, the Rust target
+# the guest tools (tests/tools) are cross-built for (musl: rustup ships its libc
+# and rust-lld links it, so no cross gcc or libc is needed), and the Debian
+# architecture whose packages make up the guest's userland.
+case "$ARCH" in
+    x86_64) ARCH_PACKAGES="" TOOLS_TARGET="" DEB_ARCH="" ;;
+    arm64) ARCH_PACKAGES="qemu-system-arm" TOOLS_TARGET=aarch64-unknown-linux-musl DEB_ARCH=arm64 ;;
+    *) echo "setup.sh: unsupported ARCH $ARCH (x86_64 or arm64)" >&2; exit 2 ;;
+esac
+# The guest's userland for a foreign ARCH: these packages and, recursively,
+# the libraries they depend on (guest_package_list). On x86_64 the host's
+# busybox-static, iproute2 and iptables are used.
+GUEST_PACKAGES="busybox-static iproute2 iptables"
+
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 as_root() {
@@ -45,7 +66,7 @@ as_root() {
 
 install_packages() {
     local missing=() p
-    for p in $PACKAGES; do
+    for p in $PACKAGES $ARCH_PACKAGES; do
         if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
             missing+=("$p")
         fi
@@ -68,6 +89,10 @@ install_rust_parts() {
        [ "$(bindgen --version | awk '{print $2}')" != "$BINDGEN_VERSION" ]; then
         log "installing bindgen-cli $BINDGEN_VERSION from crates.io"
         cargo install --quiet --locked bindgen-cli --version "$BINDGEN_VERSION"
+    fi
+    if [ -n "$TOOLS_TARGET" ] && ! rustup target list --installed | grep -qx "$TOOLS_TARGET"; then
+        log "adding the Rust target $TOOLS_TARGET (guest tools)"
+        rustup target add "$TOOLS_TARGET"
     fi
 }
 
@@ -103,9 +128,7 @@ cache_key() {
 kdir() { echo "$RNF_CACHE/build/$ARCH-$(cache_key)"; }
 
 kernel_make() {
-    local kernel_arch=$ARCH
-    [ "$ARCH" = x86_64 ] || [ "$ARCH" = arm64 ] || { log "unsupported ARCH $ARCH"; exit 2; }
-    make -s -C "$(src_dir)" O="$1" LLVM=1 ARCH="$kernel_arch" "${@:2}"
+    make -s -C "$(src_dir)" O="$1" LLVM=1 ARCH="$ARCH" "${@:2}"
 }
 
 build_kernel() {
@@ -113,7 +136,7 @@ build_kernel() {
     out=$(kdir)
     [ -f "$out/.rnf-complete" ] && return 0
     jobs=${JOBS:-$(( $(nproc) + 1 ))}
-    log "building the $ARCH reference kernel in $out (takes about 4-5 minutes)"
+    log "building the $ARCH reference kernel in $out (takes about 5-15 minutes)"
     rm -rf "$out" && mkdir -p "$out"
     kernel_make "$out" tinyconfig >/dev/null
     "$(src_dir)/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
@@ -133,12 +156,82 @@ build_kernel() {
     log "kernel ready: $out"
 }
 
+# The unpacked guest userland of a foreign ARCH, keyed by the package list.
+userland_dir() {
+    [ -n "$DEB_ARCH" ] || return 0
+    echo "$RNF_CACHE/userland/$DEB_ARCH-$(echo "$GUEST_PACKAGES" | sha256sum | cut -c1-16)"
+}
+
+# guest_package_list: GUEST_PACKAGES and, recursively, the packages of
+# DEB_ARCH they depend on. A dependency another architecture can satisfy (a
+# virtual package or a Multi-Arch: foreign one such as debconf) is shown as
+# <name:arch> or without the arch suffix and not followed: the guest needs the
+# libraries, not the tools that install packages. One apt-cache call: each one
+# re-reads every package list (here several seconds).
+guest_package_list() {
+    local roots=() p
+    for p in $GUEST_PACKAGES; do roots+=("$p:$DEB_ARCH"); done
+    apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+        --no-breaks --no-replaces --no-enhances "${roots[@]}" 2>/dev/null |
+    awk -v roots="$GUEST_PACKAGES" -v sfx=":$DEB_ARCH" '
+        /^[^ ]/ { cur = $1; sub(sfx "$", "", cur); next }
+        /^ [ |](Pre)?Depends: [^<]/ && substr($2, length($2) - length(sfx) + 1) == sfx {
+            deps[cur] = deps[cur] " " substr($2, 1, length($2) - length(sfx))
+        }
+        END {
+            n = split(roots, todo, " ")
+            for (i = 1; i <= n; i++) {
+                p = todo[i]
+                if (p in seen) continue
+                seen[p] = 1; out = out " " p
+                m = split(deps[p], ds, " ")
+                for (j = 1; j <= m; j++) todo[++n] = ds[j]
+            }
+            print substr(out, 2)
+        }'
+}
+
+fetch_userland() {
+    local dir pkgs deb p
+    dir=$(userland_dir)
+    [ -n "$dir" ] || return 0
+    [ -f "$dir/.rnf-complete" ] && return 0
+    if ! dpkg --print-foreign-architectures | grep -qx "$DEB_ARCH"; then
+        log "adding the Debian architecture $DEB_ARCH (for apt-get download only)"
+        as_root dpkg --add-architecture "$DEB_ARCH"
+        as_root apt-get update -qq
+    fi
+    pkgs=$(guest_package_list)
+    case " $pkgs " in
+        *" libc6 "*) ;;
+        *) as_root apt-get update -qq; pkgs=$(guest_package_list) ;;
+    esac
+    log "unpacking Debian $DEB_ARCH packages into $dir: $pkgs"
+    rm -rf "$dir" && mkdir -p "$dir/debs" "$dir/root"
+    local names=()
+    for p in $pkgs; do names+=("$p:$DEB_ARCH"); done
+    (cd "$dir/debs" && apt-get download -qq -o APT::Sandbox::User=root "${names[@]}" >/dev/null)
+    for deb in "$dir"/debs/*.deb; do
+        dpkg -x "$deb" "$dir/root"
+    done
+    # Every library the guest's dynamically linked programs need must be there.
+    if ! "$here/vm/elf-deps.sh" "$dir/root" "$dir/root/bin/ip" \
+            "$dir/root/usr/sbin/xtables-legacy-multi" >/dev/null; then
+        log "the unpacked $DEB_ARCH userland is incomplete (see above)"
+        exit 1
+    fi
+    rm -rf "$dir/debs"
+    touch "$dir/.rnf-complete"
+}
+
 case "$mode" in
     kdir) kdir ;;
     src) src_dir ;;
+    userland) userland_dir ;;
     setup)
         install_packages
         install_rust_parts
+        fetch_userland
         unpack_source
         build_kernel
         ;;

@@ -7,18 +7,26 @@
 #   scripts/vm/mkinitramfs.sh -o OUT.cpio.gz [options]
 #
 #   -o OUT        the archive to write (its directory also holds the staging dir)
+#   -a ARCH       the guest's architecture: x86_64 (default: $ARCH, else x86_64)
+#                 or arm64
 #   -m FILE.ko    a module of the project, placed in /lib/rnf/ (repeatable)
 #   -k DIR        a directory of kernel modules, copied to /lib/kmods/ keeping
 #                 relative paths
 #   -b BINARY     a host binary, copied to /usr/bin/ with every shared library
 #                 ldd lists and its ELF interpreter, at their host paths
-#                 (repeatable)
+#                 (repeatable). For arm64, BINARY is looked up in the unpacked
+#                 arm64 userland first (so /usr/sbin/xtables-legacy-multi names
+#                 the arm64 one) and its libraries always come from there.
 #   -f SRC:DST    a file or directory copied to DST in the guest (repeatable);
 #                 symlinks inside a directory are kept as symlinks
 #
 # Always included: /init (scripts/vm/init), /bin/busybox (Debian
-# busybox-static) with a symlink per applet except `ip`, the host's iproute2
-# `ip` at /usr/bin/ip, and the tools scripts/vm/build-tools.sh builds (rnf-udp).
+# busybox-static) with a symlink per applet except `ip`, iproute2's `ip` at
+# /usr/bin/ip, and the tools scripts/vm/build-tools.sh builds (rnf-udp). On
+# x86_64 busybox and ip are the host's; on arm64 they come from the Debian
+# arm64 packages scripts/setup.sh --arch arm64 unpacked (its --userland), and
+# the applet list is the host busybox's (the same Debian version: an arm64
+# binary cannot run here to list its own).
 #
 # Beware: Debian's busybox ash runs its own applets before searching PATH
 # (FEATURE_SH_STANDALONE), so in a guest script a bare `ip` is busybox's ip
@@ -32,18 +40,20 @@ here=$(cd "$(dirname "$0")" && pwd)
 die() { echo "mkinitramfs: $*" >&2; exit 2; }
 
 out=
+arch=${ARCH:-x86_64}
 modules=()
 kmod_dir=
 binaries=()
 files=()
-while getopts "o:m:k:b:f:h" opt; do
+while getopts "o:a:m:k:b:f:h" opt; do
     case "$opt" in
         o) out=$OPTARG ;;
+        a) arch=$OPTARG ;;
         m) modules+=("$OPTARG") ;;
         k) kmod_dir=$OPTARG ;;
         b) binaries+=("$OPTARG") ;;
         f) files+=("$OPTARG") ;;
-        h) sed -n '3,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        h) sed -n '3,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "see -h" ;;
     esac
 done
@@ -53,10 +63,25 @@ shift $((OPTIND - 1))
 
 has_interp() { LC_ALL=C readelf -l "$1" 2>/dev/null | grep -q 'Requesting program interpreter'; }
 
-busybox=$(command -v busybox) || die "busybox not found (Debian package busybox-static)"
+host_busybox=$(command -v busybox) || die "busybox not found (Debian package busybox-static)"
+case "$arch" in
+    x86_64)
+        userland=
+        busybox=$host_busybox
+        ip_bin=$(PATH=/usr/sbin:/sbin:/usr/bin:/bin command -v ip) || die "ip not found (Debian package iproute2)"
+        ;;
+    arm64)
+        userland=$("$here/../setup.sh" --arch "$arch" --userland)
+        [ -f "$userland/.rnf-complete" ] ||
+            die "no arm64 userland in $userland: run scripts/setup.sh --arch arm64"
+        userland=$userland/root
+        busybox=$userland/bin/busybox
+        ip_bin=$userland/bin/ip
+        ;;
+    *) die "-a: unsupported ARCH $arch (x86_64 or arm64)" ;;
+esac
 has_interp "$busybox" && die "$busybox is dynamically linked; install busybox-static"
-ip_bin=$(PATH=/usr/sbin:/sbin:/usr/bin:/bin command -v ip) || die "ip not found (Debian package iproute2)"
-mapfile -t tools < <("$here/build-tools.sh")
+mapfile -t tools < <("$here/build-tools.sh" "$arch")
 
 out_dir=$(cd "$(dirname "$out")" && pwd) || die "no such directory: $(dirname "$out")"
 out=$out_dir/$(basename "$out")
@@ -75,6 +100,7 @@ put() {
 # Copies a host binary to /usr/bin with its libraries and interpreter.
 put_binary() {
     local bin=$1 lib interp
+    [ -z "$userland" ] || { put_foreign_binary "$bin"; return; }
     [ -f "$bin" ] || die "no such binary: $bin"
     put "$bin" "/usr/bin/$(basename "$bin")"
     chmod 755 "$stage/usr/bin/$(basename "$bin")"
@@ -88,6 +114,23 @@ put_binary() {
     [ -e "$stage$interp" ] || put "$interp" "$interp"
 }
 
+# The same for another architecture: BINARY from the unpacked userland when it
+# is there, with its libraries and interpreter from there (scripts/vm/elf-deps.sh).
+put_foreign_binary() {
+    local bin=$1 dst lib real
+    [ -f "$userland$bin" ] && bin=$userland$bin
+    [ -f "$bin" ] || die "no such binary: $1 (looked in $userland too)"
+    dst=/usr/bin/$(basename "$bin")
+    put "$bin" "$dst"
+    chmod 755 "$stage$dst"
+    has_interp "$bin" || return 0
+    "$here/elf-deps.sh" "$userland" "$bin" >"$stage/.deps" || die "libraries of $bin missing"
+    while read -r lib real; do
+        [ -e "$stage$lib" ] || put "$real" "$lib"
+    done <"$stage/.deps"
+    rm -f "$stage/.deps"
+}
+
 mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,lib/rnf,proc,sys,dev,run,tmp,root,etc,var}
 ln -s ../run "$stage/var/run"
 
@@ -97,7 +140,7 @@ put "$busybox" /bin/busybox
 while read -r applet; do
     case "$applet" in */ip|*/busybox|"") continue ;; esac
     [ -e "$stage/$applet" ] || ln -s /bin/busybox "$stage/$applet"
-done < <("$busybox" --list-full)
+done < <("$host_busybox" --list-full)
 
 put "$here/init" /init
 chmod 755 "$stage/init"

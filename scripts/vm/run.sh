@@ -6,7 +6,12 @@
 #
 # Usage:
 #   scripts/vm/run.sh -k bzImage -i initrd.cpio.gz -s /guest/path/script.sh
-#                     [-l LOGFILE] [-t TIMEOUT_SECONDS] [-a EXTRA_KERNEL_ARGS]
+#                     [-A ARCH] [-l LOGFILE] [-t TIMEOUT_SECONDS]
+#                     [-a EXTRA_KERNEL_ARGS]
+#
+# ARCH (default: $ARCH, else x86_64) picks the machine: x86_64 is
+# qemu-system-x86_64 (PC, console ttyS0), arm64 is qemu-system-aarch64 -M virt
+# -cpu cortex-a57 (console ttyAMA0, the PL011); -k is then arch/arm64/boot/Image.
 #
 # The serial console goes to stdout and to LOGFILE (default: a temporary file,
 # kept and named on failure). The guest's /init prints RNF-SCRIPT-EXIT=<status>
@@ -16,22 +21,24 @@
 #   124  no marker: the guest hung (TIMEOUT, default 300 s, expired) or crashed
 #     2  bad usage
 #
-# Environment: QEMU (default qemu-system-x86_64), QEMU_MEM (default 1024),
-# QEMU_SMP (default 2), QEMU_EXTRA (more QEMU arguments, split on spaces).
+# Environment: QEMU (default qemu-system-x86_64 or qemu-system-aarch64),
+# QEMU_MEM (default 1024), QEMU_SMP (default 2), QEMU_EXTRA (more QEMU
+# arguments, split on spaces).
 set -euo pipefail
 
 die() { echo "run.sh: $*" >&2; exit 2; }
 
-kernel='' initrd='' script='' log='' timeout_s=300 extra_args=''
-while getopts "k:i:s:l:t:a:h" opt; do
+kernel='' initrd='' script='' log='' timeout_s=300 extra_args='' arch=${ARCH:-x86_64}
+while getopts "k:i:s:l:t:a:A:h" opt; do
     case "$opt" in
+        A) arch=$OPTARG ;;
         k) kernel=$OPTARG ;;
         i) initrd=$OPTARG ;;
         s) script=$OPTARG ;;
         l) log=$OPTARG ;;
         t) timeout_s=$OPTARG ;;
         a) extra_args=$OPTARG ;;
-        h) sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        h) sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "see -h" ;;
     esac
 done
@@ -42,6 +49,7 @@ shift $((OPTIND - 1))
 [ -n "$script" ] || die "-s: no guest script given"
 case "$script" in *[[:space:]]*) die "-s: the guest path must not contain spaces" ;; esac
 [[ "$timeout_s" =~ ^[0-9]+$ ]] || die "-t: not a number of seconds: $timeout_s"
+case "$arch" in x86_64|arm64) ;; *) die "-A: unsupported ARCH $arch (x86_64 or arm64)" ;; esac
 
 keep_log=yes
 if [ -z "$log" ]; then
@@ -51,22 +59,38 @@ fi
 : >"$log"
 
 # Kernel messages that fail a run whatever the script said. Case-sensitive,
-# matched anywhere in the log (test output that prints them fails too).
+# matched anywhere in the log (test output that prints them fails too). The
+# second line is what arm64 prints where x86 says something else: its
+# backtraces say "Call trace:" (every die(), BUG() included, also prints
+# "Internal error:", and a bad kernel access "Unable to handle kernel"), and
+# asynchronous aborts, unexpected exceptions, a stack overflow and a stray
+# single-step have messages of their own.
 problems='Oops|BUG:|kernel BUG at|WARNING:|KASAN|UBSAN|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|Kernel panic|Call Trace:|general protection fault|detected stall|rcu.*stall|blocked for more than|Unable to handle kernel|Internal error:'
+problems="$problems|Call trace:|SError Interrupt|Unhandled [a-zA-Z0-9 ]* exception on CPU|Insufficient stack space|Unexpected kernel"
 
 # panic=-1 reboots at once on a panic, and -no-reboot turns every reboot
 # (including /init's final `reboot -f`) into a QEMU exit. oops=panic so an oops
 # ends the run instead of leaving a half-dead guest to time out.
-append="console=ttyS0 panic=-1 oops=panic rnf.script=$script${extra_args:+ $extra_args}"
 # No -enable-kvm: it does not work on these machines (see the toolchain notes).
 # -nic none: the kernel has no NIC driver, and no NIC means no option ROM.
-# One CPU per socket: QEMU (>= 6.2) makes plain `-smp 2` two cores of one
-# package, SeaBIOS then lists only the package's first CPU in its MP table,
-# and this kernel (no ACPI) boots with 1 CPU.
 smp=${QEMU_SMP:-2}
+case "$arch" in
+    x86_64)
+        console=ttyS0
+        # One CPU per socket: QEMU (>= 6.2) makes plain `-smp 2` two cores of
+        # one package, SeaBIOS then lists only the package's first CPU in its
+        # MP table, and this kernel (no ACPI) boots with 1 CPU.
+        machine=("${QEMU:-qemu-system-x86_64}" -smp "$smp,sockets=$smp,cores=1,threads=1")
+        ;;
+    arm64)
+        # virt describes its CPUs in the device tree and starts them via PSCI.
+        console=ttyAMA0
+        machine=("${QEMU:-qemu-system-aarch64}" -M virt -cpu cortex-a57 -smp "$smp")
+        ;;
+esac
+append="console=$console panic=-1 oops=panic rnf.script=$script${extra_args:+ $extra_args}"
 # shellcheck disable=SC2206 # QEMU_EXTRA is split on purpose
-qemu_cmd=("${QEMU:-qemu-system-x86_64}" -m "${QEMU_MEM:-1024}"
-    -smp "$smp,sockets=$smp,cores=1,threads=1"
+qemu_cmd=("${machine[@]}" -m "${QEMU_MEM:-1024}"
     -nographic -no-reboot -nic none
     -kernel "$kernel" -initrd "$initrd" -append "$append" ${QEMU_EXTRA:-})
 

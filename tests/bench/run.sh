@@ -21,11 +21,17 @@ case "$ARCH" in
     arm64) kernel=$kdir/arch/arm64/boot/Image ;;
 esac
 xt=$(dirname "$(readlink -f /usr/sbin/xtables-legacy-multi)")
-extdir=/usr/lib/$(gcc -print-multiarch)/xtables
-ARCH=$ARCH scripts/vm/mkinitramfs.sh -o "$work/initrd.cpio.gz" \
+case "$ARCH" in
+    x86_64) extdir=/usr/lib/x86_64-linux-gnu/xtables; extsrc=$extdir ;;
+    arm64)
+        extdir=/usr/lib/aarch64-linux-gnu/xtables
+        extsrc=$(scripts/setup.sh --arch arm64 --userland)/root$extdir
+        ;;
+esac
+scripts/vm/mkinitramfs.sh -a "$ARCH" -o "$work/initrd.cpio.gz" \
     -m "$moddir/rnf_conntrack.ko" -m "$moddir/rnf_nat.ko" \
     -f "$root/tests/guest:/tests" -f "$kdir/modroot/lib/modules:/lib/modules" \
     -f "$root/scripts/rnf-modload:/sbin/rnf-modload" \
-    -b "$xt/xtables-legacy-multi" -f "$extdir:$extdir" >/dev/null
-ARCH=$ARCH scripts/vm/run.sh -k "$kernel" -i "$work/initrd.cpio.gz" -s /tests/bench.sh \
+    -b "$xt/xtables-legacy-multi" -f "$extsrc:$extdir" >/dev/null
+scripts/vm/run.sh -A "$ARCH" -k "$kernel" -i "$work/initrd.cpio.gz" -s /tests/bench.sh \
     -l "$work/console.log" -t 900 | grep -E '^bench:'
