@@ -70,23 +70,23 @@ for arch in "${archs[@]}"; do
 done
 start=$SECONDS
 
-echo "=== $host_arch: host: cargo test (rust/rnf_core)"
-if (cd rust/rnf_core && cargo test --quiet 2>&1) | tee "$logs/cargo.log" | grep -E '^test result|panicked|FAILED'; then :; fi
-while read -r p f; do
-    passed=$((passed + p))
-    failed=$((failed + f))
-done < <(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$logs/cargo.log")
-grep -q '^test result: ok' "$logs/cargo.log" ||
-    fail "$host_arch: host: cargo test" "no passing test result, see $logs/cargo.log"
+# cargo_suite DIR WHAT: runs `cargo test` in DIR and adds up its
+# "test result:" lines; a run without a passing result is a FAIL.
+cargo_suite() {
+    local dir=$1 what=$2 log
+    log=$logs/cargo-$(basename "$dir").log
+    echo "=== $host_arch: host: cargo test ($dir: $what)"
+    if (cd "$dir" && cargo test --quiet 2>&1) | tee "$log" | grep -E '^test result|panicked|FAILED'; then :; fi
+    while read -r p f; do
+        passed=$((passed + p))
+        failed=$((failed + f))
+    done < <(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$log")
+    grep -q '^test result: ok' "$log" ||
+        fail "$host_arch: host: cargo test ($dir)" "no passing test result, see $log"
+}
 
-echo "=== $host_arch: host: cargo test (tests/tools: the guest's traffic and packet forger)"
-if (cd tests/tools && cargo test --quiet 2>&1) | tee "$logs/cargo-tools.log" | grep -E '^test result|panicked|FAILED'; then :; fi
-while read -r p f; do
-    passed=$((passed + p))
-    failed=$((failed + f))
-done < <(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$logs/cargo-tools.log")
-grep -q '^test result: ok' "$logs/cargo-tools.log" ||
-    fail "$host_arch: host: cargo test (tests/tools)" "no passing test result, see $logs/cargo-tools.log"
+cargo_suite rust/rnf_core "the logic compiled into the modules"
+cargo_suite tests/tools "the guest's traffic generator and packet forger"
 
 # The loader's host tests need a reference kernel tree: the first ARCH's.
 arch=${archs[0]}
