@@ -132,7 +132,7 @@ test_arch() {
     fi
 
     echo "=== $arch: guest: tests/guest/conntrack.sh on the reference kernel (QEMU, TCG)"
-    scripts/vm/vm-test.sh conntrack.sh -A "$arch" -m "$moddir/rnf_conntrack.ko" \
+    scripts/vm/vm-test.sh conntrack.sh -A "$arch" -t 900 -m "$moddir/rnf_conntrack.ko" \
         -m "$moddir/rnf_nat.ko" -l "$log/guest-console.log" >"$log/guest.out" 2>&1
     guest_rc=$?
     count_lines "$log/guest.out" "$arch"
