@@ -26,7 +26,7 @@ pub mod glue;
 // The kernel-independent logic (rust/rnf_core), compiled into this module.
 include!("rnf_core_modules.rs");
 
-use conn::{Conn, CtInfo, Direction, Outcome, Timeouts, IPS_SEEN_REPLY};
+use conn::{Conn, CtInfo, Direction, Outcome, Timeouts};
 use tcp::TcpState;
 use glue::bindings;
 use glue::global::Global;
@@ -141,15 +141,6 @@ fn stat(which: bindings::rnf_ct_stat) {
     unsafe { bindings::rnf_ct_stat_inc(which) }
 }
 
-/// The ctinfo of a packet found in direction `dir` of connection `c`.
-fn ctinfo_of(c: &Conn, dir: Direction) -> CtInfo {
-    match dir {
-        Direction::Reply => CtInfo::EstablishedReply,
-        Direction::Original if c.status & IPS_SEEN_REPLY != 0 => CtInfo::Established,
-        Direction::Original => CtInfo::New,
-    }
-}
-
 impl State {
     /// Publishes the connection count (`net.rnf.conntrack_count`).
     fn publish_count(&self) {
@@ -157,18 +148,20 @@ impl State {
         unsafe { bindings::rnf_ct_set_count(self.table.count()) };
     }
 
-    /// The RELATED ctinfo of an ICMP error whose embedded tuple is `inner`,
-    /// or `None` if it relates to no connection or fails the outer check.
-    fn related(&self, p: &PacketInfo, inner: &Tuple, netns: u32, now: u64) -> Option<CtInfo> {
+    /// The connection an ICMP error whose embedded tuple is `inner` is
+    /// about, with the error's RELATED ctinfo and direction; `None` if it
+    /// relates to no connection or fails the outer check.
+    fn related(&self, p: &PacketInfo, inner: &Tuple, netns: u32, now: u64) -> Option<(&Conn, CtInfo, Direction)> {
         let (i, dir) = self.table.find(&inner.invert(), netns)?;
         let c = self.table.get(i).filter(|c| !c.expired(now))?;
         if !icmp::outer_fits(p, &c.tuple[dir as usize].dst) {
             return None;
         }
-        Some(match dir {
+        let ctinfo = match dir {
             Direction::Original => CtInfo::Related,
             Direction::Reply => CtInfo::RelatedReply,
-        })
+        };
+        Some((c, ctinfo, dir))
     }
 }
 
@@ -213,9 +206,9 @@ impl Tracker {
             Ok(Class::Tuple(p, t)) => (p, t),
             Ok(Class::Error(p, inner)) => {
                 let g = self.state.lock();
-                let related = g.related(&p, &inner, st.net().id(), glue::jiffies());
+                let related = g.related(&p, &inner, st.net().id(), glue::jiffies()).is_some();
                 drop(g);
-                stat(if related.is_some() {
+                stat(if related {
                     bindings::rnf_ct_stat_RNF_CT_STAT_RELATED
                 } else {
                     bindings::rnf_ct_stat_RNF_CT_STAT_ICMP_ERROR
@@ -307,11 +300,9 @@ impl Tracker {
             Ok(Class::Tuple(p, t)) => (p, t),
             Ok(Class::Error(p, inner)) => {
                 let g = self.state.lock();
-                let ctinfo = g.related(&p, &inner, netns, now).ok_or(ENOENT)?;
-                let (i, dir) = g.table.find(&inner.invert(), netns).ok_or(ENOENT)?;
-                let status = g.table.get(i).map_or(0, |c| c.status);
+                let (c, ctinfo, dir) = g.related(&p, &inner, netns, now).ok_or(ENOENT)?;
                 return Ok(bindings::rnf_ct_lookup {
-                    status,
+                    status: c.status,
                     ctinfo: ctinfo as u8,
                     dir: dir as u8,
                     proto: inner.proto,
@@ -324,7 +315,7 @@ impl Tracker {
         let g = self.state.lock();
         let found = g.table.find(&t, netns).and_then(|(i, dir)| g.table.get(i).map(|c| (c, dir)));
         let (status, ctinfo, dir) = match found {
-            Some((c, dir)) if !c.expired(now) => (c.status, ctinfo_of(c, dir), dir),
+            Some((c, dir)) if !c.expired(now) => (c.status, c.ctinfo(dir), dir),
             _ => {
                 drop(g);
                 Conn::new(&t, &p, netns, now, self.hz, &timeouts()).map_err(|_| ENOENT)?;

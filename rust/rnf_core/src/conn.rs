@@ -199,11 +199,7 @@ impl Conn {
     /// status from before this packet; `IPS_SEEN_REPLY` is set afterwards.
     pub fn packet(&mut self, dir: Direction, p: &PacketInfo, now: u64, hz: u32, tmo: &Timeouts) -> Outcome {
         let seen_reply = self.status & IPS_SEEN_REPLY != 0;
-        let ctinfo = match (dir, seen_reply) {
-            (Direction::Reply, _) => CtInfo::EstablishedReply,
-            (Direction::Original, true) => CtInfo::Established,
-            (Direction::Original, false) => CtInfo::New,
-        };
+        let ctinfo = self.ctinfo(dir);
         let secs = match (&mut self.proto, p.l4) {
             (ProtoTrack::Tcp(track), L4::Tcp { flags, .. }) => {
                 let Some(seg) = tcp_segment(&p.l4) else { return Outcome::Invalid };
@@ -260,6 +256,17 @@ impl Conn {
         self.expires = now.saturating_add(secs_to_jiffies(secs, hz));
         self.mark_reply(dir);
         Outcome::Accept(ctinfo)
+    }
+
+    /// The ctinfo of a packet of this connection seen in direction `dir`:
+    /// NEW in the original direction until a reply was seen, ESTABLISHED
+    /// after, ESTABLISHED reply in the reply direction.
+    pub fn ctinfo(&self, dir: Direction) -> CtInfo {
+        match dir {
+            Direction::Reply => CtInfo::EstablishedReply,
+            Direction::Original if self.status & IPS_SEEN_REPLY != 0 => CtInfo::Established,
+            Direction::Original => CtInfo::New,
+        }
     }
 
     fn mark_reply(&mut self, dir: Direction) {
