@@ -10,6 +10,12 @@
 //! connection enters the table only when its first packet is confirmed,
 //! so a packet dropped by a filter in between leaves no entry.
 //!
+//! Per network namespace, as nf_conntrack: each namespace sees its own
+//! connections and has its own count, timeouts, statistics and sysctls
+//! (kept by the C glue, `struct rnf_ct_net`, reached through
+//! `net_generic()`); `conntrack_max` is global and limits each namespace's
+//! count. The entries of all namespaces share one table, keyed by namespace.
+//!
 //! The kernel's `nf_defrag_ipv4` and `nf_defrag_ipv6` reassemble fragments
 //! before tracking (priority -400); this module enables them per namespace
 //! by calling their enable functions, which makes the dependency visible to

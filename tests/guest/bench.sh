@@ -90,7 +90,7 @@ echo "options rnf_conntrack conntrack_max=$MAX hashsize=$MAX" >/etc/rnf/modload.
 rnf-modload /lib/rnf/rnf_conntrack.ko "/lib/modules/$KVER/kernel/net/ipv4/netfilter" \
     "/lib/modules/$KVER/kernel/net/ipv6/netfilter" || exit 1
 measure "rnf_conntrack"
-echo "bench: rnf_conntrack entries: $(cat /proc/sys/net/rnf/conntrack_count)"
+echo "bench: rnf_conntrack entries: $(in_ns r cat /proc/sys/net/rnf/conntrack_count)"
 
 line=$(dmesg | grep -o 'max [0-9]* connections, [0-9]* bytes each (struct nf_conn: [0-9]* bytes)' | tail -n 1)
 rnf=$(echo "$line" | sed -n 's/.*, \([0-9]*\) bytes each.*/\1/p')
