@@ -2,7 +2,7 @@
 /*
  * What rnf_conntrack offers other modules (exported with EXPORT_SYMBOL_GPL,
  * so modpost records the dependency in the user's `depends=`), and its
- * module-private C glue (parameters, GC work).
+ * module-private C glue (parameters, per-namespace data, GC work).
  */
 #ifndef RNF_CONNTRACK_API_H
 #define RNF_CONNTRACK_API_H
