@@ -507,8 +507,12 @@ for cmd in "iptables-legacy -L" "ip6tables-legacy -L" "iptables-legacy -A INPUT 
     _rc=$?
     case "$_out" in
         *"ermission denied"* | *"Operation not permitted"*)
-            [ "$_rc" -ne 0 ] && pass "without CAP_NET_ADMIN, '$cmd' is refused (exit $_rc)" ||
-                fail "without CAP_NET_ADMIN, '$cmd' is refused" "exit 0: $_out" ;;
+            if [ "$_rc" -ne 0 ]; then
+                pass "without CAP_NET_ADMIN, '$cmd' is refused (exit $_rc)"
+            else
+                fail "without CAP_NET_ADMIN, '$cmd' is refused" "exit 0: $_out"
+            fi
+            ;;
         *) fail "without CAP_NET_ADMIN, '$cmd' is refused" "exit $_rc: $(echo "$_out" | tr '\n' ' ')" ;;
     esac
 done
@@ -546,6 +550,7 @@ case "$TABLES" in
         # The kernel's table modules are pinned while a table holds more
         # than its initial rules (__do_replace takes a module reference):
         # rmmod is refused until the namespaces and their tables are gone.
+        # shellcheck disable=SC2086 # a list of modules
         if rmmod $TABLE_MODS 2>/dev/null; then
             fail "kernel: rmmod of iptable_filter with rules loaded is refused" "it was unloaded"
         else
@@ -565,7 +570,7 @@ if [ "$TABLES" = kernel ]; then
     fi
 fi
 if table_mods_loaded; then
-    fail "the table modules are gone" "$(cat /proc/modules | tr '\n' '|')"
+    fail "the table modules are gone" "$(tr '\n' '|' </proc/modules)"
 else
     pass "the table modules are gone ($TABLE_MODS)"
 fi
