@@ -11,7 +11,10 @@
 #           tests/guest/conntrack.sh in QEMU on that ARCH's reference kernel;
 #           the kernel log must be free of oops/BUG/WARNING/lockdep reports,
 #           and the KUnit suites the modules ran at load are parsed with the
-#           kernel's own tools/testing/kunit/kunit.py.
+#           kernel's own tools/testing/kunit/kunit.py; tests/guest/loader.sh;
+#           tests/guest/tables.sh with TABLES=rnf (the stock iptables-legacy
+#           against rnf_tables; a FAIL "rnf_tables.ko not built" until the
+#           module exists).
 #
 # Each check prints `PASS: arch: area: name` or `FAIL: arch: area: name: why`
 # (arch: the ARCH it ran on; host-only checks name the ARCH of the kernel
@@ -190,6 +193,29 @@ test_arch() {
     count_lines "$log/loader-guest.out" "$arch"
     if [ "$guest_rc" -ne 0 ] && ! grep -q '^FAIL: ' "$log/loader-guest.out"; then
         fail "$arch: loader-guest: guest.sh" "exited $guest_rc without a FAIL line, see $log/loader-guest.out"
+    fi
+
+    echo "=== $arch: guest: tests/guest/tables.sh, TABLES=rnf (the stock iptables-legacy on rnf_tables)"
+    # The same script passes against the kernel's own ip_tables with
+    # TABLES=kernel (vm-test.sh tables.sh -a TABLES=kernel); here it tests rnf.
+    if [ ! -f "$moddir/rnf_tables.ko" ]; then
+        fail "$arch: guest: tables.sh (TABLES=rnf)" "rnf_tables.ko not built (no $moddir/rnf_tables.ko)"
+    else
+        scripts/vm/vm-test.sh tables.sh -A "$arch" -t 600 -a TABLES=rnf -m "$moddir/rnf_conntrack.ko" \
+            -m "$moddir/rnf_tables.ko" -l "$log/tables-console.log" >"$log/tables.out" 2>&1
+        guest_rc=$?
+        count_lines "$log/tables.out" "$arch"
+        case "$guest_rc" in
+            0) pass "$arch: guest: tables.sh exited 0" ;;
+            124) fail "$arch: guest: tables.sh finished" \
+                "no exit marker: the guest hung or crashed, see $log/tables-console.log" ;;
+            125) fail "$arch: guest: tables.sh kernel log clean" \
+                "oops/BUG/WARNING/lockdep report, see $log/tables.out" ;;
+            *) fail "$arch: guest: tables.sh exited 0" "exit status $guest_rc, see $log/tables.out" ;;
+        esac
+        if [ "$guest_rc" -ne 125 ] && [ -s "$log/tables-console.log" ]; then
+            pass "$arch: guest: tables.sh: kernel log has no oops, BUG, WARNING or lockdep report"
+        fi
     fi
 
     # Another guest script goes here, as a block like conntrack.sh's above:
