@@ -40,6 +40,13 @@ impl<'a> Skb<'a> {
         self.raw
     }
 
+    /// The packet's length in bytes (`skb->len`, from the network header on
+    /// at the IP hooks).
+    pub fn len(&self) -> u32 {
+        // SAFETY: `self.raw` is valid (type invariant).
+        unsafe { bindings::rnf_skb_len(self.raw) }
+    }
+
     /// The first bytes of the packet from its network header on: at most
     /// [`HEADER_BYTES`], fewer if the packet is shorter. Points into the skb
     /// when those bytes are linear, otherwise into `buf`.
