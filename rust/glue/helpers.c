@@ -185,6 +185,21 @@ void rnf_dev_name(const struct net_device *dev, u8 *out)
 		memset(out, 0, IFNAMSIZ);
 }
 
+const u8 *rnf_skb_mac_header(const struct sk_buff *skb, u32 *len)
+{
+	int room;
+
+	*len = 0;
+	if (!skb->dev || !skb->dev->hard_header_len || !skb_mac_header_was_set(skb) ||
+	    skb->mac_header == skb->network_header)
+		return NULL;
+	room = (int)skb->network_header - (int)skb->mac_header;
+	if (room <= 0)
+		return NULL;
+	*len = min_t(u32, skb->dev->hard_header_len, room);
+	return skb_mac_header(skb);
+}
+
 u32 rnf_skb_len(const struct sk_buff *skb)
 {
 	return skb->len;

@@ -86,6 +86,12 @@ int rnf_copy_to_user(void __user *dst, const void *src, unsigned long n);
 
 /* @dev->name (IFNAMSIZ bytes, NUL padded) into @out; all zero if @dev is NULL. */
 void rnf_dev_name(const struct net_device *dev, u8 *out);
+/*
+ * The link-layer header as nf_log prints it (MAC=): skb_mac_header() for
+ * skb->dev->hard_header_len bytes, clamped to the bytes before the network
+ * header; NULL with *len = 0 if there is none.
+ */
+const u8 *rnf_skb_mac_header(const struct sk_buff *skb, u32 *len);
 /* skb->len: the packet's length in bytes from its network header on. */
 u32 rnf_skb_len(const struct sk_buff *skb);
 
