@@ -75,11 +75,15 @@ impl kernel::Module for RnfTables {
         let lock = KBox::pin_init(kernel::new_mutex!(()), GFP_KERNEL)?;
         let shared = KBox::new(Shared { hooks: packet_path::build_hooks()?, lock }, GFP_KERNEL)?;
         drop(SHARED.set(shared));
-        // Namespaces first: an option call finds its namespace's tables.
         let mut me = RnfTables { sockopt4: None, sockopt6: None, pernet: None };
-        me.pernet = Some(Pernet::register_data::<netns::PerNet>()?);
+        // The socket options first: if the kernel's ip_tables holds them
+        // (EBUSY), stop before creating /proc/net/ip_tables_names, which it
+        // owns too. Until the namespaces are set up the options answer
+        // ENOENT (see `control::ready`).
         me.sockopt4 = Some(register_sockopt::<control::Ipv4Opts>(module, false)?);
         me.sockopt6 = Some(register_sockopt::<control::Ipv6Opts>(module, true)?);
+        me.pernet = Some(Pernet::register_data::<netns::PerNet>()?);
+        control::set_ready(true);
         pr_info!("filter tables for IPv4 and IPv6 ready (iptables-legacy, ip6tables-legacy)\n");
         Ok(me)
     }
@@ -104,6 +108,7 @@ impl Drop for RnfTables {
         // pins the module).
         drop(self.sockopt6.take());
         drop(self.sockopt4.take());
+        control::set_ready(false);
         drop(self.pernet.take());
         glue::synchronize_rcu();
         drop(SHARED.take());

@@ -8,6 +8,8 @@
 //! validates the bytes; a new table is built in full before it replaces the
 //! one in force, under [`crate::Shared::lock`] (the kernel's xt mutex).
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use kernel::prelude::*;
 
 use crate::glue::bindings;
@@ -17,6 +19,24 @@ use crate::glue::{self};
 use crate::instance::{Instance, MAX_TABLE_BYTES};
 use crate::netns::{self, Fam, IPV4, IPV6};
 use crate::xt::{self, ReplaceHeader, GET_ENTRIES_SIZE, GET_REVISION_SIZE};
+
+/// Whether every namespace has its tables: set at the end of module init,
+/// after the pernet registration; the options are registered before it.
+static READY: AtomicBool = AtomicBool::new(false);
+
+/// Opens (or closes) the options to callers.
+pub(crate) fn set_ready(ready: bool) {
+    READY.store(ready, Ordering::Release);
+}
+
+/// ENOENT, as for a table not loaded yet, while the module is still loading.
+fn ready() -> Result {
+    if READY.load(Ordering::Acquire) {
+        Ok(())
+    } else {
+        Err(ENOENT)
+    }
+}
 
 /// An engine error as the errno the socket call returns.
 fn errno(e: xt::Error) -> Error {
@@ -207,6 +227,7 @@ fn set(fam: &Fam, caller: &Caller, cmd: i32, arg: &SetArg, len: u32) -> Result {
     if !caller.net_admin() {
         return Err(EPERM);
     }
+    ready()?;
     match cmd as u32 {
         bindings::IPT_SO_SET_REPLACE => replace(fam, caller, arg, len),
         bindings::IPT_SO_SET_ADD_COUNTERS => add_counters(fam, caller, arg, len),
@@ -218,6 +239,7 @@ fn get(fam: &Fam, caller: &Caller, cmd: i32, user: UserPtr, len: &mut i32) -> Re
     if !caller.net_admin() {
         return Err(EPERM);
     }
+    ready()?;
     // INFO and ENTRIES have the same numbers in both families; the revision
     // queries do not (IPT_SO_GET_REVISION_* 66/67, IP6T_SO_* 68/69).
     let (rev_match, rev_target) = if fam.ipv6 {

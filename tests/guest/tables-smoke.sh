@@ -72,7 +72,13 @@ else
 fi
 n=$(count router FORWARD 1)
 if [ "$n" = 2 ]; then pass "DROP counted 2 packets"; else fail "DROP counted 2 packets" "counter is '$n'"; fi
+# Another replace: iptables hands the old counters back through
+# SET_REPLACE and re-adds them with SET_ADD_COUNTERS; the DROP keeps its 2.
+check "add a second rule" in_ns router "$IPT" -A FORWARD -p udp --dport 9 -j ACCEPT
+n=$(count router FORWARD 1)
+if [ "$n" = 2 ]; then pass "counters survive a replace"; else fail "counters survive a replace" "counter is '$n'"; fi
 in_ns router "$IPT" -xvnL FORWARD
+check "delete udp rule" in_ns router "$IPT" -D FORWARD 2
 check "delete DROP" in_ns router "$IPT" -D FORWARD -s "$CLIENT4" -p icmp -j DROP
 check "ping4 after delete" in_ns client ping -c 1 -W 5 "$SERVER4"
 
@@ -121,5 +127,21 @@ if [ "$out" = "-P FORWARD ACCEPT" ]; then pass "namespaces have their own tables
 
 topology_down
 if rmmod rnf_tables; then pass "rmmod with rules loaded"; else fail "rmmod with rules loaded" "rmmod failed"; fi
+
+# With the kernel's ip_tables loaded the socket options are taken: the load
+# fails with EBUSY and says why.
+if modprobe ip_tables; then
+    if insmod /lib/rnf/rnf_tables.ko 2>/dev/null; then
+        fail "refused while ip_tables is loaded" "insmod succeeded"
+        rmmod rnf_tables
+    elif dmesg | grep -q "the kernel's ip_tables module is loaded"; then
+        pass "refused while ip_tables is loaded"
+    else
+        fail "refused while ip_tables is loaded" "no reason logged: $(dmesg | tail -n 2 | tr '\n' ' ')"
+    fi
+    rmmod ip_tables
+else
+    fail "modprobe ip_tables" "failed"
+fi
 check "rmmod rnf_conntrack" rmmod rnf_conntrack
 summary
