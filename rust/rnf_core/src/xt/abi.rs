@@ -11,10 +11,10 @@
 use super::{Error, Family};
 
 /// `XT_ALIGN` boundary in bytes.
-pub const XT_ALIGN: usize = 8;
+pub(crate) const XT_ALIGN: usize = 8;
 
 /// Rounds `n` up to [`XT_ALIGN`]; `None` on overflow.
-pub fn xt_align(n: usize) -> Option<usize> {
+pub(crate) fn xt_align(n: usize) -> Option<usize> {
     n.checked_add(XT_ALIGN - 1).map(|v| v & !(XT_ALIGN - 1))
 }
 
@@ -33,11 +33,11 @@ pub const XT_STANDARD_TARGET_SIZE: usize = 40;
 /// `sizeof(struct xt_error_target)`: target + `errorname[30]`, padded to 64.
 pub const XT_ERROR_TARGET_SIZE: usize = 64;
 /// `XT_FUNCTION_MAXNAMELEN`: extension name field incl. NUL.
-pub const XT_EXTENSION_MAXNAMELEN: usize = 29;
+pub(crate) const XT_EXTENSION_MAXNAMELEN: usize = 29;
 /// `XT_TABLE_MAXNAMELEN`.
-pub const XT_TABLE_MAXNAMELEN: usize = 32;
+pub(crate) const XT_TABLE_MAXNAMELEN: usize = 32;
 /// `IFNAMSIZ`.
-pub const IFNAMSIZ: usize = 16;
+pub(crate) const IFNAMSIZ: usize = 16;
 
 /// `NF_DROP`.
 pub const NF_DROP: i32 = 0;
@@ -46,34 +46,34 @@ pub const NF_ACCEPT: i32 = 1;
 /// `NF_QUEUE`.
 pub const NF_QUEUE: i32 = 3;
 /// `NF_REPEAT`.
-pub const NF_REPEAT: i32 = 4;
+pub(crate) const NF_REPEAT: i32 = 4;
 /// `XT_RETURN` = `-NF_REPEAT - 1`: the standard verdict that returns from a chain.
 pub const XT_RETURN: i32 = -NF_REPEAT - 1;
 
 /// Offsets inside one entry for a family.
 #[derive(Clone, Copy, Debug)]
-pub struct EntryLayout {
+pub(crate) struct EntryLayout {
     /// `sizeof(struct ipt_entry)` or `ip6t_entry`: where matches start.
-    pub size: usize,
+    pub(crate) size: usize,
     /// Offset of `target_offset` (u16).
-    pub target_offset: usize,
+    pub(crate) target_offset: usize,
     /// Offset of `next_offset` (u16).
-    pub next_offset: usize,
+    pub(crate) next_offset: usize,
     /// Offset of `comefrom` (u32).
-    pub comefrom: usize,
+    pub(crate) comefrom: usize,
     /// Offset of `counters` (two u64: packets, bytes).
-    pub counters: usize,
+    pub(crate) counters: usize,
 }
 
 /// `struct ipt_entry`.
-pub const IPT_LAYOUT: EntryLayout =
+pub(crate) const IPT_LAYOUT: EntryLayout =
     EntryLayout { size: IPT_ENTRY_SIZE, target_offset: 88, next_offset: 90, comefrom: 92, counters: 96 };
 /// `struct ip6t_entry`.
-pub const IP6T_LAYOUT: EntryLayout =
+pub(crate) const IP6T_LAYOUT: EntryLayout =
     EntryLayout { size: IP6T_ENTRY_SIZE, target_offset: 140, next_offset: 142, comefrom: 144, counters: 152 };
 
 /// The entry layout of `family`.
-pub fn layout(family: Family) -> &'static EntryLayout {
+pub(crate) fn layout(family: Family) -> &'static EntryLayout {
     match family {
         Family::Ipv4 => &IPT_LAYOUT,
         Family::Ipv6 => &IP6T_LAYOUT,
@@ -81,95 +81,95 @@ pub fn layout(family: Family) -> &'static EntryLayout {
 }
 
 /// `ipt_ip`: offsets of its fields.
-pub mod ipt_ip {
+pub(crate) mod ipt_ip {
     /// src, dst, smsk, dmsk (each 4 bytes, network order).
-    pub const SRC: usize = 0;
+    pub(crate) const SRC: usize = 0;
     /// Destination address.
-    pub const DST: usize = 4;
+    pub(crate) const DST: usize = 4;
     /// Source mask.
-    pub const SMSK: usize = 8;
+    pub(crate) const SMSK: usize = 8;
     /// Destination mask.
-    pub const DMSK: usize = 12;
+    pub(crate) const DMSK: usize = 12;
     /// `iniface[16]`.
-    pub const INIFACE: usize = 16;
+    pub(crate) const INIFACE: usize = 16;
     /// `outiface[16]`.
-    pub const OUTIFACE: usize = 32;
+    pub(crate) const OUTIFACE: usize = 32;
     /// `iniface_mask[16]`.
-    pub const INIFACE_MASK: usize = 48;
+    pub(crate) const INIFACE_MASK: usize = 48;
     /// `outiface_mask[16]`.
-    pub const OUTIFACE_MASK: usize = 64;
+    pub(crate) const OUTIFACE_MASK: usize = 64;
     /// `proto` (u16).
-    pub const PROTO: usize = 80;
+    pub(crate) const PROTO: usize = 80;
     /// `flags` (u8).
-    pub const FLAGS: usize = 82;
+    pub(crate) const FLAGS: usize = 82;
     /// `invflags` (u8).
-    pub const INVFLAGS: usize = 83;
+    pub(crate) const INVFLAGS: usize = 83;
     /// `IPT_F_FRAG`.
-    pub const F_FRAG: u8 = 0x01;
+    pub(crate) const F_FRAG: u8 = 0x01;
     /// `IPT_F_GOTO`.
-    pub const F_GOTO: u8 = 0x02;
+    pub(crate) const F_GOTO: u8 = 0x02;
     /// `IPT_F_MASK`.
-    pub const F_MASK: u8 = 0x03;
+    pub(crate) const F_MASK: u8 = 0x03;
 }
 
 /// `ip6t_ip6`: offsets of its fields.
-pub mod ip6t_ip6 {
+pub(crate) mod ip6t_ip6 {
     /// Source address (16 bytes).
-    pub const SRC: usize = 0;
+    pub(crate) const SRC: usize = 0;
     /// Destination address.
-    pub const DST: usize = 16;
+    pub(crate) const DST: usize = 16;
     /// Source mask.
-    pub const SMSK: usize = 32;
+    pub(crate) const SMSK: usize = 32;
     /// Destination mask.
-    pub const DMSK: usize = 48;
+    pub(crate) const DMSK: usize = 48;
     /// `iniface[16]`.
-    pub const INIFACE: usize = 64;
+    pub(crate) const INIFACE: usize = 64;
     /// `outiface[16]`.
-    pub const OUTIFACE: usize = 80;
+    pub(crate) const OUTIFACE: usize = 80;
     /// `iniface_mask[16]`.
-    pub const INIFACE_MASK: usize = 96;
+    pub(crate) const INIFACE_MASK: usize = 96;
     /// `outiface_mask[16]`.
-    pub const OUTIFACE_MASK: usize = 112;
+    pub(crate) const OUTIFACE_MASK: usize = 112;
     /// `proto` (u16).
-    pub const PROTO: usize = 128;
+    pub(crate) const PROTO: usize = 128;
     /// `tos` (u8).
-    pub const TOS: usize = 130;
+    pub(crate) const TOS: usize = 130;
     /// `flags` (u8).
-    pub const FLAGS: usize = 131;
+    pub(crate) const FLAGS: usize = 131;
     /// `invflags` (u8).
-    pub const INVFLAGS: usize = 132;
+    pub(crate) const INVFLAGS: usize = 132;
     /// `IP6T_F_PROTO`.
-    pub const F_PROTO: u8 = 0x01;
+    pub(crate) const F_PROTO: u8 = 0x01;
     /// `IP6T_F_TOS`.
-    pub const F_TOS: u8 = 0x02;
+    pub(crate) const F_TOS: u8 = 0x02;
     /// `IP6T_F_GOTO`.
-    pub const F_GOTO: u8 = 0x04;
+    pub(crate) const F_GOTO: u8 = 0x04;
     /// `IP6T_F_MASK`.
-    pub const F_MASK: u8 = 0x07;
+    pub(crate) const F_MASK: u8 = 0x07;
 }
 
 /// `IPT_INV_*` / `IP6T_INV_*` (the same values).
-pub mod inv {
+pub(crate) mod inv {
     /// Invert the input interface test.
-    pub const VIA_IN: u8 = 0x01;
+    pub(crate) const VIA_IN: u8 = 0x01;
     /// Invert the output interface test.
-    pub const VIA_OUT: u8 = 0x02;
+    pub(crate) const VIA_OUT: u8 = 0x02;
     /// Invert TOS (unused by the kernel's matcher).
-    pub const TOS: u8 = 0x04;
+    pub(crate) const TOS: u8 = 0x04;
     /// Invert the source address test.
-    pub const SRCIP: u8 = 0x08;
+    pub(crate) const SRCIP: u8 = 0x08;
     /// Invert the destination address test.
-    pub const DSTIP: u8 = 0x10;
+    pub(crate) const DSTIP: u8 = 0x10;
     /// Invert the fragment test (IPv4).
-    pub const FRAG: u8 = 0x20;
+    pub(crate) const FRAG: u8 = 0x20;
     /// Invert the protocol test (`XT_INV_PROTO`).
-    pub const PROTO: u8 = 0x40;
+    pub(crate) const PROTO: u8 = 0x40;
     /// All bits.
-    pub const MASK: u8 = 0x7f;
+    pub(crate) const MASK: u8 = 0x7f;
 }
 
 /// Reads `N` bytes at `off`.
-pub fn bytes<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
+pub(crate) fn bytes<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
     let s = b.get(off..off.checked_add(N)?)?;
     let mut out = [0u8; N];
     out.copy_from_slice(s);
@@ -177,30 +177,30 @@ pub fn bytes<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
 }
 
 /// Host-endian u16 at `off`.
-pub fn ne16(b: &[u8], off: usize) -> Option<u16> {
+pub(crate) fn ne16(b: &[u8], off: usize) -> Option<u16> {
     bytes::<2>(b, off).map(u16::from_ne_bytes)
 }
 /// Host-endian u32 at `off`.
-pub fn ne32(b: &[u8], off: usize) -> Option<u32> {
+pub(crate) fn ne32(b: &[u8], off: usize) -> Option<u32> {
     bytes::<4>(b, off).map(u32::from_ne_bytes)
 }
 /// Host-endian u64 at `off`.
-pub fn ne64(b: &[u8], off: usize) -> Option<u64> {
+pub(crate) fn ne64(b: &[u8], off: usize) -> Option<u64> {
     bytes::<8>(b, off).map(u64::from_ne_bytes)
 }
 /// Network-order u16 at `off`.
-pub fn be16(b: &[u8], off: usize) -> Option<u16> {
+pub(crate) fn be16(b: &[u8], off: usize) -> Option<u16> {
     bytes::<2>(b, off).map(u16::from_be_bytes)
 }
 
 /// The NUL-terminated name in `field` (without the NUL); `None` if the field has no NUL.
-pub fn cstr(field: &[u8]) -> Option<&[u8]> {
+pub(crate) fn cstr(field: &[u8]) -> Option<&[u8]> {
     let n = field.iter().position(|&c| c == 0)?;
     field.get(..n)
 }
 
 /// Writes `v` host-endian at `off`, failing with EINVAL if out of range.
-pub fn put(out: &mut [u8], off: usize, v: &[u8]) -> Result<(), Error> {
+pub(crate) fn put(out: &mut [u8], off: usize, v: &[u8]) -> Result<(), Error> {
     let end = off.checked_add(v.len()).ok_or(Error::inval("offset overflow"))?;
     out.get_mut(off..end).ok_or(Error::inval("write out of range"))?.copy_from_slice(v);
     Ok(())

@@ -101,7 +101,7 @@ impl ReplaceHeader {
 }
 
 /// The bytes of a NUL-padded name field up to the first NUL.
-pub fn name_of(n: &[u8; 32]) -> &[u8] {
+pub(crate) fn name_of(n: &[u8; 32]) -> &[u8] {
     let len = n.iter().position(|&c| c == 0).unwrap_or(n.len());
     n.get(..len).unwrap_or(&[])
 }
