@@ -78,6 +78,12 @@ modules_install: modules
 	scripts/bundle.sh --ko-dir $(MODDIR) --install "$(INSTALL_MOD_PATH)"
 
 .PHONY: bundle
+
+# Host fuzzing of the ip_tables blob parser: make fuzz [FUZZ_SECONDS=60]
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 bundle: modules
 	scripts/bundle.sh --ko-dir $(MODDIR) --out $(MODDIR)
 
