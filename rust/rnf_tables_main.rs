@@ -115,6 +115,11 @@ impl Drop for RnfTables {
     }
 }
 
-/// The self-test suites this module runs under KUnit.
+/// The self-test suites this module runs under KUnit: the engine's.
 #[cfg(CONFIG_KUNIT)]
-pub(crate) const SELFTEST_SUITES: &[&selftest::Suite] = &[];
+pub(crate) const SELFTEST_SUITES: &[&selftest::Suite] = &selftest::XT;
+
+#[cfg(CONFIG_KUNIT)]
+kunit_suites! {
+    0 => CASES_0, SUITE_0;
+}
