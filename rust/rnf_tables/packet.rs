@@ -120,16 +120,17 @@ fn filter(fam: &Fam, skb: &Skb<'_>, state: &HookState<'_>) -> Verdict {
     let bh = BhDisabled::new();
     let mut env =
         HookEnv { inst, bh: &bh, skb, state, headers, ipv6: fam.ipv6, len: u64::from(len), ct: None };
-    let action = inst.table.evaluate(&p, &mut env);
-    drop(bh);
-    match action {
+    let verdict = match inst.table.evaluate(&p, &mut env) {
         Action::Accept => Verdict::Accept,
         Action::Drop => Verdict::Drop,
+        // Sent with BHs still disabled, as ipt_do_table runs ipt_REJECT.
         Action::Reject(r) => {
             tglue::send_reject(skb, state, fam.ipv6, reject_of(r));
             Verdict::Drop
         }
-    }
+    };
+    drop(bh);
+    verdict
 }
 
 struct Filter4;

@@ -27,13 +27,17 @@ pub enum Reject {
 pub fn send_reject(skb: &Skb<'_>, state: &HookState<'_>, ipv6: bool, r: Reject) {
     let raw = state.as_raw();
     let hook = raw.hook as i32;
-    // SAFETY (all four calls): netfilter guarantees `skb`, `state->net` and
-    // `state->sk` (possibly NULL, which the callees accept) are live for the
-    // hook call; the callees only read the packet and build a new one.
+    // For every call below: netfilter guarantees that `skb`, `state->net`
+    // and `state->sk` (possibly NULL, which the callees accept) are live for
+    // the hook call; the callees only read the packet and build a new one.
     match (ipv6, r) {
+        // SAFETY: see above.
         (false, Reject::Unreach(code)) => unsafe { bindings::nf_send_unreach(skb.as_ptr(), code.into(), hook) },
+        // SAFETY: see above.
         (false, Reject::TcpReset) => unsafe { bindings::nf_send_reset(raw.net, raw.sk, skb.as_ptr(), hook) },
+        // SAFETY: see above.
         (true, Reject::Unreach(code)) => unsafe { bindings::nf_send_unreach6(raw.net, skb.as_ptr(), code, raw.hook.into()) },
+        // SAFETY: see above.
         (true, Reject::TcpReset) => unsafe { bindings::nf_send_reset6(raw.net, raw.sk, skb.as_ptr(), hook) },
     }
 }
