@@ -23,3 +23,5 @@ pub mod table;
 pub mod tcp;
 #[path = "rnf_core/src/tuple.rs"]
 pub mod tuple;
+#[path = "rnf_core/src/xt/mod.rs"]
+pub mod xt;

@@ -19,3 +19,4 @@ pub mod selftest;
 pub mod table;
 pub mod tcp;
 pub mod tuple;
+pub mod xt;

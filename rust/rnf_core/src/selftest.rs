@@ -709,3 +709,116 @@ mod nat_tests {
         }
     }
 }
+
+/// Table-engine checks (rnf_core::xt), run by cargo test and by rnf_tables' KUnit.
+mod xt_cases {
+    use super::{ensure, golden};
+    use crate::xt::build::{Builder, IpSpec, TargetSpec};
+    use crate::xt::*;
+
+    struct NoEnv(u32);
+    impl Env for NoEnv {
+        fn count(&mut self, _: usize) {
+            self.0 += 1;
+        }
+        fn conntrack(&mut self) -> CtState {
+            CtState::Invalid
+        }
+        fn log(&mut self, _: u8, _: &[u8]) {}
+        fn jiffies(&mut self) -> u64 {
+            0
+        }
+        fn hz(&self) -> u32 {
+            250
+        }
+    }
+
+    const N: usize = 8;
+
+    fn table(buf: &[u8]) -> Result<Table<&[u8], [Rule; N], [Match; 0]>, Error> {
+        let (h, e) = ReplaceHeader::parse(buf)?;
+        let s = measure(&FILTER_IPV4, &h, e)?;
+        if s.rules != N || s.matches != 0 {
+            return Err(Error { errno: errno::E2BIG, reason: "test storage" });
+        }
+        let _ = s;
+        Table::translate(&FILTER_IPV4, &h, e, Default::default(), [])
+    }
+
+    /// INPUT: -p icmp -j DROP, jump "c", policy ACCEPT; FORWARD/OUTPUT ACCEPT; c: RETURN.
+    fn blob(out: &mut [u8; 1536], loop_back: bool) -> usize {
+        let mut b = Builder::new(Family::Ipv4, &mut out[96..]);
+        let any = IpSpec::default();
+        let i0 = b.entry(&IpSpec { proto: 1, ..any }, &[], TargetSpec::Standard(-NF_DROP - 1));
+        let j = b.entry(&any, &[], TargetSpec::Standard(1));
+        let p = b.entry(&any, &[], TargetSpec::Standard(-NF_ACCEPT - 1));
+        let f = b.entry(&any, &[], TargetSpec::Standard(-NF_ACCEPT - 1));
+        let o = b.entry(&any, &[], TargetSpec::Standard(-NF_ACCEPT - 1));
+        b.entry(&any, &[], TargetSpec::Error(b"c"));
+        let c = b.offset();
+        let r = b.entry(&any, &[], TargetSpec::Standard(XT_RETURN));
+        b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
+        b.set_verdict(j, c as i32);
+        if loop_back {
+            b.set_verdict(r, j as i32);
+        }
+        let (n, size) = (b.entries, b.offset());
+        let mut h = ReplaceHeader { valid_hooks: FILTER_IPV4.valid_hooks, num_entries: n, size, num_counters: 1, ..Default::default() };
+        h.name[..6].copy_from_slice(b"filter");
+        h.hook_entry = [0, i0, f, o, 0];
+        h.underflow = [0, p, f, o, 0];
+        out[..96].copy_from_slice(&h.to_bytes());
+        96 + size as usize
+    }
+
+    pub(super) fn xt_abi_sizes() -> Result<(), &'static str> {
+        ensure(ReplaceHeader::SIZE == 96 && Info::SIZE == 84 && GET_ENTRIES_SIZE == 40, "header sizes")?;
+        ensure(IPT_ENTRY_SIZE == 112 && IP6T_ENTRY_SIZE == 168, "entry sizes")?;
+        ensure(find_revision(Family::Ipv4, false, b"conntrack", 1) == Ok(3), "conntrack best revision 3")?;
+        ensure(find_revision(Family::Ipv4, true, b"REJECT", 1).map_err(|e| e.errno) == Err(errno::EPROTONOSUPPORT), "REJECT rev 1")
+    }
+
+    pub(super) fn xt_loop_refused_eloop() -> Result<(), &'static str> {
+        let mut buf = [0u8; 1536];
+        let n = blob(&mut buf, true);
+        let r = table(&buf[..n]).err();
+        ensure(r.map(|e| e.errno) == Some(errno::ELOOP), "loop → ELOOP")?;
+        ensure(ReplaceHeader::parse(&buf[..n - 1]).is_err(), "truncated → error")
+    }
+
+    pub(super) fn xt_jump_return_policy() -> Result<(), &'static str> {
+        let mut buf = [0u8; 1536];
+        let n = blob(&mut buf, false);
+        let t = table(&buf[..n]).map_err(|e| e.reason)?;
+        let pk = |h: &'static [u8]| Packet { hook: 1, in_dev: &[0; 16], out_dev: &[0; 16], len: 60, headers: h, mac: &[] };
+        let mut env = NoEnv(0);
+        ensure(t.evaluate(&pk(&golden::IPV4_ICMP_ECHO), &mut env) == Action::Drop && env.0 == 1, "icmp dropped by rule 0")?;
+        let mut env = NoEnv(0);
+        ensure(t.evaluate(&pk(&golden::IPV4_TCP_SYN), &mut env) == Action::Accept && env.0 == 3, "tcp: jump, return, policy")
+    }
+}
+
+/// Table engine suite.
+pub const XT_CORE: Suite = Suite {
+    name: c"rnf_tables_core",
+    cases: &[
+        Case { name: c"xt_abi_sizes", run: xt_cases::xt_abi_sizes },
+        Case { name: c"xt_loop_refused_eloop", run: xt_cases::xt_loop_refused_eloop },
+        Case { name: c"xt_jump_return_policy", run: xt_cases::xt_jump_return_policy },
+    ],
+};
+
+/// The table-engine suites, for rnf_tables' KUnit list.
+pub const XT: [&Suite; 1] = [&XT_CORE];
+
+#[cfg(test)]
+mod xt_suite_tests {
+    #[test]
+    fn xt_suites_pass() {
+        for s in super::XT {
+            for c in s.cases {
+                assert_eq!((c.run)(), Ok(()), "{:?}", c.name);
+            }
+        }
+    }
+}

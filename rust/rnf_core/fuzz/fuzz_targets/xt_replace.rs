@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Arbitrary bytes through the SET_REPLACE path: parse, measure, translate,
+//! evaluate a few packets, copy_entries, then the other sockopt parsers.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rnf_core::selftest::golden;
+use rnf_core::xt::*;
+
+struct FuzzEnv(u64);
+impl Env for FuzzEnv {
+    fn count(&mut self, _: usize) {}
+    fn conntrack(&mut self) -> CtState {
+        self.0 += 1;
+        CtState::Tracked { ctinfo: (self.0 % 5) as u8, status: 0x30, dir: (self.0 & 1) as u8, proto: 6 }
+    }
+    fn log(&mut self, _: u8, line: &[u8]) {
+        assert!(line.len() <= 512);
+    }
+    fn jiffies(&mut self) -> u64 {
+        self.0 += 7;
+        self.0
+    }
+    fn hz(&self) -> u32 {
+        250
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let _ = parse_get_entries(data);
+    if let Ok(c) = parse_add_counters(data) {
+        let _ = c.iter().count();
+    }
+    let _ = find_revision(Family::Ipv4, data.first().map_or(false, |b| b & 1 == 1), data, 1);
+    // First byte picks the family; the header is patched so most inputs reach translate.
+    let Some((&sel, rest)) = data.split_first() else { return };
+    let def = if sel & 1 == 0 { FILTER_IPV4 } else { FILTER_IPV6 };
+    let mut buf = rest.to_vec();
+    if sel & 2 != 0 && buf.len() >= ReplaceHeader::SIZE {
+        let size = (buf.len() - ReplaceHeader::SIZE) as u32;
+        buf[..32].fill(0);
+        buf[..6].copy_from_slice(b"filter");
+        buf[32..36].copy_from_slice(&def.valid_hooks.to_ne_bytes());
+        buf[40..44].copy_from_slice(&size.to_ne_bytes());
+        buf[84..88].copy_from_slice(&1u32.to_ne_bytes());
+    }
+    let Ok((hdr, entries)) = ReplaceHeader::parse(&buf) else { return };
+    let Ok(sizes) = measure(&def, &hdr, entries) else { return };
+    if sizes.rules > 100_000 {
+        return;
+    }
+    let rules: Vec<Rule> = (0..sizes.rules).map(|_| Rule::default()).collect();
+    let matches: Vec<Match> = (0..sizes.matches).map(|_| Match::default()).collect();
+    let Ok(t) = Table::translate(&def, &hdr, entries.to_vec(), rules, matches) else { return };
+    let mut env = FuzzEnv(sel as u64);
+    let pkts: [&[u8]; 5] = match def.family {
+        Family::Ipv4 => [&golden::IPV4_TCP_SYN, &golden::IPV4_ICMP_ECHO, &golden::IPV4_TCP_SYN[..20], &[], &golden::IPV4_TCP_SYN[..33]],
+        Family::Ipv6 => [&golden::IPV6_UDP, &golden::IPV6_FRAG_FIRST, &golden::IPV6_FRAG_LATER, &golden::IPV6_HBH_ECHO, &golden::IPV6_UDP[..41]],
+    };
+    for hook in 0..6u32 {
+        for p in pkts {
+            let pk = Packet { hook, in_dev: b"eth0\0\0\0\0\0\0\0\0\0\0\0\0", out_dev: &[0; 16], len: p.len() as u32, headers: p, mac: &[1, 2, 3] };
+            let _ = t.evaluate(&pk, &mut env);
+        }
+    }
+    let mut out = vec![0u8; t.size() as usize];
+    t.copy_entries(&mut out, |i| (i as u64, i as u64)).expect("copy_entries of a valid table");
+    // The copy must be accepted again (round trip).
+    let mut again = hdr.to_bytes().to_vec();
+    again.extend_from_slice(&out);
+    let (h2, e2) = ReplaceHeader::parse(&again).expect("reparse");
+    let s2 = measure(&def, &h2, e2).expect("remeasure of a copied table");
+    assert_eq!(s2, sizes);
+    let _ = t.info().to_bytes();
+});

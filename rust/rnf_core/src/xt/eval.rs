@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The packet path: `ipt_do_table` / `ip6t_do_table` over decoded rules.
+//!
+//! C sources: net/ipv4/netfilter/ip_tables.c (`ip_packet_match`,
+//! `ipt_do_table`), net/ipv6/netfilter/ip6_tables.c (`ip6_packet_match`),
+//! net/ipv6/exthdrs_core.c (`ipv6_find_hdr`). Packet bytes are network order.
+
+use super::abi::inv;
+use super::rule::{IpPart, Match, Rule, Target};
+use super::{Family, Table, JUMP_STACK_DEPTH, NF_INET_NUMHOOKS};
+
+/// A packet as a hook sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct Packet<'a> {
+    /// `NF_INET_*` hook number.
+    pub hook: u32,
+    /// Input device name (IFNAMSIZ, NUL padded), all zero when there is none.
+    pub in_dev: &'a [u8; 16],
+    /// Output device name, all zero when there is none.
+    pub out_dev: &'a [u8; 16],
+    /// `skb->len` in bytes (counted by the caller, shown by LOG for truncated headers).
+    pub len: u32,
+    /// The bytes from the network header on (linear or copied, up to 192 are enough).
+    pub headers: &'a [u8],
+    /// The link-layer header (`dev->hard_header_len` bytes at `skb_mac_header`), empty
+    /// when there is none; only LOG prints it (`MAC=`).
+    pub mac: &'a [u8],
+}
+
+/// `REJECT` reply kinds (`enum ipt_reject_with`, `enum ip6t_reject_with`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RejectWith {
+    /// `IPT_ICMP_NET_UNREACHABLE`.
+    IcmpNetUnreach,
+    /// `IPT_ICMP_HOST_UNREACHABLE`.
+    IcmpHostUnreach,
+    /// `IPT_ICMP_PROT_UNREACHABLE`.
+    IcmpProtoUnreach,
+    /// `IPT_ICMP_PORT_UNREACHABLE` (the default).
+    IcmpPortUnreach,
+    /// `IPT_ICMP_NET_PROHIBITED`.
+    IcmpNetProhibited,
+    /// `IPT_ICMP_HOST_PROHIBITED`.
+    IcmpHostProhibited,
+    /// `IPT_ICMP_ADMIN_PROHIBITED`.
+    IcmpAdminProhibited,
+    /// `IPT_TCP_RESET` / `IP6T_TCP_RESET`.
+    TcpReset,
+    /// `IP6T_ICMP6_NO_ROUTE`.
+    Icmp6NoRoute,
+    /// `IP6T_ICMP6_ADM_PROHIBITED`.
+    Icmp6AdmProhibited,
+    /// `IP6T_ICMP6_NOT_NEIGHBOUR`.
+    Icmp6NotNeighbour,
+    /// `IP6T_ICMP6_ADDR_UNREACH`.
+    Icmp6AddrUnreach,
+    /// `IP6T_ICMP6_PORT_UNREACH` (the default).
+    Icmp6PortUnreach,
+    /// `IP6T_ICMP6_POLICY_FAIL`.
+    Icmp6PolicyFail,
+    /// `IP6T_ICMP6_REJECT_ROUTE`.
+    Icmp6RejectRoute,
+}
+
+/// The table's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// `NF_ACCEPT`.
+    Accept,
+    /// `NF_DROP` (also hotdrop, ERROR target, NF_QUEUE without a queue handler).
+    Drop,
+    /// `NF_DROP` after sending the given reply (the caller sends it).
+    Reject(RejectWith),
+}
+
+/// Conntrack state of a packet, from `rnf_ct_lookup`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CtState {
+    /// No conntrack entry and not marked untracked (`XT_STATE_INVALID`).
+    Invalid,
+    /// `IP_CT_UNTRACKED`.
+    Untracked,
+    /// A tracked connection.
+    Tracked {
+        /// `enum ip_conntrack_info` value 0..=4.
+        ctinfo: u8,
+        /// `ct->status` (`IPS_*` bits).
+        status: u32,
+        /// 0 original, 1 reply (`CTINFO2DIR`).
+        dir: u8,
+        /// `nf_ct_protonum(ct)`.
+        proto: u8,
+    },
+}
+
+/// What the engine asks of its caller while walking.
+pub trait Env {
+    /// Rule `index` matched: count one packet of `pkt.len` bytes.
+    fn count(&mut self, index: usize);
+    /// Conntrack state of the packet (asked only when a state/conntrack match runs).
+    fn conntrack(&mut self) -> CtState;
+    /// LOG fired: `line` is the `nf_log_syslog` line without the `<level>` prefix.
+    fn log(&mut self, level: u8, line: &[u8]);
+    /// Jiffies now.
+    fn jiffies(&mut self) -> u64;
+    /// `HZ`.
+    fn hz(&self) -> u32;
+}
+
+/// Per-packet facts computed once before the walk.
+pub(crate) struct Facts<'a> {
+    pub family: Family,
+    pub headers: &'a [u8],
+    pub saddr: u128,
+    pub daddr: u128,
+    pub in_dev: u128,
+    pub out_dev: u128,
+    /// IPv4 protocol; IPv6: result of the `ipv6_find_hdr` walk.
+    pub proto: Option<u8>,
+    /// Transport header offset in `headers`.
+    pub thoff: usize,
+    /// IPv4: fragment offset in 8-byte units; IPv6: in bytes (`& ~7`).
+    pub fragoff: u16,
+    pub len: u32,
+    pub mac: &'a [u8],
+    pub in_name: &'a [u8; 16],
+    pub out_name: &'a [u8; 16],
+}
+
+fn addr(b: &[u8], off: usize, n: usize) -> Option<u128> {
+    let mut a = [0u8; 16];
+    a.get_mut(..n)?.copy_from_slice(b.get(off..off.checked_add(n)?)?);
+    Some(u128::from_ne_bytes(a))
+}
+
+/// `ipv6_find_hdr(skb, &off, -1, &fragoff, NULL)`: the upper-layer protocol
+/// and its offset, or `None` (truncated, or a later fragment followed by an
+/// extension header): the caller hot-drops as `ip6_packet_match` does.
+pub(crate) fn ipv6_find_hdr(h: &[u8]) -> Option<(u8, usize, u16)> {
+    let mut nexthdr = *h.get(6)?;
+    let mut start = 40usize;
+    for _ in 0..32 {
+        let ext = matches!(nexthdr, 0 | 43 | 44 | 51 | 60);
+        if !ext {
+            // Includes NEXTHDR_NONE (59): returned as the protocol, like the kernel.
+            return Some((nexthdr, start, 0));
+        }
+        let next = *h.get(start)?;
+        let hdrlen = if nexthdr == 44 {
+            let fo = u16::from_be_bytes([*h.get(start + 2)?, *h.get(start + 3)?]) & !7;
+            if fo != 0 {
+                if !matches!(next, 0 | 43 | 44 | 51 | 60) || next == 59 {
+                    return Some((next, start + 8, fo));
+                }
+                return None;
+            }
+            8
+        } else if nexthdr == 51 {
+            (usize::from(*h.get(start + 1)?) + 2) << 2
+        } else {
+            (usize::from(*h.get(start + 1)?) + 1) << 3
+        };
+        nexthdr = next;
+        start = start.checked_add(hdrlen)?;
+    }
+    None
+}
+
+impl<'a> Facts<'a> {
+    /// `None`: the network header is unusable (hot-drop).
+    pub(crate) fn new(family: Family, pkt: &Packet<'a>) -> Option<Self> {
+        let h = pkt.headers;
+        let mut f = Facts {
+            family,
+            headers: h,
+            saddr: 0,
+            daddr: 0,
+            in_dev: u128::from_ne_bytes(*pkt.in_dev),
+            out_dev: u128::from_ne_bytes(*pkt.out_dev),
+            proto: None,
+            thoff: 0,
+            fragoff: 0,
+            len: pkt.len,
+            mac: pkt.mac,
+            in_name: pkt.in_dev,
+            out_name: pkt.out_dev,
+        };
+        match family {
+            Family::Ipv4 => {
+                let b0 = *h.first()?;
+                let ihl = usize::from(b0 & 0x0f) * 4;
+                if b0 >> 4 != 4 || ihl < 20 || h.len() < 20 {
+                    return None;
+                }
+                f.saddr = addr(h, 12, 4)?;
+                f.daddr = addr(h, 16, 4)?;
+                f.proto = Some(*h.get(9)?);
+                f.thoff = ihl;
+                f.fragoff = u16::from_be_bytes([*h.get(6)?, *h.get(7)?]) & 0x1fff;
+            }
+            Family::Ipv6 => {
+                if h.len() < 40 || h.first()? >> 4 != 6 {
+                    return None;
+                }
+                f.saddr = addr(h, 8, 16)?;
+                f.daddr = addr(h, 24, 16)?;
+                if let Some((p, off, fo)) = ipv6_find_hdr(h) {
+                    f.proto = Some(p);
+                    f.thoff = off;
+                    f.fragoff = fo;
+                }
+            }
+        }
+        Some(f)
+    }
+}
+
+/// Result of the ip part: match, no match, or hot-drop.
+#[derive(PartialEq, Eq)]
+enum IpResult {
+    Match,
+    NoMatch,
+    HotDrop,
+}
+
+#[inline]
+fn invf(ip: &IpPart, flag: u8, cond: bool) -> bool {
+    cond ^ (ip.invflags & flag != 0)
+}
+
+/// `ip_packet_match` / `ip6_packet_match`.
+fn ip_match(ip: &IpPart, f: &Facts<'_>) -> IpResult {
+    if invf(ip, inv::SRCIP, (f.saddr & ip.smsk) != ip.src) || invf(ip, inv::DSTIP, (f.daddr & ip.dmsk) != ip.dst) {
+        return IpResult::NoMatch;
+    }
+    if invf(ip, inv::VIA_IN, ((f.in_dev ^ ip.iniface) & ip.iniface_mask) != 0) {
+        return IpResult::NoMatch;
+    }
+    if invf(ip, inv::VIA_OUT, ((f.out_dev ^ ip.outiface) & ip.outiface_mask) != 0) {
+        return IpResult::NoMatch;
+    }
+    match f.family {
+        Family::Ipv4 => {
+            let p = u16::from(f.proto.unwrap_or(0));
+            if ip.proto != 0 && invf(ip, inv::PROTO, p != ip.proto) {
+                return IpResult::NoMatch;
+            }
+            if invf(ip, inv::FRAG, ip.flags & super::abi::ipt_ip::F_FRAG != 0 && f.fragoff == 0) {
+                return IpResult::NoMatch;
+            }
+        }
+        Family::Ipv6 => {
+            if ip.flags & super::abi::ip6t_ip6::F_PROTO != 0 {
+                let Some(p) = f.proto else { return IpResult::HotDrop };
+                if ip.proto == u16::from(p) {
+                    return if ip.invflags & inv::PROTO != 0 { IpResult::NoMatch } else { IpResult::Match };
+                }
+                if ip.proto != 0 && ip.invflags & inv::PROTO == 0 {
+                    return IpResult::NoMatch;
+                }
+            }
+        }
+    }
+    IpResult::Match
+}
+
+impl<B, R, M> Table<B, R, M>
+where
+    B: AsRef<[u8]>,
+    R: AsRef<[Rule]> + AsMut<[Rule]>,
+    M: AsRef<[Match]> + AsMut<[Match]>,
+{
+    /// Judges `pkt` by the chain of `pkt.hook` with `ipt_do_table` semantics:
+    /// first matching rule wins, counters via [`Env::count`] for every rule
+    /// whose matches all matched, jumps push a return point (bounded by
+    /// [`JUMP_STACK_DEPTH`] and the table's chain count), goto does not,
+    /// RETURN pops or goes to the hook's underflow (policy), LOG continues.
+    /// A hook the table has no chain for yields `Accept`. Never allocates.
+    pub fn evaluate<E: Env>(&self, pkt: &Packet<'_>, env: &mut E) -> Action {
+        let hook = pkt.hook as usize;
+        if hook >= NF_INET_NUMHOOKS || self.valid_hooks & (1 << hook) == 0 {
+            return Action::Accept;
+        }
+        let Some(f) = Facts::new(self.family, pkt) else { return Action::Drop };
+        let rules = self.rules.as_ref();
+        let matches = self.matches.as_ref();
+        let stack_max = self.stacksize.min(JUMP_STACK_DEPTH);
+        let mut stack = [0u32; JUMP_STACK_DEPTH];
+        let mut sp = 0usize;
+        let mut i = self.hook_rule[hook] as usize;
+        // Every step either advances or follows a validated jump; the bound
+        // only guards against a logic error turning into a softirq livelock.
+        let mut budget = rules.len().saturating_mul(JUMP_STACK_DEPTH + 2).saturating_add(16);
+        loop {
+            budget = budget.saturating_sub(1);
+            let Some(r) = rules.get(i) else { return Action::Drop };
+            if budget == 0 {
+                return Action::Drop;
+            }
+            match ip_match(&r.ip, &f) {
+                IpResult::NoMatch => {
+                    i += 1;
+                    continue;
+                }
+                IpResult::HotDrop => return Action::Drop,
+                IpResult::Match => {}
+            }
+            let first = r.first_match as usize;
+            let ms = matches.get(first..first + usize::from(r.num_matches)).unwrap_or(&[]);
+            let mut ok = true;
+            for m in ms {
+                match super::matches::eval(m, &f, env) {
+                    Some(true) => {}
+                    Some(false) => {
+                        ok = false;
+                        break;
+                    }
+                    None => return Action::Drop, // hotdrop
+                }
+            }
+            if !ok {
+                i += 1;
+                continue;
+            }
+            env.count(i);
+            match r.target {
+                Target::Accept => return Action::Accept,
+                Target::Drop | Target::Error => return Action::Drop,
+                Target::Reject(Some(w)) => return Action::Reject(w),
+                Target::Reject(None) => return Action::Drop,
+                Target::Return => {
+                    if sp == 0 {
+                        i = self.underflow_rule[hook] as usize;
+                    } else {
+                        sp -= 1;
+                        i = stack.get(sp).map_or(usize::MAX, |&s| s as usize + 1);
+                    }
+                }
+                Target::Jump { to, push } => {
+                    if push {
+                        if sp >= stack_max {
+                            return Action::Drop;
+                        }
+                        if let Some(s) = stack.get_mut(sp) {
+                            *s = i as u32;
+                        }
+                        sp += 1;
+                    }
+                    i = to as usize;
+                }
+                Target::Log { level, flags, ref prefix } => {
+                    super::log::log_packet(&f, level, flags, prefix, env);
+                    i += 1;
+                }
+            }
+        }
+    }
+}

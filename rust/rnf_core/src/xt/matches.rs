@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Evaluation of the decoded matches.
+//!
+//! C sources: net/netfilter/xt_tcpudp.c, xt_state.c, xt_conntrack.c,
+//! xt_multiport.c, xt_limit.c. Each returns `Some(matched)`, or `None` for
+//! the kernel's hotdrop (a header it was asked to examine is missing).
+
+use core::sync::atomic::Ordering;
+
+use super::eval::{CtState, Env, Facts};
+use super::rule::{ConntrackInfo, IcmpInfo, LimitInfo, Match, MatchKind, MultiportInfo};
+use super::Family;
+
+fn port_match(min: u16, max: u16, port: u16, invert: bool) -> bool {
+    (port >= min && port <= max) ^ invert
+}
+
+fn l4<'a>(f: &Facts<'a>, n: usize) -> Option<&'a [u8]> {
+    f.headers.get(f.thoff..f.thoff.checked_add(n)?)
+}
+
+/// Evaluates one match.
+pub(crate) fn eval<E: Env>(m: &Match, f: &Facts<'_>, env: &mut E) -> Option<bool> {
+    match &m.kind {
+        MatchKind::Comment => Some(true),
+        MatchKind::Tcp(t) => {
+            if f.fragoff != 0 {
+                return if f.family == Family::Ipv4 && f.fragoff == 1 { None } else { Some(false) };
+            }
+            let th = l4(f, 20)?;
+            let sp = u16::from_be_bytes([th[0], th[1]]);
+            let dp = u16::from_be_bytes([th[2], th[3]]);
+            if !port_match(t.spts[0], t.spts[1], sp, t.invflags & 0x01 != 0)
+                || !port_match(t.dpts[0], t.dpts[1], dp, t.invflags & 0x02 != 0)
+            {
+                return Some(false);
+            }
+            if !(((th[13] & t.flg_mask) == t.flg_cmp) ^ (t.invflags & 0x04 != 0)) {
+                return Some(false);
+            }
+            if t.option != 0 {
+                let doff = usize::from(th[12] >> 4) * 4;
+                if doff < 20 {
+                    return None;
+                }
+                let invert = t.invflags & 0x08 != 0;
+                let optlen = doff - 20;
+                if optlen == 0 {
+                    return Some(invert);
+                }
+                let op = f.headers.get(f.thoff + 20..f.thoff + 20 + optlen)?;
+                let mut i = 0usize;
+                while i < optlen {
+                    let o = *op.get(i)?;
+                    if o == t.option {
+                        return Some(!invert);
+                    }
+                    if o < 2 || i == optlen - 1 {
+                        i += 1;
+                    } else {
+                        let l = usize::from(*op.get(i + 1)?);
+                        i += if l == 0 { 1 } else { l };
+                    }
+                }
+                return Some(invert);
+            }
+            Some(true)
+        }
+        MatchKind::Udp(u) => {
+            if f.fragoff != 0 {
+                return Some(false);
+            }
+            let uh = l4(f, 8)?;
+            let sp = u16::from_be_bytes([uh[0], uh[1]]);
+            let dp = u16::from_be_bytes([uh[2], uh[3]]);
+            Some(port_match(u.spts[0], u.spts[1], sp, u.invflags & 0x01 != 0) && port_match(u.dpts[0], u.dpts[1], dp, u.invflags & 0x02 != 0))
+        }
+        MatchKind::Icmp(i) | MatchKind::Icmp6(i) => icmp(i, f),
+        MatchKind::State(mask) => {
+            let bit = match env.conntrack() {
+                CtState::Tracked { ctinfo, .. } => 1u32 << (u32::from(ctinfo) % 3 + 1),
+                CtState::Untracked => 1 << 6,
+                CtState::Invalid => 1,
+            };
+            Some(mask & bit != 0)
+        }
+        MatchKind::Conntrack(c) => Some(conntrack(c, env.conntrack())),
+        MatchKind::Multiport(mp) => {
+            if f.fragoff != 0 {
+                return Some(false);
+            }
+            let ph = l4(f, 4)?;
+            Some(multiport(mp, u16::from_be_bytes([ph[0], ph[1]]), u16::from_be_bytes([ph[2], ph[3]])))
+        }
+        MatchKind::Limit(l) => Some(limit(l, env)),
+    }
+}
+
+fn icmp(i: &IcmpInfo, f: &Facts<'_>) -> Option<bool> {
+    if f.fragoff != 0 {
+        return Some(false);
+    }
+    let ic = l4(f, 8)?;
+    let (typ, code) = (ic[0], ic[1]);
+    let m = i.typ == 0xff || (typ == i.typ && code >= i.code[0] && code <= i.code[1]);
+    Some(m ^ (i.invflags & 0x01 != 0))
+}
+
+const IPS_SRC_NAT: u32 = 1 << 4;
+const IPS_DST_NAT: u32 = 1 << 5;
+
+/// `conntrack_mt` for the supported flags (state, proto, status, direction).
+fn conntrack(c: &ConntrackInfo, ct: CtState) -> bool {
+    let inv = |flag: u16| c.invert_flags & flag != 0;
+    let mut statebit: u16 = match ct {
+        CtState::Tracked { ctinfo, .. } => 1 << (u16::from(ctinfo) % 3 + 1),
+        CtState::Untracked => 1 << 8,
+        CtState::Invalid => 1,
+    };
+    if c.match_flags & 0x0001 != 0 {
+        if let CtState::Tracked { status, .. } = ct {
+            if status & IPS_SRC_NAT != 0 {
+                statebit |= 1 << 6;
+            }
+            if status & IPS_DST_NAT != 0 {
+                statebit |= 1 << 7;
+            }
+        }
+        if (c.state_mask & statebit != 0) ^ !inv(0x0001) {
+            return false;
+        }
+    }
+    let CtState::Tracked { status, dir, proto, .. } = ct else {
+        return c.match_flags & 0x0001 != 0;
+    };
+    if c.match_flags & 0x1000 != 0 && ((dir == 0) ^ !inv(0x1000)) {
+        return false;
+    }
+    if c.match_flags & 0x0002 != 0 && ((u16::from(proto) == c.l4proto) ^ !inv(0x0002)) {
+        return false;
+    }
+    if c.match_flags & 0x0040 != 0 && ((u32::from(c.status_mask) & status != 0) ^ !inv(0x0040)) {
+        return false;
+    }
+    true
+}
+
+/// `ports_match_v1` (rev 1) and the exact-port rev 0 (no ranges, no invert).
+fn multiport(m: &MultiportInfo, src: u16, dst: u16) -> bool {
+    let mut i = 0usize;
+    let count = usize::from(m.count);
+    while i < count {
+        let Some(&s) = m.ports.get(i) else { break };
+        let hit = if m.pflags.get(i).copied().unwrap_or(0) != 0 {
+            i += 1;
+            let e = m.ports.get(i).copied().unwrap_or(0);
+            match m.flags {
+                0 => src >= s && src <= e,
+                1 => dst >= s && dst <= e,
+                _ => (src >= s && src <= e) || (dst >= s && dst <= e),
+            }
+        } else {
+            match m.flags {
+                0 => src == s,
+                1 => dst == s,
+                _ => src == s || dst == s,
+            }
+        };
+        if hit {
+            return !m.invert;
+        }
+        i += 1;
+    }
+    m.invert
+}
+
+const STARTED: u64 = 1 << 63;
+
+/// `XT_LIMIT_SCALE`.
+const XT_LIMIT_SCALE: u64 = 10000;
+
+/// `CREDITS_PER_JIFFY` for `hz`: the power of two below `0xFFFFFFFF / (hz * 86400)`.
+fn credits_per_jiffy(hz: u32) -> u64 {
+    let max = 0xFFFF_FFFFu64 / (u64::from(hz.max(1)) * 86400);
+    if max == 0 {
+        return 1;
+    }
+    1u64 << (63 - max.leading_zeros())
+}
+
+/// `user2credits` for `hz` (32-bit arithmetic as in the kernel).
+fn user2credits(user: u32, hz: u32) -> u32 {
+    let k = u64::from(hz) * credits_per_jiffy(hz);
+    if k == 0 {
+        return 0;
+    }
+    let user = u64::from(user);
+    if user > 0xFFFF_FFFF / k {
+        ((user / XT_LIMIT_SCALE) * k) as u32
+    } else {
+        ((user * k) / XT_LIMIT_SCALE) as u32
+    }
+}
+
+/// `limit_mt_check`'s overflow test. HZ is not known at translate time, so
+/// the test is made for each common HZ (100, 250, 300, 1000) and any
+/// overflow refuses the rule (ERANGE).
+pub(crate) fn limit_ok(avg: u32, burst: u32) -> bool {
+    burst != 0 && [100u32, 250, 300, 1000].iter().all(|&hz| user2credits(avg.wrapping_mul(burst), hz) >= user2credits(avg, hz))
+}
+
+/// `limit_mt`: a token bucket updated with compare-and-swap; the state word
+/// holds a started bit (63), the jiffies of the last update modulo 2^31
+/// (62..32) and the credit (31..0); a bucket starts full, as `limit_mt_check` fills it.
+fn limit<E: Env>(l: &LimitInfo, env: &mut E) -> bool {
+    let hz = env.hz();
+    let cpj = credits_per_jiffy(hz);
+    let cap = user2credits(l.avg.wrapping_mul(l.burst), hz);
+    let cost = user2credits(l.avg, hz);
+    let now = (env.jiffies() as u32) & 0x7fff_ffff;
+    let mut old = l.state.load(Ordering::Relaxed);
+    loop {
+        let (prev, credit) = if old & STARTED == 0 { (now, cap) } else { (((old >> 32) as u32) & 0x7fff_ffff, old as u32) };
+        let inc = u64::from(now.wrapping_sub(prev) & 0x7fff_ffff).saturating_mul(cpj);
+        let mut c = u64::from(credit).saturating_add(inc).min(u64::from(cap));
+        let ok = c >= u64::from(cost);
+        if ok {
+            c -= u64::from(cost);
+        }
+        let new = STARTED | (u64::from(now) << 32) | c;
+        match l.state.compare_exchange_weak(old, new, Ordering::AcqRel, Ordering::Relaxed) {
+            Ok(_) => return ok,
+            Err(cur) => old = cur,
+        }
+    }
+}

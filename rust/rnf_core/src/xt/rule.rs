@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Decoded rules and matches: fixed-size values built once by
+//! [`super::Table::translate`], read by the packet path.
+
+use core::sync::atomic::AtomicU64;
+
+use super::eval::RejectWith;
+
+/// The decoded `ipt_ip` / `ip6t_ip6` part of a rule. Addresses and interface
+/// names are the raw 16 bytes as `u128::from_ne_bytes` (IPv4: first 4 bytes,
+/// rest zero), so masked compares are one operation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct IpPart {
+    pub src: u128,
+    pub smsk: u128,
+    pub dst: u128,
+    pub dmsk: u128,
+    pub iniface: u128,
+    pub iniface_mask: u128,
+    pub outiface: u128,
+    pub outiface_mask: u128,
+    /// Layer-4 protocol, 0 = any.
+    pub proto: u16,
+    /// `IPT_F_*` / `IP6T_F_*`.
+    pub flags: u8,
+    /// `IPT_INV_*`.
+    pub invflags: u8,
+    /// True when no address, interface, protocol or flag test is set
+    /// (the kernel's `unconditional()`: the whole part is zero).
+    pub unconditional: bool,
+}
+
+/// What a rule does when it matches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// `ERROR` target (chain head / table end): the kernel drops a packet reaching it.
+    #[default]
+    Error,
+    /// Standard verdict `NF_ACCEPT`.
+    Accept,
+    /// Standard verdict `NF_DROP` (and `NF_QUEUE`, which drops without a queue handler).
+    Drop,
+    /// Standard `XT_RETURN`.
+    Return,
+    /// Standard jump to rule `to`; `push` is false for a goto or a jump to the next rule.
+    Jump { to: u32, push: bool },
+    /// `REJECT`, `None` for a `with` value the kernel does not handle (it drops).
+    Reject(Option<RejectWith>),
+    /// `LOG`: level, logflags, NUL-terminated prefix.
+    Log { level: u8, flags: u8, prefix: [u8; 30] },
+}
+
+/// One decoded rule (one `ipt_entry` / `ip6t_entry`), index = entry number.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Rule {
+    /// Byte offset of the entry in the blob.
+    pub(crate) offset: u32,
+    /// `next_offset` of the entry.
+    pub(crate) next_offset: u16,
+    /// `comefrom` as the kernel computes it: hooks this rule is reachable from.
+    pub(crate) comefrom: u32,
+    /// Scratch back pointer of `mark_source_chains` (the kernel's `counters.pcnt`).
+    pub(crate) back: u32,
+    pub(crate) ip: IpPart,
+    /// First decoded match in the match array.
+    pub(crate) first_match: u32,
+    /// Number of matches.
+    pub(crate) num_matches: u16,
+    pub(crate) target: Target,
+}
+
+/// `xt_tcp` (include/uapi/linux/netfilter/xt_tcpudp.h).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TcpInfo {
+    pub spts: [u16; 2],
+    pub dpts: [u16; 2],
+    pub option: u8,
+    pub flg_mask: u8,
+    pub flg_cmp: u8,
+    pub invflags: u8,
+}
+
+/// `xt_udp`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct UdpInfo {
+    pub spts: [u16; 2],
+    pub dpts: [u16; 2],
+    pub invflags: u8,
+}
+
+/// `ipt_icmp` / `ip6t_icmp`: type, code range, `IPT_ICMP_INV`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct IcmpInfo {
+    pub typ: u8,
+    pub code: [u8; 2],
+    pub invflags: u8,
+}
+
+/// The supported part of `xt_conntrack_mtinfo1/2/3`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ConntrackInfo {
+    pub l4proto: u16,
+    pub match_flags: u16,
+    pub invert_flags: u16,
+    pub state_mask: u16,
+    pub status_mask: u16,
+}
+
+/// `xt_multiport` (rev 0) and `xt_multiport_v1` (rev 1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct MultiportInfo {
+    /// `XT_MULTIPORT_SOURCE` 0, `DESTINATION` 1, `EITHER` 2.
+    pub flags: u8,
+    pub count: u8,
+    pub ports: [u16; 15],
+    /// Rev 1: `pflags[i]` set means `ports[i]..=ports[i+1]` is a range.
+    pub pflags: [u8; 15],
+    pub invert: bool,
+}
+
+/// `xt_rateinfo` user part plus the token bucket (`xt_limit_priv`) kept
+/// lock-free: bits 63..32 the jiffies of the last update, bits 31..0 the
+/// credit, bit pattern 0 = not yet started (filled on first use).
+#[derive(Debug, Default)]
+pub(crate) struct LimitInfo {
+    pub avg: u32,
+    pub burst: u32,
+    pub state: AtomicU64,
+}
+
+/// The kind of a decoded match.
+#[derive(Debug, Default)]
+pub(crate) enum MatchKind {
+    /// `comment`: always matches.
+    #[default]
+    Comment,
+    Tcp(TcpInfo),
+    Udp(UdpInfo),
+    Icmp(IcmpInfo),
+    Icmp6(IcmpInfo),
+    /// `state` rev 0: `xt_state_info.statemask`.
+    State(u32),
+    Conntrack(ConntrackInfo),
+    Multiport(MultiportInfo),
+    Limit(LimitInfo),
+}
+
+/// One decoded match of a rule.
+#[derive(Debug, Default)]
+pub struct Match {
+    pub(crate) kind: MatchKind,
+}
