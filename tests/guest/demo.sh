@@ -46,11 +46,12 @@ topology_up || die "topology_up"
 
 step "the router's rules, set with the stock iptables-legacy and ip6tables-legacy"
 for t in iptables-legacy ip6tables-legacy; do
-    in_ns router "$t" -P FORWARD DROP &&
+    if ! { in_ns router "$t" -P FORWARD DROP &&
         in_ns router "$t" -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT &&
         in_ns router "$t" -A FORWARD -i eth-client -p tcp --dport 23 -j REJECT --reject-with tcp-reset &&
-        in_ns router "$t" -A FORWARD -i eth-client -m conntrack --ctstate NEW -j ACCEPT ||
+        in_ns router "$t" -A FORWARD -i eth-client -m conntrack --ctstate NEW -j ACCEPT; }; then
         die "$t: adding the rules"
+    fi
     echo "\$ $t -S"
     in_ns router "$t" -S
 done
