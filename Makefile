@@ -100,7 +100,8 @@ check:
 	tests/run-all.sh
 
 demo: modules
-	scripts/vm/vm-test.sh demo.sh -m $(MODDIR)/rnf_conntrack.ko -m $(MODDIR)/rnf_nat.ko -a loglevel=5
+	scripts/vm/vm-test.sh demo.sh -m $(MODDIR)/rnf_conntrack.ko -m $(MODDIR)/rnf_nat.ko \
+		-m $(MODDIR)/rnf_tables.ko -a loglevel=5
 
 vm-run: modules
 	@test -n "$(SCRIPT)" || { echo "usage: make vm-run SCRIPT=path/to/script.sh"; exit 2; }

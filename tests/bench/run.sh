@@ -6,8 +6,9 @@
 # tests/guest/bench.sh (packets per second through a router namespace with
 # no netfilter, ip_tables, the kernel's nf_conntrack and rnf_conntrack, for 1
 # and 10,000 flows; memory per connection; pps with 10, 100 and 1,000
-# non-matching rules before the matching one, the kernel's ip_tables then
-# rnf_tables when $MODDIR/rnf_tables.ko exists). Prints the `bench:` lines.
+# rules that fail in their udp/tcp match before the matching one, the
+# kernel's ip_tables then rnf_tables when $MODDIR/rnf_tables.ko exists, and
+# a side-by-side table of the two). Prints the `bench:` lines.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)

@@ -5,9 +5,10 @@
 # namespace with no netfilter, with ip_tables and one rule, with the kernel's
 # nf_conntrack, and with rnf_conntrack, for 1 flow and 10,000 flows; and the
 # memory per connection of both trackers; then the rule tables: packets per
-# second with 10, 100 and 1,000 non-matching FORWARD rules before the one
-# that matches, the kernel's ip_tables then rnf_tables (when
-# /lib/rnf/rnf_tables.ko exists). Run by tests/bench/run.sh.
+# second with 10, 100 and 1,000 non-matching FORWARD rules (that fail in
+# the udp/tcp/multiport match, see rules_file) before the one that matches,
+# the kernel's ip_tables then rnf_tables (when /lib/rnf/rnf_tables.ko
+# exists), and the two side by side. Run by tests/bench/run.sh.
 #
 # pktgen (xmit_mode netif_receive) injects 64-byte UDP packets into the
 # receive path of dummy device dum0 in namespace "r"; they are forwarded to
@@ -57,27 +58,41 @@ run_pktgen() {
     in_ns r cat /proc/net/pktgen/dum0 | sed -n 's/.* \([0-9][0-9]*\)pps.*/\1/p' | head -n 1
 }
 
-# rules_file N: a filter table whose FORWARD chain has N rules that do not
-# match the benchmark's packets (other source addresses, same protocol and
-# port, so each is really compared), then the ACCEPT that matches, then a
-# state rule never reached (it turns the conntrack hooks on, as rnf_tables
-# always has rnf_conntrack: the two sides compare with tracking on).
+# rules_file N: a filter table whose FORWARD chain has N rules that the
+# benchmark's packets (UDP 10.7.0.2:10000 -> 10.8.0.2:9, in on dum0) pass
+# the address part of and fail later, as the rules of a real router do: in
+# turn a UDP rule for another destination port of the source subnet, a UDP
+# rule for low source ports of 10.0.0.0/8 to the destination subnet, a
+# multiport rule on the input device, and a TCP rule (fails on the
+# protocol); then the ACCEPT that matches; then a state rule never reached
+# (it turns the conntrack hooks on, as rnf_tables always has rnf_conntrack:
+# the two sides compare with tracking on).
 rules_file() {
     awk -v n="$1" 'BEGIN {
         print "*filter"
         print ":INPUT ACCEPT [0:0]"
         print ":FORWARD ACCEPT [0:0]"
         print ":OUTPUT ACCEPT [0:0]"
-        for (i = 0; i < n; i++)
-            printf "-A FORWARD -s 10.99.%d.%d/32 -p udp -m udp --dport 9 -j DROP\n", int(i / 250), i % 250 + 1
+        for (i = 0; i < n; i++) {
+            p = 1000 + i
+            if (i % 4 == 0)
+                printf "-A FORWARD -s 10.7.0.0/24 -p udp -m udp --dport %d -j DROP\n", p
+            else if (i % 4 == 1)
+                printf "-A FORWARD -s 10.0.0.0/8 -d 10.8.0.0/16 -p udp -m udp --sport 1:%d -j DROP\n", 1023 + i % 1000
+            else if (i % 4 == 2)
+                printf "-A FORWARD -i dum0 -p udp -m multiport --dports %d,%d,%d -j DROP\n", p, p + 2000, p + 4000
+            else
+                printf "-A FORWARD -s 10.7.0.0/16 -p tcp -m tcp --dport %d -j DROP\n", p
+        }
         print "-A FORWARD -s 10.7.0.2/32 -p udp -m udp --dport 9 -j ACCEPT"
         print "-A FORWARD -m state --state INVALID -j DROP"
         print "COMMIT"
     }'
 }
 
-# measure_rules NAME: for 10, 100 and 1,000 rules before the match, two
-# runs of RULES_COUNT packets (one flow) each.
+# measure_rules NAME KEY: for 10, 100 and 1,000 rules before the match, two
+# runs of RULES_COUNT packets (one flow) each; the mean of the two is kept
+# in /tmp/rules-KEY-N for the side-by-side table.
 measure_rules() {
     for n in 10 100 1000; do
         rules_file "$n" | in_ns r "$IPT-restore" || { echo "bench: $1: restore of $n rules failed"; return 1; }
@@ -85,8 +100,26 @@ measure_rules() {
         b=$(COUNT=$RULES_COUNT run_pktgen 1)
         hits=$(in_ns r "$IPT" -vxnL FORWARD | awk -v r=$((n + 1)) 'NR == r + 2 { print $1 }')
         echo "bench: rules, $1, $n non-matching rules before the match: $a pps, $b pps (matching rule counted $hits packets)"
+        if [ "${hits:-0}" -eq $((2 * RULES_COUNT)) ]; then
+            echo $(((${a:-0} + ${b:-0}) / 2)) >"/tmp/rules-$2-$n"
+        else
+            echo "bench: rules, $1, $n rules: the matching rule counted ${hits:-?} packets, want $((2 * RULES_COUNT)): not kept"
+        fi
     done
     in_ns r "$IPT" -F FORWARD
+}
+
+# rules_table: kernel ip_tables and rnf_tables side by side.
+rules_table() {
+    echo "bench: rules, pps (mean of 2 runs of $RULES_COUNT packets), kernel ip_tables vs rnf_tables (both with conntrack):"
+    for n in 10 100 1000; do
+        k=$(cat "/tmp/rules-kernel-$n" 2>/dev/null)
+        r=$(cat "/tmp/rules-rnf-$n" 2>/dev/null)
+        ratio=-
+        [ -n "$k" ] && [ -n "$r" ] && [ "$k" -gt 0 ] && ratio=$(awk -v r="$r" -v k="$k" 'BEGIN { printf "%.2f", r / k }')
+        printf 'bench: rules, %4d non-matching + 1: kernel %8s pps, rnf_tables %8s pps, rnf/kernel %s\n' \
+            "$n" "${k:--}" "${r:--}" "$ratio"
+    done
 }
 
 # measure NAME: two runs for 1 flow and for FLOWS_MANY flows.
@@ -118,11 +151,11 @@ in_ns r "$IPT" -A FORWARD -m state --state INVALID -j DROP || exit 1
 measure "kernel nf_conntrack (+ ip_tables, 1 rule)"
 echo "bench: kernel nf_conntrack entries: $(in_ns r cat /proc/sys/net/netfilter/nf_conntrack_count)"
 in_ns r "$IPT" -F FORWARD
-modprobe xt_tcpudp || exit 1
-measure_rules "kernel ip_tables + nf_conntrack"
+modprobe xt_tcpudp && modprobe xt_multiport || exit 1
+measure_rules "kernel ip_tables + nf_conntrack" kernel
 ip netns del r
 # rnf_tables registers the same socket options: the kernel's must be gone.
-modprobe -r xt_state xt_comment xt_tcpudp iptable_filter nf_conntrack 2>/dev/null
+modprobe -r xt_state xt_comment xt_tcpudp xt_multiport iptable_filter nf_conntrack 2>/dev/null
 modprobe -r ip_tables x_tables 2>/dev/null
 setup >/dev/null 2>&1
 
@@ -143,10 +176,11 @@ echo "bench: memory per connection: rnf_conntrack $rnf bytes (+4 per hash bucket
 if [ -f /lib/rnf/rnf_tables.ko ]; then
     if rnf-modload /lib/rnf/rnf_tables.ko /lib/rnf "/lib/modules/$KVER/kernel/net/ipv4/netfilter" \
         "/lib/modules/$KVER/kernel/net/ipv6/netfilter"; then
-        measure_rules "rnf_tables + rnf_conntrack"
+        measure_rules "rnf_tables + rnf_conntrack" rnf
     else
-        echo "bench: rules, rnf_tables: loading failed, skipped"
+        echo "bench: rules, rnf_tables: loading failed, skipped: $(dmesg | tail -n 3 | tr '\n' ' ')"
     fi
 else
     echo "bench: rules, rnf_tables: skipped, rnf_tables.ko not built"
 fi
+rules_table

@@ -24,8 +24,9 @@ OPTS=/etc/rnf/modload.conf
 LIST=/etc/modules-load.d/rnf.conf
 INIT=/usr/share/rnf/rnf-modules.init
 PARAM=/sys/module/rnf_conntrack/parameters/udp_timeout
-# The set rnf.conf leads to: the kernel's defrag modules and ours.
-SET="nf_defrag_ipv4 nf_defrag_ipv6 rnf_conntrack rnf_nat"
+# The set rnf.conf leads to: the kernel's defrag and reject modules and ours.
+SET="nf_defrag_ipv4 nf_defrag_ipv6 nf_reject_ipv4 nf_reject_ipv6 rnf_conntrack rnf_nat rnf_tables"
+NSET=7
 
 # loaded_of_set: the modules of SET in /proc/modules, one line.
 loaded_of_set() {
@@ -69,7 +70,7 @@ echo "bundle: $BUNDLE"
 rm -rf /sbin/rnf-modload /etc/modules-load.d /etc/rnf /lib/rnf
 check "loader: bundle unpacks into / with busybox tar" tar -xzf "$BUNDLE" -C /
 for f in /sbin/rnf-modload "$LIST" "$OPTS" /usr/share/rnf/MANIFEST "$INIT" \
-	"$EXTRA/rnf_conntrack.ko" "$EXTRA/rnf_nat.ko"; do
+	"$EXTRA/rnf_conntrack.ko" "$EXTRA/rnf_nat.ko" "$EXTRA/rnf_tables.ko"; do
 	[ -f "$f" ] || fail "loader: bundle has $f" "missing"
 done
 check "loader: the bundle's loader is executable" test -x /sbin/rnf-modload
@@ -113,6 +114,8 @@ plan=$(rnf-modload -n 2>&1)
 echo "$plan"
 if echo "$plan" | grep -qx "insmod $EXTRA/rnf_conntrack.ko udp_timeout=7  # listed in $LIST" &&
 	echo "$plan" | grep -qx "insmod $EXTRA/rnf_nat.ko  # listed in $LIST" &&
+	echo "$plan" | grep -qx "insmod $EXTRA/rnf_tables.ko  # listed in $LIST" &&
+	echo "$plan" | grep -Eqx "insmod /lib/modules/$KVER/kernel/.*/nf_reject_ipv6.ko  # needed by rnf_tables" &&
 	echo "$plan" | grep -Eqx "insmod /lib/modules/$KVER/kernel/.*/nf_defrag_ipv4.ko  # needed by rnf_conntrack"; then
 	pass "loader: dry run (no operands: --boot) plans the set from the bundle with reasons and options"
 else
@@ -132,8 +135,8 @@ expect_param "loader: the options file's udp_timeout=7 is in effect" 7
 
 status=$(rnf-modload --status)
 rc=$?
-if [ "$rc" -eq 0 ] && [ "$(echo "$status" | grep -c ' loaded$')" -eq 4 ]; then
-	pass "loader: --status shows the 4 modules loaded"
+if [ "$rc" -eq 0 ] && [ "$(echo "$status" | grep -c ' loaded$')" -eq "$NSET" ]; then
+	pass "loader: --status shows the $NSET modules loaded"
 else
 	fail "loader: --status" "exit $rc: $(echo "$status" | tr '\n' '|')"
 fi
@@ -142,9 +145,11 @@ fi
 
 out=$(rnf-modload --remove rnf_conntrack 2>&1)
 rc=$?
-if [ "$rc" -eq 1 ] && echo "$out" | grep -q "cannot remove rnf_conntrack: used by rnf_nat (not in the set)" &&
-	[ "$(loaded_of_set)" = "nf_defrag_ipv4 nf_defrag_ipv6 rnf_conntrack rnf_nat " ]; then
-	pass "loader: --remove rnf_conntrack refuses (used by rnf_nat) and removes nothing"
+# rnf_nat and rnf_tables both use it (the kernel lists the users newest first).
+if [ "$rc" -eq 1 ] && echo "$out" | grep -q "cannot remove rnf_conntrack: used by .*rnf_nat (not in the set)" &&
+	echo "$out" | grep -q "cannot remove rnf_conntrack: used by .*rnf_tables (not in the set)" &&
+	[ "$(loaded_of_set)" = "$SET " ]; then
+	pass "loader: --remove rnf_conntrack refuses (used by rnf_nat and rnf_tables) and removes nothing"
 else
 	fail "loader: --remove refuses a module in use" "exit $rc: $(echo "$out" | tr '\n' '|'); loaded: $(loaded_of_set)"
 fi
@@ -190,8 +195,8 @@ fi
 expect_none_loaded "loader: stop (rnf-modload --boot --remove) leaves nothing of the set loaded"
 status=$(rnf-modload --status)
 rc=$?
-if [ "$rc" -eq 3 ] && [ "$(echo "$status" | grep -c ' absent$')" -eq 4 ]; then
-	pass "loader: --status shows the 4 modules absent (exit 3)"
+if [ "$rc" -eq 3 ] && [ "$(echo "$status" | grep -c ' absent$')" -eq "$NSET" ]; then
+	pass "loader: --status shows the $NSET modules absent (exit 3)"
 else
 	fail "loader: --status after remove" "exit $rc: $(echo "$status" | tr '\n' '|')"
 fi

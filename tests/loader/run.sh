@@ -309,10 +309,18 @@ printf '# rnf modules\n\n  c  ; the top\nb # again\n;a\n' >"$tmp/list.conf"
 expect_out list_file_requests_names "insmod $F/chain/a.ko  # needed by b
 insmod $F/chain/b.ko  # listed in $tmp/list.conf
 insmod $F/chain/c.ko  # listed in $tmp/list.conf" -n -l "$tmp/list.conf" "$F/chain"
+# The project's list against fixtures with the real modules' depends= (the
+# kernel's nf_reject_* in a second pool, as /lib/modules is on a target).
 mkmod "$F/rnf" rnf_nat rnf_nat "rnf_conntrack"
 mkmod "$F/rnf" rnf_conntrack rnf_conntrack ""
+mkmod "$F/rnf" rnf_tables rnf_tables "nf_reject_ipv4,nf_reject_ipv6,rnf_conntrack"
+mkmod "$F/rnfkern" nf_reject_ipv4 nf_reject_ipv4 ""
+mkmod "$F/rnfkern" nf_reject_ipv6 nf_reject_ipv6 ""
 expect_out project_list_file_loads_in_order "insmod $F/rnf/rnf_conntrack.ko  # listed in $root/modules-load.d/rnf.conf
-insmod $F/rnf/rnf_nat.ko  # listed in $root/modules-load.d/rnf.conf" -n -l "$root/modules-load.d/rnf.conf" "$F/rnf"
+insmod $F/rnf/rnf_nat.ko  # listed in $root/modules-load.d/rnf.conf
+insmod $F/rnfkern/nf_reject_ipv4.ko  # needed by rnf_tables
+insmod $F/rnfkern/nf_reject_ipv6.ko  # needed by rnf_tables
+insmod $F/rnf/rnf_tables.ko  # listed in $root/modules-load.d/rnf.conf" -n -l "$root/modules-load.d/rnf.conf" "$F/rnf" "$F/rnfkern"
 : >"$tmp/empty.conf"
 expect_out empty_list_requests_nothing "" -n --list "$tmp/empty.conf" "$F/chain"
 
@@ -797,15 +805,18 @@ bundle_case() {
     check bundle_options_file_documents_every_parameter "${why:-?}" test "$ok" = 1
 
     # The loader from the bundle, on the unpacked root as init would run it
-    # (the kernel's defrag modules already loaded here).
-    printf 'nf_defrag_ipv4 1 0 - Live 0x0\nnf_defrag_ipv6 1 0 - Live 0x0\n' >"$tmp/proc-defrag"
+    # (the kernel's defrag and reject modules already loaded here).
+    printf '%s 1 0 - Live 0x0\n' nf_defrag_ipv4 nf_defrag_ipv6 nf_reject_ipv4 nf_reject_ipv6 >"$tmp/proc-defrag"
     : >"$tmp/log"
     RNF_INSMOD=$tmp/bin/insmod RNF_PROC_MODULES=$tmp/proc-defrag RNF_SYS_MODULE=$tmp/sys-empty RNF_ROOT=$b \
         busybox ash "$b/sbin/rnf-modload" -n --boot "$b/lib/modules/$rel/extra" >"$tmp/out" 2>"$tmp/err"
     want="skip nf_defrag_ipv6 (loaded)  # needed by rnf_conntrack
 skip nf_defrag_ipv4 (loaded)  # needed by rnf_conntrack
 insmod $b/lib/modules/$rel/extra/rnf_conntrack.ko  # listed in $b/etc/modules-load.d/rnf.conf
-insmod $b/lib/modules/$rel/extra/rnf_nat.ko  # listed in $b/etc/modules-load.d/rnf.conf"
+insmod $b/lib/modules/$rel/extra/rnf_nat.ko  # listed in $b/etc/modules-load.d/rnf.conf
+skip nf_reject_ipv4 (loaded)  # needed by rnf_tables
+skip nf_reject_ipv6 (loaded)  # needed by rnf_tables
+insmod $b/lib/modules/$rel/extra/rnf_tables.ko  # listed in $b/etc/modules-load.d/rnf.conf"
     check bundle_loader_plans_from_the_unpacked_root "got [$(tr '\n' '|' <"$tmp/out")] err [$(tr '\n' '|' <"$tmp/err")]" \
         test "$(sort "$tmp/out")" = "$(sort <<<"$want")"
 
