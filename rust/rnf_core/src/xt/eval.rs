@@ -135,8 +135,9 @@ fn addr(b: &[u8], off: usize, n: usize) -> Option<u128> {
 
 /// `ipv6_find_hdr(skb, &off, -1, &fragoff, NULL)`: the upper-layer protocol
 /// and its offset, or `None` (truncated, or a later fragment followed by an
-/// extension header): the caller hot-drops as `ip6_packet_match` does.
-pub(crate) fn ipv6_find_hdr(h: &[u8]) -> Option<(u8, usize, u16)> {
+/// extension header, or an extension header longer than the `skb_len` bytes
+/// of the packet): the caller hot-drops as `ip6_packet_match` does.
+pub(crate) fn ipv6_find_hdr(h: &[u8], skb_len: usize) -> Option<(u8, usize, u16)> {
     let mut nexthdr = *h.get(6)?;
     let mut start = 40usize;
     for _ in 0..32 {
@@ -160,6 +161,9 @@ pub(crate) fn ipv6_find_hdr(h: &[u8]) -> Option<(u8, usize, u16)> {
         } else {
             (usize::from(*h.get(start + 1)?) + 1) << 3
         };
+        if skb_len.checked_sub(start).is_some_and(|left| left < hdrlen) {
+            return None;
+        }
         nexthdr = next;
         start = start.checked_add(hdrlen)?;
     }
@@ -204,7 +208,7 @@ impl<'a> Facts<'a> {
                 }
                 f.saddr = addr(h, 8, 16)?;
                 f.daddr = addr(h, 24, 16)?;
-                if let Some((p, off, fo)) = ipv6_find_hdr(h) {
+                if let Some((p, off, fo)) = ipv6_find_hdr(h, pkt.len as usize) {
                     f.proto = Some(p);
                     f.thoff = off;
                     f.fragoff = fo;

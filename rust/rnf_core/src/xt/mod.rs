@@ -133,3 +133,5 @@ impl Error {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_match;
