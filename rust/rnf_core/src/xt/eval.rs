@@ -295,11 +295,21 @@ where
         // Every step either advances or follows a validated jump; the bound
         // only guards against a logic error turning into a softirq livelock.
         let mut budget = rules.len().saturating_mul(JUMP_STACK_DEPTH + 2).saturating_add(16);
+        let keys = super::classify::PacketKeys::new(&f);
+        let classify = self.classify && keys.proto.is_some();
         loop {
             budget = budget.saturating_sub(1);
             let Some(r) = rules.get(i) else { return Action::Drop };
             if budget == 0 {
                 return Action::Drop;
+            }
+            if classify && r.key != super::classify::KEY_NONE {
+                let next = super::classify::next_candidate(rules, i, r, &keys);
+                if next != i {
+                    // Every rule in between fails its ip part or its tcp/udp match.
+                    i = next;
+                    continue;
+                }
             }
             match ip_match(&r.ip, &f) {
                 IpResult::NoMatch => {

@@ -22,6 +22,7 @@
 mod abi;
 #[doc(hidden)]
 pub mod build;
+mod classify;
 mod copy;
 mod eval;
 mod ext;
@@ -135,3 +136,5 @@ impl Error {
 mod tests;
 #[cfg(test)]
 mod tests_match;
+#[cfg(test)]
+mod tests_classify;

@@ -158,6 +158,9 @@ pub struct Table<B, R, M> {
     pub(crate) underflow_rule: [u32; NF_INET_NUMHOOKS],
     /// Jump stack the kernel would allocate: number of ERROR entries.
     pub(crate) stacksize: usize,
+    /// Whether [`Table::evaluate`] uses the precomputed classifier (always,
+    /// except in benchmarks comparing it with the plain linear walk).
+    pub(crate) classify: bool,
     pub(crate) blob: B,
     pub(crate) rules: R,
     pub(crate) matches: M,
@@ -331,6 +334,7 @@ where
                     first_match: first_match as u32,
                     num_matches: n as u16,
                     target: Target::Error,
+                    ..Rule::default()
                 };
                 first_match += n;
                 // Provisional target: standard verdicts now, the rest after mark.
@@ -449,9 +453,10 @@ where
                 }
             }
         }
+        super::classify::build(family, rules.as_mut(), matches.as_ref());
         let mut name = [0u8; 32];
         name.get_mut(..def.name.len().min(31)).map(|d| d.copy_from_slice(def.name.as_bytes().get(..d.len()).unwrap_or(&[])));
-        Ok(Table { family, name, valid_hooks: def.valid_hooks, hook_entry, underflow, hook_rule, underflow_rule, stacksize, blob, rules, matches })
+        Ok(Table { family, name, valid_hooks: def.valid_hooks, hook_entry, underflow, hook_rule, underflow_rule, stacksize, classify: true, blob, rules, matches })
     }
 
     /// The `GET_INFO` answer.
@@ -484,6 +489,14 @@ where
     /// The table name without NUL.
     pub fn name(&self) -> &[u8] {
         name_of(&self.name)
+    }
+
+    /// Turns the classifier off (`false`: the plain linear walk, as
+    /// `ipt_do_table`) or on (the default). Verdicts and counters are the
+    /// same either way; only for benchmarks and tests.
+    #[doc(hidden)]
+    pub fn set_classifier(&mut self, on: bool) {
+        self.classify = on;
     }
 
     /// Gives the storage back (to free it after a grace period).
