@@ -282,3 +282,9 @@ fn bench_non_matching_rules() {
         }
     }
 }
+
+#[test]
+fn storage_sizes() {
+    std::println!("Rule {} Match {}", core::mem::size_of::<Rule>(), core::mem::size_of::<Match>());
+    assert!(core::mem::size_of::<Rule>() <= 224);
+}
