@@ -879,3 +879,38 @@ fn get_entries_and_add_counters_size_checks() {
     c[32..36].copy_from_slice(&u32::MAX.to_ne_bytes());
     assert_eq!(parse_add_counters(&c).unwrap_err().errno, errno::EINVAL);
 }
+
+/// Writes the fuzzer's seed corpus (valid tables from the builder, one per
+/// extension) to `fuzz/seeds/xt_replace`: `cargo test -- --ignored write_fuzz_seeds`.
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/xt_replace");
+    std::fs::create_dir_all(&dir).unwrap();
+    let all = [0u16, 65535];
+    let p6 = |proto: u16| IpSpec { proto, flags: 0x01, ..ANY };
+    let seeds: Vec<(&str, Family, Vec<R>)> = vec![
+        ("tcp", Family::Ipv4, vec![r(TCP, vec![(b"tcp", 0, tcp_m(all, [22, 22], 2, 0x17, 0x02, 0))], TargetSpec::Standard(ACCEPT))]),
+        ("udp", Family::Ipv4, vec![r(UDP, vec![(b"udp", 0, udp_m(all, [53, 53], 0x01))], TargetSpec::Standard(DROP))]),
+        ("icmp", Family::Ipv4, vec![r(IpSpec { proto: 1, ..ANY }, vec![(b"icmp", 0, vec![8, 0, 255, 0])], TargetSpec::Standard(DROP))]),
+        ("state", Family::Ipv4, vec![r(ANY, vec![(b"state", 0, 6u32.to_ne_bytes().to_vec())], TargetSpec::Standard(ACCEPT))]),
+        ("conntrack", Family::Ipv4, vec![r(ANY, vec![(b"conntrack", 3, ct_m(3, 0x1043, 0, 0x0a, 4, 6))], TargetSpec::Standard(ACCEPT))]),
+        ("multiport", Family::Ipv4, vec![r(TCP, vec![(b"multiport", 1, mp_m(1, 2, &[22, 80, 90], &[0, 1, 0], false))], TargetSpec::Standard(DROP))]),
+        ("limit_log", Family::Ipv4, vec![r(ANY, vec![(b"limit", 0, limit_m(2000, 3)), (b"comment", 0, vec![b'x'; 256])], log_t(4, 0x07, b"fw: "))]),
+        ("reject", Family::Ipv4, vec![r(TCP, vec![], TargetSpec::Other(b"REJECT", 0, &[7, 0, 0, 0, 0, 0, 0, 0]))]),
+        ("ports", Family::Ipv4, (0..6u16).map(|i| r(TCP, vec![(b"tcp", 0, tcp_m(all, [i, i], 0, 0, 0, 0))], TargetSpec::Standard(ACCEPT))).collect()),
+        ("udp6", Family::Ipv6, vec![r(p6(17), vec![(b"udp", 0, udp_m(all, [53, 53], 0))], TargetSpec::Standard(DROP))]),
+        ("icmp6_log", Family::Ipv6, vec![r(p6(58), vec![(b"icmp6", 0, vec![128, 0, 255, 0])], log_t(6, 0x04, b"v6 "))]),
+        ("reject6", Family::Ipv6, vec![r(p6(6), vec![(b"tcp", 0, tcp_m(all, [80, 80], 0, 0, 0, 0))], TargetSpec::Other(b"REJECT", 0, &[6, 0, 0, 0, 0, 0, 0, 0]))]),
+    ];
+    for (name, family, rules) in seeds {
+        table_of(family, &rules).unwrap();
+        let sel = if family == Family::Ipv4 { 0u8 } else { 1 };
+        let mut data = vec![sel];
+        data.extend_from_slice(&blob_of(family, &rules));
+        std::fs::write(dir.join(name), data).unwrap();
+    }
+    let mut data = vec![0u8];
+    data.extend_from_slice(&super::tests::sample(0));
+    std::fs::write(dir.join("chains"), data).unwrap();
+}
