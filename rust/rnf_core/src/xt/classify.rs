@@ -7,61 +7,112 @@
 //! Keys, from necessary conditions of a rule:
 //! - the layer-4 protocol: IPv4 `ip.proto != 0` without `IPT_INV_PROTO`;
 //!   IPv6 the same with `IP6T_F_PROTO`;
-//! - the destination port: a `tcp` or `udp` match with `--dport N` (one
-//!   port, not inverted).
+//! - the destination port: the protocol key plus a `tcp` or `udp` match with
+//!   `--dport N` (one port, not inverted);
+//! - the source or the destination address: an exact host address (full
+//!   mask, not inverted).
 //!
-//! A *run* is a maximal sequence of consecutive rules with the same protocol
-//! key; a *port run* one whose rules all also have a port key. Each rule of a
-//! run stores the run's end, so a packet of another protocol jumps to it. A
-//! port run additionally stores, spread over the run's own rules (no extra
-//! storage), its (port, rule index) pairs sorted: a packet with destination
-//! port `d` binary-searches the next rule of the run keyed on `d`, or the
-//! run's end.
+//! A *run* is a maximal sequence of consecutive rules sharing one key kind
+//! (and, for protocol and port runs, the protocol). Every rule of a run knows
+//! the run's bounds. A protocol run is left at once by a packet of another
+//! protocol. Port and address runs keep, spread over the run's own rules (no
+//! extra storage), their (key, rule index) pairs sorted: a packet
+//! binary-searches the next rule of the run keyed on its own port or
+//! address, or leaves the run. Runs are chosen greedily: port, source,
+//! destination, then protocol, the first that covers at least two rules.
 //!
-//! Skipping is turned off for a packet whose facts could make a skipped rule
-//! hot-drop instead of failing: an IPv6 header walk that failed (IP6T_F_PROTO
-//! rules hot-drop), and, for port runs, a fragment or an incomplete tcp/udp
-//! header (the tcp/udp matches hot-drop on those).
+//! Skipping is turned off where a skipped rule could have hot-dropped the
+//! packet instead of failing: protocol and port runs when the IPv6 header
+//! walk failed (IP6T_F_PROTO rules hot-drop), port runs for a fragment or an
+//! incomplete tcp/udp header (the tcp/udp matches hot-drop on those).
+//! Address runs are always safe: the address test comes first in
+//! `ip_packet_match` / `ip6_packet_match`.
 
 use super::eval::Facts;
-use super::rule::{MatchKind, Match, Rule};
+use super::rule::{Match, MatchKind, Rule};
 use super::{abi, Family};
 
 /// No key: the rule is evaluated in full.
 pub(crate) const KEY_NONE: u8 = 0;
-/// The rule needs `key_proto`.
+/// Protocol run: every rule needs `key_proto`.
 pub(crate) const KEY_PROTO: u8 = 1;
-/// The rule needs `key_proto` and destination port `key_port`.
+/// Port run: every rule needs `key_proto` and its slot's destination port.
 pub(crate) const KEY_PORT: u8 = 2;
+/// Source run: every rule needs an exact source address.
+pub(crate) const KEY_SADDR: u8 = 3;
+/// Destination run: every rule needs an exact destination address.
+pub(crate) const KEY_DADDR: u8 = 4;
 
-/// The protocol key of a rule (see the module doc).
-fn proto_key(family: Family, r: &Rule) -> Option<u8> {
+/// What one rule could be keyed on.
+#[derive(Clone, Copy)]
+struct Keys {
+    proto: Option<u8>,
+    port: Option<u16>,
+    saddr: Option<u128>,
+    daddr: Option<u128>,
+}
+
+fn full_mask(family: Family) -> u128 {
+    match family {
+        Family::Ipv4 => u128::from_ne_bytes([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+        Family::Ipv6 => u128::MAX,
+    }
+}
+
+fn keys_of(family: Family, r: &Rule, matches: &[Match]) -> Keys {
     let ip = &r.ip;
-    if ip.proto == 0 || ip.proto > 255 || ip.invflags & abi::inv::PROTO != 0 {
-        return None;
+    let mut proto = None;
+    if ip.proto != 0 && ip.proto <= 255 && ip.invflags & abi::inv::PROTO == 0 {
+        if family == Family::Ipv4 || ip.flags & abi::ip6t_ip6::F_PROTO != 0 {
+            proto = Some(ip.proto as u8);
+        }
     }
-    if family == Family::Ipv6 && ip.flags & abi::ip6t_ip6::F_PROTO == 0 {
-        return None;
-    }
-    Some(ip.proto as u8)
-}
-
-/// The destination-port key: one `tcp`/`udp` match with a single, not inverted, dport.
-fn port_key(r: &Rule, matches: &[Match]) -> Option<u16> {
     let first = r.first_match as usize;
-    let ms = matches.get(first..first.checked_add(usize::from(r.num_matches))?)?;
-    ms.iter().find_map(|m| match &m.kind {
-        MatchKind::Tcp(t) if t.dpts[0] == t.dpts[1] && t.invflags & 0x02 == 0 => Some(t.dpts[0]),
-        MatchKind::Udp(u) if u.dpts[0] == u.dpts[1] && u.invflags & 0x02 == 0 => Some(u.dpts[0]),
+    let ms = first.checked_add(usize::from(r.num_matches)).and_then(|end| matches.get(first..end)).unwrap_or(&[]);
+    let port = proto.and_then(|_| {
+        ms.iter().find_map(|m| match &m.kind {
+            MatchKind::Tcp(t) if t.dpts[0] == t.dpts[1] && t.invflags & 0x02 == 0 => Some(t.dpts[0]),
+            MatchKind::Udp(u) if u.dpts[0] == u.dpts[1] && u.invflags & 0x02 == 0 => Some(u.dpts[0]),
+            _ => None,
+        })
+    });
+    let full = full_mask(family);
+    let saddr = (ip.smsk == full && ip.invflags & abi::inv::SRCIP == 0).then_some(ip.src);
+    let daddr = (ip.dmsk == full && ip.invflags & abi::inv::DSTIP == 0).then_some(ip.dst);
+    Keys { proto, port, saddr, daddr }
+}
+
+/// The key of a rule for a run kind, or None if it cannot join such a run.
+/// Protocol and port runs also compare the protocol (`key_proto`).
+fn key_for(kind: u8, k: &Keys) -> Option<(u8, u128)> {
+    match kind {
+        KEY_PROTO => k.proto.map(|p| (p, 0)),
+        KEY_PORT => Some((k.proto?, u128::from(k.port?))),
+        KEY_SADDR => k.saddr.map(|a| (0, a)),
+        KEY_DADDR => k.daddr.map(|a| (0, a)),
         _ => None,
-    })
+    }
 }
 
-fn slot_key(r: &Rule) -> (u16, u32) {
-    (r.slot_port, r.slot_rule)
+fn slot(r: &Rule) -> (u128, u32) {
+    (r.slot_key, r.slot_rule)
 }
 
-/// Heap sort of the slots of `rs` by (port, rule): in place, no allocation.
+fn swap_slots(rs: &mut [Rule], a: usize, b: usize) {
+    let (Some(x), Some(y)) = (rs.get(a).map(slot), rs.get(b).map(slot)) else { return };
+    if let Some(r) = rs.get_mut(a) {
+        (r.slot_key, r.slot_rule) = y;
+    }
+    if let Some(r) = rs.get_mut(b) {
+        (r.slot_key, r.slot_rule) = x;
+    }
+}
+
+fn slot_at(rs: &[Rule], i: usize) -> (u128, u32) {
+    rs.get(i).map_or((0, 0), slot)
+}
+
+/// Heap sort of the slots of `rs` by (key, rule): in place, no allocation.
 fn sort_slots(rs: &mut [Rule]) {
     fn sift(rs: &mut [Rule], mut root: usize, end: usize) {
         loop {
@@ -69,15 +120,13 @@ fn sort_slots(rs: &mut [Rule]) {
             if child >= end {
                 return;
             }
-            if child + 1 < end && slot_key(&rs[child]) < slot_key(&rs[child + 1]) {
+            if child + 1 < end && slot_at(rs, child) < slot_at(rs, child + 1) {
                 child += 1;
             }
-            if slot_key(&rs[root]) >= slot_key(&rs[child]) {
+            if slot_at(rs, root) >= slot_at(rs, child) {
                 return;
             }
-            let (a, b) = (slot_key(&rs[root]), slot_key(&rs[child]));
-            (rs[root].slot_port, rs[root].slot_rule) = b;
-            (rs[child].slot_port, rs[child].slot_rule) = a;
+            swap_slots(rs, root, child);
             root = child;
         }
     }
@@ -86,86 +135,96 @@ fn sort_slots(rs: &mut [Rule]) {
         sift(rs, start, n);
     }
     for end in (1..n).rev() {
-        let (a, b) = (slot_key(&rs[0]), slot_key(&rs[end]));
-        (rs[0].slot_port, rs[0].slot_rule) = b;
-        (rs[end].slot_port, rs[end].slot_rule) = a;
+        swap_slots(rs, 0, end);
         sift(rs, 0, end);
     }
 }
 
-/// Computes every rule's key, run bounds and the port runs' sorted slots.
+/// Length of the run of `kind` starting at `start` (0 if the rule cannot start one).
+fn run_len(family: Family, rs: &[Rule], matches: &[Match], start: usize, kind: u8) -> usize {
+    let Some(first) = rs.get(start).and_then(|r| key_for(kind, &keys_of(family, r, matches))) else { return 0 };
+    let mut n = 0;
+    for r in rs.get(start..).unwrap_or(&[]) {
+        match key_for(kind, &keys_of(family, r, matches)) {
+            Some((p, _)) if p == first.0 => n += 1,
+            _ => break,
+        }
+    }
+    n
+}
+
+/// Computes every rule's run and the sorted slots of port and address runs.
 /// Runs at the end of `translate`, after the matches are decoded.
-#[allow(clippy::indexing_slicing)] // every index is < rs.len(), checked by the loop bounds
 pub(crate) fn build(family: Family, rs: &mut [Rule], matches: &[Match]) {
     let n = rs.len();
-    for i in 0..n {
-        let r = &rs[i];
-        let (key, proto, port) = match proto_key(family, r) {
-            None => (KEY_NONE, 0, 0),
-            Some(p) => match port_key(r, matches) {
-                Some(d) => (KEY_PORT, p, d),
-                None => (KEY_PROTO, p, 0),
-            },
-        };
-        let r = &mut rs[i];
-        r.key = key;
-        r.key_proto = proto;
-        r.slot_port = port;
-        r.slot_rule = i as u32;
-        r.run_start = i as u32;
-        r.run_end = i as u32 + 1;
-    }
     let mut start = 0usize;
     while start < n {
-        if rs[start].key == KEY_NONE {
-            start += 1;
-            continue;
-        }
-        let proto = rs[start].key_proto;
-        let mut end = start + 1;
-        let mut all_ports = rs[start].key == KEY_PORT;
-        while end < n && rs[end].key != KEY_NONE && rs[end].key_proto == proto {
-            all_ports &= rs[end].key == KEY_PORT;
-            end += 1;
-        }
-        for r in rs[start..end].iter_mut() {
-            r.run_start = start as u32;
-            r.run_end = end as u32;
-            if !all_ports {
-                r.key = KEY_PROTO;
+        let mut choice = (KEY_NONE, 1usize);
+        for kind in [KEY_PORT, KEY_SADDR, KEY_DADDR, KEY_PROTO] {
+            let len = run_len(family, rs, matches, start, kind);
+            if len >= 2 || (kind == KEY_PROTO && len == 1) {
+                choice = (kind, len);
+                break;
             }
         }
-        if all_ports {
-            sort_slots(&mut rs[start..end]);
+        let (kind, len) = choice;
+        let end = start + len;
+        for i in start..end {
+            let k = rs.get(i).map(|r| keys_of(family, r, matches));
+            let (proto, key) = k.as_ref().and_then(|k| key_for(kind, k)).unwrap_or((0, 0));
+            if let Some(r) = rs.get_mut(i) {
+                r.key = kind;
+                r.key_proto = proto;
+                r.slot_key = key;
+                r.slot_rule = i as u32;
+                r.run_start = start as u32;
+                r.run_end = end as u32;
+            }
+        }
+        if matches!(kind, KEY_PORT | KEY_SADDR | KEY_DADDR) {
+            if let Some(run) = rs.get_mut(start..end) {
+                sort_slots(run);
+            }
         }
         start = end;
     }
 }
 
-/// Per-packet keys: the protocol (None: no skipping at all) and the
-/// destination port (None: no port skipping).
+/// Per-packet keys: protocol (None: no protocol or port skipping), destination
+/// port (None: no port skipping), addresses.
 pub(crate) struct PacketKeys {
     pub proto: Option<u8>,
     pub dport: Option<u16>,
+    pub saddr: u128,
+    pub daddr: u128,
 }
 
 impl PacketKeys {
     pub(crate) fn new(f: &Facts<'_>) -> Self {
-        let Some(p) = f.proto else { return Self { proto: None, dport: None } };
-        let need = match p {
-            6 => 20,  // sizeof(struct tcphdr): tcp_mt hot-drops if shorter
-            17 => 8,  // sizeof(struct udphdr)
-            _ => return Self { proto: Some(p), dport: None },
+        let mut k = Self { proto: f.proto, dport: None, saddr: f.saddr, daddr: f.daddr };
+        let need = match f.proto {
+            Some(6) => 20, // sizeof(struct tcphdr): tcp_mt hot-drops if shorter
+            Some(17) => 8, // sizeof(struct udphdr)
+            _ => return k,
         };
-        let dport = if f.fragoff == 0 {
-            f.thoff
+        if f.fragoff == 0 {
+            k.dport = f
+                .thoff
                 .checked_add(need)
                 .and_then(|end| f.headers.get(f.thoff..end))
-                .and_then(|h| Some(u16::from_be_bytes([*h.get(2)?, *h.get(3)?])))
-        } else {
-            None
-        };
-        Self { proto: Some(p), dport }
+                .and_then(|h| Some(u16::from_be_bytes([*h.get(2)?, *h.get(3)?])));
+        }
+        k
+    }
+}
+
+/// First rule of the sorted run `start..end` keyed on `key` at index >= `i`, or `end`.
+fn search(rules: &[Rule], start: usize, end: usize, key: u128, i: usize) -> usize {
+    let Some(slots) = rules.get(start..end) else { return i };
+    let pos = slots.partition_point(|s| slot(s) < (key, i as u32));
+    match slots.get(pos) {
+        Some(s) if s.slot_key == key => s.slot_rule as usize,
+        _ => end,
     }
 }
 
@@ -173,20 +232,20 @@ impl PacketKeys {
 /// rule may match, otherwise the next rule of its run that may, or the run's end.
 #[inline]
 pub(crate) fn next_candidate(rules: &[Rule], i: usize, r: &Rule, k: &PacketKeys) -> usize {
-    let Some(p) = k.proto else { return i };
-    if p != r.key_proto {
-        return r.run_end as usize;
-    }
-    if r.key != KEY_PORT {
-        return i;
-    }
-    let Some(d) = k.dport else { return i };
     let (start, end) = (r.run_start as usize, r.run_end as usize);
-    let Some(slots) = rules.get(start..end) else { return i };
-    // First slot >= (d, i).
-    let pos = slots.partition_point(|s| slot_key(s) < (d, i as u32));
-    match slots.get(pos) {
-        Some(s) if s.slot_port == d => s.slot_rule as usize,
-        _ => end,
+    match r.key {
+        KEY_SADDR => search(rules, start, end, k.saddr, i),
+        KEY_DADDR => search(rules, start, end, k.daddr, i),
+        KEY_PROTO | KEY_PORT => {
+            let Some(p) = k.proto else { return i };
+            if p != r.key_proto {
+                return end;
+            }
+            match (r.key, k.dport) {
+                (KEY_PORT, Some(d)) => search(rules, start, end, u128::from(d), i),
+                _ => i,
+            }
+        }
+        _ => i,
     }
 }

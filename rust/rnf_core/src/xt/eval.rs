@@ -296,7 +296,7 @@ where
         // only guards against a logic error turning into a softirq livelock.
         let mut budget = rules.len().saturating_mul(JUMP_STACK_DEPTH + 2).saturating_add(16);
         let keys = super::classify::PacketKeys::new(&f);
-        let classify = self.classify && keys.proto.is_some();
+        let classify = self.classify;
         loop {
             budget = budget.saturating_sub(1);
             let Some(r) = rules.get(i) else { return Action::Drop };

@@ -76,12 +76,43 @@ fn random_rule(rng: &mut Rng, family: Family, ports: &[u16]) -> (IpSpec, Vec<(&'
             ip.flags = f_proto;
         }
     }
-    if rng.below(6) == 0 {
-        // A source test that fails for half the packets.
-        ip.src[0] = 10;
-        ip.src[1] = 1;
-        ip.smsk[0] = 0xff;
-        ip.smsk[1] = 0xff;
+    let alen = if family == Family::Ipv4 { 4 } else { 16 };
+    match rng.below(8) {
+        0 => {
+            // A source prefix that fails for half the packets.
+            ip.src[0] = if family == Family::Ipv4 { 10 } else { 0xfd };
+            ip.src[1] = 1;
+            ip.smsk[0] = 0xff;
+            ip.smsk[1] = 0xff;
+        }
+        1 | 2 | 3 => {
+            // Exact source host (address runs), sometimes inverted.
+            let (base, second) = match family {
+                Family::Ipv4 => ([10u8, 1, 0, 2].as_slice(), 1),
+                Family::Ipv6 => ([0xfdu8, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2].as_slice(), 1),
+            };
+            ip.src[..alen].copy_from_slice(base);
+            ip.src[second] = [1u8, 9, 5][rng.below(3) as usize];
+            ip.smsk[..alen].fill(0xff);
+            if rng.below(8) == 0 {
+                ip.invflags |= 0x08;
+            }
+        }
+        4 | 5 => {
+            // Exact destination host.
+            match family {
+                Family::Ipv4 => ip.dst[..4].copy_from_slice(&[10, 2, 0, 2 + rng.below(2) as u8]),
+                Family::Ipv6 => {
+                    ip.dst.copy_from_slice(&[0xfd, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+                    ip.dst[15] += rng.below(2) as u8;
+                }
+            }
+            ip.dmsk[..alen].fill(0xff);
+            if rng.below(8) == 0 {
+                ip.invflags |= 0x10;
+            }
+        }
+        _ => {}
     }
     (ip, m)
 }
@@ -180,9 +211,9 @@ fn classifier_is_invisible_on_random_tables() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let ports = [22u16, 53, 80, 443, 8080];
     let mut skipped_some = false;
-    for round in 0..60 {
+    for round in 0..120 {
         let family = if round % 2 == 0 { Family::Ipv4 } else { Family::Ipv6 };
-        let n = [3usize, 10, 40, 200][round % 4];
+        let n = [3usize, 10, 40, 200][(round / 2) % 4];
         let mut t = random_table(&mut rng, family, n, &ports);
         for _ in 0..200 {
             let p = random_packet(&mut rng, family, &ports);
@@ -234,8 +265,43 @@ fn port_runs_jump_straight_to_the_matching_rule() {
     // The run shares one end; the slots are sorted by (port, rule).
     let rs = t.rules.as_slice();
     assert!(rs[..1000].iter().all(|r| r.run_start == 0 && r.run_end == 1000 && r.key == super::classify::KEY_PORT));
-    assert!(rs[..1000].windows(2).all(|w| (w[0].slot_port, w[0].slot_rule) < (w[1].slot_port, w[1].slot_rule)));
+    assert!(rs[..1000].windows(2).all(|w| (w[0].slot_key, w[0].slot_rule) < (w[1].slot_key, w[1].slot_rule)));
     assert_eq!(rs[1000].key, super::classify::KEY_NONE);
+}
+
+/// `n` rules `-s 192.168.x.y -j DROP` (IPv4), policy ACCEPT.
+fn addr_table(n: usize) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>> {
+    let mut out = vec![0u8; 4096 + n * 200];
+    let mut b = Builder::new(Family::Ipv4, &mut out);
+    let first = b.offset();
+    for i in 0..n {
+        let mut ip = IpSpec::default();
+        ip.src[..4].copy_from_slice(&[192, 168, (i >> 8) as u8, i as u8]);
+        ip.smsk[..4].fill(0xff);
+        b.entry(&ip, &[], TargetSpec::Standard(DROP));
+    }
+    let any = IpSpec::default();
+    let pol = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
+    let fwd = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
+    let o = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
+    b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
+    assert!(b.ok);
+    let mut h = ReplaceHeader { valid_hooks: FILTER_IPV4.valid_hooks, num_entries: b.entries, size: b.offset(), num_counters: 1, ..Default::default() };
+    h.name[..6].copy_from_slice(b"filter");
+    h.hook_entry = [0, first, fwd, o, 0];
+    h.underflow = [0, pol, fwd, o, 0];
+    let mut buf = h.to_bytes().to_vec();
+    buf.extend_from_slice(b.bytes());
+    super::tests::load(&FILTER_IPV4, &buf).unwrap()
+}
+
+#[test]
+fn address_runs_find_the_blocked_host() {
+    let t = addr_table(600);
+    let from = |a: [u8; 4]| v4(17, a, [10, 2, 0, 2], 0, &udph(1, 53));
+    assert_eq!(run(&t, &from([192, 168, 2, 7])), (Action::Drop, vec![519]));
+    assert_eq!(run(&t, &from([192, 168, 3, 7])), (Action::Accept, vec![600]));
+    assert!(t.rules[..600].iter().all(|r| r.key == super::classify::KEY_SADDR && r.run_end == 600));
 }
 
 /// Nanoseconds per packet for `n` non-matching rules, linear vs classifier.
@@ -265,8 +331,7 @@ fn bench_non_matching_rules() {
         }
     }
     for n in [10usize, 100, 1000] {
-        let mut t = port_table(n);
-        for (what, pkt) in [("tcp dport 80", &p), ("udp dport 53", &u)] {
+        for (what, pkt, mut t) in [("-p tcp --dport N; tcp dport 80", &p, port_table(n)), ("-p tcp --dport N; udp dport 53", &u, port_table(n)), ("-s 192.168.x.y; udp from 10.1.0.2", &u, addr_table(n))] {
             let mut line = std::format!("{n:5} rules, {what}:");
             for on in [false, true] {
                 t.set_classifier(on);
@@ -286,5 +351,5 @@ fn bench_non_matching_rules() {
 #[test]
 fn storage_sizes() {
     std::println!("Rule {} Match {}", core::mem::size_of::<Rule>(), core::mem::size_of::<Match>());
-    assert!(core::mem::size_of::<Rule>() <= 224);
+    assert!(core::mem::size_of::<Rule>() <= 256);
 }
