@@ -860,10 +860,14 @@ mod xt_area_cases {
 
     type Rules = [Rule; 8];
     type Matches = [Match; 4];
+    /// One rule for [`blob`]: ip part, matches (name, revision, data), target.
+    type Spec<'a> = (IpSpec, &'a [(&'a [u8], u8, &'a [u8])], TargetSpec<'a>);
+    /// A table over borrowed storage.
+    type T<'a> = Table<&'a [u8], &'a mut [Rule], &'a mut [Match]>;
 
     /// Writes a filter SET_REPLACE buffer: INPUT = `rules` then policy ACCEPT,
     /// FORWARD, OUTPUT, ERROR. Returns its length.
-    fn blob(family: Family, rules: &[(IpSpec, &[(&[u8], u8, &[u8])], TargetSpec<'_>)], out: &mut [u8; 2048]) -> usize {
+    fn blob(family: Family, rules: &[Spec<'_>], out: &mut [u8; 2048]) -> usize {
         let def = if family == Family::Ipv4 { FILTER_IPV4 } else { FILTER_IPV6 };
         let (head, body) = out.split_at_mut(ReplaceHeader::SIZE);
         let mut b = Builder::new(family, body);
@@ -888,7 +892,7 @@ mod xt_area_cases {
         ReplaceHeader::SIZE + b.offset() as usize
     }
 
-    fn load<'a>(family: Family, buf: &'a [u8], rs: &'a mut Rules, ms: &'a mut Matches) -> Result<Table<&'a [u8], &'a mut [Rule], &'a mut [Match]>, Error> {
+    fn load<'a>(family: Family, buf: &'a [u8], rs: &'a mut Rules, ms: &'a mut Matches) -> Result<T<'a>, Error> {
         let def = if family == Family::Ipv4 { FILTER_IPV4 } else { FILTER_IPV6 };
         let (h, e) = ReplaceHeader::parse(buf)?;
         let s = measure(&def, &h, e)?;
@@ -1102,7 +1106,7 @@ mod xt_area_cases {
         let d80b = tcp_data(80, 80, 0, 0, 0, 0);
         let a = TargetSpec::Standard(ACCEPT);
         let mut buf = [0u8; 2048];
-        let rules: [(IpSpec, &[(&[u8], u8, &[u8])], TargetSpec<'_>); 5] = [
+        let rules: [Spec<'_>; 5] = [
             (TCP, &[(b"tcp", 0, &d22)], a),
             (TCP, &[(b"tcp", 0, &d80)], a),
             (TCP, &[(b"tcp", 0, &d443)], a),

@@ -62,10 +62,12 @@ fn full_mask(family: Family) -> u128 {
 fn keys_of(family: Family, r: &Rule, matches: &[Match]) -> Keys {
     let ip = &r.ip;
     let mut proto = None;
-    if ip.proto != 0 && ip.proto <= 255 && ip.invflags & abi::inv::PROTO == 0 {
-        if family == Family::Ipv4 || ip.flags & abi::ip6t_ip6::F_PROTO != 0 {
-            proto = Some(ip.proto as u8);
-        }
+    if ip.proto != 0
+        && ip.proto <= 255
+        && ip.invflags & abi::inv::PROTO == 0
+        && (family == Family::Ipv4 || ip.flags & abi::ip6t_ip6::F_PROTO != 0)
+    {
+        proto = Some(ip.proto as u8);
     }
     let first = r.first_match as usize;
     let ms = first.checked_add(usize::from(r.num_matches)).and_then(|end| matches.get(first..end)).unwrap_or(&[]);
