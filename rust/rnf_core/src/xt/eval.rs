@@ -233,15 +233,23 @@ fn invf(ip: &IpPart, flag: u8, cond: bool) -> bool {
 }
 
 /// `ip_packet_match` / `ip6_packet_match`.
+/// Tests whose [`IpPart::tests`] bit is clear always pass and are skipped.
+#[inline]
 fn ip_match(ip: &IpPart, f: &Facts<'_>) -> IpResult {
-    if invf(ip, inv::SRCIP, (f.saddr & ip.smsk) != ip.src) || invf(ip, inv::DSTIP, (f.daddr & ip.dmsk) != ip.dst) {
-        return IpResult::NoMatch;
-    }
-    if invf(ip, inv::VIA_IN, ((f.in_dev ^ ip.iniface) & ip.iniface_mask) != 0) {
-        return IpResult::NoMatch;
-    }
-    if invf(ip, inv::VIA_OUT, ((f.out_dev ^ ip.outiface) & ip.outiface_mask) != 0) {
-        return IpResult::NoMatch;
+    use super::rule::{TEST_DST, TEST_IN, TEST_OUT, TEST_SRC};
+    let t = ip.tests;
+    if t != 0 {
+        if (t & TEST_SRC != 0 && invf(ip, inv::SRCIP, (f.saddr & ip.smsk) != ip.src))
+            || (t & TEST_DST != 0 && invf(ip, inv::DSTIP, (f.daddr & ip.dmsk) != ip.dst))
+        {
+            return IpResult::NoMatch;
+        }
+        if t & TEST_IN != 0 && invf(ip, inv::VIA_IN, ((f.in_dev ^ ip.iniface) & ip.iniface_mask) != 0) {
+            return IpResult::NoMatch;
+        }
+        if t & TEST_OUT != 0 && invf(ip, inv::VIA_OUT, ((f.out_dev ^ ip.outiface) & ip.outiface_mask) != 0) {
+            return IpResult::NoMatch;
+        }
     }
     match f.family {
         Family::Ipv4 => {

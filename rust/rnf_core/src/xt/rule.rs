@@ -28,6 +28,40 @@ pub(crate) struct IpPart {
     /// True when no address, interface, protocol or flag test is set
     /// (the kernel's `unconditional()`: the whole part is zero).
     pub unconditional: bool,
+    /// Which address/interface tests can fail (`TEST_*`), so the packet
+    /// path skips those that always pass (mask 0 and not inverted).
+    pub tests: u8,
+}
+
+/// [`IpPart::tests`]: the source test can fail.
+pub(crate) const TEST_SRC: u8 = 0x01;
+/// The destination test can fail.
+pub(crate) const TEST_DST: u8 = 0x02;
+/// The input interface test can fail.
+pub(crate) const TEST_IN: u8 = 0x04;
+/// The output interface test can fail.
+pub(crate) const TEST_OUT: u8 = 0x08;
+
+impl IpPart {
+    /// Computes [`IpPart::tests`].
+    pub(crate) fn compute_tests(&mut self) {
+        use super::abi::inv;
+        let can_fail = |val: u128, mask: u128, flag: u8| (val & mask) != val || mask != 0 || self.invflags & flag != 0;
+        let mut t = 0;
+        if can_fail(self.src, self.smsk, inv::SRCIP) {
+            t |= TEST_SRC;
+        }
+        if can_fail(self.dst, self.dmsk, inv::DSTIP) {
+            t |= TEST_DST;
+        }
+        if self.iniface_mask != 0 || self.invflags & inv::VIA_IN != 0 {
+            t |= TEST_IN;
+        }
+        if self.outiface_mask != 0 || self.invflags & inv::VIA_OUT != 0 {
+            t |= TEST_OUT;
+        }
+        self.tests = t;
+    }
 }
 
 /// What a rule does when it matches.

@@ -294,6 +294,17 @@ fn ipv4_addresses_masks_and_inversion() {
         let ip = IpSpec { src: src.0, smsk: src.1, dst: dst.0, dmsk: dst.1, invflags: inv, ..ANY };
         assert_eq!(judge(&one(Family::Ipv4, ip, vec![]).unwrap(), &syn), want, "{src:?} {dst:?} inv {inv:#x}");
     }
+    // Inverted tests with a zero mask never match ("! -s 0/0", "! -i +");
+    // a non-zero address under a zero mask never matches either.
+    for ip in [
+        IpSpec { invflags: 0x08, ..ANY },
+        IpSpec { invflags: 0x10, ..ANY },
+        IpSpec { invflags: 0x01, ..ANY },
+        IpSpec { invflags: 0x02, ..ANY },
+        IpSpec { src: a16(&[10, 1, 0, 2]), ..ANY },
+    ] {
+        assert_eq!(judge(&one(Family::Ipv4, ip, vec![]).unwrap(), &syn), V::Miss, "{ip:?}");
+    }
 }
 
 #[test]

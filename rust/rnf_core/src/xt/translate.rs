@@ -186,7 +186,7 @@ fn decode_ip(family: Family, e: &[u8]) -> Result<IpPart, Error> {
         Family::Ipv4 => (16, abi::ipt_ip::PROTO, abi::ipt_ip::FLAGS, abi::ipt_ip::INVFLAGS),
         Family::Ipv6 => (64, abi::ip6t_ip6::PROTO, abi::ip6t_ip6::FLAGS, abi::ip6t_ip6::INVFLAGS),
     };
-    Ok(IpPart {
+    let mut ip = IpPart {
         src: a16(base, al)?,
         dst: a16(base + al, al)?,
         smsk: a16(base + 2 * al, al)?,
@@ -199,7 +199,10 @@ fn decode_ip(family: Family, e: &[u8]) -> Result<IpPart, Error> {
         flags: *e.get(flags_off).ok_or(short)?,
         invflags: *e.get(inv_off).ok_or(short)?,
         unconditional: e.get(..hdr_len).ok_or(short)?.iter().all(|&b| b == 0),
-    })
+        tests: 0,
+    };
+    ip.compute_tests();
+    Ok(ip)
 }
 
 fn goto_flag(family: Family) -> u8 {
