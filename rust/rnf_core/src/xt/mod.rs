@@ -12,7 +12,9 @@
 //! ([`measure`], [`Table::translate`]); [`Table::copy_entries`] and
 //! [`Table::info`] answer `GET_ENTRIES` and `GET_INFO`. The packet path,
 //! [`Table::evaluate`], walks the decoded rules with `ipt_do_table`
-//! semantics. The caller provides every buffer (no allocation here), keeps
+//! semantics, jumping over runs of rules a precomputed classifier proves
+//! cannot match (protocol, exact destination port, exact address keys; see
+//! `classify.rs`), which changes neither verdicts nor counted rules. The caller provides every buffer (no allocation here), keeps
 //! the counters and supplies conntrack state, time and logging through
 //! [`Env`].
 //!

@@ -352,6 +352,8 @@ fn ipv4_protocol_and_fragment_flag() {
     assert_eq!(judge(&t(0, 0x01, 0), &syn), V::Miss);
     assert_eq!(judge(&t(0, 0x01, 0x20), &first), V::Hit);
     assert_eq!(judge(&t(0, 0x01, 0x20), &later), V::Miss);
+    // IPT_INV_TOS is accepted but ip_packet_match has no TOS test.
+    assert_eq!(judge(&t(0, 0, 0x04), &syn), V::Hit);
     // Unknown flag / invflag bits: ip_checkentry → EINVAL.
     assert_eq!(errno_of(one(Family::Ipv4, IpSpec { flags: 0x04, ..ANY }, vec![])), errno::EINVAL);
     assert_eq!(errno_of(one(Family::Ipv4, IpSpec { invflags: 0x80, ..ANY }, vec![])), errno::EINVAL);
@@ -403,6 +405,8 @@ fn ipv6_addresses_and_protocol_through_extension_headers() {
     assert_eq!(judge(&p(6, 0), &chain), V::Hit);
     let t = one(Family::Ipv6, IpSpec { proto: 6, flags: 0x01, ..ANY }, vec![(b"tcp", 0, tcp_m([0, 65535], [22, 22], 0, 0, 0, 0))]).unwrap();
     assert_eq!(judge(&t, &chain), V::Hit);
+    // IP6T_F_TOS and IP6T_INV_TOS are accepted and, as in ip6_packet_match, not tested.
+    assert_eq!(judge(&f6(IpSpec { flags: 0x02, invflags: 0x04, ..ANY }), g), V::Hit);
     // Unknown IP6T_F bit.
     assert_eq!(errno_of(one(Family::Ipv6, IpSpec { flags: 0x08, ..ANY }, vec![])), errno::EINVAL);
 }
