@@ -104,7 +104,8 @@ demo: modules
 
 vm-run: modules
 	@test -n "$(SCRIPT)" || { echo "usage: make vm-run SCRIPT=path/to/script.sh"; exit 2; }
-	scripts/vm/vm-test.sh $(SCRIPT) -m $(MODDIR)/rnf_conntrack.ko -m $(MODDIR)/rnf_nat.ko
+	scripts/vm/vm-test.sh $(SCRIPT) -m $(MODDIR)/rnf_conntrack.ko -m $(MODDIR)/rnf_nat.ko \
+		-m $(MODDIR)/rnf_tables.ko
 
 # Packets per second and memory per connection: the kernel's nf_conntrack
 # against rnf_conntrack in one boot (figures, not a test). See tests/bench/.

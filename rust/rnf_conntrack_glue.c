@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rnf_conntrack's C glue: module parameters, the GC delayed work, and the
- * export of the Rust-implemented rnf_ct_lookup(). The logic is in Rust
+ * rnf_conntrack's C glue: module parameters, the per-namespace data (count,
+ * timeouts, statistics, sysctls), the GC delayed work, and the export of the
+ * Rust-implemented rnf_ct_lookup(). The logic is in Rust
  * (rnf_conntrack_main.rs); this file only wires it to kernel macros.
  */
 #include <linux/export.h>
@@ -12,7 +13,9 @@
 #include <linux/seq_file.h>
 #include <linux/sysctl.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include <net/net_namespace.h>
+#include <net/netns/generic.h>
 
 #include "glue/helpers.c"
 #include "glue/rnf_conntrack_api.h"
@@ -27,8 +30,16 @@ static unsigned int conntrack_max;
 module_param(conntrack_max, uint, 0644);
 MODULE_PARM_DESC(conntrack_max, "maximum tracked connections (0: same as hashsize); sysctl net.rnf.conntrack_max");
 
-static unsigned int rnf_ct_buckets, rnf_ct_capacity, rnf_ct_count;
+/* Global, like nf_conntrack_buckets and the kernel's table size. */
+static unsigned int rnf_ct_buckets, rnf_ct_capacity;
+/* Connections in the table, all namespaces together (net.rnf.conntrack_count_all). */
+static unsigned int rnf_ct_count_all;
 
+/*
+ * The timeouts of the initial namespace. They are also the module parameters,
+ * so what the loader saves and re-applies is init_net's setting; a namespace
+ * created later starts from these values.
+ */
 static unsigned int timeouts[RNF_CT_TMO_MAX] = {
 	[RNF_CT_TMO_TCP_SYN_SENT] = 120,
 	[RNF_CT_TMO_TCP_SYN_RECV] = 60,
@@ -48,7 +59,7 @@ static unsigned int timeouts[RNF_CT_TMO_MAX] = {
 
 #define RNF_TIMEOUT_PARAM(pname, idx, what)					\
 	module_param_named(pname, timeouts[idx], uint, 0644);			\
-	MODULE_PARM_DESC(pname, "seconds " what "; sysctl net.rnf.conntrack_" #pname)
+	MODULE_PARM_DESC(pname, "seconds " what " (initial namespace); sysctl net.rnf.conntrack_" #pname)
 
 RNF_TIMEOUT_PARAM(tcp_timeout_syn_sent, RNF_CT_TMO_TCP_SYN_SENT, "in SYN_SENT and SYN_SENT2");
 RNF_TIMEOUT_PARAM(tcp_timeout_syn_recv, RNF_CT_TMO_TCP_SYN_RECV, "in SYN_RECV");
@@ -81,31 +92,84 @@ unsigned int rnf_ct_max(void)
 	return min(READ_ONCE(conntrack_max), rnf_ct_capacity);
 }
 
-void rnf_ct_timeouts(u32 *out)
+void rnf_ct_set_count_all(unsigned int count)
 {
-	int i;
-
-	for (i = 0; i < RNF_CT_TMO_MAX; i++)
-		out[i] = READ_ONCE(timeouts[i]);
+	WRITE_ONCE(rnf_ct_count_all, count);
 }
 
-void rnf_ct_set_count(unsigned int count)
-{
-	WRITE_ONCE(rnf_ct_count, count);
-}
-
-/* --- statistics ------------------------------------------------------------ */
+/* --- per-namespace data ------------------------------------------------------ */
 
 struct rnf_ct_pcpu_stat {
 	unsigned int v[RNF_CT_STAT_MAX];
 };
 
-static struct rnf_ct_pcpu_stat __percpu *rnf_ct_stats;
+/*
+ * What rnf_conntrack keeps per namespace, as the kernel's struct
+ * nf_conntrack_net plus net->ct.stat and the per-net timeouts. Allocated
+ * and zeroed by the namespace core (net_generic, rnf_ct_net_id) before
+ * rnf_ct_net_init() and freed after rnf_ct_net_exit().
+ */
+struct rnf_ct_net {
+	/* Connections of this namespace (net.rnf.conntrack_count); changed
+	 * only under the table lock, read without it. */
+	atomic_t count;
+	/* The timeouts in force: the module's array in init_net, own_tmo in
+	 * any other namespace. */
+	unsigned int *tmo;
+	unsigned int own_tmo[RNF_CT_TMO_MAX];
+	struct rnf_ct_pcpu_stat __percpu *stats;
+	struct ctl_table_header *sysctl;
+	u32 inum;
+};
 
-void rnf_ct_stat_inc(enum rnf_ct_stat which)
+static unsigned int rnf_ct_net_id __read_mostly;
+
+/* Namespace inode number -> struct rnf_ct_net, for the GC, which finds an
+ * entry's namespace only by the number stored in it. */
+static DEFINE_XARRAY(rnf_ct_nets);
+
+struct rnf_ct_net *rnf_ct_net(const struct net *net)
+{
+	return net_generic(net, rnf_ct_net_id);
+}
+
+void rnf_ct_net_stat_inc(struct rnf_ct_net *pn, enum rnf_ct_stat which)
 {
 	if (which < RNF_CT_STAT_MAX)
-		this_cpu_inc(rnf_ct_stats->v[which]);
+		this_cpu_inc(pn->stats->v[which]);
+}
+
+void rnf_ct_net_timeouts(const struct rnf_ct_net *pn, u32 *out)
+{
+	int i;
+
+	for (i = 0; i < RNF_CT_TMO_MAX; i++)
+		out[i] = READ_ONCE(pn->tmo[i]);
+}
+
+unsigned int rnf_ct_net_count(const struct rnf_ct_net *pn)
+{
+	return atomic_read(&pn->count);
+}
+
+void rnf_ct_net_count_add(struct rnf_ct_net *pn, int delta)
+{
+	atomic_add(delta, &pn->count);
+}
+
+void rnf_ct_count_sub_inum(u32 inum, unsigned int n)
+{
+	struct rnf_ct_net *pn = xa_load(&rnf_ct_nets, inum);
+
+	if (pn)
+		atomic_sub(n, &pn->count);
+}
+
+/* --- statistics: /proc/net/stat/rnf_conntrack, per namespace ----------------- */
+
+static struct rnf_ct_pcpu_stat __percpu *seq_stats(struct seq_file *seq)
+{
+	return rnf_ct_net(seq_file_net(seq))->stats;
 }
 
 static void *ct_cpu_seq_start(struct seq_file *seq, loff_t *pos)
@@ -118,7 +182,7 @@ static void *ct_cpu_seq_start(struct seq_file *seq, loff_t *pos)
 		if (!cpu_possible(cpu))
 			continue;
 		*pos = cpu + 1;
-		return per_cpu_ptr(rnf_ct_stats, cpu);
+		return per_cpu_ptr(seq_stats(seq), cpu);
 	}
 	return NULL;
 }
@@ -131,7 +195,7 @@ static void *ct_cpu_seq_next(struct seq_file *seq, void *v, loff_t *pos)
 		if (!cpu_possible(cpu))
 			continue;
 		*pos = cpu + 1;
-		return per_cpu_ptr(rnf_ct_stats, cpu);
+		return per_cpu_ptr(seq_stats(seq), cpu);
 	}
 	(*pos)++;
 	return NULL;
@@ -152,7 +216,8 @@ static int ct_cpu_seq_show(struct seq_file *seq, void *v)
 	}
 	seq_printf(seq, "%08x  %08x %08x %08x %08x %08x %08x %08x "
 		   "%08x %08x %08x %08x %08x  %08x %08x %08x %08x %08x\n",
-		   READ_ONCE(rnf_ct_count), 0, st->v[RNF_CT_STAT_FOUND], 0,
+		   rnf_ct_net_count(rnf_ct_net(seq_file_net(seq))), 0,
+		   st->v[RNF_CT_STAT_FOUND], 0,
 		   st->v[RNF_CT_STAT_INVALID], 0, 0, 0,
 		   st->v[RNF_CT_STAT_INSERT], st->v[RNF_CT_STAT_INSERT_FAILED],
 		   st->v[RNF_CT_STAT_DROP], st->v[RNF_CT_STAT_EARLY_DROP],
@@ -168,21 +233,44 @@ static const struct seq_operations ct_cpu_seq_ops = {
 	.show = ct_cpu_seq_show,
 };
 
-/* --- sysctls: /proc/sys/net/rnf/ ---------------------------------------------- */
+/* --- sysctls: /proc/sys/net/rnf/ in every namespace ---------------------------- */
+
+/* Positions in rnf_ct_sysctl_table; the timeouts follow in enum order. */
+enum {
+	RNF_SYSCTL_MAX,
+	RNF_SYSCTL_COUNT,
+	RNF_SYSCTL_BUCKETS,
+	RNF_SYSCTL_TMO,
+	RNF_SYSCTL_COUNT_ALL = RNF_SYSCTL_TMO + RNF_CT_TMO_MAX,
+	RNF_SYSCTL_LAST,
+};
 
 #define RNF_TIMEOUT_SYSCTL(name, idx)						\
-	{ .procname = "conntrack_" name, .data = &timeouts[idx],		\
-	  .maxlen = sizeof(unsigned int), .mode = 0644,			\
-	  .proc_handler = proc_douintvec }
+	[RNF_SYSCTL_TMO + idx] = {						\
+		.procname = "conntrack_" name, .data = &timeouts[idx],		\
+		.maxlen = sizeof(unsigned int), .mode = 0644,			\
+		.proc_handler = proc_douintvec }
 
-static struct ctl_table rnf_ct_sysctl_table[] = {
-	{ .procname = "conntrack_max", .data = &conntrack_max, .maxlen = sizeof(unsigned int),
-	  .mode = 0644, .proc_handler = proc_douintvec_minmax,
-	  .extra1 = SYSCTL_ONE, .extra2 = &rnf_ct_capacity },
-	{ .procname = "conntrack_count", .data = &rnf_ct_count, .maxlen = sizeof(unsigned int),
-	  .mode = 0444, .proc_handler = proc_douintvec },
-	{ .procname = "conntrack_buckets", .data = &rnf_ct_buckets, .maxlen = sizeof(unsigned int),
-	  .mode = 0444, .proc_handler = proc_douintvec },
+/*
+ * The template: init_net's data. Each namespace registers a copy pointing at
+ * its own count and timeouts; as nf_conntrack_standalone_init_sysctl() does,
+ * the global settings (conntrack_max, conntrack_buckets) are read-only
+ * outside init_net, and the total over all namespaces (the last entry) is
+ * shown in init_net only.
+ */
+static const struct ctl_table rnf_ct_sysctl_table[RNF_SYSCTL_LAST] = {
+	[RNF_SYSCTL_MAX] = {
+		.procname = "conntrack_max", .data = &conntrack_max,
+		.maxlen = sizeof(unsigned int), .mode = 0644,
+		.proc_handler = proc_douintvec_minmax,
+		.extra1 = SYSCTL_ONE, .extra2 = &rnf_ct_capacity },
+	[RNF_SYSCTL_COUNT] = {
+		.procname = "conntrack_count", .maxlen = sizeof(int),
+		.mode = 0444, .proc_handler = proc_dointvec },
+	[RNF_SYSCTL_BUCKETS] = {
+		.procname = "conntrack_buckets", .data = &rnf_ct_buckets,
+		.maxlen = sizeof(unsigned int), .mode = 0444,
+		.proc_handler = proc_douintvec },
 	RNF_TIMEOUT_SYSCTL("tcp_timeout_syn_sent", RNF_CT_TMO_TCP_SYN_SENT),
 	RNF_TIMEOUT_SYSCTL("tcp_timeout_syn_recv", RNF_CT_TMO_TCP_SYN_RECV),
 	RNF_TIMEOUT_SYSCTL("tcp_timeout_established", RNF_CT_TMO_TCP_ESTABLISHED),
@@ -197,41 +285,122 @@ static struct ctl_table rnf_ct_sysctl_table[] = {
 	RNF_TIMEOUT_SYSCTL("icmp_timeout", RNF_CT_TMO_ICMP),
 	RNF_TIMEOUT_SYSCTL("icmpv6_timeout", RNF_CT_TMO_ICMPV6),
 	RNF_TIMEOUT_SYSCTL("generic_timeout", RNF_CT_TMO_GENERIC),
+	[RNF_SYSCTL_COUNT_ALL] = {
+		.procname = "conntrack_count_all", .data = &rnf_ct_count_all,
+		.maxlen = sizeof(unsigned int), .mode = 0444,
+		.proc_handler = proc_douintvec },
 };
 
-static struct ctl_table_header *rnf_ct_sysctl_header;
-
-/*
- * The settings and statistics are global: the sysctls exist in the initial
- * namespace only (a namespace's root must not change the host's limits) and
- * the statistics file there too. Per-namespace settings are future work.
- */
-int rnf_ct_controls_init(void)
+static int rnf_ct_net_init_sysctl(struct net *net, struct rnf_ct_net *pn)
 {
-	rnf_ct_stats = alloc_percpu(struct rnf_ct_pcpu_stat);
-	if (!rnf_ct_stats)
+	size_t n = ARRAY_SIZE(rnf_ct_sysctl_table);
+	struct ctl_table *table;
+	int i;
+
+	table = kmemdup(rnf_ct_sysctl_table, sizeof(rnf_ct_sysctl_table), GFP_KERNEL);
+	if (!table)
 		return -ENOMEM;
-	if (!proc_create_seq("rnf_conntrack", 0444, init_net.proc_net_stat, &ct_cpu_seq_ops))
+	table[RNF_SYSCTL_COUNT].data = &pn->count;
+	for (i = 0; i < RNF_CT_TMO_MAX; i++)
+		table[RNF_SYSCTL_TMO + i].data = &pn->tmo[i];
+	if (!net_eq(net, &init_net)) {
+		table[RNF_SYSCTL_MAX].mode = 0444;
+		table[RNF_SYSCTL_BUCKETS].mode = 0444;
+		n = RNF_SYSCTL_COUNT_ALL;
+	}
+	pn->sysctl = register_net_sysctl_sz(net, "net/rnf", table, n);
+	if (!pn->sysctl) {
+		kfree(table);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void rnf_ct_net_exit_sysctl(struct rnf_ct_net *pn)
+{
+	const struct ctl_table *table = pn->sysctl->ctl_table_arg;
+
+	unregister_net_sysctl_table(pn->sysctl);
+	kfree(table);
+}
+
+/* --- namespace set-up and tear-down -------------------------------------------- */
+
+static int rnf_ct_net_init(struct net *net)
+{
+	struct rnf_ct_net *pn = rnf_ct_net(net);
+	int i, err;
+
+	if (net_eq(net, &init_net)) {
+		pn->tmo = timeouts;
+	} else {
+		for (i = 0; i < RNF_CT_TMO_MAX; i++)
+			pn->own_tmo[i] = READ_ONCE(timeouts[i]);
+		pn->tmo = pn->own_tmo;
+	}
+	pn->inum = net->ns.inum;
+	pn->stats = alloc_percpu(struct rnf_ct_pcpu_stat);
+	if (!pn->stats)
+		return -ENOMEM;
+	err = rnf_ct_net_init_sysctl(net, pn);
+	if (err)
 		goto free_stats;
-	rnf_ct_sysctl_header = register_net_sysctl_sz(&init_net, "net/rnf", rnf_ct_sysctl_table,
-						      ARRAY_SIZE(rnf_ct_sysctl_table));
-	if (!rnf_ct_sysctl_header)
+	err = -ENOMEM;
+	if (!proc_create_net("rnf_conntrack", 0444, net->proc_net_stat, &ct_cpu_seq_ops,
+			     sizeof(struct seq_net_private)))
+		goto exit_sysctl;
+	err = xa_err(xa_store(&rnf_ct_nets, pn->inum, pn, GFP_KERNEL));
+	if (err)
 		goto remove_proc;
 	return 0;
 
 remove_proc:
-	remove_proc_entry("rnf_conntrack", init_net.proc_net_stat);
+	remove_proc_entry("rnf_conntrack", net->proc_net_stat);
+exit_sysctl:
+	rnf_ct_net_exit_sysctl(pn);
 free_stats:
-	free_percpu(rnf_ct_stats);
-	return -ENOMEM;
+	free_percpu(pn->stats);
+	return err;
 }
 
-/* Called after the hooks are gone and a grace period has passed. */
+/*
+ * Runs after rnf_conntrack_main.rs's own pernet exit (registered later, so
+ * torn down first) has unregistered the hooks, waited for a grace period and
+ * flushed the namespace's entries: nothing refers to @pn any more but the
+ * files removed here, which wait for their readers.
+ */
+static void rnf_ct_net_exit(struct net *net)
+{
+	struct rnf_ct_net *pn = rnf_ct_net(net);
+
+	xa_erase(&rnf_ct_nets, pn->inum);
+	remove_proc_entry("rnf_conntrack", net->proc_net_stat);
+	rnf_ct_net_exit_sysctl(pn);
+	free_percpu(pn->stats);
+}
+
+static struct pernet_operations rnf_ct_net_ops = {
+	.init = rnf_ct_net_init,
+	.exit = rnf_ct_net_exit,
+	.id = &rnf_ct_net_id,
+	.size = sizeof(struct rnf_ct_net),
+};
+
+/*
+ * Sets up every namespace's data, sysctls and statistics file (and any
+ * namespace created later). Must run before the hooks are registered in
+ * any namespace, so that rnf_ct_net() is valid wherever a hook runs.
+ */
+int rnf_ct_controls_init(void)
+{
+	return register_pernet_subsys(&rnf_ct_net_ops);
+}
+
+/* Called after the hooks are gone in every namespace and a grace period has
+ * passed, and after the GC work is stopped. */
 void rnf_ct_controls_exit(void)
 {
-	unregister_net_sysctl_table(rnf_ct_sysctl_header);
-	remove_proc_entry("rnf_conntrack", init_net.proc_net_stat);
-	free_percpu(rnf_ct_stats);
+	unregister_pernet_subsys(&rnf_ct_net_ops);
 }
 
 u64 rnf_totalram_bytes(void)

@@ -10,6 +10,12 @@
 //! connection enters the table only when its first packet is confirmed,
 //! so a packet dropped by a filter in between leaves no entry.
 //!
+//! Per network namespace, as nf_conntrack: each namespace sees its own
+//! connections and has its own count, timeouts, statistics and sysctls
+//! (kept by the C glue, `struct rnf_ct_net`, reached through
+//! `net_generic()`); `conntrack_max` is global and limits each namespace's
+//! count. The entries of all namespaces share one table, keyed by namespace.
+//!
 //! The kernel's `nf_defrag_ipv4` and `nf_defrag_ipv6` reassemble fragments
 //! before tracking (priority -400); this module enables them per namespace
 //! by calling their enable functions, which makes the dependency visible to
@@ -135,17 +141,69 @@ fn classify(skb: &Skb<'_>, pf: u8) -> core::result::Result<Class, Untracked> {
     }
 }
 
-fn stat(which: bindings::rnf_ct_stat) {
-    // SAFETY: increments a per-CPU counter allocated before the hooks were
-    // registered and freed after they are gone; callable in any context.
-    unsafe { bindings::rnf_ct_stat_inc(which) }
+/// A namespace's data in the C glue (`struct rnf_ct_net`): its connection
+/// count, timeouts and per-CPU statistics.
+///
+/// # Invariants
+///
+/// `raw` is non-null and is the data of a namespace in which rnf_conntrack
+/// is set up. The C pernet operations that own it are registered before the
+/// hooks' (Rust) ones and torn down after them, so it outlives every hook,
+/// proc read, GC batch and `rnf_ct_lookup` call that can reach it from
+/// the namespace (see `rnf_conntrack_api.h`). Values of this type live only
+/// within such a call.
+#[derive(Clone, Copy)]
+struct CtNet {
+    raw: *mut bindings::rnf_ct_net,
+}
+
+impl CtNet {
+    /// The data of `net` (`net_generic()`: no lock, callable from hooks);
+    /// `None` if the namespace has none.
+    fn of(net: Net) -> Option<CtNet> {
+        // SAFETY: `net` is live (invariant of `Net`); reads its generic
+        // pointer array under RCU.
+        let raw = unsafe { bindings::rnf_ct_net(net.as_ptr()) };
+        // INVARIANT: callers hold `net` inside a hook, proc read, pernet
+        // callback or lookup of a namespace where rnf_conntrack is set up.
+        (!raw.is_null()).then_some(CtNet { raw })
+    }
+
+    /// Counts an event in this CPU's statistics of the namespace.
+    fn stat(self, which: bindings::rnf_ct_stat) {
+        // SAFETY: `raw` is live (type invariant); a per-CPU increment.
+        unsafe { bindings::rnf_ct_net_stat_inc(self.raw, which) }
+    }
+
+    /// The namespace's connection count.
+    fn count(self) -> u32 {
+        // SAFETY: `raw` is live (type invariant); an atomic read.
+        unsafe { bindings::rnf_ct_net_count(self.raw) }
+    }
+
+    /// Adds `delta` to the count; called with the table lock held.
+    fn count_add(self, delta: i32) {
+        // SAFETY: `raw` is live (type invariant); an atomic add.
+        unsafe { bindings::rnf_ct_net_count_add(self.raw, delta) }
+    }
+
+    /// The namespace's timeouts in force, read from the variables its
+    /// sysctls (and in the initial namespace the module parameters) write,
+    /// so a write takes effect on the next packet.
+    fn timeouts(self) -> Timeouts {
+        let mut v = [0u32; bindings::rnf_ct_timeout_RNF_CT_TMO_MAX as usize];
+        // SAFETY: `raw` is live (type invariant); `v` has room for
+        // RNF_CT_TMO_MAX values.
+        unsafe { bindings::rnf_ct_net_timeouts(self.raw, v.as_mut_ptr()) };
+        timeouts_from(&v)
+    }
 }
 
 impl State {
-    /// Publishes the connection count (`net.rnf.conntrack_count`).
+    /// Publishes the count over all namespaces (`net.rnf.conntrack_count_all`).
     fn publish_count(&self) {
         // SAFETY: stores a value with WRITE_ONCE; no preconditions.
-        unsafe { bindings::rnf_ct_set_count(self.table.count()) };
+        unsafe { bindings::rnf_ct_set_count_all(self.table.count()) };
     }
 
     /// The connection an ICMP error whose embedded tuple is `inner` is
@@ -165,12 +223,8 @@ impl State {
     }
 }
 
-/// The timeouts in force, read from the variables the sysctls and module
-/// parameters share (so a write takes effect on the next packet).
-fn timeouts() -> Timeouts {
-    let mut v = [0u32; bindings::rnf_ct_timeout_RNF_CT_TMO_MAX as usize];
-    // SAFETY: `v` has room for RNF_CT_TMO_MAX values.
-    unsafe { bindings::rnf_ct_timeouts(v.as_mut_ptr()) };
+/// The timeouts, from seconds indexed by `enum rnf_ct_timeout`.
+fn timeouts_from(v: &[u32]) -> Timeouts {
     let at = |i: bindings::rnf_ct_timeout| v.get(i as usize).copied().unwrap_or(0);
     let mut t = Timeouts::default();
     let tcp = [
@@ -202,13 +256,14 @@ impl Tracker {
     /// PRE_ROUTING / LOCAL_OUT: update the state of a known connection, or
     /// relate an ICMP error to the connection it is about.
     fn track(&self, skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
+        let Some(pn) = CtNet::of(st.net()) else { return Verdict::Accept };
         let (p, t) = match classify(skb, st.pf()) {
             Ok(Class::Tuple(p, t)) => (p, t),
             Ok(Class::Error(p, inner)) => {
                 let g = self.state.lock();
                 let related = g.related(&p, &inner, st.net().id(), glue::jiffies()).is_some();
                 drop(g);
-                stat(if related {
+                pn.stat(if related {
                     bindings::rnf_ct_stat_RNF_CT_STAT_RELATED
                 } else {
                     bindings::rnf_ct_stat_RNF_CT_STAT_ICMP_ERROR
@@ -216,17 +271,17 @@ impl Tracker {
                 return Verdict::Accept;
             }
             Err(Untracked::Malformed) => {
-                stat(bindings::rnf_ct_stat_RNF_CT_STAT_INVALID);
+                pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INVALID);
                 return Verdict::Accept;
             }
             Err(Untracked::NoTuple) => return Verdict::Accept,
         };
         let netns = st.net().id();
         let now = glue::jiffies();
-        let tmo = timeouts();
+        let tmo = pn.timeouts();
         let mut g = self.state.lock();
         let Some((i, dir)) = g.table.find(&t, netns) else { return Verdict::Accept };
-        stat(bindings::rnf_ct_stat_RNF_CT_STAT_FOUND);
+        pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_FOUND);
         let outcome = match g.table.get_mut(i) {
             Some(c) if c.expired(now) => Outcome::Reopen,
             Some(c) => c.packet(dir, &p, now, self.hz, &tmo),
@@ -234,22 +289,28 @@ impl Tracker {
         };
         match outcome {
             Outcome::Kill(_) | Outcome::Reopen => {
-                g.table.remove(i);
+                if g.table.remove(i).is_some() {
+                    pn.count_add(-1);
+                }
                 g.publish_count();
             }
-            Outcome::Invalid => stat(bindings::rnf_ct_stat_RNF_CT_STAT_INVALID),
+            Outcome::Invalid => pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INVALID),
             Outcome::Accept(_) => {}
         }
         Verdict::Accept
     }
 
     /// POST_ROUTING / LOCAL_IN: insert the connection of a packet that
-    /// opens one. A full table evicts an unassured entry or drops the packet.
+    /// opens one. When the namespace has `conntrack_max` connections (the
+    /// kernel's `nf_conntrack_alloc()` test of the per-net count against the
+    /// global maximum), or every slot of the shared table is used, one of
+    /// the namespace's unassured entries is evicted or the packet dropped.
     fn confirm(&self, skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
+        let Some(pn) = CtNet::of(st.net()) else { return Verdict::Accept };
         let Ok(Class::Tuple(p, t)) = classify(skb, st.pf()) else { return Verdict::Accept };
         let netns = st.net().id();
         let now = glue::jiffies();
-        let Ok(mut conn) = Conn::new(&t, &p, netns, now, self.hz, &timeouts()) else {
+        let Ok(mut conn) = Conn::new(&t, &p, netns, now, self.hz, &pn.timeouts()) else {
             // Cannot open a connection (e.g. an echo reply): untracked.
             return Verdict::Accept;
         };
@@ -261,30 +322,36 @@ impl Tracker {
             if !g.table.get(i).is_some_and(|c| c.expired(now)) {
                 return Verdict::Accept;
             }
-            g.table.remove(i);
+            if g.table.remove(i).is_some() {
+                pn.count_add(-1);
+            }
         }
-        if g.table.count() >= max {
+        if pn.count() >= max || g.table.count() >= g.table.capacity() {
             let bucket = g.table.bucket_of(&t, netns);
-            if !g.table.early_drop(bucket, now) {
+            if !g.table.early_drop(bucket, now, netns) {
                 g.publish_count();
                 drop(g);
-                stat(bindings::rnf_ct_stat_RNF_CT_STAT_DROP);
+                pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_DROP);
                 if glue::net_ratelimit() {
                     pr_warn!("table full, dropping packet\n");
                 }
                 return Verdict::Drop;
             }
-            stat(bindings::rnf_ct_stat_RNF_CT_STAT_EARLY_DROP);
+            pn.count_add(-1);
+            pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_EARLY_DROP);
         }
         let res = g.table.insert(conn);
+        if res.is_ok() {
+            pn.count_add(1);
+        }
         g.publish_count();
         drop(g);
         match res {
-            Ok(_) => stat(bindings::rnf_ct_stat_RNF_CT_STAT_INSERT),
+            Ok(_) => pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INSERT),
             // Another CPU confirmed the same tuple first: its entry stands.
-            Err(InsertError::Clash) => stat(bindings::rnf_ct_stat_RNF_CT_STAT_INSERT_FAILED),
-            // Cannot happen below `max`; counted, the packet still passes.
-            Err(InsertError::Full) => stat(bindings::rnf_ct_stat_RNF_CT_STAT_INSERT_FAILED),
+            Err(InsertError::Clash) => pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INSERT_FAILED),
+            // Cannot happen after the test above; counted, the packet passes.
+            Err(InsertError::Full) => pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INSERT_FAILED),
         }
         Verdict::Accept
     }
@@ -294,6 +361,7 @@ impl Tracker {
     /// lacking `IPS_CONFIRMED`, as the kernel's unconfirmed conntrack is; an
     /// ICMP error about a connection is RELATED to it.
     fn lookup(&self, net: Net, pf: u8, skb: &Skb<'_>) -> Result<bindings::rnf_ct_lookup> {
+        let pn = CtNet::of(net).ok_or(ENOENT)?;
         let netns = net.id();
         let now = glue::jiffies();
         let (p, t) = match classify(skb, pf) {
@@ -318,7 +386,7 @@ impl Tracker {
             Some((c, dir)) if !c.expired(now) => (c.status, c.ctinfo(dir), dir),
             _ => {
                 drop(g);
-                Conn::new(&t, &p, netns, now, self.hz, &timeouts()).map_err(|_| ENOENT)?;
+                Conn::new(&t, &p, netns, now, self.hz, &pn.timeouts()).map_err(|_| ENOENT)?;
                 (0, CtInfo::New, Direction::Original)
             }
         };
@@ -394,7 +462,10 @@ impl PernetHandler for PerNet {
         glue::synchronize_rcu();
         {
             let mut g = t.state.lock();
-            g.table.flush(Some(net.id()));
+            let removed = g.table.flush(Some(net.id()));
+            if let Some(pn) = CtNet::of(net) {
+                pn.count_add(-(removed.min(i32::MAX as u32) as i32));
+            }
             g.publish_count();
         }
         // SAFETY: enabled in `init` for this namespace. These take a mutex:
@@ -415,7 +486,12 @@ pub extern "C" fn rnf_ct_gc_run() -> c_ulong {
     let mut g = t.state.lock();
     let batch = (g.table.buckets() / (GC_RUNS_PER_SEC * 5)).max(GC_MIN_BUCKETS);
     let start = g.gc_next;
-    let (removed, next) = g.table.gc(now, start, batch);
+    let (removed, next) = g.table.gc(now, start, batch, |netns| {
+        // SAFETY: no preconditions; under the table lock, as the count's
+        // other writers (an entry of a namespace whose data is gone is not
+        // in the table: the namespace's exit flushed them first).
+        unsafe { bindings::rnf_ct_count_sub_inum(netns, 1) }
+    });
     g.gc_next = next;
     if removed > 0 {
         g.publish_count();
@@ -486,6 +562,10 @@ impl kernel::Module for RnfConntrack {
         )?;
         // SAFETY: plain stores of the sizes chosen above.
         unsafe { bindings::rnf_ct_set_limits(buckets, max) };
+        // Per-namespace data, sysctls and statistics, before any hook: the
+        // hooks' pernet operations (below) are registered after these, so
+        // they run after them in a new namespace and before them in a dying
+        // one.
         // SAFETY: called once; undone by `rnf_ct_controls_exit` in drop.
         kernel::error::to_result(unsafe { bindings::rnf_ct_controls_init() })?;
         TRACKER.set(tracker);

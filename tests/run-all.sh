@@ -11,7 +11,10 @@
 #           tests/guest/conntrack.sh in QEMU on that ARCH's reference kernel;
 #           the kernel log must be free of oops/BUG/WARNING/lockdep reports,
 #           and the KUnit suites the modules ran at load are parsed with the
-#           kernel's own tools/testing/kunit/kunit.py.
+#           kernel's own tools/testing/kunit/kunit.py; tests/guest/loader.sh;
+#           tests/guest/tables.sh with TABLES=rnf (the stock iptables-legacy
+#           against rnf_tables; a FAIL "rnf_tables.ko not built" until the
+#           module exists).
 #
 # Each check prints `PASS: arch: area: name` or `FAIL: arch: area: name: why`
 # (arch: the ARCH it ran on; host-only checks name the ARCH of the kernel
@@ -102,13 +105,54 @@ if build "$arch"; then
     fi
 fi
 
+# kunit_log ARCH CONSOLE_LOG PREFIX SUITES_RE MIN: each module prints its own
+# KTAP document when it is loaded; splits CONSOLE_LOG at the top-level
+# headers, parses with the kernel's kunit.py each document whose suites match
+# the extended regex SUITES_RE, adds up the results, and fails unless MIN
+# documents were found. Skipped cases are failures, never passes.
+kunit_log() {
+    local arch=$1 console=$2 prefix=$3 suites=$4 min=$5 doc out summary p f c s docs=0
+    rm -f "$prefix"-*.log
+    awk -v prefix="$prefix" '
+        /^\[ *[0-9.]+\] KTAP version 1$/ { n++ }
+        n > 0 { print > (prefix "-" n ".log") }
+    ' < <(tr -d '\r' <"$console")
+    for doc in "$prefix"-*.log; do
+        [ -f "$doc" ] || continue
+        # The kernel's own (empty) built-in suite set at boot, or another
+        # module's suites: nothing to count here.
+        sed -n 2p "$doc" | grep -Eq '\] 1\.\.0$' && continue
+        grep -Eq "# Subtest: ($suites)" "$doc" || continue
+        docs=$((docs + 1))
+        out=$(python3 "$ksrc/tools/testing/kunit/kunit.py" parse "$doc" 2>&1)
+        echo "$out" | grep -E '\[(PASSED|FAILED|CRASHED|SKIPPED)\]|Testing complete' |
+            sed "s/^\[[0-9:]*\] /$arch: kunit: /"
+        summary=$(echo "$out" | grep 'Testing complete' | tail -n 1)
+        p=$(echo "$summary" | sed -n 's/.*passed: \([0-9]*\).*/\1/p')
+        f=$(echo "$summary" | sed -n 's/.*failed: \([0-9]*\).*/\1/p')
+        c=$(echo "$summary" | sed -n 's/.*crashed: \([0-9]*\).*/\1/p')
+        s=$(echo "$summary" | sed -n 's/.*skipped: \([0-9]*\).*/\1/p')
+        if [ -z "$summary" ] || [ -z "$p" ]; then
+            fail "$arch: kunit: $(basename "$doc")" \
+                "kunit.py found no result: $(echo "$out" | tail -n 3 | tr '\n' ' ')"
+            continue
+        fi
+        passed=$((passed + p))
+        failed=$((failed + ${f:-0} + ${c:-0}))
+        [ "${s:-0}" -eq 0 ] ||
+            fail "$arch: kunit: $(basename "$doc")" "${s} skipped cases (skips do not count as passes)"
+    done
+    [ "$docs" -ge "$min" ] ||
+        fail "$arch: kunit: $min modules ran suites matching $suites" "found $docs KTAP documents in $console"
+}
+
 # test_arch ARCH: everything that runs once per architecture.
 test_arch() {
-    local arch=$1 log=$logs/$1 m d deps release guest_rc doc out summary p f c s ktap_docs
+    local arch=$1 log=$logs/$1 m d deps release guest_rc
 
     echo "=== $arch: build: the modules and their declared dependencies"
     release=$(cat "$kdir/include/config/kernel.release")
-    for m in rnf_conntrack rnf_nat; do
+    for m in rnf_conntrack rnf_nat rnf_tables; do
         if [ -f "$moddir/$m.ko" ] &&
            [ "$(modinfo -F vermagic "$moddir/$m.ko" | cut -d' ' -f1)" = "$release" ]; then
             pass "$arch: build: $m.ko built for $release"
@@ -131,6 +175,13 @@ test_arch() {
             "depends=$(modinfo -F depends "$moddir/rnf_nat.ko")"
     fi
 
+    deps=$(modinfo -F depends "$moddir/rnf_tables.ko" | tr ',' '\n' | sort | paste -sd,)
+    if [ "$deps" = nf_reject_ipv4,nf_reject_ipv6,rnf_conntrack ]; then
+        pass "$arch: build: rnf_tables depends on exactly nf_reject_ipv4, nf_reject_ipv6, rnf_conntrack"
+    else
+        fail "$arch: build: rnf_tables depends on nf_reject_ipv4, nf_reject_ipv6, rnf_conntrack" "depends=$deps"
+    fi
+
     echo "=== $arch: guest: tests/guest/conntrack.sh on the reference kernel (QEMU, TCG)"
     scripts/vm/vm-test.sh conntrack.sh -A "$arch" -t 900 -m "$moddir/rnf_conntrack.ko" \
         -m "$moddir/rnf_nat.ko" -l "$log/guest-console.log" >"$log/guest.out" 2>&1
@@ -147,39 +198,8 @@ test_arch() {
         pass "$arch: guest: kernel log has no oops, BUG, WARNING or lockdep report"
     fi
 
-    echo "=== $arch: guest: KUnit suites, parsed by kunit.py"
-    # Each module prints its own KTAP document when it is loaded; split the log
-    # at the top-level headers and parse each one.
-    awk -v dir="$log" '
-        /^\[ *[0-9.]+\] KTAP version 1$/ { n++ }
-        n > 0 { print > (dir "/ktap-" n ".log") }
-    ' < <(tr -d '\r' <"$log/guest-console.log")
-    ktap_docs=0
-    for doc in "$log"/ktap-*.log; do
-        [ -f "$doc" ] || continue
-        # The kernel's own (empty) built-in suite set at boot: nothing to count.
-        sed -n 2p "$doc" | grep -Eq '\] 1\.\.0$' && continue
-        ktap_docs=$((ktap_docs + 1))
-        out=$(python3 "$ksrc/tools/testing/kunit/kunit.py" parse "$doc" 2>&1)
-        echo "$out" | grep -E '\[(PASSED|FAILED|CRASHED|SKIPPED)\]|Testing complete' |
-            sed "s/^\[[0-9:]*\] /$arch: kunit: /"
-        summary=$(echo "$out" | grep 'Testing complete' | tail -n 1)
-        p=$(echo "$summary" | sed -n 's/.*passed: \([0-9]*\).*/\1/p')
-        f=$(echo "$summary" | sed -n 's/.*failed: \([0-9]*\).*/\1/p')
-        c=$(echo "$summary" | sed -n 's/.*crashed: \([0-9]*\).*/\1/p')
-        s=$(echo "$summary" | sed -n 's/.*skipped: \([0-9]*\).*/\1/p')
-        if [ -z "$summary" ] || [ -z "$p" ]; then
-            fail "$arch: kunit: $(basename "$doc")" \
-                "kunit.py found no result: $(echo "$out" | tail -n 3 | tr '\n' ' ')"
-            continue
-        fi
-        passed=$((passed + p))
-        failed=$((failed + ${f:-0} + ${c:-0}))
-        [ "${s:-0}" -eq 0 ] ||
-            fail "$arch: kunit: $(basename "$doc")" "${s} skipped cases (skips do not count as passes)"
-    done
-    [ "$ktap_docs" -ge 2 ] ||
-        fail "$arch: kunit: both modules ran their suites" "found $ktap_docs KTAP documents"
+    echo "=== $arch: guest: KUnit suites of rnf_conntrack and rnf_nat, parsed by kunit.py"
+    kunit_log "$arch" "$log/guest-console.log" "$log/ktap" 'rnf_(conntrack|nat)_' 2
 
     echo "=== $arch: guest: tests/guest/loader.sh, the bundle unpacked in the guest (tests/loader/guest.sh)"
     # guest.sh builds the bundle of $moddir, runs the guest and prints a PASS
@@ -190,6 +210,31 @@ test_arch() {
     count_lines "$log/loader-guest.out" "$arch"
     if [ "$guest_rc" -ne 0 ] && ! grep -q '^FAIL: ' "$log/loader-guest.out"; then
         fail "$arch: loader-guest: guest.sh" "exited $guest_rc without a FAIL line, see $log/loader-guest.out"
+    fi
+
+    echo "=== $arch: guest: tests/guest/tables.sh, TABLES=rnf (the stock iptables-legacy on rnf_tables)"
+    # The same script passes against the kernel's own ip_tables with
+    # TABLES=kernel (vm-test.sh tables.sh -a TABLES=kernel); here it tests rnf.
+    if [ ! -f "$moddir/rnf_tables.ko" ]; then
+        fail "$arch: guest: tables.sh (TABLES=rnf)" "rnf_tables.ko not built (no $moddir/rnf_tables.ko)"
+    else
+        scripts/vm/vm-test.sh tables.sh -A "$arch" -t 600 -a TABLES=rnf -m "$moddir/rnf_conntrack.ko" \
+            -m "$moddir/rnf_tables.ko" -l "$log/tables-console.log" >"$log/tables.out" 2>&1
+        guest_rc=$?
+        count_lines "$log/tables.out" "$arch"
+        case "$guest_rc" in
+            0) pass "$arch: guest: tables.sh exited 0" ;;
+            124) fail "$arch: guest: tables.sh finished" \
+                "no exit marker: the guest hung or crashed, see $log/tables-console.log" ;;
+            125) fail "$arch: guest: tables.sh kernel log clean" \
+                "oops/BUG/WARNING/lockdep report, see $log/tables.out" ;;
+            *) fail "$arch: guest: tables.sh exited 0" "exit status $guest_rc, see $log/tables.out" ;;
+        esac
+        if [ "$guest_rc" -ne 125 ] && [ -s "$log/tables-console.log" ]; then
+            pass "$arch: guest: tables.sh: kernel log has no oops, BUG, WARNING or lockdep report"
+        fi
+        echo "=== $arch: guest: KUnit suites of rnf_tables, parsed by kunit.py"
+        kunit_log "$arch" "$log/tables-console.log" "$log/ktap-tables" 'rnf_tables_' 1
     fi
 
     # Another guest script goes here, as a block like conntrack.sh's above:

@@ -4,7 +4,16 @@
  * each module's glue C file includes it, so every module carries a private
  * copy (the symbols are not exported and do not clash).
  */
+#include <linux/capability.h>
+#include <linux/cpumask.h>
 #include <linux/jiffies.h>
+#include <linux/percpu.h>
+#include <linux/printk.h>
+#include <linux/rcupdate.h>
+#include <linux/bottom_half.h>
+#include <linux/uaccess.h>
+#include <net/netns/generic.h>
+#include <net/sock.h>
 #include <linux/netdevice.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
@@ -86,4 +95,128 @@ bool rnf_net_ratelimit(void)
 void rnf_kunit_fail(struct kunit *test, const char *msg, unsigned long len)
 {
 	KUNIT_FAIL(test, "%.*s", (int)len, msg);
+}
+
+void *rnf_net_generic(const struct net *net, unsigned int id)
+{
+	return net_generic(net, id);
+}
+
+void rnf_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+void rnf_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
+}
+
+void rnf_local_bh_disable(void)
+{
+	local_bh_disable();
+}
+
+void rnf_local_bh_enable(void)
+{
+	local_bh_enable();
+}
+
+void *rnf_percpu_alloc(unsigned long size)
+{
+	return (void __force *)__alloc_percpu_gfp(size, sizeof(u64), GFP_KERNEL);
+}
+
+void rnf_percpu_free(void *p)
+{
+	free_percpu((void __percpu __force *)p);
+}
+
+void *rnf_percpu_this(void *p)
+{
+	return this_cpu_ptr((void __percpu __force *)p);
+}
+
+void *rnf_percpu_cpu(void *p, unsigned int cpu)
+{
+	return per_cpu_ptr((void __percpu __force *)p, cpu);
+}
+
+unsigned int rnf_cpu_next_possible(int cpu)
+{
+	return cpumask_next(cpu, cpu_possible_mask);
+}
+
+unsigned int rnf_nr_cpu_ids(void)
+{
+	return nr_cpu_ids;
+}
+
+struct net *rnf_sock_net(const struct sock *sk)
+{
+	return sock_net(sk);
+}
+
+bool rnf_net_admin_capable(const struct net *net)
+{
+	return ns_capable(net->user_ns, CAP_NET_ADMIN);
+}
+
+int rnf_copy_from_sockptr(void *dst, const sockptr_t *src, unsigned long offset, unsigned long n)
+{
+	return copy_from_sockptr_offset(dst, *src, offset, n) ? -EFAULT : 0;
+}
+
+int rnf_copy_from_user(void *dst, const void __user *src, unsigned long n)
+{
+	return copy_from_user(dst, src, n) ? -EFAULT : 0;
+}
+
+int rnf_copy_to_user(void __user *dst, const void *src, unsigned long n)
+{
+	return copy_to_user(dst, src, n) ? -EFAULT : 0;
+}
+
+void rnf_dev_name(const struct net_device *dev, u8 *out)
+{
+	if (dev)
+		memcpy(out, dev->name, IFNAMSIZ);
+	else
+		memset(out, 0, IFNAMSIZ);
+}
+
+const u8 *rnf_skb_mac_header(const struct sk_buff *skb, u32 *len)
+{
+	int room;
+
+	*len = 0;
+	if (!skb->dev || !skb->dev->hard_header_len || !skb_mac_header_was_set(skb) ||
+	    skb->mac_header == skb->network_header)
+		return NULL;
+	room = (int)skb->network_header - (int)skb->mac_header;
+	if (room <= 0)
+		return NULL;
+	*len = min_t(u32, skb->dev->hard_header_len, room);
+	return skb_mac_header(skb);
+}
+
+u32 rnf_skb_len(const struct sk_buff *skb)
+{
+	return skb->len;
+}
+
+void rnf_printk(int level, const char *buf, unsigned long len)
+{
+	int n = (int)min_t(unsigned long, len, 1024);
+
+	switch (level) {
+	case 0: printk(KERN_EMERG "%.*s\n", n, buf); break;
+	case 1: printk(KERN_ALERT "%.*s\n", n, buf); break;
+	case 2: printk(KERN_CRIT "%.*s\n", n, buf); break;
+	case 3: printk(KERN_ERR "%.*s\n", n, buf); break;
+	case 4: printk(KERN_WARNING "%.*s\n", n, buf); break;
+	case 5: printk(KERN_NOTICE "%.*s\n", n, buf); break;
+	case 6: printk(KERN_INFO "%.*s\n", n, buf); break;
+	default: printk(KERN_DEBUG "%.*s\n", n, buf); break;
+	}
 }

@@ -72,6 +72,29 @@ impl HookState<'_> {
         unsafe { Net::from_raw(self.raw.net) }
     }
 
+    /// The input device's name (`IFNAMSIZ` bytes, NUL padded); all zero at
+    /// hooks without one (LOCAL_OUT).
+    pub fn in_name(&self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        // SAFETY: `state->in` is NULL or a live device during the hook;
+        // `out` has IFNAMSIZ (16) writable bytes.
+        unsafe { bindings::rnf_dev_name(self.raw.in_, out.as_mut_ptr()) };
+        out
+    }
+
+    /// The output device's name, as [`HookState::in_name`] (zero at LOCAL_IN).
+    pub fn out_name(&self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        // SAFETY: as in `in_name`, for `state->out`.
+        unsafe { bindings::rnf_dev_name(self.raw.out, out.as_mut_ptr()) };
+        out
+    }
+
+    /// The raw state, for handing to C functions that take it apart.
+    pub fn as_raw(&self) -> &bindings::nf_hook_state {
+        self.raw
+    }
+
     /// Whether the packet came in on a loopback device.
     pub fn input_is_loopback(&self) -> bool {
         // SAFETY: `state->in` is NULL or a live device during the hook.

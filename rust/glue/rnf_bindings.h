@@ -5,6 +5,8 @@
  * the module's C flags at build time, so the layout matches the kernel the
  * modules are built against. See Kbuild.
  */
+#include <linux/icmp.h>
+#include <linux/icmpv6.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
@@ -13,10 +15,15 @@
 #include <linux/seq_file.h>
 #include <linux/random.h>
 #include <linux/rcupdate.h>
+#include <linux/sockptr.h>
+#include <linux/netfilter_ipv4/ip_tables.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
 #include <net/net_namespace.h>
 #include <net/netfilter/nf_conntrack.h>
 #include <net/netfilter/ipv4/nf_defrag_ipv4.h>
 #include <net/netfilter/ipv6/nf_defrag_ipv6.h>
+#include <net/netfilter/ipv4/nf_reject.h>
+#include <net/netfilter/ipv6/nf_reject.h>
 #include <kunit/test.h>
 
 #include "rnf_helpers.h"

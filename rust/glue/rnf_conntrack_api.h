@@ -2,7 +2,7 @@
 /*
  * What rnf_conntrack offers other modules (exported with EXPORT_SYMBOL_GPL,
  * so modpost records the dependency in the user's `depends=`), and its
- * module-private C glue (parameters, GC work).
+ * module-private C glue (parameters, per-namespace data, GC work).
  */
 #ifndef RNF_CONNTRACK_API_H
 #define RNF_CONNTRACK_API_H
@@ -35,14 +35,29 @@ struct rnf_ct_lookup {
  * @net: the packet's namespace; @pf: NFPROTO_IPV4 or NFPROTO_IPV6.
  * Returns 0 and fills @out, -ENOENT if the packet belongs to no tracked
  * connection (yet), -EINVAL if it cannot be parsed. Callable from hooks
- * (softirq) and process context; does not sleep.
+ * (softirq) and process context; does not sleep. Takes the table lock
+ * (spin_lock_bh) for the lookup: the caller must not hold it, and needs no
+ * RCU read section of its own.
+ *
+ * @net must be live and set up by rnf_conntrack: the state->net of a hook
+ * of a module that depends on rnf_conntrack is (its pernet operations are
+ * registered after rnf_conntrack's and torn down before them). The lookup
+ * uses @net's timeouts to decide whether the packet could open a connection;
+ * it changes no state and counts in no statistics.
  */
 int rnf_ct_lookup(struct net *net, u8 pf, const struct sk_buff *skb, struct rnf_ct_lookup *out);
 
 /*
- * Settings: each is a module parameter (so the loader can save and re-apply
- * it) and a sysctl under /proc/sys/net/rnf/, both backed by one variable.
- * Timeouts are in seconds; index with enum rnf_ct_timeout.
+ * Settings, as nf_conntrack divides them (nf_conntrack_standalone.c):
+ * - global: conntrack_max and conntrack_buckets. Each is a sysctl under
+ *   /proc/sys/net/rnf/ in every namespace, writable (conntrack_max only) in
+ *   the initial one, read-only elsewhere; conntrack_max is also a module
+ *   parameter. conntrack_max limits each namespace's count, as
+ *   nf_conntrack_max limits each net's ct count.
+ * - per namespace: the timeouts (seconds; index with enum rnf_ct_timeout).
+ *   The initial namespace's are the module parameters (what the loader
+ *   saves and re-applies); a namespace created later starts from the
+ *   initial namespace's values at that moment.
  */
 enum rnf_ct_timeout {
 	RNF_CT_TMO_TCP_SYN_SENT,
@@ -67,16 +82,15 @@ unsigned int rnf_ct_param_hashsize(void);
 unsigned int rnf_ct_param_max(void);
 /* Publishes the table size chosen at load: the ceiling of conntrack_max. */
 void rnf_ct_set_limits(unsigned int buckets, unsigned int capacity);
-/* The conntrack_max in force (<= capacity). */
+/* The conntrack_max in force (<= capacity): the limit of each namespace. */
 unsigned int rnf_ct_max(void);
-/* Copies the timeouts in force (seconds) into @out[RNF_CT_TMO_MAX]. */
-void rnf_ct_timeouts(u32 *out);
-/* Publishes the number of tracked connections (conntrack_count). */
-void rnf_ct_set_count(unsigned int count);
+/* Publishes the number of connections of all namespaces together
+ * (net.rnf.conntrack_count_all, initial namespace only). */
+void rnf_ct_set_count_all(unsigned int count);
 
 /*
- * Per-CPU statistics, /proc/net/stat/rnf_conntrack (the columns of
- * /proc/net/stat/nf_conntrack, then rnf's own: related).
+ * Per-CPU statistics of a namespace, its /proc/net/stat/rnf_conntrack (the
+ * columns of /proc/net/stat/nf_conntrack, then rnf's own: related).
  */
 enum rnf_ct_stat {
 	RNF_CT_STAT_FOUND,
@@ -90,9 +104,35 @@ enum rnf_ct_stat {
 	RNF_CT_STAT_RELATED,
 	RNF_CT_STAT_MAX,
 };
-void rnf_ct_stat_inc(enum rnf_ct_stat which);
 
-/* Registers the stats file and sysctls (init) and removes them (exit). */
+/*
+ * struct rnf_ct_net - rnf_conntrack's data for one namespace (count,
+ * timeouts, statistics, sysctls), private to rnf_conntrack_glue.c. It lives
+ * from the namespace's set-up by rnf_ct_controls_init()'s pernet operations
+ * until their exit, which runs after the hooks are unregistered from the
+ * namespace, a grace period has passed and its entries are flushed.
+ */
+struct rnf_ct_net;
+
+/* @net's data (net_generic(): no lock, no sleep; callable from hooks). */
+struct rnf_ct_net *rnf_ct_net(const struct net *net);
+void rnf_ct_net_stat_inc(struct rnf_ct_net *pn, enum rnf_ct_stat which);
+/* Copies the namespace's timeouts in force (seconds) into @out[RNF_CT_TMO_MAX]. */
+void rnf_ct_net_timeouts(const struct rnf_ct_net *pn, u32 *out);
+/* The namespace's connection count (net.rnf.conntrack_count), and changing
+ * it; changed only under the table lock. */
+unsigned int rnf_ct_net_count(const struct rnf_ct_net *pn);
+void rnf_ct_net_count_add(struct rnf_ct_net *pn, int delta);
+/* Subtracts @n from the count of the namespace whose inode number is @inum
+ * (for the GC, which knows an entry's namespace only by that number); a
+ * namespace without data is ignored. Under the table lock. */
+void rnf_ct_count_sub_inum(u32 inum, unsigned int n);
+
+/*
+ * Registers the per-namespace data, sysctls and statistics files in every
+ * namespace (init; before any hook) and removes them (exit; after the hooks
+ * and the GC are gone).
+ */
 int rnf_ct_controls_init(void);
 void rnf_ct_controls_exit(void);
 /* Total RAM in bytes, for the kernel's default table size. */

@@ -10,12 +10,14 @@
 #define RNF_HELPERS_H
 
 #include <linux/types.h>
+#include <linux/sockptr.h>
 
 struct sk_buff;
 struct net;
 struct net_device;
 struct seq_file;
 struct kunit;
+struct sock;
 typedef struct spinlock spinlock_t;
 
 /*
@@ -50,5 +52,50 @@ bool rnf_net_ratelimit(void);
 
 /* Marks a KUnit case failed with a message of @len bytes. */
 void rnf_kunit_fail(struct kunit *test, const char *msg, unsigned long len);
+
+/* The data of pernet_operations @id in @net (net_generic()). */
+void *rnf_net_generic(const struct net *net, unsigned int id);
+
+/* RCU read side and bottom halves (rcu_read_lock(), local_bh_disable()). */
+void rnf_rcu_read_lock(void);
+void rnf_rcu_read_unlock(void);
+void rnf_local_bh_disable(void);
+void rnf_local_bh_enable(void);
+
+/*
+ * Per-CPU memory (alloc_percpu-style): @size zeroed bytes per possible CPU,
+ * 8-byte aligned, or NULL. this_cpu_ptr() with BHs (hence preemption)
+ * disabled, per_cpu_ptr() for @cpu, and the possible CPU after @cpu (-1 to
+ * start), nr_cpu_ids when there is none.
+ */
+void *rnf_percpu_alloc(unsigned long size);
+void rnf_percpu_free(void *p);
+void *rnf_percpu_this(void *p);
+void *rnf_percpu_cpu(void *p, unsigned int cpu);
+unsigned int rnf_cpu_next_possible(int cpu);
+unsigned int rnf_nr_cpu_ids(void);
+
+/* sock_net(@sk), and whether the caller has CAP_NET_ADMIN in @net's user ns. */
+struct net *rnf_sock_net(const struct sock *sk);
+bool rnf_net_admin_capable(const struct net *net);
+
+/* User (or sockptr) memory: 0, or -EFAULT if any byte could not be copied. */
+int rnf_copy_from_sockptr(void *dst, const sockptr_t *src, unsigned long offset, unsigned long n);
+int rnf_copy_from_user(void *dst, const void __user *src, unsigned long n);
+int rnf_copy_to_user(void __user *dst, const void *src, unsigned long n);
+
+/* @dev->name (IFNAMSIZ bytes, NUL padded) into @out; all zero if @dev is NULL. */
+void rnf_dev_name(const struct net_device *dev, u8 *out);
+/*
+ * The link-layer header as nf_log prints it (MAC=): skb_mac_header() for
+ * skb->dev->hard_header_len bytes, clamped to the bytes before the network
+ * header; NULL with *len = 0 if there is none.
+ */
+const u8 *rnf_skb_mac_header(const struct sk_buff *skb, u32 *len);
+/* skb->len: the packet's length in bytes from its network header on. */
+u32 rnf_skb_len(const struct sk_buff *skb);
+
+/* printk of @len bytes at KERN_<@level> (0 emerg .. 7 debug), one line. */
+void rnf_printk(int level, const char *buf, unsigned long len);
 
 #endif /* RNF_HELPERS_H */

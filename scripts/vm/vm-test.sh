@@ -17,7 +17,12 @@
 # The guest gets: tests/guest/ at /tests, scripts/rnf-modload at
 # /sbin/rnf-modload (when it exists), every -m module in /lib/rnf/, and the
 # reference kernel's own modules (KDIR/modroot/lib/modules) at /lib/modules,
-# and each -f SRC (a file or directory) at DST (as mkinitramfs.sh -f).
+# the stock iptables of Debian's `iptables` package for ARCH
+# (xtables-legacy-multi with its libraries, its extensions in
+# /usr/lib/<triplet>/xtables, and the names iptables-legacy,
+# iptables-legacy-save, iptables-legacy-restore and the ip6tables ones in
+# /usr/sbin), and each -f SRC (a file or directory) at DST (as
+# mkinitramfs.sh -f).
 # The kernel is the one scripts/setup.sh --arch ARCH built; run that first.
 set -euo pipefail
 
@@ -75,6 +80,24 @@ initramfs_args=(-o "$work/initrd.cpio.gz" -a "$arch" -f "$root/tests/guest:/test
     -f "$kdir/modroot/lib/modules:/lib/modules"
     -f "$root/modules-load.d:/etc/modules-load.d" "${extra_files[@]}" "${user_files[@]}")
 [ -f "$root/scripts/rnf-modload" ] && initramfs_args+=(-f "$root/scripts/rnf-modload:/sbin/rnf-modload")
+# The stock iptables-legacy: one multi-call binary that acts on the name it
+# is called by, and its extensions (loaded with dlopen, so ldd does not see
+# them; they need only libxtables and libc, which the binary brings).
+case "$arch" in
+    x86_64) xt_ext=/usr/lib/x86_64-linux-gnu/xtables; xt_ext_src=$xt_ext ;;
+    arm64)
+        xt_ext=/usr/lib/aarch64-linux-gnu/xtables
+        xt_ext_src=$("$root/scripts/setup.sh" --arch arm64 --userland)/root$xt_ext
+        ;;
+esac
+if [ -d "$xt_ext_src" ]; then
+    mkdir -p "$work/sbin"
+    for name in iptables-legacy iptables-legacy-save iptables-legacy-restore \
+        ip6tables-legacy ip6tables-legacy-save ip6tables-legacy-restore; do
+        ln -s /usr/bin/xtables-legacy-multi "$work/sbin/$name"
+    done
+    initramfs_args+=(-b /usr/sbin/xtables-legacy-multi -f "$xt_ext_src:$xt_ext" -f "$work/sbin:/usr/sbin")
+fi
 for mod in "${modules[@]}"; do
     initramfs_args+=(-m "$mod")
 done

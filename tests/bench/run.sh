@@ -5,7 +5,9 @@
 # netfilter modules and the stock iptables-legacy, and runs
 # tests/guest/bench.sh (packets per second through a router namespace with
 # no netfilter, ip_tables, the kernel's nf_conntrack and rnf_conntrack, for 1
-# and 10,000 flows; memory per connection). Prints the `bench:` lines.
+# and 10,000 flows; memory per connection; pps with 10, 100 and 1,000
+# non-matching rules before the matching one, the kernel's ip_tables then
+# rnf_tables when $MODDIR/rnf_tables.ko exists). Prints the `bench:` lines.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,8 +30,10 @@ case "$ARCH" in
         extsrc=$(scripts/setup.sh --arch arm64 --userland)/root$extdir
         ;;
 esac
+tables=()
+[ -f "$moddir/rnf_tables.ko" ] && tables=(-m "$moddir/rnf_tables.ko")
 scripts/vm/mkinitramfs.sh -a "$ARCH" -o "$work/initrd.cpio.gz" \
-    -m "$moddir/rnf_conntrack.ko" -m "$moddir/rnf_nat.ko" \
+    -m "$moddir/rnf_conntrack.ko" -m "$moddir/rnf_nat.ko" "${tables[@]}" \
     -f "$root/tests/guest:/tests" -f "$kdir/modroot/lib/modules:/lib/modules" \
     -f "$root/scripts/rnf-modload:/sbin/rnf-modload" \
     -b "$xt/xtables-legacy-multi" -f "$extsrc:$extdir" >/dev/null

@@ -4,7 +4,10 @@
 # Benchmark (figures, not a test): packets per second forwarded by a router
 # namespace with no netfilter, with ip_tables and one rule, with the kernel's
 # nf_conntrack, and with rnf_conntrack, for 1 flow and 10,000 flows; and the
-# memory per connection of both trackers. Run by tests/bench/run.sh.
+# memory per connection of both trackers; then the rule tables: packets per
+# second with 10, 100 and 1,000 non-matching FORWARD rules before the one
+# that matches, the kernel's ip_tables then rnf_tables (when
+# /lib/rnf/rnf_tables.ko exists). Run by tests/bench/run.sh.
 #
 # pktgen (xmit_mode netif_receive) injects 64-byte UDP packets into the
 # receive path of dummy device dum0 in namespace "r"; they are forwarded to
@@ -20,6 +23,7 @@ COUNT=${BENCH_COUNT:-100000}
 FLOWS_MANY=10000
 MAX=16384
 IPT="/tmp/iptables-legacy"
+RULES_COUNT=${BENCH_RULES_COUNT:-20000}
 
 pg() {
     in_ns r sh -c "echo '$2' > /proc/net/pktgen/$1"
@@ -36,6 +40,7 @@ setup() {
     ip -n r neigh add 10.8.0.2 lladdr 02:00:00:00:00:02 dev dum1 nud permanent || return 1
     sysctl_ns r net.ipv4.ip_forward=1 || return 1
     ln -sf /usr/bin/xtables-legacy-multi "$IPT"
+    ln -sf /usr/bin/xtables-legacy-multi "$IPT-restore"
 }
 
 # run_pktgen FLOWS: forwards $COUNT packets over FLOWS source ports; prints pps.
@@ -50,6 +55,38 @@ run_pktgen() {
     done
     in_ns r sh -c "echo start > /proc/net/pktgen/pgctrl"
     in_ns r cat /proc/net/pktgen/dum0 | sed -n 's/.* \([0-9][0-9]*\)pps.*/\1/p' | head -n 1
+}
+
+# rules_file N: a filter table whose FORWARD chain has N rules that do not
+# match the benchmark's packets (other source addresses, same protocol and
+# port, so each is really compared), then the ACCEPT that matches, then a
+# state rule never reached (it turns the conntrack hooks on, as rnf_tables
+# always has rnf_conntrack: the two sides compare with tracking on).
+rules_file() {
+    awk -v n="$1" 'BEGIN {
+        print "*filter"
+        print ":INPUT ACCEPT [0:0]"
+        print ":FORWARD ACCEPT [0:0]"
+        print ":OUTPUT ACCEPT [0:0]"
+        for (i = 0; i < n; i++)
+            printf "-A FORWARD -s 10.99.%d.%d/32 -p udp -m udp --dport 9 -j DROP\n", int(i / 250), i % 250 + 1
+        print "-A FORWARD -s 10.7.0.2/32 -p udp -m udp --dport 9 -j ACCEPT"
+        print "-A FORWARD -m state --state INVALID -j DROP"
+        print "COMMIT"
+    }'
+}
+
+# measure_rules NAME: for 10, 100 and 1,000 rules before the match, two
+# runs of RULES_COUNT packets (one flow) each.
+measure_rules() {
+    for n in 10 100 1000; do
+        rules_file "$n" | in_ns r "$IPT-restore" || { echo "bench: $1: restore of $n rules failed"; return 1; }
+        a=$(COUNT=$RULES_COUNT run_pktgen 1)
+        b=$(COUNT=$RULES_COUNT run_pktgen 1)
+        hits=$(in_ns r "$IPT" -vxnL FORWARD | awk -v r=$((n + 1)) 'NR == r + 2 { print $1 }')
+        echo "bench: rules, $1, $n non-matching rules before the match: $a pps, $b pps (matching rule counted $hits packets)"
+    done
+    in_ns r "$IPT" -F FORWARD
 }
 
 # measure NAME: two runs for 1 flow and for FLOWS_MANY flows.
@@ -81,8 +118,12 @@ in_ns r "$IPT" -A FORWARD -m state --state INVALID -j DROP || exit 1
 measure "kernel nf_conntrack (+ ip_tables, 1 rule)"
 echo "bench: kernel nf_conntrack entries: $(in_ns r cat /proc/sys/net/netfilter/nf_conntrack_count)"
 in_ns r "$IPT" -F FORWARD
+modprobe xt_tcpudp || exit 1
+measure_rules "kernel ip_tables + nf_conntrack"
 ip netns del r
-modprobe -r xt_state xt_comment iptable_filter nf_conntrack 2>/dev/null
+# rnf_tables registers the same socket options: the kernel's must be gone.
+modprobe -r xt_state xt_comment xt_tcpudp iptable_filter nf_conntrack 2>/dev/null
+modprobe -r ip_tables x_tables 2>/dev/null
 setup >/dev/null 2>&1
 
 mkdir -p /etc/rnf
@@ -90,7 +131,7 @@ echo "options rnf_conntrack conntrack_max=$MAX hashsize=$MAX" >/etc/rnf/modload.
 rnf-modload /lib/rnf/rnf_conntrack.ko "/lib/modules/$KVER/kernel/net/ipv4/netfilter" \
     "/lib/modules/$KVER/kernel/net/ipv6/netfilter" || exit 1
 measure "rnf_conntrack"
-echo "bench: rnf_conntrack entries: $(cat /proc/sys/net/rnf/conntrack_count)"
+echo "bench: rnf_conntrack entries: $(in_ns r cat /proc/sys/net/rnf/conntrack_count)"
 
 line=$(dmesg | grep -o 'max [0-9]* connections, [0-9]* bytes each (struct nf_conn: [0-9]* bytes)' | tail -n 1)
 rnf=$(echo "$line" | sed -n 's/.*, \([0-9]*\) bytes each.*/\1/p')
@@ -98,3 +139,14 @@ kern=$(echo "$line" | sed -n 's/.*nf_conn: \([0-9]*\) bytes.*/\1/p')
 echo "bench: memory per connection: rnf_conntrack $rnf bytes (+4 per hash bucket, all allocated at load);" \
     "kernel struct nf_conn $kern bytes, $(((kern + 63) / 64 * 64)) in its cache-aligned slab" \
     "(+8 per hash bucket, extensions extra)"
+
+if [ -f /lib/rnf/rnf_tables.ko ]; then
+    if rnf-modload /lib/rnf/rnf_tables.ko /lib/rnf "/lib/modules/$KVER/kernel/net/ipv4/netfilter" \
+        "/lib/modules/$KVER/kernel/net/ipv6/netfilter"; then
+        measure_rules "rnf_tables + rnf_conntrack"
+    else
+        echo "bench: rules, rnf_tables: loading failed, skipped"
+    fi
+else
+    echo "bench: rules, rnf_tables: skipped, rnf_tables.ko not built"
+fi

@@ -60,30 +60,78 @@ kill_cmd() {
     done
 }
 
-# stat_col NAME: the sum over CPUs of column NAME of /proc/net/stat/rnf_conntrack.
-stat_col() {
-    _i=0
-    _col=0
-    for _h in $(head -n 1 /proc/net/stat/rnf_conntrack); do
-        _i=$((_i + 1))
-        [ "$_h" = "$1" ] && _col=$_i
+# ns_watch NS...: starts a process sleeping in each NS, so that NS's /proc/net
+# can be read as /proc/PID/net without an `ip netns exec` (0.15 s each under
+# emulation). topology_down kills them; so does ns_unwatch NS (a namespace
+# cannot go away while a process is in it).
+ns_watch() {
+    for _ns in "$@"; do
+        # Not in_ns: a function runs in a forked shell, and its pid would be
+        # that shell's, in this namespace; ip setns()es and execs in place.
+        bg_start /dev/null /usr/bin/ip netns exec "$_ns" sleep 100000
+        eval "RNF_NSPID_$_ns=$RNF_BG_PID"
+        wait_for 50 in_other_netns "$RNF_BG_PID" || echo "ns_watch: pid $RNF_BG_PID did not enter $_ns" >&2
     done
-    [ "$_col" -gt 0 ] || { echo 0; return; }
+}
+
+ns_unwatch() {
+    eval "_p=\${RNF_NSPID_$1:-}"
+    [ -n "$_p" ] && kill "$_p" 2>/dev/null && wait "$_p" 2>/dev/null
+    eval "RNF_NSPID_$1="
+}
+
+in_other_netns() {
+    [ "$(readlink "/proc/$1/ns/net")" != "$(readlink /proc/self/ns/net)" ]
+}
+
+# net_dir NS: NS's /proc/net as seen from here (init: the initial namespace's).
+net_dir() {
+    if [ "$1" = init ]; then
+        echo /proc/net
+    else
+        eval "echo /proc/\${RNF_NSPID_$1:-none}/net"
+    fi
+}
+
+# stat_col NAME [NS...]: the sum over CPUs and over the namespaces NS (default:
+# client router server; init for the initial one) of column NAME of their
+# /proc/net/stat/rnf_conntrack.
+stat_col() {
+    _name=$1
+    shift
+    [ $# -gt 0 ] || set -- client router server
     _sum=0
-    for _v in $(tail -n +2 /proc/net/stat/rnf_conntrack | awk -v c="$_col" '{ print $c }'); do
-        _sum=$((_sum + 0x$_v))
+    for _ns in "$@"; do
+        _f=$(net_dir "$_ns")/stat/rnf_conntrack
+        for _v in $(awk -v n="$_name" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == n) c = i; next }
+            c { print $c }' "$_f" 2>/dev/null); do
+            _sum=$((_sum + 0x$_v))
+        done
     done
     echo "$_sum"
 }
 
-# count_below N: fewer than N connections are tracked.
-count_below() {
-    [ "$(cat /proc/sys/net/rnf/conntrack_count)" -lt "$1" ]
+# ns_count NS: NS's connection count, the entries column of its statistics.
+ns_count() {
+    _v=$(awk 'NR == 2 { print $1; exit }' "$(net_dir "$1")/stat/rnf_conntrack" 2>/dev/null)
+    echo $((0x${_v:-0}))
 }
 
-# stat_above NAME N: column NAME is above N.
+# stat_above NAME N [NS...]: column NAME (summed as stat_col) is above N.
 stat_above() {
-    [ "$(stat_col "$1")" -gt "$2" ]
+    _n=$1
+    _min=$2
+    shift 2
+    [ "$(stat_col "$_n" "$@")" -gt "$_min" ]
+}
+
+# sysctl_of NS NAME: net.rnf.NAME in namespace NS.
+sysctl_of() {
+    if [ "$1" = init ]; then
+        cat "/proc/sys/net/rnf/$2" 2>/dev/null
+    else
+        in_ns "$1" cat "/proc/sys/net/rnf/$2" 2>/dev/null
+    fi
 }
 
 # position WORD LIST: 1-based index of WORD in LIST, 0 if absent.
@@ -142,6 +190,7 @@ if ! topology_up; then
     summary
     exit 1
 fi
+ns_watch client router server
 
 # --- ICMP and ICMPv6 echo -------------------------------------------------------
 
@@ -261,15 +310,19 @@ expect_ct "UDP stream (replied, active after 2 s) is ASSURED" router \
 
 # --- conntrack_max 100, 500 new flows ---------------------------------------------------
 
+# conntrack_max is global but, as nf_conntrack_max, limits each namespace's
+# own count: client, router and server may hold 100 each.
 max0=$(cat /proc/sys/net/rnf/conntrack_max)
-early=$(stat_col early_drop)
-drops=$(stat_col drop)
+early=$(stat_col early_drop router)
+drops=$(stat_col drop router)
 echo 100 >/proc/sys/net/rnf/conntrack_max
-# Sample the count while the flows go out.
+# Sample the router's count while the flows go out.
+rstat=$(net_dir router)/stat/rnf_conntrack
 (
     peak=0
     while [ ! -f /tmp/flood.done ]; do
-        n=$(cat /proc/sys/net/rnf/conntrack_count)
+        v=$(awk 'NR == 2 { print $1; exit }' "$rstat")
+        n=$((0x${v:-0}))
         [ "$n" -gt "$peak" ] && peak=$n
         echo "$peak" >/tmp/flood.peak
         sleep 0.05
@@ -280,16 +333,24 @@ in_ns client rnf-udp send "$SERVER4" 6000 --size 8 --sport 20000 --flows 500 >/d
 touch /tmp/flood.done
 wait "$sampler"
 peak=$(cat /tmp/flood.peak)
-count=$(cat /proc/sys/net/rnf/conntrack_count)
-if [ "$peak" -le 100 ] && [ "$count" -le 100 ]; then
-    pass "with conntrack_max 100, 500 new flows never take the count above 100 (peak $peak)"
+count=$(sysctl_of router conntrack_count)
+if [ "$peak" -le 100 ] && [ "$count" -le 100 ] && [ "$peak" -ge 90 ]; then
+    pass "with conntrack_max 100, 500 new flows never take the router's count above 100 (peak $peak)"
 else
-    fail "conntrack_max 100 holds" "peak $peak, now $count"
+    fail "conntrack_max 100 holds in the router" "peak $peak, now $count"
 fi
-early=$(($(stat_col early_drop) - early))
-drops=$(($(stat_col drop) - drops))
+nc_=$(ns_count client)
+ns_=$(ns_count server)
+all=$(cat /proc/sys/net/rnf/conntrack_count_all)
+if [ "$nc_" -le 100 ] && [ "$ns_" -le 100 ] && [ "$all" -gt 100 ]; then
+    pass "the limit is per namespace: client $nc_, server $ns_, all namespaces together $all"
+else
+    fail "conntrack_max limits each namespace" "client $nc_, router $count, server $ns_, all $all"
+fi
+early=$(($(stat_col early_drop router) - early))
+drops=$(($(stat_col drop router) - drops))
 if [ "$early" -gt 0 ] && [ "$drops" -gt 0 ]; then
-    pass "early_drop ($early) and drop ($drops) counters moved"
+    pass "the router's early_drop ($early) and drop ($drops) counters moved"
 else
     fail "early_drop and drop counters moved" "early_drop +$early, drop +$drops"
 fi
@@ -302,16 +363,79 @@ else
 fi
 echo "$max0" >/proc/sys/net/rnf/conntrack_max
 
-# --- identical tuples in two namespaces ---------------------------------------------------
+# --- namespaces: own tables, counts, statistics and timeouts ----------------------------
 
+# Two pairs of namespaces, ta -> ua and tb -> ub, on identical addresses.
+# net.rnf.* exists in each: conntrack_max and conntrack_buckets are global and
+# read-only there, conntrack_count and the timeouts are the namespace's own; a
+# namespace starts with the initial namespace's timeouts.
+init_udp=$(cat /proc/sys/net/rnf/conntrack_udp_timeout)
 for n in a b; do
     ip netns add "t$n" && ip netns add "u$n" &&
         ip -n "t$n" link add eth0 type veth peer name eth0 netns "u$n" &&
         ip -n "t$n" addr add 10.9.0.1/24 dev eth0 && ip -n "u$n" addr add 10.9.0.2/24 dev eth0 &&
         ip -n "t$n" link set eth0 up && ip -n "u$n" link set eth0 up &&
         ip -n "t$n" link set lo up && ip -n "u$n" link set lo up
+done
+ns_watch ta tb ua ub
+udp_a=$(sysctl_of ta conntrack_udp_timeout)
+est_a=$(sysctl_of ta conntrack_tcp_timeout_established)
+if [ "$udp_a" = "$init_udp" ] && [ "$est_a" = "$(cat /proc/sys/net/rnf/conntrack_tcp_timeout_established)" ]; then
+    pass "a new namespace starts with the initial namespace's timeouts (udp $udp_a)"
+else
+    fail "a new namespace starts with the initial namespace's timeouts" "udp $udp_a (init $init_udp), established $est_a"
+fi
+if [ "$(sysctl_of ta conntrack_max)" = "$(cat /proc/sys/net/rnf/conntrack_max)" ] &&
+    [ "$(sysctl_of ta conntrack_buckets)" = "$(cat /proc/sys/net/rnf/conntrack_buckets)" ] &&
+    [ "$(sysctl_of ta conntrack_count)" = 0 ] && [ -z "$(sysctl_of ta conntrack_count_all)" ] &&
+    [ -n "$(cat /proc/sys/net/rnf/conntrack_count_all)" ]; then
+    pass "net.rnf.* in a namespace: global max and buckets, its own count (0), no conntrack_count_all"
+else
+    fail "net.rnf.* in a namespace" "$(in_ns ta sh -c 'cd /proc/sys/net/rnf && grep . *' | tr '\n' ' ')"
+fi
+max0=$(cat /proc/sys/net/rnf/conntrack_max)
+if in_ns ta sh -c 'echo 50 >/proc/sys/net/rnf/conntrack_max' 2>/dev/null ||
+    in_ns ta sh -c 'echo 50 >/proc/sys/net/rnf/conntrack_buckets' 2>/dev/null; then
+    fail "conntrack_max and conntrack_buckets are read-only in a namespace" "a write succeeded"
+elif [ "$(cat /proc/sys/net/rnf/conntrack_max)" = "$max0" ] && [ "$(sysctl_of ta conntrack_max)" = "$max0" ] &&
+    [ "$(in_ns ta stat -c %a /proc/sys/net/rnf/conntrack_max)" = 444 ]; then
+    pass "conntrack_max is read-only (0444) in a namespace: the write is refused, $max0 stays"
+else
+    fail "conntrack_max is read-only in a namespace" "now $(cat /proc/sys/net/rnf/conntrack_max), was $max0"
+fi
+echo $((max0 - 1)) >/proc/sys/net/rnf/conntrack_max
+if [ "$(sysctl_of ta conntrack_max)" = $((max0 - 1)) ]; then
+    pass "conntrack_max set in the initial namespace is the one every namespace sees"
+else
+    fail "conntrack_max is global" "ta sees $(sysctl_of ta conntrack_max), want $((max0 - 1))"
+fi
+echo "$max0" >/proc/sys/net/rnf/conntrack_max
+
+# Different UDP timeouts in ta (3 s) and tb (60 s), set by sysctl there.
+sysctl_ns ta net.rnf.conntrack_udp_timeout=3
+sysctl_ns tb net.rnf.conntrack_udp_timeout=60
+if [ "$(sysctl_of ta conntrack_udp_timeout)" = 3 ] && [ "$(sysctl_of tb conntrack_udp_timeout)" = 60 ] &&
+    [ "$(cat /proc/sys/net/rnf/conntrack_udp_timeout)" = "$init_udp" ] &&
+    [ "$(cat /sys/module/rnf_conntrack/parameters/udp_timeout)" = "$init_udp" ]; then
+    pass "a namespace's timeout is its own: the initial namespace and the parameter keep $init_udp"
+else
+    fail "per-namespace timeouts" "ta $(sysctl_of ta conntrack_udp_timeout), tb $(sysctl_of tb conntrack_udp_timeout), init $(cat /proc/sys/net/rnf/conntrack_udp_timeout)"
+fi
+echo 45 >/proc/sys/net/rnf/conntrack_udp_timeout
+if [ "$(sysctl_of ta conntrack_udp_timeout)" = 3 ] && [ "$(sysctl_of ua conntrack_udp_timeout)" = "$init_udp" ]; then
+    pass "changing the initial namespace's timeout leaves existing namespaces' alone"
+else
+    fail "the initial namespace's timeout is its own" "ta $(sysctl_of ta conntrack_udp_timeout), ua $(sysctl_of ua conntrack_udp_timeout)"
+fi
+echo "$init_udp" >/proc/sys/net/rnf/conntrack_udp_timeout
+
+init_ins=$(stat_col insert init)
+init_cnt=$(cat /proc/sys/net/rnf/conntrack_count)
+for n in a b; do
     in_ns "t$n" rnf-udp send 10.9.0.2 7000 --size 8 --sport 40700 >/dev/null 2>&1
 done
+# 20 more flows in tb, for the teardown below.
+in_ns tb rnf-udp send 10.9.0.2 7001 --size 8 --sport 41000 --flows 20 >/dev/null 2>&1
 ta=$(ct ta | grep -c "src=10.9.0.1 dst=10.9.0.2 sport=40700 dport=7000")
 tb=$(ct tb | grep -c "src=10.9.0.1 dst=10.9.0.2 sport=40700 dport=7000")
 if [ "$ta" -eq 1 ] && [ "$tb" -eq 1 ]; then
@@ -319,24 +443,67 @@ if [ "$ta" -eq 1 ] && [ "$tb" -eq 1 ]; then
 else
     fail "identical tuples in two namespaces" "ta has $ta, tb has $tb"
 fi
-before=$(cat /proc/sys/net/rnf/conntrack_count)
-ip netns del ta
-ip netns del ua
-if wait_for 50 count_below "$before" &&
-    [ "$(ct tb | grep -c 'sport=40700 dport=7000')" -eq 1 ]; then
-    pass "a namespace going away frees its entries, the other keeps its own"
+ca=$(sysctl_of ta conntrack_count)
+cb=$(sysctl_of tb conntrack_count)
+if [ "$ca" = 1 ] && [ "$cb" = 21 ] && [ "$(ns_count ta)" = 1 ] && [ "$(ns_count tb)" = 21 ] &&
+    [ "$(cat /proc/sys/net/rnf/conntrack_count)" = "$init_cnt" ]; then
+    pass "conntrack_count per namespace: ta 1, tb 21, the initial namespace unchanged ($init_cnt)"
 else
-    fail "namespace teardown frees its entries" "count $before -> $(cat /proc/sys/net/rnf/conntrack_count)"
+    fail "conntrack_count per namespace" "ta $ca/$(ns_count ta), tb $cb/$(ns_count tb), init $init_cnt -> $(cat /proc/sys/net/rnf/conntrack_count)"
 fi
+if [ "$(stat_col insert ta)" -eq 1 ] && [ "$(stat_col insert tb)" -eq 21 ] &&
+    [ "$(stat_col insert init)" -eq "$init_ins" ]; then
+    pass "statistics per namespace: insert ta 1, tb 21, the initial namespace +0"
+else
+    fail "statistics per namespace" "insert: ta $(stat_col insert ta), tb $(stat_col insert tb), init $init_ins -> $(stat_col insert init)"
+fi
+# The flow is unreplied: ta's entry lives 3 s, tb's 60 s.
+if wait_for 100 ct_lacks ta 'sport=40700 dport=7000' && ct_has tb 'sport=40700 dport=7000'; then
+    pass "ta's entry expired after its 3 s udp_timeout, tb's (60 s) is still there"
+else
+    fail "per-namespace timeouts take effect" "ta: $(ct ta | tr '\n' '|') tb: $(ct tb | grep -c 40700)"
+fi
+
+# all_consistent: conntrack_count_all is the sum of the live namespaces' counts.
+all_consistent() {
+    _sum=0
+    for _ns in init "$@"; do
+        _sum=$((_sum + $(ns_count "$_ns")))
+    done
+    _all=$(cat /proc/sys/net/rnf/conntrack_count_all)
+    echo "sum $_sum, conntrack_count_all $_all" >/tmp/consistent
+    [ "$_sum" -eq "$_all" ]
+}
+all0=$(cat /proc/sys/net/rnf/conntrack_count_all)
+gone=$(($(ns_count tb) + $(ns_count ub)))
+init_cnt=$(cat /proc/sys/net/rnf/conntrack_count)
+ns_unwatch tb
+ns_unwatch ub
 ip netns del tb
 ip netns del ub
+# all_below N: fewer than N connections in all namespaces together.
+all_below() {
+    [ "$(cat /proc/sys/net/rnf/conntrack_count_all)" -lt "$1" ]
+}
+if [ "$gone" -ge 21 ] && wait_for 100 all_below $((all0 - gone + 1)) &&
+    wait_for 30 all_consistent client router server ta ua &&
+    [ "$(cat /proc/sys/net/rnf/conntrack_count)" = "$init_cnt" ]; then
+    pass "a namespace deleted with $gone live entries frees them ($all0 -> $(cat /proc/sys/net/rnf/conntrack_count_all) in all namespaces, the rest consistent)"
+else
+    fail "namespace teardown frees its entries" "had $gone, all $all0 -> $(cat /proc/sys/net/rnf/conntrack_count_all); $(cat /tmp/consistent)"
+fi
+ns_unwatch ta
+ns_unwatch ua
+ip netns del ta
+ip netns del ua
 
 # --- forged ICMP errors: RELATED only when the outer destination fits ------------------
 
-# A forged error crosses up to three trackers, all counted in the one global
-# stats file: the server's own (LOCAL_OUT, where the raw socket sends it), the
-# router's (PRE_ROUTING) and, if it is forwarded, the client's (PRE_ROUTING).
-# Each namespace tracks the flow, so each classifies the error the same way.
+# A forged error crosses up to three trackers, each counting in its own
+# namespace's statistics (stat_col sums the three): the server's own
+# (LOCAL_OUT, where the raw socket sends it), the router's (PRE_ROUTING) and,
+# if it is forwarded, the client's (PRE_ROUTING). Each namespace tracks the
+# flow, so each classifies the error the same way.
 
 # forged_unreach TO CLIENT SERVER SPORT [-6]: from the server, a port
 # unreachable about the UDP flow CLIENT:SPORT -> SERVER:5997, sent to TO.
@@ -435,7 +602,7 @@ bg_start /tmp/ping-flow.log in_ns client ping -i 0.05 -c 400 "$SERVER4"
 bg_start /tmp/ping6-flow.log in_ns client ping -6 -i 0.05 -c 400 "$SERVER6"
 bg_start /tmp/udp-flow.log in_ns client rnf-udp send "$SERVER4" 5400 --size 16 --sport 40401 --count 4000
 sleep 2
-live=$(cat /proc/sys/net/rnf/conntrack_count)
+live=$(cat /proc/sys/net/rnf/conntrack_count_all)
 if modload -r -l "$LIST"; then
     pass "loader removes the set with $live live entries and traffic flowing"
 else

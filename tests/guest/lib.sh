@@ -207,3 +207,14 @@ topology_down() {
     done
     return 0
 }
+
+# bg_ns LOG NS CMD...: bg_start of CMD in network namespace NS. Unlike
+# `bg_start LOG in_ns NS CMD` (a backgrounded shell function is a subshell,
+# and killing it leaves CMD running, holding the namespace), the pid that
+# bg_stop_all kills is CMD's own: `ip netns exec` execs it.
+bg_ns() {
+    _log=$1
+    _ns=$2
+    shift 2
+    bg_start "$_log" /usr/bin/ip netns exec "$_ns" "$@"
+}

@@ -486,9 +486,10 @@ fn table_full_then_early_drop() -> Result<(), &'static str> {
             c.status |= IPS_ASSURED;
         }
     }
-    ensure(t.early_drop(0, 0), "early drop found a victim")?;
+    ensure(!t.early_drop(0, 0, 2), "another namespace's entries are never early-dropped")?;
+    ensure(t.early_drop(0, 0, 1), "early drop found a victim")?;
     ensure(t.find(&conn_for_port(2, 1)?.tuple[0], 1).is_none(), "victim was the unassured one")?;
-    ensure(!t.early_drop(0, 0), "assured entries are never early-dropped")?;
+    ensure(!t.early_drop(0, 0, 1), "assured entries are never early-dropped")?;
     ensure(t.insert(conn_for_port(9, 1)?).is_ok(), "insert after early drop")
 }
 
@@ -499,11 +500,17 @@ fn table_gc_and_flush() -> Result<(), &'static str> {
     for port in 0..6 {
         t.insert(conn_for_port(port, if port < 3 { 1 } else { 2 })?).map_err(|_| "fill")?;
     }
-    let (removed, _) = t.gc(10, 0, 5);
+    let mut gone = [0u32; 3];
+    let (removed, _) = t.gc(10, 0, 5, |_| {});
     ensure(removed == 0, "nothing expired yet")?;
     ensure(t.flush(Some(2)) == 3 && t.count() == 3, "flush one netns")?;
-    let (removed, _) = t.gc(31 * 100, 0, 5);
-    ensure(removed == 3 && t.count() == 0, "expired entries reclaimed")
+    let (removed, _) = t.gc(31 * 100, 0, 5, |n| {
+        if let Some(g) = gone.get_mut(n as usize) {
+            *g += 1;
+        }
+    });
+    ensure(removed == 3 && t.count() == 0, "expired entries reclaimed")?;
+    ensure(gone == [0, 3, 0], "each removal reported with its namespace")
 }
 
 fn proc_line_matches_nf_conntrack() -> Result<(), &'static str> {

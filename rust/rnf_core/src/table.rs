@@ -228,9 +228,10 @@ where
     }
 
     /// Garbage collection: removes expired connections in up to `max_buckets`
-    /// buckets starting at `start`. Returns how many it removed and the
-    /// bucket to start from next time (wrapping around).
-    pub fn gc(&mut self, now: u64, start: u32, max_buckets: u32) -> (u32, u32) {
+    /// buckets starting at `start`, calling `gone` with the namespace of
+    /// each (so per-namespace counts can follow). Returns how many it removed
+    /// and the bucket to start from next time (wrapping around).
+    pub fn gc(&mut self, now: u64, start: u32, max_buckets: u32, mut gone: impl FnMut(u32)) -> (u32, u32) {
         let nb = self.buckets();
         if nb == 0 {
             return (0, 0);
@@ -238,7 +239,7 @@ where
         let mut removed = 0;
         let mut b = start % nb;
         for _ in 0..max_buckets.min(nb) {
-            removed += self.expire_bucket(b, |c| c.expired(now));
+            removed += self.expire_bucket(b, |c| c.expired(now), &mut gone);
             b = (b + 1) % nb;
         }
         (removed, b)
@@ -261,14 +262,16 @@ where
 
     /// Removes the connections of bucket `b` (by their original-direction
     /// node) for which `doomed` holds.
-    fn expire_bucket(&mut self, b: u32, doomed: impl Fn(&Conn) -> bool) -> u32 {
+    fn expire_bucket(&mut self, b: u32, doomed: impl Fn(&Conn) -> bool, gone: &mut impl FnMut(u32)) -> u32 {
         let mut removed = 0;
         let mut n = self.buckets.get(b as usize).copied().unwrap_or(NIL);
         let mut budget = u64::from(self.capacity()) * 2 + 1;
         while n != NIL && budget > 0 {
             let next = self.next_of(n);
             if node_dir(n) == Direction::Original && self.get(node_slot(n)).is_some_and(&doomed) {
-                self.remove(node_slot(n));
+                if let Some(c) = self.remove(node_slot(n)) {
+                    gone(c.netns);
+                }
                 removed += 1;
             }
             n = next;
@@ -277,10 +280,12 @@ where
         removed
     }
 
-    /// Early drop when the table is full: evicts one connection that is not
-    /// ASSURED (an expired one first) from the [`EVICTION_RANGE`] buckets
-    /// starting at `bucket`. Returns whether one was evicted.
-    pub fn early_drop(&mut self, bucket: u32, now: u64) -> bool {
+    /// Early drop when the table is full: evicts one connection of
+    /// namespace `netns` that is not ASSURED (an expired one first) from the
+    /// [`EVICTION_RANGE`] buckets starting at `bucket`. Returns whether one
+    /// was evicted. Like the kernel's `early_drop()`, a namespace never
+    /// evicts another's connections.
+    pub fn early_drop(&mut self, bucket: u32, now: u64, netns: u32) -> bool {
         let nb = self.buckets();
         if nb == 0 {
             return false;
@@ -291,7 +296,7 @@ where
             let mut victim = None;
             let mut budget = u64::from(self.capacity()) * 2 + 1;
             while n != NIL && budget > 0 {
-                if let Some(c) = self.get(node_slot(n)) {
+                if let Some(c) = self.get(node_slot(n)).filter(|c| c.netns == netns) {
                     if c.expired(now) {
                         victim = Some(node_slot(n));
                         break;

@@ -14,9 +14,12 @@
 //!                       --inner-sport P --inner-dport Q
 //! rnf-udp tcp-hold ADDR PORT --sport P --secs N [--abort]
 //! rnf-udp forge-rst [-6] --src S --dst D --sport P --dport Q --seq N
+//! rnf-udp xt-replace [-6] CASE...|all
+//! rnf-udp nocap COMMAND [ARG]...
 //! ```
 //!
-//! The last three are described in `raw.rs`; the packet builders are in
+//! `xt-replace` and `nocap`, for the rule table tests, are described in
+//! `xt.rs` (the blob builder is `xt_blob.rs`); the three before them in `raw.rs`; the packet builders are in
 //! `forge.rs`, the raw socket calls in `sys.rs`.
 //!
 //! `serve` echoes every datagram back to its sender and exits after `N`
@@ -38,6 +41,8 @@ use std::time::{Duration, Instant};
 mod forge;
 mod raw;
 mod sys;
+mod xt;
+mod xt_blob;
 
 const USAGE: &str = "\
 usage: rnf-udp serve [-6] BIND_ADDR PORT [--count N]
@@ -46,7 +51,9 @@ usage: rnf-udp serve [-6] BIND_ADDR PORT [--count N]
        rnf-udp forge-unreach [-6] --to ADDR --inner-src A --inner-dst B
                     --inner-sport P --inner-dport Q
        rnf-udp tcp-hold ADDR PORT --sport P --secs N [--abort]
-       rnf-udp forge-rst [-6] --src S --dst D --sport P --dport Q --seq N";
+       rnf-udp forge-rst [-6] --src S --dst D --sport P --dport Q --seq N
+       rnf-udp xt-replace [-6] CASE...|all
+       rnf-udp nocap COMMAND [ARG]...";
 
 /// The largest UDP payload an IPv6 datagram can carry (without jumbograms).
 const MAX_PAYLOAD: usize = 65527;
@@ -106,6 +113,8 @@ enum Command {
     ForgeUnreach(raw::UnreachArgs),
     TcpHold(raw::HoldArgs),
     ForgeRst(raw::RstArgs),
+    XtReplace(xt::ReplaceArgs),
+    NoCap(Vec<String>),
 }
 
 fn parse_ip(text: &str, v6: bool) -> Result<IpAddr, Error> {
@@ -152,6 +161,9 @@ fn parse_args(args: &[String]) -> Result<Command, Error> {
         "forge-unreach" => return raw::parse_unreach(rest).map(Command::ForgeUnreach),
         "tcp-hold" => return raw::parse_hold(rest).map(Command::TcpHold),
         "forge-rst" => return raw::parse_rst(rest).map(Command::ForgeRst),
+        "xt-replace" => return xt::parse_replace(rest).map(Command::XtReplace),
+        "nocap" if rest.is_empty() => return usage("nocap needs a COMMAND"),
+        "nocap" => return Ok(Command::NoCap(rest.to_vec())),
         _ => {}
     }
     let mut positional = Vec::new();
@@ -325,6 +337,8 @@ fn main() -> ExitCode {
         Command::ForgeUnreach(a) => raw::forge_unreach(&a),
         Command::TcpHold(a) => raw::tcp_hold(&a),
         Command::ForgeRst(a) => raw::forge_rst(&a),
+        Command::XtReplace(a) => xt::xt_replace(&a),
+        Command::NoCap(a) => xt::nocap(&a),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -211,3 +211,127 @@ pub fn set_linger_abort(fd: &OwnedFd) -> io::Result<()> {
     let linger: [c_int; 2] = [1, 0];
     set_opt(fd, SOL_SOCKET, SO_LINGER, &linger)
 }
+
+extern "C" {
+    fn getsockopt(
+        fd: c_int,
+        level: c_int,
+        name: c_int,
+        value: *mut c_void,
+        len: *mut SockLen,
+    ) -> c_int;
+    fn capget(hdr: *mut CapHeader, data: *mut CapData) -> c_int;
+    fn capset(hdr: *mut CapHeader, data: *const CapData) -> c_int;
+    fn prctl(option: c_int, arg2: std::os::raw::c_ulong, ...) -> c_int;
+}
+
+/// getsockopt() into `buf` (in/out: the kernel reads the request from it
+/// and writes the answer); returns the length the kernel reported.
+pub fn get_opt_bytes(fd: &OwnedFd, level: c_int, name: c_int, buf: &mut [u8]) -> io::Result<usize> {
+    let mut len =
+        SockLen::try_from(buf.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: `buf` is valid for writes of `len` bytes and `len` is a live
+    // SockLen, both for the duration of the call.
+    let rc = unsafe {
+        getsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            buf.as_mut_ptr().cast(),
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(len as usize)
+}
+
+/// setsockopt() with `buf` as the option value.
+pub fn set_opt_bytes(fd: &OwnedFd, level: c_int, name: c_int, buf: &[u8]) -> io::Result<()> {
+    let len =
+        SockLen::try_from(buf.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: `buf` is valid for reads of `len` bytes during the call.
+    let rc = unsafe { setsockopt(fd.as_raw_fd(), level, name, buf.as_ptr().cast(), len) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `struct __user_cap_header_struct`.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: c_int,
+}
+
+/// `struct __user_cap_data_struct`; version 3 takes two of them (caps 0-31
+/// and 32-63).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+const PR_CAPBSET_DROP: c_int = 24;
+const PR_CAP_AMBIENT: c_int = 47;
+const PR_CAP_AMBIENT_LOWER: std::os::raw::c_ulong = 3;
+
+/// Removes capability `cap` (below 32, e.g. CAP_NET_ADMIN = 12) from this
+/// process for good: from the bounding and ambient sets, so that an exec
+/// (even of a root-owned program by uid 0) cannot regain it, and from the
+/// effective, permitted and inheritable sets.
+pub fn drop_capability(cap: u32) -> io::Result<()> {
+    if cap >= 32 {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
+    let c = std::os::raw::c_ulong::from(cap);
+    // SAFETY: prctl with integer arguments only; no memory is passed.
+    if unsafe {
+        prctl(
+            PR_CAPBSET_DROP,
+            c,
+            0 as std::os::raw::c_ulong,
+            0 as std::os::raw::c_ulong,
+            0 as std::os::raw::c_ulong,
+        )
+    } < 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    // Ambient capabilities may be unsupported; a failure there is harmless
+    // because the ambient set is a subset of permitted and inheritable.
+    // SAFETY: as above.
+    unsafe {
+        prctl(
+            PR_CAP_AMBIENT,
+            PR_CAP_AMBIENT_LOWER,
+            c,
+            0 as std::os::raw::c_ulong,
+            0 as std::os::raw::c_ulong,
+        )
+    };
+    let mut hdr = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: `hdr` and the two-element `data` array are the layout capget
+    // expects for version 3, and live for the call.
+    if unsafe { capget(&mut hdr, data.as_mut_ptr()) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let bit = !(1u32 << cap);
+    data[0].effective &= bit;
+    data[0].permitted &= bit;
+    data[0].inheritable &= bit;
+    // SAFETY: as for capget; capset only reads `data`.
+    if unsafe { capset(&mut hdr, data.as_ptr()) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

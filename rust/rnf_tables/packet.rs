@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The packet path: the filter hooks at LOCAL_IN, FORWARD and LOCAL_OUT
+//! (`NF_IP_PRI_FILTER` / `NF_IP6_PRI_FILTER`, 0), like iptable_filter.c
+//! and ipt_do_table.
+//!
+//! Hooks run under `rcu_read_lock()` in softirq or process context. The
+//! walk itself runs with bottom halves disabled, so the per-CPU counters the
+//! engine bumps (through [`Env::count`]) have one writer per CPU.
+
+use crate::glue::bindings;
+use crate::glue::hook::{Hook, HookOps, HookState};
+use crate::glue::rcu::{BhDisabled, RcuReadGuard};
+use crate::glue::skb::{Skb, HEADER_BYTES};
+use crate::tables_glue::{self as tglue, CtLookup, Reject};
+use crate::glue::{self, Verdict};
+use crate::instance::Instance;
+use crate::netns::{self, Fam, IPV4, IPV6};
+use crate::packet as pkt;
+use crate::xt::{self, Action, CtState, Env, RejectWith};
+
+use kernel::prelude::*;
+
+/// What the engine asks of the kernel while it walks one packet.
+struct HookEnv<'a> {
+    inst: &'a Instance,
+    bh: &'a BhDisabled,
+    skb: &'a Skb<'a>,
+    state: &'a HookState<'a>,
+    headers: &'a [u8],
+    ipv6: bool,
+    len: u64,
+    /// The conntrack answer, asked at most once per packet.
+    ct: Option<CtState>,
+}
+
+/// ICMPv6 types the kernel's conntrack leaves UNTRACKED rather than
+/// INVALID (`noct_valid_new` in nf_conntrack_proto_icmpv6.c): MLD and
+/// neighbour discovery.
+fn icmpv6_untracked(headers: &[u8]) -> bool {
+    match pkt::parse(pkt::L3Proto::Ipv6, headers) {
+        Ok(p) => match p.l4 {
+            pkt::L4::Icmp { icmp_type, .. } if p.proto == pkt::IPPROTO_ICMPV6 => {
+                matches!(icmp_type, 130..=137 | 143)
+            }
+            _ => false,
+        },
+        Err(_) => false,
+    }
+}
+
+impl Env for HookEnv<'_> {
+    fn count(&mut self, index: usize) {
+        self.inst.counters.add(self.bh, index, 1, self.len);
+    }
+
+    fn conntrack(&mut self) -> CtState {
+        if let Some(c) = self.ct {
+            return c;
+        }
+        let c = match tglue::ct_lookup(self.skb, self.state) {
+            CtLookup::Found(r) => CtState::Tracked { ctinfo: r.ctinfo, status: r.status, dir: r.dir, proto: r.proto },
+            // The kernel attaches no conntrack to these: INVALID to
+            // `state`/`conntrack`, except what it marks UNTRACKED.
+            CtLookup::NoConnection if self.ipv6 && icmpv6_untracked(self.headers) => CtState::Untracked,
+            CtLookup::NoConnection | CtLookup::Unparsable => CtState::Invalid,
+        };
+        self.ct = Some(c);
+        c
+    }
+
+    fn log(&mut self, level: u8, line: &[u8]) {
+        glue::printk(level, line);
+    }
+
+    fn jiffies(&mut self) -> u64 {
+        glue::jiffies()
+    }
+
+    fn hz(&self) -> u32 {
+        glue::hz()
+    }
+}
+
+/// The ICMP(v6) code or RST a REJECT target answers with.
+fn reject_of(with: RejectWith) -> Reject {
+    use RejectWith as W;
+    let code = match with {
+        W::TcpReset => return Reject::TcpReset,
+        W::IcmpNetUnreach => bindings::ICMP_NET_UNREACH,
+        W::IcmpHostUnreach => bindings::ICMP_HOST_UNREACH,
+        W::IcmpProtoUnreach => bindings::ICMP_PROT_UNREACH,
+        W::IcmpPortUnreach => bindings::ICMP_PORT_UNREACH,
+        W::IcmpNetProhibited => bindings::ICMP_NET_ANO,
+        W::IcmpHostProhibited => bindings::ICMP_HOST_ANO,
+        W::IcmpAdminProhibited => bindings::ICMP_PKT_FILTERED,
+        W::Icmp6NoRoute => bindings::ICMPV6_NOROUTE,
+        W::Icmp6AdmProhibited => bindings::ICMPV6_ADM_PROHIBITED,
+        W::Icmp6NotNeighbour => bindings::ICMPV6_NOT_NEIGHBOUR,
+        W::Icmp6AddrUnreach => bindings::ICMPV6_ADDR_UNREACH,
+        W::Icmp6PortUnreach => bindings::ICMPV6_PORT_UNREACH,
+        W::Icmp6PolicyFail => bindings::ICMPV6_POLICY_FAIL,
+        W::Icmp6RejectRoute => bindings::ICMPV6_REJECT_ROUTE,
+    };
+    Reject::Unreach(code as u8)
+}
+
+/// Judges one packet against the filter table of `fam` in its namespace.
+fn filter(fam: &Fam, skb: &Skb<'_>, state: &HookState<'_>) -> Verdict {
+    let rcu = RcuReadGuard::new();
+    let Some(inst) = netns::tables(state.net()).slot(fam).read(&rcu) else {
+        return Verdict::Accept;
+    };
+    let mut buf = [0u8; HEADER_BYTES];
+    let headers = skb.network_bytes(&mut buf).unwrap_or(&[]);
+    let (in_dev, out_dev) = (state.in_name(), state.out_name());
+    let len = skb.len();
+    // The LOG target prints the link-layer header of received packets only.
+    let mac = if in_dev[0] != 0 { skb.mac_header() } else { &[] };
+    let p = xt::Packet { hook: state.hook(), in_dev: &in_dev, out_dev: &out_dev, len, headers, mac };
+    let bh = BhDisabled::new();
+    let mut env =
+        HookEnv { inst, bh: &bh, skb, state, headers, ipv6: fam.ipv6, len: u64::from(len), ct: None };
+    let verdict = match inst.table.evaluate(&p, &mut env) {
+        Action::Accept => Verdict::Accept,
+        Action::Drop => Verdict::Drop,
+        // Sent with BHs still disabled, as ipt_do_table runs ipt_REJECT.
+        Action::Reject(r) => {
+            tglue::send_reject(skb, state, fam.ipv6, reject_of(r));
+            Verdict::Drop
+        }
+    };
+    drop(bh);
+    verdict
+}
+
+struct Filter4;
+impl Hook for Filter4 {
+    fn run(skb: &Skb<'_>, state: &HookState<'_>) -> Verdict {
+        filter(&IPV4, skb, state)
+    }
+}
+
+struct Filter6;
+impl Hook for Filter6 {
+    fn run(skb: &Skb<'_>, state: &HookState<'_>) -> Verdict {
+        filter(&IPV6, skb, state)
+    }
+}
+
+/// The six filter hooks, registered in every namespace.
+pub(crate) fn build_hooks() -> Result<HookOps> {
+    use bindings::{
+        nf_inet_hooks_NF_INET_FORWARD as FORWARD, nf_inet_hooks_NF_INET_LOCAL_IN as LOCAL_IN,
+        nf_inet_hooks_NF_INET_LOCAL_OUT as LOCAL_OUT,
+    };
+    let mut ops = HookOps::new();
+    let pri4 = bindings::nf_ip_hook_priorities_NF_IP_PRI_FILTER;
+    let pri6 = bindings::nf_ip6_hook_priorities_NF_IP6_PRI_FILTER;
+    for hook in [LOCAL_IN, FORWARD, LOCAL_OUT] {
+        ops.add::<Filter4>(bindings::NFPROTO_IPV4, hook, pri4)?;
+        ops.add::<Filter6>(bindings::NFPROTO_IPV6, hook, pri6)?;
+    }
+    Ok(ops)
+}

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+//! rnf_tables: the `filter` tables of IPv4 and IPv6, driven by the stock
+//! `iptables-legacy` and `ip6tables-legacy` through the ip_tables /
+//! ip6_tables socket-option ABI.
+//!
+//! The kernel-independent engine (`xt`, in rust/rnf_core) parses, validates
+//! and evaluates the rules; this module gives it kernel memory, the socket
+//! options (`control`), a table per family in every network namespace with
+//! its hooks at LOCAL_IN, FORWARD and LOCAL_OUT (`netns`, `packet`), per-CPU
+//! counters, conntrack state from rnf_conntrack, and REJECT through the
+//! kernel's nf_reject_ipv4 / nf_reject_ipv6. The kernel's own ip_tables must
+//! not be loaded: both cannot own the socket options.
+
+use kernel::prelude::*;
+use kernel::sync::Mutex;
+
+/// Kernel glue: the only `unsafe` code (see `rust/glue/mod.rs`).
+#[path = "glue/mod.rs"]
+pub mod glue;
+
+/// Glue only this module uses (nf_reject, rnf_conntrack calls).
+#[path = "glue/tables/mod.rs"]
+pub mod tables_glue;
+
+// The kernel-independent logic (rust/rnf_core), compiled into this module.
+include!("rnf_core_modules.rs");
+
+#[path = "rnf_tables/control.rs"]
+mod control;
+#[path = "rnf_tables/instance.rs"]
+mod instance;
+#[path = "rnf_tables/netns.rs"]
+mod netns;
+#[path = "rnf_tables/packet.rs"]
+mod packet_path;
+
+use glue::global::Global;
+use glue::hook::HookOps;
+use glue::pernet::Pernet;
+use glue::sockopt::Sockopt;
+
+module! {
+    type: RnfTables,
+    name: "rnf_tables",
+    author: "rnf developers",
+    description: "iptables/ip6tables filter tables (ip_tables socket ABI), in Rust",
+    license: "GPL",
+}
+
+/// What the hooks and the socket options share; lives from init to exit.
+pub(crate) struct Shared {
+    /// The filter hooks, registered in every namespace.
+    pub(crate) hooks: HookOps,
+    /// Serialises table replacement and counter addition (the xt mutex).
+    pub(crate) lock: Pin<KBox<Mutex<()>>>,
+}
+
+/// Teardown rule (see [`Global::get`]): taken in exit after the socket
+/// options and the pernet operations (hence every hook) are unregistered
+/// and a grace period has passed.
+static SHARED: Global<Shared> = Global::new();
+
+pub(crate) fn shared() -> Option<&'static Shared> {
+    SHARED.get()
+}
+
+struct RnfTables {
+    sockopt4: Option<Sockopt>,
+    sockopt6: Option<Sockopt>,
+    pernet: Option<Pernet>,
+}
+
+impl kernel::Module for RnfTables {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let lock = KBox::pin_init(kernel::new_mutex!(()), GFP_KERNEL)?;
+        let shared = KBox::new(Shared { hooks: packet_path::build_hooks()?, lock }, GFP_KERNEL)?;
+        drop(SHARED.set(shared));
+        let mut me = RnfTables { sockopt4: None, sockopt6: None, pernet: None };
+        // The socket options first: if the kernel's ip_tables holds them
+        // (EBUSY), stop before creating /proc/net/ip_tables_names, which it
+        // owns too. Until the namespaces are set up the options answer
+        // ENOENT (see `control::ready`).
+        me.sockopt4 = Some(register_sockopt::<control::Ipv4Opts>(module, false)?);
+        me.sockopt6 = Some(register_sockopt::<control::Ipv6Opts>(module, true)?);
+        me.pernet = Some(Pernet::register_data::<netns::PerNet>()?);
+        control::set_ready(true);
+        pr_info!("filter tables for IPv4 and IPv6 ready (iptables-legacy, ip6tables-legacy)\n");
+        Ok(me)
+    }
+}
+
+fn register_sockopt<H: glue::sockopt::SockoptHandler>(module: &'static ThisModule, ipv6: bool) -> Result<Sockopt> {
+    Sockopt::register::<H>(module, control::range(ipv6)).inspect_err(|e| {
+        if *e == EBUSY {
+            pr_err!(
+                "the {} socket options are taken: the kernel's {} module is loaded; unload it (and ip{}table_*) first\n",
+                if ipv6 { "ip6_tables" } else { "ip_tables" },
+                if ipv6 { "ip6_tables" } else { "ip_tables" },
+                if ipv6 { "6" } else { "" }
+            );
+        }
+    })
+}
+
+impl Drop for RnfTables {
+    fn drop(&mut self) {
+        // No option call can start any more (and none is running: each
+        // pins the module).
+        drop(self.sockopt6.take());
+        drop(self.sockopt4.take());
+        control::set_ready(false);
+        drop(self.pernet.take());
+        glue::synchronize_rcu();
+        drop(SHARED.take());
+    }
+}
+
+/// The self-test suites this module runs under KUnit: the engine's.
+#[cfg(CONFIG_KUNIT)]
+pub(crate) const SELFTEST_SUITES: &[&selftest::Suite] = &selftest::XT;
+
+#[cfg(CONFIG_KUNIT)]
+kunit_suites! {
+    0 => CASES_0, SUITE_0;
+}
