@@ -977,7 +977,10 @@ mod xt_area_cases {
         ensure(errno_of(Family::Ipv4, IpSpec { invflags: 0x40, ..TCP }, &[(b"tcp", 0, &tcp)], st) == errno::EINVAL, "tcp with ! -p tcp: EINVAL")?;
         ensure(errno_of(Family::Ipv4, TCP, &[(b"tcp", 0, &tcp_data(0, 0, 0, 0, 0, 0x10))], st) == errno::EINVAL, "tcp invflags: EINVAL")?;
         ensure(errno_of(Family::Ipv4, TCP, &[(b"nosuch", 0, &tcp)], st) == errno::ENOENT, "unknown match: ENOENT")?;
-        ensure(errno_of(Family::Ipv4, TCP, &[(b"tcp", 1, &tcp)], st) == errno::EPROTONOSUPPORT, "tcp rev 1: EPROTONOSUPPORT")?;
+        ensure(errno_of(Family::Ipv4, TCP, &[(b"tcp", 1, &tcp)], st) == errno::ENOENT, "tcp rev 1: ENOENT (per-family)")?;
+        let c = [0u8; 256];
+        ensure(errno_of(Family::Ipv4, ANY, &[(b"comment", 1, &c)], st) == errno::EPROTOTYPE, "comment rev 1: EPROTOTYPE (UNSPEC)")?;
+        ensure(errno_of(Family::Ipv6, ANY, &[], TargetSpec::Other(b"LOG", 1, &[0; 32])) == errno::ENOENT, "LOG rev 1: ENOENT")?;
         ensure(errno_of(Family::Ipv4, TCP, &[(b"tcp", 0, &[0; 24])], st) == errno::EINVAL, "tcp data size: EINVAL")?;
         let mut lim = [0u8; 40];
         if let Some(x) = lim.get_mut(..4) {

@@ -109,6 +109,9 @@ pub mod errno {
     pub const ERANGE: i32 = 34;
     /// Too many levels of symbolic links: a rule loop.
     pub const ELOOP: i32 = 40;
+    /// Protocol wrong type for socket: `xt_find_match`'s answer for an
+    /// NFPROTO_UNSPEC extension that exists in other revisions.
+    pub const EPROTOTYPE: i32 = 71;
     /// Protocol not available: unknown socket option.
     pub const ENOPROTOOPT: i32 = 92;
     /// Protocol not supported: the extension exists but not that revision.

@@ -608,7 +608,9 @@ fn conntrack_state_status_direction_proto_revisions() {
     assert_eq!(judge_ct(&t(3, STATE, 0, 1 << 8, 0, 0), CtState::Untracked), (V::Hit, 1));
     assert_eq!(judge_ct(&t(3, STATE, 0, 0xff, 0, 0), CtState::Untracked), (V::Miss, 1));
     // Revision 0 does not exist; a rev-1 blob with rev 3's size is refused.
-    assert_eq!(errno_of(one(Family::Ipv4, ANY, vec![(b"conntrack", 0, ct_m(1, STATE, 0, 2, 0, 0))])), errno::EPROTONOSUPPORT);
+    // (xt_find_match: conntrack is NFPROTO_UNSPEC, so a missing revision is EPROTOTYPE.)
+    assert_eq!(errno_of(one(Family::Ipv4, ANY, vec![(b"conntrack", 0, ct_m(1, STATE, 0, 2, 0, 0))])), errno::EPROTOTYPE);
+    assert_eq!(errno_of(one(Family::Ipv6, ANY, vec![(b"conntrack", 4, ct_m(3, STATE, 0, 2, 0, 0))])), errno::EPROTOTYPE);
     assert_eq!(errno_of(one(Family::Ipv4, ANY, vec![(b"conntrack", 1, ct_m(3, STATE, 0, 2, 0, 0))])), errno::EINVAL);
 }
 
@@ -648,7 +650,8 @@ fn multiport_rev0_rev1_modes_ranges_inversion() {
     let mut many = mp_m(1, 1, &[1; 15], &[0; 15], false);
     many[1] = 16;
     assert_eq!(errno_of(t(TCP, 1, many)), errno::EINVAL);
-    assert_eq!(errno_of(t(TCP, 2, mp_m(1, 1, &[22], &[0], false))), errno::EPROTONOSUPPORT);
+    // multiport is registered per family: a missing revision is ENOENT.
+    assert_eq!(errno_of(t(TCP, 2, mp_m(1, 1, &[22], &[0], false))), errno::ENOENT);
 }
 
 #[test]

@@ -307,7 +307,8 @@ where
     /// Errors: EINVAL (sizes, offsets, alignment, flags, hooks and
     /// underflows, verdicts, extension data sizes and checkentry rules),
     /// ELOOP (a loop, or a reachable jump not on a rule start), ENOENT /
-    /// EPROTONOSUPPORT (unknown extension / revision), ERANGE (`limit`).
+    /// ENOENT / EPROTOTYPE (unknown extension or revision, as
+    /// `xt_find_match` / `xt_find_target`), ERANGE (`limit`).
     /// `hdr.num_counters` against the current table is the caller's check.
     pub fn translate(def: &TableDef, hdr: &ReplaceHeader, blob: B, mut rules: R, mut matches: M) -> Result<Self, Error> {
         let sizes = measure(def, hdr, blob.as_ref())?;
