@@ -18,8 +18,8 @@
 //! protocol. Port and address runs keep, spread over the run's own rules (no
 //! extra storage), their (key, rule index) pairs sorted: a packet
 //! binary-searches the next rule of the run keyed on its own port or
-//! address, or leaves the run. Runs are chosen greedily: port, source,
-//! destination, then protocol, the first that covers at least two rules.
+//! address, or leaves the run. Runs are chosen greedily from the first rule
+//! on: the kind whose run has the most distinct keys, then the longest.
 //!
 //! Skipping is turned off where a skipped rule could have hot-dropped the
 //! packet instead of failing: protocol and port runs when the IPv6 header
@@ -142,34 +142,50 @@ fn sort_slots(rs: &mut [Rule]) {
     }
 }
 
-/// Length of the run of `kind` starting at `start` (0 if the rule cannot start one).
-fn run_len(family: Family, rs: &[Rule], matches: &[Match], start: usize, kind: u8) -> usize {
-    let Some(first) = rs.get(start).and_then(|r| key_for(kind, &keys_of(family, r, matches))) else { return 0 };
-    let mut n = 0;
-    for r in rs.get(start..).unwrap_or(&[]) {
+/// Longest run: bounds translate's work at O(rules * MAX_RUN) (each start
+/// scans at most this far for each kind); longer sequences become several runs.
+const MAX_RUN: usize = 1024;
+
+/// Length of the run of `kind` starting at `start` (0 if the rule cannot
+/// start one) and how many times its key changes from one rule to the next,
+/// plus one (the number of distinct keys for a run written in key order).
+fn run_len(family: Family, rs: &[Rule], matches: &[Match], start: usize, kind: u8) -> (usize, usize) {
+    let Some(first) = rs.get(start).and_then(|r| key_for(kind, &keys_of(family, r, matches))) else { return (0, 0) };
+    let (mut n, mut distinct, mut prev) = (0, 0, None);
+    let end = start.saturating_add(MAX_RUN).min(rs.len());
+    for r in rs.get(start..end).unwrap_or(&[]) {
         match key_for(kind, &keys_of(family, r, matches)) {
-            Some((p, _)) if p == first.0 => n += 1,
+            Some((p, key)) if p == first.0 => {
+                n += 1;
+                if prev != Some(key) {
+                    distinct += 1;
+                }
+                prev = Some(key);
+            }
             _ => break,
         }
     }
-    n
+    (n, distinct)
 }
 
 /// Computes every rule's run and the sorted slots of port and address runs.
-/// Runs at the end of `translate`, after the matches are decoded.
+/// Runs at the end of `translate`, after the matches are decoded. At each
+/// position the run kind with the most distinct keys wins (it skips the
+/// most), then the longest; protocol runs have one key.
 pub(crate) fn build(family: Family, rs: &mut [Rule], matches: &[Match]) {
     let n = rs.len();
     let mut start = 0usize;
     while start < n {
-        let mut choice = (KEY_NONE, 1usize);
+        // (kind, length, distinct keys)
+        let mut choice = (KEY_NONE, 1usize, 0usize);
         for kind in [KEY_PORT, KEY_SADDR, KEY_DADDR, KEY_PROTO] {
-            let len = run_len(family, rs, matches, start, kind);
-            if len >= 2 || (kind == KEY_PROTO && len == 1) {
-                choice = (kind, len);
-                break;
+            let (len, distinct) = run_len(family, rs, matches, start, kind);
+            let useful = if kind == KEY_PROTO { len >= 1 } else { len >= 2 && distinct >= 2 };
+            if useful && (distinct, len) > (choice.2, choice.1) {
+                choice = (kind, len, distinct);
             }
         }
-        let (kind, len) = choice;
+        let (kind, len, _) = choice;
         let end = start + len;
         for i in start..end {
             let k = rs.get(i).map(|r| keys_of(family, r, matches));

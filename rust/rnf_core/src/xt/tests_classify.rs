@@ -269,8 +269,13 @@ fn port_runs_jump_straight_to_the_matching_rule() {
     assert_eq!(rs[1000].key, super::classify::KEY_NONE);
 }
 
-/// `n` rules `-s 192.168.x.y -j DROP` (IPv4), policy ACCEPT.
+/// `n` rules `-s 192.168.x.y -j DROP` (IPv4), policy ACCEPT; with `udp9`,
+/// `-s 10.99.x.y -p udp --dport 9 -j DROP` as tests/guest/bench.sh writes them.
 fn addr_table(n: usize) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>> {
+    addr_table_with(n, false)
+}
+
+fn addr_table_with(n: usize, udp9: bool) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>> {
     let mut out = vec![0u8; 4096 + n * 200];
     let mut b = Builder::new(Family::Ipv4, &mut out);
     let first = b.offset();
@@ -278,7 +283,13 @@ fn addr_table(n: usize) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>> {
         let mut ip = IpSpec::default();
         ip.src[..4].copy_from_slice(&[192, 168, (i >> 8) as u8, i as u8]);
         ip.smsk[..4].fill(0xff);
-        b.entry(&ip, &[], TargetSpec::Standard(DROP));
+        if udp9 {
+            ip.src[..4].copy_from_slice(&[10, 99, (i / 250) as u8, (i % 250 + 1) as u8]);
+            ip.proto = 17;
+            b.entry(&ip, &[(b"udp", 0, &udp_data(9, 9, 0))], TargetSpec::Standard(DROP));
+        } else {
+            b.entry(&ip, &[], TargetSpec::Standard(DROP));
+        }
     }
     let any = IpSpec::default();
     let pol = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
@@ -302,6 +313,14 @@ fn address_runs_find_the_blocked_host() {
     assert_eq!(run(&t, &from([192, 168, 2, 7])), (Action::Drop, vec![519]));
     assert_eq!(run(&t, &from([192, 168, 3, 7])), (Action::Accept, vec![600]));
     assert!(t.rules[..600].iter().all(|r| r.key == super::classify::KEY_SADDR && r.run_end == 600));
+    // Same protocol and port everywhere: the address is the key that skips.
+    let t = addr_table_with(1000, true);
+    assert!(t.rules[..1000].iter().all(|r| r.key == super::classify::KEY_SADDR));
+    let p = v4(17, [10, 99, 3, 7], [10, 2, 0, 2], 0, &udph(1, 9));
+    assert_eq!(run(&t, &p), (Action::Drop, vec![756]));
+    // More than MAX_RUN rules become several runs.
+    let t = addr_table(2100);
+    assert_eq!((t.rules[0].run_end, t.rules[1024].run_end, t.rules[2048].run_end), (1024, 2048, 2100));
 }
 
 /// Nanoseconds per packet for `n` non-matching rules, linear vs classifier.
@@ -331,7 +350,7 @@ fn bench_non_matching_rules() {
         }
     }
     for n in [10usize, 100, 1000] {
-        for (what, pkt, mut t) in [("-p tcp --dport N; tcp dport 80", &p, port_table(n)), ("-p tcp --dport N; udp dport 53", &u, port_table(n)), ("-s 192.168.x.y; udp from 10.1.0.2", &u, addr_table(n))] {
+        for (what, pkt, mut t) in [("-p tcp --dport N; tcp dport 80", &p, port_table(n)), ("-p tcp --dport N; udp dport 53", &u, port_table(n)), ("-s 192.168.x.y; udp from 10.1.0.2", &u, addr_table(n)), ("-s 10.99.x.y -p udp --dport 9; udp from 10.1.0.2 dport 53", &u, addr_table_with(n, true))] {
             let mut line = std::format!("{n:5} rules, {what}:");
             for on in [false, true] {
                 t.set_classifier(on);
