@@ -122,4 +122,6 @@ pub(crate) const SELFTEST_SUITES: &[&selftest::Suite] = &selftest::XT;
 #[cfg(CONFIG_KUNIT)]
 kunit_suites! {
     0 => CASES_0, SUITE_0;
+    1 => CASES_1, SUITE_1;
+    2 => CASES_2, SUITE_2;
 }

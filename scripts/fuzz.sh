@@ -16,7 +16,10 @@ export RUSTC_BOOTSTRAP=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-cargo fuzz run xt_replace -- -max_total_time="$secs" -max_len=4096 2>&1 | tee "$log" | grep -E "^#[0-9]+.*(pulse|DONE)|ERROR|panicked|SUMMARY" || status=$?
+# corpus/ collects what the fuzzer finds; seeds/ holds valid tables from the
+# blob builder (regenerate: cd rust/rnf_core && cargo test -- --ignored write_fuzz_seeds).
+mkdir -p corpus/xt_replace
+cargo fuzz run xt_replace corpus/xt_replace seeds/xt_replace -- -max_total_time="$secs" -max_len=4096 2>&1 | tee "$log" | grep -E "^#[0-9]+.*(pulse|DONE)|ERROR|panicked|SUMMARY" || status=$?
 if grep -q "ERROR: libFuzzer\|panicked\|SUMMARY: " "$log"; then
 	echo "fuzz.sh: crash found; see rust/rnf_core/fuzz/artifacts/xt_replace"
 	exit 1

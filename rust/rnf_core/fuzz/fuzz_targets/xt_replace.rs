@@ -7,19 +7,25 @@ use libfuzzer_sys::fuzz_target;
 use rnf_core::selftest::golden;
 use rnf_core::xt::*;
 
-struct FuzzEnv(u64);
+/// Deterministic environment: the conntrack answer and the clock depend
+/// only on `seed`, so two walks of the same packet can be compared.
+struct FuzzEnv(u64, Vec<usize>);
 impl Env for FuzzEnv {
-    fn count(&mut self, _: usize) {}
+    fn count(&mut self, i: usize) {
+        self.1.push(i);
+    }
     fn conntrack(&mut self) -> CtState {
-        self.0 += 1;
-        CtState::Tracked { ctinfo: (self.0 % 5) as u8, status: 0x30, dir: (self.0 & 1) as u8, proto: 6 }
+        match self.0 % 7 {
+            5 => CtState::Invalid,
+            6 => CtState::Untracked,
+            n => CtState::Tracked { ctinfo: (n % 5) as u8, status: 0x30, dir: (self.0 & 1) as u8, proto: 6 },
+        }
     }
     fn log(&mut self, _: u8, line: &[u8]) {
         assert!(line.len() <= 512);
     }
     fn jiffies(&mut self) -> u64 {
-        self.0 += 7;
-        self.0
+        self.0.wrapping_mul(7)
     }
     fn hz(&self) -> u32 {
         250
@@ -51,8 +57,8 @@ fuzz_target!(|data: &[u8]| {
     }
     let rules: Vec<Rule> = (0..sizes.rules).map(|_| Rule::default()).collect();
     let matches: Vec<Match> = (0..sizes.matches).map(|_| Match::default()).collect();
-    let Ok(t) = Table::translate(&def, &hdr, entries.to_vec(), rules, matches) else { return };
-    let mut env = FuzzEnv(sel as u64);
+    let Ok(mut t) = Table::translate(&def, &hdr, entries.to_vec(), rules, matches) else { return };
+    let has_limit = entries.windows(6).any(|w| w == b"limit\0");
     let pkts: [&[u8]; 5] = match def.family {
         Family::Ipv4 => [&golden::IPV4_TCP_SYN, &golden::IPV4_ICMP_ECHO, &golden::IPV4_TCP_SYN[..20], &[], &golden::IPV4_TCP_SYN[..33]],
         Family::Ipv6 => [&golden::IPV6_UDP, &golden::IPV6_FRAG_FIRST, &golden::IPV6_FRAG_LATER, &golden::IPV6_HBH_ECHO, &golden::IPV6_UDP[..41]],
@@ -60,7 +66,18 @@ fuzz_target!(|data: &[u8]| {
     for hook in 0..6u32 {
         for p in pkts {
             let pk = Packet { hook, in_dev: b"eth0\0\0\0\0\0\0\0\0\0\0\0\0", out_dev: &[0; 16], len: p.len() as u32, headers: p, mac: &[1, 2, 3] };
-            let _ = t.evaluate(&pk, &mut env);
+            // The classifier must not change verdicts or counters. `limit`
+            // keeps state across walks, so tables with limit compare loosely.
+            let seed = u64::from(sel) + u64::from(hook);
+            t.set_classifier(false);
+            let mut lin = FuzzEnv(seed, Vec::new());
+            let a = t.evaluate(&pk, &mut lin);
+            t.set_classifier(true);
+            let mut cls = FuzzEnv(seed, Vec::new());
+            let b = t.evaluate(&pk, &mut cls);
+            if !has_limit {
+                assert_eq!((a, &lin.1), (b, &cls.1), "classifier differs from the linear walk");
+            }
         }
     }
     let mut out = vec![0u8; t.size() as usize];

@@ -135,8 +135,9 @@ fn addr(b: &[u8], off: usize, n: usize) -> Option<u128> {
 
 /// `ipv6_find_hdr(skb, &off, -1, &fragoff, NULL)`: the upper-layer protocol
 /// and its offset, or `None` (truncated, or a later fragment followed by an
-/// extension header): the caller hot-drops as `ip6_packet_match` does.
-pub(crate) fn ipv6_find_hdr(h: &[u8]) -> Option<(u8, usize, u16)> {
+/// extension header, or an extension header longer than the `skb_len` bytes
+/// of the packet): the caller hot-drops as `ip6_packet_match` does.
+pub(crate) fn ipv6_find_hdr(h: &[u8], skb_len: usize) -> Option<(u8, usize, u16)> {
     let mut nexthdr = *h.get(6)?;
     let mut start = 40usize;
     for _ in 0..32 {
@@ -160,6 +161,9 @@ pub(crate) fn ipv6_find_hdr(h: &[u8]) -> Option<(u8, usize, u16)> {
         } else {
             (usize::from(*h.get(start + 1)?) + 1) << 3
         };
+        if skb_len.checked_sub(start).is_some_and(|left| left < hdrlen) {
+            return None;
+        }
         nexthdr = next;
         start = start.checked_add(hdrlen)?;
     }
@@ -204,7 +208,7 @@ impl<'a> Facts<'a> {
                 }
                 f.saddr = addr(h, 8, 16)?;
                 f.daddr = addr(h, 24, 16)?;
-                if let Some((p, off, fo)) = ipv6_find_hdr(h) {
+                if let Some((p, off, fo)) = ipv6_find_hdr(h, pkt.len as usize) {
                     f.proto = Some(p);
                     f.thoff = off;
                     f.fragoff = fo;
@@ -229,15 +233,23 @@ fn invf(ip: &IpPart, flag: u8, cond: bool) -> bool {
 }
 
 /// `ip_packet_match` / `ip6_packet_match`.
+/// Tests whose [`IpPart::tests`] bit is clear always pass and are skipped.
+#[inline]
 fn ip_match(ip: &IpPart, f: &Facts<'_>) -> IpResult {
-    if invf(ip, inv::SRCIP, (f.saddr & ip.smsk) != ip.src) || invf(ip, inv::DSTIP, (f.daddr & ip.dmsk) != ip.dst) {
-        return IpResult::NoMatch;
-    }
-    if invf(ip, inv::VIA_IN, ((f.in_dev ^ ip.iniface) & ip.iniface_mask) != 0) {
-        return IpResult::NoMatch;
-    }
-    if invf(ip, inv::VIA_OUT, ((f.out_dev ^ ip.outiface) & ip.outiface_mask) != 0) {
-        return IpResult::NoMatch;
+    use super::rule::{TEST_DST, TEST_IN, TEST_OUT, TEST_SRC};
+    let t = ip.tests;
+    if t != 0 {
+        if (t & TEST_SRC != 0 && invf(ip, inv::SRCIP, (f.saddr & ip.smsk) != ip.src))
+            || (t & TEST_DST != 0 && invf(ip, inv::DSTIP, (f.daddr & ip.dmsk) != ip.dst))
+        {
+            return IpResult::NoMatch;
+        }
+        if t & TEST_IN != 0 && invf(ip, inv::VIA_IN, ((f.in_dev ^ ip.iniface) & ip.iniface_mask) != 0) {
+            return IpResult::NoMatch;
+        }
+        if t & TEST_OUT != 0 && invf(ip, inv::VIA_OUT, ((f.out_dev ^ ip.outiface) & ip.outiface_mask) != 0) {
+            return IpResult::NoMatch;
+        }
     }
     match f.family {
         Family::Ipv4 => {
@@ -291,11 +303,21 @@ where
         // Every step either advances or follows a validated jump; the bound
         // only guards against a logic error turning into a softirq livelock.
         let mut budget = rules.len().saturating_mul(JUMP_STACK_DEPTH + 2).saturating_add(16);
+        let keys = super::classify::PacketKeys::new(&f);
+        let classify = self.classify;
         loop {
             budget = budget.saturating_sub(1);
             let Some(r) = rules.get(i) else { return Action::Drop };
             if budget == 0 {
                 return Action::Drop;
+            }
+            if classify && r.key != super::classify::KEY_NONE {
+                let next = super::classify::next_candidate(rules, i, r, &keys);
+                if next != i {
+                    // Every rule in between fails its ip part or its tcp/udp match.
+                    i = next;
+                    continue;
+                }
             }
             match ip_match(&r.ip, &f) {
                 IpResult::NoMatch => {

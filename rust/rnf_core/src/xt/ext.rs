@@ -62,10 +62,15 @@ const fn t(name: &'static [u8], rev: u8, family: Option<Family>, size: usize, id
 const V4: Option<Family> = Some(Family::Ipv4);
 const V6: Option<Family> = Some(Family::Ipv6);
 
-/// Every extension revision, as the kernel registers them (sizes LP64).
-pub(crate) static EXTS: [Ext; 18] = [
-    m(b"tcp", 0, None, 12, IPPROTO_TCP, ExtId::Tcp),
-    m(b"udp", 0, None, 10, IPPROTO_UDP, ExtId::Udp),
+/// Every extension revision, as the kernel registers them (sizes LP64), in
+/// the list of the family they are registered for (`None`: NFPROTO_UNSPEC),
+/// which decides the errno of an unsupported revision (see [`lookup`]).
+pub(crate) static EXTS: [Ext; 24] = [
+    // xt_tcpudp.c registers tcp, udp, icmp and icmp6 per family.
+    m(b"tcp", 0, V4, 12, IPPROTO_TCP, ExtId::Tcp),
+    m(b"tcp", 0, V6, 12, IPPROTO_TCP, ExtId::Tcp),
+    m(b"udp", 0, V4, 10, IPPROTO_UDP, ExtId::Udp),
+    m(b"udp", 0, V6, 10, IPPROTO_UDP, ExtId::Udp),
     m(b"icmp", 0, V4, 4, IPPROTO_ICMP, ExtId::Icmp),
     m(b"icmp6", 0, V6, 4, IPPROTO_ICMPV6, ExtId::Icmp6),
     m(b"state", 0, None, 4, 0, ExtId::State),
@@ -73,13 +78,18 @@ pub(crate) static EXTS: [Ext; 18] = [
     m(b"conntrack", 2, None, 156, 0, ExtId::Conntrack(2)),
     m(b"conntrack", 3, None, 164, 0, ExtId::Conntrack(3)),
     // Revision 0 left the kernel in 2.6.x times; kept because issue 4 asks for it.
-    m(b"multiport", 0, None, 32, 0, ExtId::Multiport(0)),
-    m(b"multiport", 1, None, 48, 0, ExtId::Multiport(1)),
+    m(b"multiport", 0, V4, 32, 0, ExtId::Multiport(0)),
+    m(b"multiport", 0, V6, 32, 0, ExtId::Multiport(0)),
+    m(b"multiport", 1, V4, 48, 0, ExtId::Multiport(1)),
+    m(b"multiport", 1, V6, 48, 0, ExtId::Multiport(1)),
     m(b"comment", 0, None, 256, 0, ExtId::Comment),
     // xt_rateinfo: avg, burst, then kernel-private prev/credit/cost/master.
     Ext { usersize: 8, ..m(b"limit", 0, None, 40, 0, ExtId::Limit) },
-    t(b"", 0, None, 4, ExtId::Standard),
-    t(b"ERROR", 0, None, 30, ExtId::ErrorTarget),
+    // ip_tables.c / ip6_tables.c register the standard and ERROR targets per family.
+    t(b"", 0, V4, 4, ExtId::Standard),
+    t(b"", 0, V6, 4, ExtId::Standard),
+    t(b"ERROR", 0, V4, 30, ExtId::ErrorTarget),
+    t(b"ERROR", 0, V6, 30, ExtId::ErrorTarget),
     Ext { hooks: FILTER_HOOKS, table: Some(b"filter"), ..t(b"REJECT", 0, V4, 4, ExtId::Reject) },
     Ext { hooks: FILTER_HOOKS, table: Some(b"filter"), ..t(b"REJECT", 0, V6, 4, ExtId::Reject) },
     t(b"LOG", 0, V4, 32, ExtId::Log),
@@ -90,23 +100,29 @@ fn family_ok(e: &Ext, family: Family) -> bool {
     e.family.is_none() || e.family == Some(family)
 }
 
-/// Finds revision `rev` of `name`: ENOENT if no revision of the name exists
-/// for the family, EPROTONOSUPPORT if others do (`xt_find_match` /
-/// `xt_find_target`), EINVAL if the name is not NUL-terminated within 29 bytes.
+/// Finds revision `rev` of `name` for a `SET_REPLACE` entry like
+/// `xt_find_match` / `xt_find_target`: the family's own list first (an exact
+/// revision only), then the NFPROTO_UNSPEC list, whose answer stands:
+/// EPROTOTYPE if it has the name in other revisions, else ENOENT. So a bad
+/// revision of a family-registered extension (tcp, udp, icmp, multiport,
+/// REJECT, LOG, standard, ERROR) gives ENOENT, of an UNSPEC one (state,
+/// conntrack, comment, limit) EPROTOTYPE.
 pub(crate) fn lookup(family: Family, target: bool, name: &[u8], rev: u8) -> Result<&'static Ext, Error> {
+    let named = |e: &&Ext| e.target == target && e.name == name;
+    if let Some(e) = EXTS.iter().filter(named).find(|e| e.family == Some(family) && e.rev == rev) {
+        return Ok(e);
+    }
     let mut seen = false;
-    for e in EXTS.iter() {
-        if e.target == target && family_ok(e, family) && e.name == name {
-            if e.rev == rev {
-                return Ok(e);
-            }
-            seen = true;
+    for e in EXTS.iter().filter(named).filter(|e| e.family.is_none()) {
+        if e.rev == rev {
+            return Ok(e);
         }
+        seen = true;
     }
     if seen {
-        Err(Error::new(errno::EPROTONOSUPPORT, "extension revision not supported"))
+        Err(Error::new(errno::EPROTOTYPE, "extension revision not supported"))
     } else {
-        Err(Error::new(errno::ENOENT, "unknown match or target"))
+        Err(Error::new(errno::ENOENT, "unknown match or target, or revision"))
     }
 }
 

@@ -1,13 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The LOG target's line, formatted like net/netfilter/nf_log_syslog.c
 //! (`nf_log_dump_packet_common`, `dump_ipv4_packet`, `dump_ipv6_packet`)
-//! for `logflags` 0: IPv4/IPv6 header, TCP, UDP, ICMP and ICMPv6 fields.
+//! with the `logflags` `TCPSEQ` (0x01), `TCPOPT` (0x02) and `IPOPT` (0x04)
+//! (`UID`, `MACDECODE` and the `MARK=` field are not printed): IPv4/IPv6
+//! header, TCP, UDP/UDPLITE, ICMP, ICMPv6, AH and ESP fields.
 //! Written into a fixed stack buffer, truncated if it overflows; no allocation.
 
 use core::fmt::Write;
 
 use super::eval::{Env, Facts};
 use super::Family;
+
+/// `NF_LOG_TCPSEQ`: print TCP sequence numbers.
+const NF_LOG_TCPSEQ: u8 = 0x01;
+/// `NF_LOG_TCPOPT`: print TCP options.
+const NF_LOG_TCPOPT: u8 = 0x02;
+/// `NF_LOG_IPOPT`: print IP options / IPv6 extension headers.
+const NF_LOG_IPOPT: u8 = 0x04;
 
 /// Line buffer size (the kernel's `nf_log_buf` holds 1024).
 const LOG_BUF: usize = 512;
@@ -42,7 +51,7 @@ fn be32(h: &[u8], o: usize) -> Option<u32> {
 }
 
 /// Formats and hands the line for one packet to [`Env::log`].
-pub(crate) fn log_packet<E: Env>(f: &Facts<'_>, level: u8, _flags: u8, prefix: &[u8; 30], env: &mut E) {
+pub(crate) fn log_packet<E: Env>(f: &Facts<'_>, level: u8, flags: u8, prefix: &[u8; 30], env: &mut E) {
     let mut w = Buf { b: [0; LOG_BUF], n: 0 };
     let plen = prefix.iter().position(|&c| c == 0).unwrap_or(30);
     let _ = w.write_str(core::str::from_utf8(prefix.get(..plen).unwrap_or(&[])).unwrap_or(""));
@@ -55,8 +64,8 @@ pub(crate) fn log_packet<E: Env>(f: &Facts<'_>, level: u8, _flags: u8, prefix: &
         let _ = w.write_str(" ");
     }
     let _ = match f.family {
-        Family::Ipv4 => ipv4(&mut w, f.headers, 0, f.len, true),
-        Family::Ipv6 => ipv6(&mut w, f.headers, 0, f.len, true),
+        Family::Ipv4 => ipv4(&mut w, f.headers, 0, f.len, flags, true),
+        Family::Ipv6 => ipv6(&mut w, f.headers, 0, f.len, flags, true),
     };
     env.log(level, w.b.get(..w.n).unwrap_or(&[]));
 }
@@ -65,7 +74,14 @@ fn rest(len: u32, off: usize) -> u32 {
     len.saturating_sub(off as u32)
 }
 
-fn tcp(w: &mut Buf, h: &[u8], off: usize, fragment: bool, len: u32) -> Option<()> {
+fn hex(w: &mut Buf, b: &[u8]) {
+    for c in b {
+        let _ = write!(w, "{:02X}", c);
+    }
+}
+
+/// `nf_log_dump_tcp_header`; `None` where the kernel returns 1 (stop).
+fn tcp(w: &mut Buf, h: &[u8], off: usize, fragment: bool, len: u32, flags: u8) -> Option<()> {
     let _ = w.write_str("PROTO=TCP ");
     if fragment {
         return Some(());
@@ -75,6 +91,9 @@ fn tcp(w: &mut Buf, h: &[u8], off: usize, fragment: bool, len: u32) -> Option<()
         return None;
     };
     let _ = write!(w, "SPT={} DPT={} ", be16(th, 0)?, be16(th, 2)?);
+    if flags & NF_LOG_TCPSEQ != 0 {
+        let _ = write!(w, "SEQ={} ACK={} ", be32(th, 4)?, be32(th, 8)?);
+    }
     let _ = write!(w, "WINDOW={} ", be16(th, 14)?);
     let _ = write!(w, "RES=0x{:02x} ", (th[12] & 0x0f) << 2);
     let fl = th[13];
@@ -84,11 +103,22 @@ fn tcp(w: &mut Buf, h: &[u8], off: usize, fragment: bool, len: u32) -> Option<()
         }
     }
     let _ = write!(w, "URGP={} ", be16(th, 18)?);
+    let doff = usize::from(th[12] >> 4) * 4;
+    if flags & NF_LOG_TCPOPT != 0 && doff > 20 {
+        let Some(op) = h.get(off + 20..off + doff) else {
+            let _ = w.write_str("OPT (TRUNCATED)");
+            return None;
+        };
+        let _ = w.write_str("OPT (");
+        hex(w, op);
+        let _ = w.write_str(") ");
+    }
     Some(())
 }
 
-fn udp(w: &mut Buf, h: &[u8], off: usize, fragment: bool, len: u32) -> Option<()> {
-    let _ = w.write_str("PROTO=UDP ");
+/// `nf_log_dump_udp_header` (UDP and UDPLITE).
+fn udp(w: &mut Buf, h: &[u8], off: usize, fragment: bool, len: u32, proto: u8) -> Option<()> {
+    let _ = w.write_str(if proto == 17 { "PROTO=UDP " } else { "PROTO=UDPLITE " });
     if fragment {
         return Some(());
     }
@@ -98,13 +128,14 @@ fn udp(w: &mut Buf, h: &[u8], off: usize, fragment: bool, len: u32) -> Option<()
         }
         None => {
             let _ = write!(w, "INCOMPLETE [{} bytes] ", rest(len, off));
+            return None;
         }
     }
     Some(())
 }
 
 /// `dump_ipv4_packet`; `outer` allows one level of recursion into an ICMP error.
-fn ipv4(w: &mut Buf, h: &[u8], o: usize, len: u32, outer: bool) -> Option<()> {
+fn ipv4(w: &mut Buf, h: &[u8], o: usize, len: u32, flags: u8, outer: bool) -> Option<()> {
     let ih = match h.get(o..o + 20) {
         Some(ih) => ih,
         None => {
@@ -123,11 +154,21 @@ fn ipv4(w: &mut Buf, h: &[u8], o: usize, len: u32, outer: bool) -> Option<()> {
     if fo & 0x1fff != 0 {
         let _ = write!(w, "FRAG:{} ", fo & 0x1fff);
     }
-    let th = o + usize::from(ih[0] & 0x0f) * 4;
+    let ihl = usize::from(ih[0] & 0x0f) * 4;
+    if flags & NF_LOG_IPOPT != 0 && ihl > 20 {
+        let Some(op) = h.get(o + 20..o + ihl) else {
+            let _ = w.write_str("TRUNCATED");
+            return None;
+        };
+        let _ = w.write_str("OPT (");
+        hex(w, op);
+        let _ = w.write_str(") ");
+    }
+    let th = o + ihl;
     let frag = fo & 0x1fff != 0;
     match ih[9] {
-        6 => tcp(w, h, th, frag, len)?,
-        17 => udp(w, h, th, frag, len)?,
+        6 => tcp(w, h, th, frag, len, flags)?,
+        17 | 136 => udp(w, h, th, frag, len, ih[9])?,
         1 => {
             let _ = w.write_str("PROTO=ICMP ");
             if frag {
@@ -153,16 +194,16 @@ fn ipv4(w: &mut Buf, h: &[u8], o: usize, len: u32, outer: bool) -> Option<()> {
                 0 | 8 => {
                     let _ = write!(w, "ID={} SEQ={} ", be16(ic, 4)?, be16(ic, 6)?);
                 }
-                12 | 5 | 3 | 4 | 11 => {
-                    if ic[0] == 12 {
-                        let _ = write!(w, "PARAMETER={} ", be32(ic, 4)? >> 24);
-                    }
+                12 => {
+                    let _ = write!(w, "PARAMETER={} ", be32(ic, 4)? >> 24);
+                }
+                5 | 3 | 4 | 11 => {
                     if ic[0] == 5 {
                         let _ = write!(w, "GATEWAY={}.{}.{}.{} ", ic[4], ic[5], ic[6], ic[7]);
                     }
                     if outer {
                         let _ = w.write_str("[");
-                        let _ = ipv4(w, h, th + 8, len, false);
+                        let _ = ipv4(w, h, th + 8, len, flags, false);
                         let _ = w.write_str("] ");
                     }
                     if ic[0] == 3 && ic[1] == 4 {
@@ -170,6 +211,35 @@ fn ipv4(w: &mut Buf, h: &[u8], o: usize, len: u32, outer: bool) -> Option<()> {
                     }
                 }
                 _ => {}
+            }
+        }
+        51 => {
+            // The kernel prints nothing at all for a non-first AH fragment.
+            if frag {
+                return Some(());
+            }
+            let _ = w.write_str("PROTO=AH ");
+            match h.get(th..th + 12) {
+                Some(ah) => {
+                    let _ = write!(w, "SPI=0x{:x} ", be32(ah, 4)?);
+                }
+                None => {
+                    let _ = write!(w, "INCOMPLETE [{} bytes] ", rest(len, th));
+                }
+            }
+        }
+        50 => {
+            let _ = w.write_str("PROTO=ESP ");
+            if frag {
+                return Some(());
+            }
+            match h.get(th..th + 8) {
+                Some(eh) => {
+                    let _ = write!(w, "SPI=0x{:x} ", be32(eh, 0)?);
+                }
+                None => {
+                    let _ = write!(w, "INCOMPLETE [{} bytes] ", rest(len, th));
+                }
             }
         }
         p => {
@@ -186,8 +256,9 @@ fn addr6(w: &mut Buf, a: &[u8]) {
     }
 }
 
-/// `dump_ipv6_packet` without IPOPT: extension headers skipped, fragments noted.
-fn ipv6(w: &mut Buf, h: &[u8], o: usize, len: u32, outer: bool) -> Option<()> {
+/// `dump_ipv6_packet`: extension headers walked (shown with IPOPT), fragments noted.
+fn ipv6(w: &mut Buf, h: &[u8], o: usize, len: u32, flags: u8, outer: bool) -> Option<()> {
+    let ipopt = flags & NF_LOG_IPOPT != 0;
     let Some(ih) = h.get(o..o + 40) else {
         let _ = w.write_str("TRUNCATED");
         return None;
@@ -206,6 +277,9 @@ fn ipv6(w: &mut Buf, h: &[u8], o: usize, len: u32, outer: bool) -> Option<()> {
             let _ = w.write_str("TRUNCATED");
             return None;
         };
+        if ipopt {
+            let _ = w.write_str("OPT ( ");
+        }
         let hdrlen = match cur {
             44 => {
                 let _ = w.write_str("FRAG:");
@@ -226,19 +300,54 @@ fn ipv6(w: &mut Buf, h: &[u8], o: usize, len: u32, outer: bool) -> Option<()> {
             }
             0 | 43 | 60 => {
                 if fragment {
-                    return Some(());
+                    if ipopt {
+                        let _ = w.write_str(")");
+                    }
+                    return None;
                 }
                 (usize::from(hp[1]) + 1) << 3
             }
-            51 => (usize::from(hp[1]) + 2) << 2,
-            _ => return Some(()), // ESP: nothing more to show without IPOPT
+            51 => {
+                if ipopt {
+                    let _ = w.write_str("AH ");
+                    if fragment {
+                        let _ = w.write_str(")");
+                        return None;
+                    }
+                    let Some(ah) = h.get(ptr..ptr + 12) else {
+                        let _ = write!(w, "INCOMPLETE [{} bytes] )", rest(len, ptr));
+                        return None;
+                    };
+                    let _ = write!(w, "SPI=0x{:x} ", be32(ah, 4)?);
+                }
+                (usize::from(hp[1]) + 2) << 2
+            }
+            _ => {
+                // ESP: the rest is encrypted.
+                if ipopt {
+                    let _ = w.write_str("ESP ");
+                    if fragment {
+                        let _ = w.write_str(")");
+                        return None;
+                    }
+                    let Some(eh) = h.get(ptr..ptr + 8) else {
+                        let _ = write!(w, "INCOMPLETE [{} bytes] )", rest(len, ptr));
+                        return None;
+                    };
+                    let _ = write!(w, "SPI=0x{:x} )", be32(eh, 0)?);
+                }
+                return None;
+            }
         };
+        if ipopt {
+            let _ = w.write_str(") ");
+        }
         cur = hp[0];
         ptr += hdrlen;
     }
     match cur {
-        6 => tcp(w, h, ptr, fragment, len)?,
-        17 => udp(w, h, ptr, fragment, len)?,
+        6 => tcp(w, h, ptr, fragment, len, flags)?,
+        17 | 136 => udp(w, h, ptr, fragment, len, cur)?,
         58 => {
             let _ = w.write_str("PROTO=ICMPv6 ");
             if fragment {
@@ -259,7 +368,7 @@ fn ipv6(w: &mut Buf, h: &[u8], o: usize, len: u32, outer: bool) -> Option<()> {
                     }
                     if outer {
                         let _ = w.write_str("[");
-                        let _ = ipv6(w, h, ptr + 8, len, false);
+                        let _ = ipv6(w, h, ptr + 8, len, flags, false);
                         let _ = w.write_str("] ");
                     }
                     if ic[0] == 2 {

@@ -12,7 +12,9 @@
 //! ([`measure`], [`Table::translate`]); [`Table::copy_entries`] and
 //! [`Table::info`] answer `GET_ENTRIES` and `GET_INFO`. The packet path,
 //! [`Table::evaluate`], walks the decoded rules with `ipt_do_table`
-//! semantics. The caller provides every buffer (no allocation here), keeps
+//! semantics, jumping over runs of rules a precomputed classifier proves
+//! cannot match (protocol, exact destination port, exact address keys; see
+//! `classify.rs`), which changes neither verdicts nor counted rules. The caller provides every buffer (no allocation here), keeps
 //! the counters and supplies conntrack state, time and logging through
 //! [`Env`].
 //!
@@ -22,6 +24,7 @@
 mod abi;
 #[doc(hidden)]
 pub mod build;
+mod classify;
 mod copy;
 mod eval;
 mod ext;
@@ -106,6 +109,9 @@ pub mod errno {
     pub const ERANGE: i32 = 34;
     /// Too many levels of symbolic links: a rule loop.
     pub const ELOOP: i32 = 40;
+    /// Protocol wrong type for socket: `xt_find_match`'s answer for an
+    /// NFPROTO_UNSPEC extension that exists in other revisions.
+    pub const EPROTOTYPE: i32 = 71;
     /// Protocol not available: unknown socket option.
     pub const ENOPROTOOPT: i32 = 92;
     /// Protocol not supported: the extension exists but not that revision.
@@ -133,3 +139,7 @@ impl Error {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_match;
+#[cfg(test)]
+mod tests_classify;

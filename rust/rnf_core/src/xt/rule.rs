@@ -28,6 +28,40 @@ pub(crate) struct IpPart {
     /// True when no address, interface, protocol or flag test is set
     /// (the kernel's `unconditional()`: the whole part is zero).
     pub unconditional: bool,
+    /// Which address/interface tests can fail (`TEST_*`), so the packet
+    /// path skips those that always pass (mask 0 and not inverted).
+    pub tests: u8,
+}
+
+/// [`IpPart::tests`]: the source test can fail.
+pub(crate) const TEST_SRC: u8 = 0x01;
+/// The destination test can fail.
+pub(crate) const TEST_DST: u8 = 0x02;
+/// The input interface test can fail.
+pub(crate) const TEST_IN: u8 = 0x04;
+/// The output interface test can fail.
+pub(crate) const TEST_OUT: u8 = 0x08;
+
+impl IpPart {
+    /// Computes [`IpPart::tests`].
+    pub(crate) fn compute_tests(&mut self) {
+        use super::abi::inv;
+        let can_fail = |val: u128, mask: u128, flag: u8| (val & mask) != val || mask != 0 || self.invflags & flag != 0;
+        let mut t = 0;
+        if can_fail(self.src, self.smsk, inv::SRCIP) {
+            t |= TEST_SRC;
+        }
+        if can_fail(self.dst, self.dmsk, inv::DSTIP) {
+            t |= TEST_DST;
+        }
+        if self.iniface_mask != 0 || self.invflags & inv::VIA_IN != 0 {
+            t |= TEST_IN;
+        }
+        if self.outiface_mask != 0 || self.invflags & inv::VIA_OUT != 0 {
+            t |= TEST_OUT;
+        }
+        self.tests = t;
+    }
 }
 
 /// What a rule does when it matches.
@@ -67,6 +101,18 @@ pub struct Rule {
     /// Number of matches.
     pub(crate) num_matches: u16,
     pub(crate) target: Target,
+    /// Classifier run kind ([`super::classify`]): `KEY_NONE`, `KEY_PROTO`,
+    /// `KEY_PORT`, `KEY_SADDR`, `KEY_DADDR`.
+    pub(crate) key: u8,
+    /// Layer-4 protocol the rule needs (when `key != KEY_NONE`).
+    pub(crate) key_proto: u8,
+    /// First rule of this rule's run and the rule after its end.
+    pub(crate) run_start: u32,
+    pub(crate) run_end: u32,
+    /// Slot of the run's sorted (key, rule index) list kept at this
+    /// position (port and address runs): port, or address as `u128::from_ne_bytes`.
+    pub(crate) slot_key: u128,
+    pub(crate) slot_rule: u32,
 }
 
 /// `xt_tcp` (include/uapi/linux/netfilter/xt_tcpudp.h).

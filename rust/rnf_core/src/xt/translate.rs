@@ -158,6 +158,9 @@ pub struct Table<B, R, M> {
     pub(crate) underflow_rule: [u32; NF_INET_NUMHOOKS],
     /// Jump stack the kernel would allocate: number of ERROR entries.
     pub(crate) stacksize: usize,
+    /// Whether [`Table::evaluate`] uses the precomputed classifier (always,
+    /// except in benchmarks comparing it with the plain linear walk).
+    pub(crate) classify: bool,
     pub(crate) blob: B,
     pub(crate) rules: R,
     pub(crate) matches: M,
@@ -183,7 +186,7 @@ fn decode_ip(family: Family, e: &[u8]) -> Result<IpPart, Error> {
         Family::Ipv4 => (16, abi::ipt_ip::PROTO, abi::ipt_ip::FLAGS, abi::ipt_ip::INVFLAGS),
         Family::Ipv6 => (64, abi::ip6t_ip6::PROTO, abi::ip6t_ip6::FLAGS, abi::ip6t_ip6::INVFLAGS),
     };
-    Ok(IpPart {
+    let mut ip = IpPart {
         src: a16(base, al)?,
         dst: a16(base + al, al)?,
         smsk: a16(base + 2 * al, al)?,
@@ -196,7 +199,10 @@ fn decode_ip(family: Family, e: &[u8]) -> Result<IpPart, Error> {
         flags: *e.get(flags_off).ok_or(short)?,
         invflags: *e.get(inv_off).ok_or(short)?,
         unconditional: e.get(..hdr_len).ok_or(short)?.iter().all(|&b| b == 0),
-    })
+        tests: 0,
+    };
+    ip.compute_tests();
+    Ok(ip)
 }
 
 fn goto_flag(family: Family) -> u8 {
@@ -301,7 +307,8 @@ where
     /// Errors: EINVAL (sizes, offsets, alignment, flags, hooks and
     /// underflows, verdicts, extension data sizes and checkentry rules),
     /// ELOOP (a loop, or a reachable jump not on a rule start), ENOENT /
-    /// EPROTONOSUPPORT (unknown extension / revision), ERANGE (`limit`).
+    /// ENOENT / EPROTOTYPE (unknown extension or revision, as
+    /// `xt_find_match` / `xt_find_target`), ERANGE (`limit`).
     /// `hdr.num_counters` against the current table is the caller's check.
     pub fn translate(def: &TableDef, hdr: &ReplaceHeader, blob: B, mut rules: R, mut matches: M) -> Result<Self, Error> {
         let sizes = measure(def, hdr, blob.as_ref())?;
@@ -331,6 +338,7 @@ where
                     first_match: first_match as u32,
                     num_matches: n as u16,
                     target: Target::Error,
+                    ..Rule::default()
                 };
                 first_match += n;
                 // Provisional target: standard verdicts now, the rest after mark.
@@ -449,9 +457,10 @@ where
                 }
             }
         }
+        super::classify::build(family, rules.as_mut(), matches.as_ref());
         let mut name = [0u8; 32];
         name.get_mut(..def.name.len().min(31)).map(|d| d.copy_from_slice(def.name.as_bytes().get(..d.len()).unwrap_or(&[])));
-        Ok(Table { family, name, valid_hooks: def.valid_hooks, hook_entry, underflow, hook_rule, underflow_rule, stacksize, blob, rules, matches })
+        Ok(Table { family, name, valid_hooks: def.valid_hooks, hook_entry, underflow, hook_rule, underflow_rule, stacksize, classify: true, blob, rules, matches })
     }
 
     /// The `GET_INFO` answer.
@@ -484,6 +493,14 @@ where
     /// The table name without NUL.
     pub fn name(&self) -> &[u8] {
         name_of(&self.name)
+    }
+
+    /// Turns the classifier off (`false`: the plain linear walk, as
+    /// `ipt_do_table`) or on (the default). Verdicts and counters are the
+    /// same either way; only for benchmarks and tests.
+    #[doc(hidden)]
+    pub fn set_classifier(&mut self, on: bool) {
+        self.classify = on;
     }
 
     /// Gives the storage back (to free it after a grace period).

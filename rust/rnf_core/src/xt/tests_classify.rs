@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The classifier must be invisible: same verdicts and same counted rules as
+//! the plain linear walk, on random tables and packets. Plus the
+//! micro-benchmark (`cargo test --release -- --ignored --nocapture bench`).
+
+use super::build::{Builder, IpSpec, TargetSpec};
+use super::tests_match::{tcp_m, tcph, udph, v4, v6, TEnv};
+use super::*;
+use std::vec;
+use std::vec::Vec;
+
+const ACCEPT: i32 = -NF_ACCEPT - 1;
+const DROP: i32 = -NF_DROP - 1;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn udp_data(lo: u16, hi: u16, inv: u8) -> Vec<u8> {
+    let mut d = tcp_m([0, 65535], [lo, hi], 0, 0, 0, 0);
+    d.truncate(8);
+    d.extend_from_slice(&[inv, 0]);
+    d
+}
+
+/// A random rule: protocol key, port key, ranges, inversions, other tests.
+fn random_rule(rng: &mut Rng, family: Family, ports: &[u16]) -> (IpSpec, Vec<(&'static [u8], u8, Vec<u8>)>) {
+    let f_proto = if family == Family::Ipv6 { 0x01 } else { 0 };
+    let port = ports[rng.below(ports.len() as u64) as usize];
+    let mut ip = IpSpec::default();
+    let mut m: Vec<(&'static [u8], u8, Vec<u8>)> = vec![];
+    match rng.below(10) {
+        0 => {}
+        1 => {
+            ip.proto = if family == Family::Ipv4 { 1 } else { 58 };
+            ip.flags = f_proto;
+        }
+        2 => {
+            ip.proto = 6;
+            ip.flags = f_proto;
+            ip.invflags = 0x40;
+        }
+        3 => {
+            ip.proto = 6;
+            ip.flags = f_proto;
+            m.push((b"tcp", 0, tcp_m([0, 65535], [port, port + rng.below(3) as u16], 0, 0, 0, 0)));
+        }
+        4 => {
+            ip.proto = 6;
+            ip.flags = f_proto;
+            let inv = if rng.below(4) == 0 { 0x02 } else { 0 };
+            m.push((b"tcp", 0, tcp_m([0, 65535], [port, port], 0, 0x17 * rng.below(2) as u8, 0x02, inv)));
+        }
+        5 | 6 => {
+            ip.proto = 6;
+            ip.flags = f_proto;
+            m.push((b"tcp", 0, tcp_m([0, 65535], [port, port], 0, 0, 0, 0)));
+        }
+        7 | 8 => {
+            ip.proto = 17;
+            ip.flags = f_proto;
+            let inv = if rng.below(5) == 0 { 0x02 } else { 0 };
+            m.push((b"udp", 0, udp_data(port, port, inv)));
+        }
+        _ => {
+            ip.proto = 17;
+            ip.flags = f_proto;
+        }
+    }
+    let alen = if family == Family::Ipv4 { 4 } else { 16 };
+    match rng.below(8) {
+        0 => {
+            // A source prefix that fails for half the packets.
+            ip.src[0] = if family == Family::Ipv4 { 10 } else { 0xfd };
+            ip.src[1] = 1;
+            ip.smsk[0] = 0xff;
+            ip.smsk[1] = 0xff;
+        }
+        1 | 2 | 3 => {
+            // Exact source host (address runs), sometimes inverted.
+            let (base, second) = match family {
+                Family::Ipv4 => ([10u8, 1, 0, 2].as_slice(), 1),
+                Family::Ipv6 => ([0xfdu8, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2].as_slice(), 1),
+            };
+            ip.src[..alen].copy_from_slice(base);
+            ip.src[second] = [1u8, 9, 5][rng.below(3) as usize];
+            ip.smsk[..alen].fill(0xff);
+            if rng.below(8) == 0 {
+                ip.invflags |= 0x08;
+            }
+        }
+        4 | 5 => {
+            // Exact destination host.
+            match family {
+                Family::Ipv4 => ip.dst[..4].copy_from_slice(&[10, 2, 0, 2 + rng.below(2) as u8]),
+                Family::Ipv6 => {
+                    ip.dst.copy_from_slice(&[0xfd, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+                    ip.dst[15] += rng.below(2) as u8;
+                }
+            }
+            ip.dmsk[..alen].fill(0xff);
+            if rng.below(8) == 0 {
+                ip.invflags |= 0x10;
+            }
+        }
+        _ => {}
+    }
+    (ip, m)
+}
+
+/// INPUT: `n` random rules (ACCEPT, DROP, jump u, goto u, LOG-free
+/// continue via jump to the next rule), policy DROP; chain u: random rules
+/// then RETURN.
+fn random_table(rng: &mut Rng, family: Family, n: usize, ports: &[u16]) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>> {
+    let def = if family == Family::Ipv4 { FILTER_IPV4 } else { FILTER_IPV6 };
+    let mut out = vec![0u8; 4096 + n * 600];
+    let mut b = Builder::new(family, &mut out);
+    let mut jumps = vec![];
+    let first = b.offset();
+    for _ in 0..n {
+        let (mut ip, m) = random_rule(rng, family, ports);
+        let ms: Vec<(&[u8], u8, &[u8])> = m.iter().map(|(a, v, d)| (*a, *v, &d[..])).collect();
+        let t = match rng.below(8) {
+            0 => TargetSpec::Standard(ACCEPT),
+            1 | 2 | 3 => TargetSpec::Standard(DROP),
+            4 | 5 => TargetSpec::Standard(0), // jump u (patched)
+            6 => {
+                ip.flags |= if family == Family::Ipv4 { 0x02 } else { 0x04 };
+                TargetSpec::Standard(0) // goto u
+            }
+            _ => TargetSpec::Standard(XT_RETURN),
+        };
+        let is_jump = matches!(t, TargetSpec::Standard(0));
+        let at = b.entry(&ip, &ms, t);
+        if is_jump {
+            jumps.push(at);
+        }
+    }
+    let any = IpSpec::default();
+    let pol = b.entry(&any, &[], TargetSpec::Standard(DROP));
+    let fwd = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
+    let o = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
+    b.entry(&any, &[], TargetSpec::Error(b"u"));
+    let u = b.offset();
+    for _ in 0..(n / 4 + 1) {
+        let (ip, m) = random_rule(rng, family, ports);
+        let ms: Vec<(&[u8], u8, &[u8])> = m.iter().map(|(a, v, d)| (*a, *v, &d[..])).collect();
+        let t = [ACCEPT, DROP, XT_RETURN][rng.below(3) as usize];
+        b.entry(&ip, &ms, TargetSpec::Standard(t));
+    }
+    b.entry(&any, &[], TargetSpec::Standard(XT_RETURN));
+    b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
+    for j in jumps {
+        b.set_verdict(j, u as i32);
+    }
+    assert!(b.ok);
+    let mut h = ReplaceHeader { valid_hooks: def.valid_hooks, num_entries: b.entries, size: b.offset(), num_counters: 1, ..Default::default() };
+    h.name[..6].copy_from_slice(b"filter");
+    h.hook_entry = [0, first, fwd, o, 0];
+    h.underflow = [0, pol, fwd, o, 0];
+    let mut buf = h.to_bytes().to_vec();
+    buf.extend_from_slice(b.bytes());
+    super::tests::load(&def, &buf).unwrap()
+}
+
+fn random_packet(rng: &mut Rng, family: Family, ports: &[u16]) -> Vec<u8> {
+    let port = ports[rng.below(ports.len() as u64) as usize] + rng.below(2) as u16;
+    let src = if rng.below(2) == 0 { [10, 1, 0, 2] } else { [10, 9, 0, 2] };
+    let l4 = match rng.below(6) {
+        0 | 1 => (6u8, tcph(40000, port, [0x02, 0x10, 0x12][rng.below(3) as usize], &[])),
+        2 | 3 => (17, udph(5000, port)),
+        4 => (if family == Family::Ipv4 { 1 } else { 58 }, vec![8, 0, 0, 0, 0, 1, 0, 1]),
+        _ => (47, vec![0; 8]),
+    };
+    let mut p = match family {
+        Family::Ipv4 => {
+            let frag = [0u16, 0, 0, 0, 0x0001, 0x0010, 0x2000][rng.below(7) as usize];
+            v4(l4.0, src, [10, 2, 0, 2], frag, &l4.1)
+        }
+        Family::Ipv6 => {
+            let mut p = v6(l4.0, &l4.1);
+            p[8 + 1] = src[1];
+            p
+        }
+    };
+    if rng.below(8) == 0 {
+        let cut = rng.below(p.len() as u64) as usize;
+        p.truncate(cut.max(1));
+    }
+    p
+}
+
+fn run(t: &Table<Vec<u8>, Vec<Rule>, Vec<Match>>, p: &[u8]) -> (Action, Vec<usize>) {
+    let mut env = TEnv::new();
+    let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: &[0; 16], out_dev: &[0; 16], len: p.len() as u32, headers: p, mac: &[] };
+    let a = t.evaluate(&pk, &mut env);
+    (a, env.counted)
+}
+
+#[test]
+fn classifier_is_invisible_on_random_tables() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let ports = [22u16, 53, 80, 443, 8080];
+    let mut skipped_some = false;
+    for round in 0..120 {
+        let family = if round % 2 == 0 { Family::Ipv4 } else { Family::Ipv6 };
+        let n = [3usize, 10, 40, 200][(round / 2) % 4];
+        let mut t = random_table(&mut rng, family, n, &ports);
+        for _ in 0..200 {
+            let p = random_packet(&mut rng, family, &ports);
+            t.set_classifier(false);
+            let lin = run(&t, &p);
+            t.set_classifier(true);
+            let cls = run(&t, &p);
+            assert_eq!(cls, lin, "round {round} packet {p:02x?}");
+            skipped_some |= lin.1.len() > 1;
+        }
+    }
+    assert!(skipped_some);
+}
+
+/// `n` rules `-p tcp --dport 1000+i -j ACCEPT` (IPv4), policy ACCEPT.
+fn port_table(n: usize) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>> {
+    let mut out = vec![0u8; 4096 + n * 200];
+    let mut b = Builder::new(Family::Ipv4, &mut out);
+    let tcp = IpSpec { proto: 6, ..Default::default() };
+    let first = b.offset();
+    for i in 0..n {
+        let port = 1000 + i as u16;
+        b.entry(&tcp, &[(b"tcp", 0, &tcp_m([0, 65535], [port, port], 0, 0, 0, 0))], TargetSpec::Standard(ACCEPT));
+    }
+    let any = IpSpec::default();
+    let pol = b.entry(&any, &[], TargetSpec::Standard(DROP));
+    let fwd = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
+    let o = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
+    b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
+    assert!(b.ok);
+    let mut h = ReplaceHeader { valid_hooks: FILTER_IPV4.valid_hooks, num_entries: b.entries, size: b.offset(), num_counters: 1, ..Default::default() };
+    h.name[..6].copy_from_slice(b"filter");
+    h.hook_entry = [0, first, fwd, o, 0];
+    h.underflow = [0, pol, fwd, o, 0];
+    let mut buf = h.to_bytes().to_vec();
+    buf.extend_from_slice(b.bytes());
+    super::tests::load(&FILTER_IPV4, &buf).unwrap()
+}
+
+#[test]
+fn port_runs_jump_straight_to_the_matching_rule() {
+    let t = port_table(1000);
+    let p = v4(6, [10, 1, 0, 2], [10, 2, 0, 2], 0, &tcph(40000, 1500, 0x02, &[]));
+    assert_eq!(run(&t, &p), (Action::Accept, vec![500]));
+    let miss = v4(6, [10, 1, 0, 2], [10, 2, 0, 2], 0, &tcph(40000, 80, 0x02, &[]));
+    assert_eq!(run(&t, &miss), (Action::Drop, vec![1000]));
+    let udp = v4(17, [10, 1, 0, 2], [10, 2, 0, 2], 0, &udph(1, 1500));
+    assert_eq!(run(&t, &udp), (Action::Drop, vec![1000]));
+    // The run shares one end; the slots are sorted by (port, rule).
+    let rs = t.rules.as_slice();
+    assert!(rs[..1000].iter().all(|r| r.run_start == 0 && r.run_end == 1000 && r.key == super::classify::KEY_PORT));
+    assert!(rs[..1000].windows(2).all(|w| (w[0].slot_key, w[0].slot_rule) < (w[1].slot_key, w[1].slot_rule)));
+    assert_eq!(rs[1000].key, super::classify::KEY_NONE);
+}
+
+/// `n` rules `-s 192.168.x.y -j DROP` (IPv4), policy ACCEPT; with `udp9`,
+/// `-s 10.99.x.y -p udp --dport 9 -j DROP` as tests/guest/bench.sh writes them.
+fn addr_table(n: usize) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>> {
+    addr_table_with(n, false)
+}
+
+fn addr_table_with(n: usize, udp9: bool) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>> {
+    let mut out = vec![0u8; 4096 + n * 200];
+    let mut b = Builder::new(Family::Ipv4, &mut out);
+    let first = b.offset();
+    for i in 0..n {
+        let mut ip = IpSpec::default();
+        ip.src[..4].copy_from_slice(&[192, 168, (i >> 8) as u8, i as u8]);
+        ip.smsk[..4].fill(0xff);
+        if udp9 {
+            ip.src[..4].copy_from_slice(&[10, 99, (i / 250) as u8, (i % 250 + 1) as u8]);
+            ip.proto = 17;
+            b.entry(&ip, &[(b"udp", 0, &udp_data(9, 9, 0))], TargetSpec::Standard(DROP));
+        } else {
+            b.entry(&ip, &[], TargetSpec::Standard(DROP));
+        }
+    }
+    let any = IpSpec::default();
+    let pol = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
+    let fwd = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
+    let o = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
+    b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
+    assert!(b.ok);
+    let mut h = ReplaceHeader { valid_hooks: FILTER_IPV4.valid_hooks, num_entries: b.entries, size: b.offset(), num_counters: 1, ..Default::default() };
+    h.name[..6].copy_from_slice(b"filter");
+    h.hook_entry = [0, first, fwd, o, 0];
+    h.underflow = [0, pol, fwd, o, 0];
+    let mut buf = h.to_bytes().to_vec();
+    buf.extend_from_slice(b.bytes());
+    super::tests::load(&FILTER_IPV4, &buf).unwrap()
+}
+
+#[test]
+fn address_runs_find_the_blocked_host() {
+    let t = addr_table(600);
+    let from = |a: [u8; 4]| v4(17, a, [10, 2, 0, 2], 0, &udph(1, 53));
+    assert_eq!(run(&t, &from([192, 168, 2, 7])), (Action::Drop, vec![519]));
+    assert_eq!(run(&t, &from([192, 168, 3, 7])), (Action::Accept, vec![600]));
+    assert!(t.rules[..600].iter().all(|r| r.key == super::classify::KEY_SADDR && r.run_end == 600));
+    // Same protocol and port everywhere: the address is the key that skips.
+    let t = addr_table_with(1000, true);
+    assert!(t.rules[..1000].iter().all(|r| r.key == super::classify::KEY_SADDR));
+    let p = v4(17, [10, 99, 3, 7], [10, 2, 0, 2], 0, &udph(1, 9));
+    assert_eq!(run(&t, &p), (Action::Drop, vec![756]));
+    // More than MAX_RUN rules become several runs.
+    let t = addr_table(2100);
+    assert_eq!((t.rules[0].run_end, t.rules[1024].run_end, t.rules[2048].run_end), (1024, 2048, 2100));
+}
+
+/// Nanoseconds per packet for `n` non-matching rules, linear vs classifier.
+#[test]
+#[ignore]
+fn bench_non_matching_rules() {
+    use std::time::Instant;
+    let p = v4(6, [10, 1, 0, 2], [10, 2, 0, 2], 0, &tcph(40000, 80, 0x02, &[]));
+    let u = v4(17, [10, 1, 0, 2], [10, 2, 0, 2], 0, &udph(1, 53));
+    fn pk(h: &[u8]) -> Packet<'_> {
+        Packet { hook: 1, in_dev: &[0; 16], out_dev: &[0; 16], len: h.len() as u32, headers: h, mac: &[] }
+    }
+    struct Quiet;
+    impl Env for Quiet {
+        fn count(&mut self, i: usize) {
+            std::hint::black_box(i);
+        }
+        fn conntrack(&mut self) -> CtState {
+            CtState::Invalid
+        }
+        fn log(&mut self, _: u8, _: &[u8]) {}
+        fn jiffies(&mut self) -> u64 {
+            0
+        }
+        fn hz(&self) -> u32 {
+            250
+        }
+    }
+    for n in [10usize, 100, 1000] {
+        for (what, pkt, mut t) in [("-p tcp --dport N; tcp dport 80", &p, port_table(n)), ("-p tcp --dport N; udp dport 53", &u, port_table(n)), ("-s 192.168.x.y; udp from 10.1.0.2", &u, addr_table(n)), ("-s 10.99.x.y -p udp --dport 9; udp from 10.1.0.2 dport 53", &u, addr_table_with(n, true))] {
+            let mut line = std::format!("{n:5} rules, {what}:");
+            for on in [false, true] {
+                t.set_classifier(on);
+                let iters = 2_000_000 / n.max(10) as u32 * 10;
+                let start = Instant::now();
+                for _ in 0..iters {
+                    std::hint::black_box(t.evaluate(&pk(std::hint::black_box(pkt)), &mut Quiet));
+                }
+                let ns = start.elapsed().as_nanos() as f64 / f64::from(iters);
+                line += &std::format!(" {} {ns:8.1} ns", if on { "classifier" } else { "linear" });
+            }
+            std::println!("{line}");
+        }
+    }
+}
+
+#[test]
+fn storage_sizes() {
+    std::println!("Rule {} Match {}", core::mem::size_of::<Rule>(), core::mem::size_of::<Match>());
+    assert!(core::mem::size_of::<Rule>() <= 256);
+}
