@@ -12,6 +12,9 @@
 #   make check           every test on x86_64 and arm64 (ARCHS=x86_64 for one);
 #                        ends with "N passed, N failed"
 #   make vm-run SCRIPT=path/to/script.sh   run a script in the guest
+#   make bench           packets per second in the guest: conntrack and rule
+#                        tables, the kernel's against rnf's (figures, not tests)
+#   make fuzz            fuzz the ip_tables blob parser on the host (cargo-fuzz)
 #   make clean
 #
 # The .ko files of ARCH end up in $(MODDIR) (build/$(ARCH)/).
