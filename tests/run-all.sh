@@ -183,8 +183,10 @@ test_arch() {
     fi
 
     echo "=== $arch: guest: tests/guest/conntrack.sh on the reference kernel (QEMU, TCG)"
+    # The loader loads what modules-load.d/rnf.conf lists: every module.
     scripts/vm/vm-test.sh conntrack.sh -A "$arch" -t 900 -m "$moddir/rnf_conntrack.ko" \
-        -m "$moddir/rnf_nat.ko" -l "$log/guest-console.log" >"$log/guest.out" 2>&1
+        -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko" -l "$log/guest-console.log" \
+        >"$log/guest.out" 2>&1
     guest_rc=$?
     count_lines "$log/guest.out" "$arch"
     case "$guest_rc" in
@@ -198,8 +200,8 @@ test_arch() {
         pass "$arch: guest: kernel log has no oops, BUG, WARNING or lockdep report"
     fi
 
-    echo "=== $arch: guest: KUnit suites of rnf_conntrack and rnf_nat, parsed by kunit.py"
-    kunit_log "$arch" "$log/guest-console.log" "$log/ktap" 'rnf_(conntrack|nat)_' 2
+    echo "=== $arch: guest: KUnit suites of rnf_conntrack, rnf_nat and rnf_tables, parsed by kunit.py"
+    kunit_log "$arch" "$log/guest-console.log" "$log/ktap" 'rnf_(conntrack|nat|tables)_' 3
 
     echo "=== $arch: guest: tests/guest/loader.sh, the bundle unpacked in the guest (tests/loader/guest.sh)"
     # guest.sh builds the bundle of $moddir, runs the guest and prints a PASS

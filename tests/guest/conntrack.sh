@@ -167,7 +167,7 @@ if modload -l "$LIST"; then
 else
     fail "loader loads the set" "exit status $?"
 fi
-for m in nf_defrag_ipv4 nf_defrag_ipv6 rnf_conntrack rnf_nat; do
+for m in nf_defrag_ipv4 nf_defrag_ipv6 rnf_conntrack rnf_nat nf_reject_ipv4 nf_reject_ipv6 rnf_tables; do
     check "$m loaded" grep -q "^$m " /proc/modules
 done
 param=$(cat /sys/module/rnf_conntrack/parameters/udp_timeout 2>/dev/null)
