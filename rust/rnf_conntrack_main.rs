@@ -21,7 +21,7 @@
 //! by calling their enable functions, which makes the dependency visible to
 //! `modinfo -F depends`.
 
-use core::ffi::{c_int, c_ulong, CStr};
+use core::ffi::CStr;
 
 use kernel::prelude::*;
 
@@ -29,11 +29,17 @@ use kernel::prelude::*;
 #[path = "glue/mod.rs"]
 pub mod glue;
 
+/// Glue only this module uses (its C glue, nf_defrag, the `rnf_ct_lookup`
+/// export).
+#[path = "glue/conntrack/mod.rs"]
+pub mod ct_glue;
+
 // The kernel-independent logic (rust/rnf_core), compiled into this module.
 include!("rnf_core_modules.rs");
 
 use conn::{Conn, CtInfo, Direction, Outcome, Timeouts};
 use tcp::TcpState;
+use ct_glue::{Controls, CtNet, GcWork};
 use glue::bindings;
 use glue::global::Global;
 use glue::hook::{Hook, HookOps, HookState, Net};
@@ -141,69 +147,15 @@ fn classify(skb: &Skb<'_>, pf: u8) -> core::result::Result<Class, Untracked> {
     }
 }
 
-/// A namespace's data in the C glue (`struct rnf_ct_net`): its connection
-/// count, timeouts and per-CPU statistics.
-///
-/// # Invariants
-///
-/// `raw` is non-null and is the data of a namespace in which rnf_conntrack
-/// is set up. The C pernet operations that own it are registered before the
-/// hooks' (Rust) ones and torn down after them, so it outlives every hook,
-/// proc read, GC batch and `rnf_ct_lookup` call that can reach it from
-/// the namespace (see `rnf_conntrack_api.h`). Values of this type live only
-/// within such a call.
-#[derive(Clone, Copy)]
-struct CtNet {
-    raw: *mut bindings::rnf_ct_net,
-}
-
-impl CtNet {
-    /// The data of `net` (`net_generic()`: no lock, callable from hooks);
-    /// `None` if the namespace has none.
-    fn of(net: Net) -> Option<CtNet> {
-        // SAFETY: `net` is live (invariant of `Net`); reads its generic
-        // pointer array under RCU.
-        let raw = unsafe { bindings::rnf_ct_net(net.as_ptr()) };
-        // INVARIANT: callers hold `net` inside a hook, proc read, pernet
-        // callback or lookup of a namespace where rnf_conntrack is set up.
-        (!raw.is_null()).then_some(CtNet { raw })
-    }
-
-    /// Counts an event in this CPU's statistics of the namespace.
-    fn stat(self, which: bindings::rnf_ct_stat) {
-        // SAFETY: `raw` is live (type invariant); a per-CPU increment.
-        unsafe { bindings::rnf_ct_net_stat_inc(self.raw, which) }
-    }
-
-    /// The namespace's connection count.
-    fn count(self) -> u32 {
-        // SAFETY: `raw` is live (type invariant); an atomic read.
-        unsafe { bindings::rnf_ct_net_count(self.raw) }
-    }
-
-    /// Adds `delta` to the count; called with the table lock held.
-    fn count_add(self, delta: i32) {
-        // SAFETY: `raw` is live (type invariant); an atomic add.
-        unsafe { bindings::rnf_ct_net_count_add(self.raw, delta) }
-    }
-
-    /// The namespace's timeouts in force, read from the variables its
-    /// sysctls (and in the initial namespace the module parameters) write,
-    /// so a write takes effect on the next packet.
-    fn timeouts(self) -> Timeouts {
-        let mut v = [0u32; bindings::rnf_ct_timeout_RNF_CT_TMO_MAX as usize];
-        // SAFETY: `raw` is live (type invariant); `v` has room for
-        // RNF_CT_TMO_MAX values.
-        unsafe { bindings::rnf_ct_net_timeouts(self.raw, v.as_mut_ptr()) };
-        timeouts_from(&v)
-    }
+/// The timeouts in force in the namespace of `pn` (see [`CtNet::timeouts`]).
+fn timeouts_of(pn: CtNet) -> Timeouts {
+    timeouts_from(&pn.timeouts())
 }
 
 impl State {
     /// Publishes the count over all namespaces (`net.rnf.conntrack_count_all`).
     fn publish_count(&self) {
-        // SAFETY: stores a value with WRITE_ONCE; no preconditions.
-        unsafe { bindings::rnf_ct_set_count_all(self.table.count()) };
+        ct_glue::set_count_all(self.table.count());
     }
 
     /// The connection an ICMP error whose embedded tuple is `inner` is
@@ -278,7 +230,7 @@ impl Tracker {
         };
         let netns = st.net().id();
         let now = glue::jiffies();
-        let tmo = pn.timeouts();
+        let tmo = timeouts_of(pn);
         let mut g = self.state.lock();
         let Some((i, dir)) = g.table.find(&t, netns) else { return Verdict::Accept };
         pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_FOUND);
@@ -310,13 +262,12 @@ impl Tracker {
         let Ok(Class::Tuple(p, t)) = classify(skb, st.pf()) else { return Verdict::Accept };
         let netns = st.net().id();
         let now = glue::jiffies();
-        let Ok(mut conn) = Conn::new(&t, &p, netns, now, self.hz, &pn.timeouts()) else {
+        let Ok(mut conn) = Conn::new(&t, &p, netns, now, self.hz, &timeouts_of(pn)) else {
             // Cannot open a connection (e.g. an echo reply): untracked.
             return Verdict::Accept;
         };
         conn.status |= conn::IPS_CONFIRMED;
-        // SAFETY: reads a setting with READ_ONCE; no preconditions.
-        let max = unsafe { bindings::rnf_ct_max() };
+        let max = ct_glue::ct_max();
         let mut g = self.state.lock();
         if let Some((i, _)) = g.table.find(&t, netns) {
             if !g.table.get(i).is_some_and(|c| c.expired(now)) {
@@ -386,7 +337,7 @@ impl Tracker {
             Some((c, dir)) if !c.expired(now) => (c.status, c.ctinfo(dir), dir),
             _ => {
                 drop(g);
-                Conn::new(&t, &p, netns, now, self.hz, &pn.timeouts()).map_err(|_| ENOENT)?;
+                Conn::new(&t, &p, netns, now, self.hz, &timeouts_of(pn)).map_err(|_| ENOENT)?;
                 (0, CtInfo::New, Direction::Original)
             }
         };
@@ -433,23 +384,12 @@ struct PerNet;
 impl PernetHandler for PerNet {
     fn init(net: Net) -> Result {
         let t = tracker().ok_or(ENODEV)?;
-        // SAFETY: `net` is live during pernet init.
-        kernel::error::to_result(unsafe { bindings::nf_defrag_ipv4_enable(net.as_ptr()) })?;
-        // SAFETY: as above.
-        if let Err(e) = kernel::error::to_result(unsafe { bindings::nf_defrag_ipv6_enable(net.as_ptr()) }) {
-            // SAFETY: enabled just above in this namespace.
-            unsafe { bindings::nf_defrag_ipv4_disable(net.as_ptr()) };
-            return Err(e);
-        }
+        ct_glue::defrag_enable(net)?;
         let res = t.hooks.register(net).and_then(|()| {
             glue::proc::create::<ProcConntrack>(net, PROC_NAME, 0o444).inspect_err(|_| t.hooks.unregister(net))
         });
         if res.is_err() {
-            // SAFETY: both were enabled above in this namespace.
-            unsafe {
-                bindings::nf_defrag_ipv6_disable(net.as_ptr());
-                bindings::nf_defrag_ipv4_disable(net.as_ptr());
-            }
+            ct_glue::defrag_disable(net);
         }
         res
     }
@@ -468,64 +408,46 @@ impl PernetHandler for PerNet {
             }
             g.publish_count();
         }
-        // SAFETY: enabled in `init` for this namespace. These take a mutex:
-        // the table lock must not be held here.
-        unsafe {
-            bindings::nf_defrag_ipv6_disable(net.as_ptr());
-            bindings::nf_defrag_ipv4_disable(net.as_ptr());
-        }
+        // Enabled in `init` for this namespace. Takes a mutex: the table
+        // lock must not be held here.
+        ct_glue::defrag_disable(net);
     }
 }
 
 /// Reclaims a batch of expired connections; returns jiffies until the next
-/// batch. Called by the GC delayed work (process context).
-#[no_mangle]
-pub extern "C" fn rnf_ct_gc_run() -> c_ulong {
-    let Some(t) = tracker() else { return c_ulong::MAX >> 1 };
+/// batch, `None` without a tracker. Called by the GC delayed work (process
+/// context) through `ct_glue::rnf_ct_gc_run`.
+pub(crate) fn gc_run() -> Option<u32> {
+    let t = tracker()?;
     let now = glue::jiffies();
     let mut g = t.state.lock();
     let batch = (g.table.buckets() / (GC_RUNS_PER_SEC * 5)).max(GC_MIN_BUCKETS);
     let start = g.gc_next;
-    let (removed, next) = g.table.gc(now, start, batch, |netns| {
-        // SAFETY: no preconditions; under the table lock, as the count's
-        // other writers (an entry of a namespace whose data is gone is not
-        // in the table: the namespace's exit flushed them first).
-        unsafe { bindings::rnf_ct_count_sub_inum(netns, 1) }
-    });
+    // Under the table lock, as the count's other writers (an entry of a
+    // namespace whose data is gone is not in the table: the namespace's exit
+    // flushed them first).
+    let (removed, next) = g.table.gc(now, start, batch, |netns| ct_glue::count_sub_inum(netns, 1));
     g.gc_next = next;
     if removed > 0 {
         g.publish_count();
     }
-    c_ulong::from((t.hz / GC_RUNS_PER_SEC).max(1))
+    Some((t.hz / GC_RUNS_PER_SEC).max(1))
 }
 
-/// Exported to other modules (see `rnf_conntrack_api.h`).
-///
-/// # Safety
-///
-/// `net` and `skb` must be live for the call and `out` valid for writing.
-#[no_mangle]
-pub unsafe extern "C" fn rnf_ct_lookup(
-    net: *mut bindings::net,
-    pf: u8,
-    skb: *const bindings::sk_buff,
-    out: *mut bindings::rnf_ct_lookup,
-) -> c_int {
-    let Some(t) = tracker() else { return ENODEV.to_errno() };
-    // SAFETY: guaranteed by the caller for the duration of this call.
-    let (net, skb) = unsafe { (Net::from_raw(net), Skb::from_raw(skb.cast_mut())) };
-    match t.lookup(net, pf, &skb) {
-        Ok(r) => {
-            // SAFETY: the caller guarantees `out` is writable.
-            unsafe { out.write(r) };
-            0
-        }
-        Err(e) => e.to_errno(),
-    }
+/// Looks `skb` (of protocol family `pf`, `NFPROTO_*`) up in namespace
+/// `net` for another module: what `rnf_ct_lookup` (rnf_conntrack_api.h,
+/// exported by `ct_glue`) returns. Errors: `ENOENT` (no connection),
+/// `EINVAL` (unparsable headers), `ENODEV` (no tracker).
+pub(crate) fn ct_lookup(net: Net, pf: u8, skb: &Skb<'_>) -> Result<bindings::rnf_ct_lookup> {
+    tracker().ok_or(ENODEV)?.lookup(net, pf, skb)
 }
 
 struct RnfConntrack {
     pernet: Option<Pernet>,
+    /// The GC work and the C glue's per-namespace data: dropped by
+    /// [`free_tracker`] after the hooks are gone.
+    gc: Option<GcWork>,
+    controls: Option<Controls>,
 }
 
 fn build_hooks() -> Result<HookOps> {
@@ -547,10 +469,8 @@ fn build_hooks() -> Result<HookOps> {
 
 impl kernel::Module for RnfConntrack {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        // SAFETY: these read module parameters, set before init runs.
-        let (hashsize, max) = unsafe { (bindings::rnf_ct_param_hashsize(), bindings::rnf_ct_param_max()) };
-        // SAFETY: no preconditions.
-        let ram = unsafe { bindings::rnf_totalram_bytes() };
+        let (hashsize, max) = ct_glue::params();
+        let ram = ct_glue::totalram_bytes();
         let buckets = if hashsize > 0 { hashsize } else { table::default_buckets(ram, 8) };
         let max = if max > 0 { max } else { buckets }.min(table::MAX_ENTRIES as u32);
         let slots = KVVec::from_elem(Slot::EMPTY, max as usize, GFP_KERNEL)?;
@@ -560,21 +480,24 @@ impl kernel::Module for RnfConntrack {
             Tracker { state: BhSpinLock::new_boxed(state, GFP_KERNEL)?, hooks: build_hooks()?, hz: glue::hz() },
             GFP_KERNEL,
         )?;
-        // SAFETY: plain stores of the sizes chosen above.
-        unsafe { bindings::rnf_ct_set_limits(buckets, max) };
+        ct_glue::set_limits(buckets, max);
         // Per-namespace data, sysctls and statistics, before any hook: the
         // hooks' pernet operations (below) are registered after these, so
         // they run after them in a new namespace and before them in a dying
         // one.
-        // SAFETY: called once; undone by `rnf_ct_controls_exit` in drop.
-        kernel::error::to_result(unsafe { bindings::rnf_ct_controls_init() })?;
+        let controls = Controls::register()?;
         TRACKER.set(tracker);
-        // SAFETY: no preconditions; stopped in `drop`.
-        unsafe { bindings::rnf_ct_gc_start() };
+        let gc = match GcWork::start() {
+            Ok(gc) => gc,
+            Err(e) => {
+                free_tracker(None, controls);
+                return Err(e);
+            }
+        };
         let pernet = match Pernet::register::<PerNet>() {
             Ok(p) => p,
             Err(e) => {
-                free_tracker();
+                free_tracker(Some(gc), controls);
                 return Err(e);
             }
         };
@@ -587,18 +510,17 @@ impl kernel::Module for RnfConntrack {
             core::mem::size_of::<Slot>(),
             core::mem::size_of::<bindings::nf_conn>()
         );
-        Ok(RnfConntrack { pernet: Some(pernet) })
+        Ok(RnfConntrack { pernet: Some(pernet), gc: Some(gc), controls: Some(controls) })
     }
 }
 
-/// Stops the GC, removes the controls and frees the tracker. Hooks must be
-/// unregistered already.
-fn free_tracker() {
-    // SAFETY: started in init; waits for a running batch to finish.
-    unsafe { bindings::rnf_ct_gc_stop() };
+/// Stops the GC (waiting for a running batch), removes the controls and
+/// frees the tracker. Hooks must be unregistered already.
+fn free_tracker(gc: Option<GcWork>, controls: Controls) {
+    drop(gc);
     glue::synchronize_rcu();
-    // SAFETY: registered in init; no hook can count any more.
-    unsafe { bindings::rnf_ct_controls_exit() };
+    // No hook can count any more.
+    drop(controls);
     drop(TRACKER.take());
 }
 
@@ -606,7 +528,9 @@ impl Drop for RnfConntrack {
     fn drop(&mut self) {
         // Unregisters hooks and proc files in every namespace, flushing each.
         drop(self.pernet.take());
-        free_tracker();
+        if let Some(controls) = self.controls.take() {
+            free_tracker(self.gc.take(), controls);
+        }
         pr_info!("unloaded\n");
     }
 }

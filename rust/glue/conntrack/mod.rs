@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Glue only rnf_conntrack uses: its C glue (rust/rnf_conntrack_glue.c:
+//! parameters, per-namespace data, sysctls, GC work), the kernel's
+//! nf_defrag_ipv4 / nf_defrag_ipv6, and the C entry points the C glue calls
+//! (`rnf_ct_lookup`, exported to other modules, and `rnf_ct_gc_run`). It is
+//! mounted by rnf_conntrack_main.rs alone, not by `glue/mod.rs`, so that no
+//! other module defines these symbols or links nf_defrag.
+//!
+//! The entry points call two safe functions of the crate root:
+//! `crate::ct_lookup(Net, u8, &Skb) -> Result<bindings::rnf_ct_lookup>` and
+//! `crate::gc_run() -> Option<u32>` (jiffies until the next GC batch, `None`
+//! when the module is not set up).
+//!
+//! C headers: rust/glue/rnf_conntrack_api.h,
+//! [include/net/netfilter/ipv4/nf_defrag_ipv4.h](srctree/include/net/netfilter/ipv4/nf_defrag_ipv4.h),
+//! [include/net/netfilter/ipv6/nf_defrag_ipv6.h](srctree/include/net/netfilter/ipv6/nf_defrag_ipv6.h)
+
+use core::ffi::{c_int, c_ulong};
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use kernel::error::{code::EBUSY, to_result, Result};
+
+use crate::glue::bindings;
+use crate::glue::hook::Net;
+use crate::glue::skb::Skb;
+
+/// Number of timeouts a namespace has (`RNF_CT_TMO_MAX`), indexed by
+/// `enum rnf_ct_timeout`.
+pub const TIMEOUTS: usize = bindings::rnf_ct_timeout_RNF_CT_TMO_MAX as usize;
+
+/// A namespace's data in the C glue (`struct rnf_ct_net`): its connection
+/// count, timeouts and per-CPU statistics.
+///
+/// # Invariants
+///
+/// `raw` is non-null and is the data of a namespace in which rnf_conntrack
+/// is set up. The C pernet operations that own it ([`Controls`]) are
+/// registered before the hooks' (Rust) ones and torn down after them, so it
+/// outlives every hook, proc read, GC batch and `rnf_ct_lookup` call that
+/// can reach it from the namespace (see `rnf_conntrack_api.h`). Values of
+/// this type live only within such a call.
+#[derive(Clone, Copy)]
+pub struct CtNet {
+    raw: *mut bindings::rnf_ct_net,
+}
+
+impl CtNet {
+    /// The data of `net` (`net_generic()`: no lock, callable from hooks);
+    /// `None` if the namespace has none. Call only from a hook, proc read,
+    /// pernet callback or lookup of `net` while [`Controls`] is registered.
+    pub fn of(net: Net) -> Option<CtNet> {
+        // SAFETY: `net` is live (invariant of `Net`); reads its generic
+        // pointer array under RCU.
+        let raw = unsafe { bindings::rnf_ct_net(net.as_ptr()) };
+        // INVARIANT: callers hold `net` inside a hook, proc read, pernet
+        // callback or lookup of a namespace where rnf_conntrack is set up.
+        (!raw.is_null()).then_some(CtNet { raw })
+    }
+
+    /// Counts an event in this CPU's statistics of the namespace
+    /// (`/proc/net/stat/rnf_conntrack`); a value past `RNF_CT_STAT_MAX` is
+    /// ignored by the C glue.
+    pub fn stat(self, which: bindings::rnf_ct_stat) {
+        // SAFETY: `raw` is live (type invariant); a per-CPU increment.
+        unsafe { bindings::rnf_ct_net_stat_inc(self.raw, which) }
+    }
+
+    /// The namespace's connection count (`net.rnf.conntrack_count`).
+    pub fn count(self) -> u32 {
+        // SAFETY: `raw` is live (type invariant); an atomic read.
+        unsafe { bindings::rnf_ct_net_count(self.raw) }
+    }
+
+    /// Adds `delta` (may be negative) to the count; called with the table
+    /// lock held.
+    pub fn count_add(self, delta: i32) {
+        // SAFETY: `raw` is live (type invariant); an atomic add.
+        unsafe { bindings::rnf_ct_net_count_add(self.raw, delta) }
+    }
+
+    /// The namespace's timeouts in force, in seconds, indexed by
+    /// `enum rnf_ct_timeout`: read from the variables its sysctls (and in
+    /// the initial namespace the module parameters) write, so a write takes
+    /// effect on the next packet.
+    pub fn timeouts(self) -> [u32; TIMEOUTS] {
+        let mut v = [0u32; TIMEOUTS];
+        // SAFETY: `raw` is live (type invariant); `v` has room for
+        // RNF_CT_TMO_MAX values.
+        unsafe { bindings::rnf_ct_net_timeouts(self.raw, v.as_mut_ptr()) };
+        v
+    }
+}
+
+/// Subtracts `n` from the connection count of the namespace whose inode
+/// number is `inum` (for the GC, which knows an entry's namespace only by
+/// that number); a namespace without data is ignored. Call under the table
+/// lock, as the count's other writers.
+pub fn count_sub_inum(inum: u32, n: u32) {
+    // SAFETY: no preconditions: the C glue looks `inum` up in its xarray
+    // (RCU-safe `xa_load`) and ignores a namespace that has no data.
+    unsafe { bindings::rnf_ct_count_sub_inum(inum, n) }
+}
+
+/// The `conntrack_max` in force (connections, <= the table size chosen at
+/// load): the limit of each namespace's count.
+pub fn ct_max() -> u32 {
+    // SAFETY: reads a setting with READ_ONCE; no preconditions.
+    unsafe { bindings::rnf_ct_max() }
+}
+
+/// Publishes the number of connections of all namespaces together
+/// (`net.rnf.conntrack_count_all`, initial namespace only).
+pub fn set_count_all(count: u32) {
+    // SAFETY: stores a value with WRITE_ONCE; no preconditions.
+    unsafe { bindings::rnf_ct_set_count_all(count) }
+}
+
+/// The module parameters `hashsize` (buckets) and `conntrack_max`
+/// (connections) as given at load; 0 means "derive the default".
+pub fn params() -> (u32, u32) {
+    // SAFETY: these read module parameters, set before init runs; no other
+    // preconditions.
+    unsafe { (bindings::rnf_ct_param_hashsize(), bindings::rnf_ct_param_max()) }
+}
+
+/// Total RAM in bytes (`totalram_pages() << PAGE_SHIFT`), for the kernel's
+/// default table size.
+pub fn totalram_bytes() -> u64 {
+    // SAFETY: no preconditions.
+    unsafe { bindings::rnf_totalram_bytes() }
+}
+
+/// Publishes the table size chosen at load: `buckets` hash buckets and
+/// `max` connections, the ceiling of `conntrack_max`. Call in init, before
+/// [`Controls::register`] (whose sysctls read these).
+pub fn set_limits(buckets: u32, max: u32) {
+    // SAFETY: plain stores of two integers (and a WRITE_ONCE); no
+    // preconditions. Before the sysctls exist nothing reads them
+    // concurrently.
+    unsafe { bindings::rnf_ct_set_limits(buckets, max) }
+}
+
+/// Enables the kernel's IPv4 and IPv6 defragmentation in `net`
+/// (`nf_defrag_ipv4_enable()`, `nf_defrag_ipv6_enable()`: reference
+/// counted, may sleep). On error nothing stays enabled; errors are those of
+/// the enable functions (e.g. `ENOMEM` from hook registration). Pair each
+/// success with one [`defrag_disable`]. Process context.
+pub fn defrag_enable(net: Net) -> Result {
+    // SAFETY: `net` is live (invariant of `Net`); the call takes a mutex,
+    // allowed in the process context this function requires.
+    to_result(unsafe { bindings::nf_defrag_ipv4_enable(net.as_ptr()) })?;
+    // SAFETY: as above.
+    if let Err(e) = to_result(unsafe { bindings::nf_defrag_ipv6_enable(net.as_ptr()) }) {
+        // SAFETY: `net` is live; IPv4 was enabled just above.
+        unsafe { bindings::nf_defrag_ipv4_disable(net.as_ptr()) };
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Drops the reference of one [`defrag_enable`] of `net` (IPv6, then
+/// IPv4). Takes a mutex: process context, no spinlock held.
+pub fn defrag_disable(net: Net) {
+    // SAFETY: `net` is live (invariant of `Net`). The kernel ignores a
+    // disable without users (`nf_defrag_ipv*_disable` test the count), so an
+    // unpaired call cannot underflow it.
+    unsafe {
+        bindings::nf_defrag_ipv6_disable(net.as_ptr());
+        bindings::nf_defrag_ipv4_disable(net.as_ptr());
+    }
+}
+
+/// Whether [`Controls`] is registered (the C pernet operations exist once).
+static CONTROLS_UP: AtomicBool = AtomicBool::new(false);
+
+/// The per-namespace data, sysctls and statistics files of the C glue,
+/// registered in every namespace (`rnf_ct_controls_init()`) while this value
+/// lives; dropping it unregisters them (`rnf_ct_controls_exit()`, sleeps).
+///
+/// The owner drops it only after the hooks are unregistered in every
+/// namespace, a grace period has passed and the [`GcWork`] is stopped:
+/// [`CtNet`] values of hooks rely on it.
+pub struct Controls {
+    _private: (),
+}
+
+impl Controls {
+    /// Registers the pernet operations. Process context. Errors: `EBUSY`
+    /// if they are registered already, else those of
+    /// `register_pernet_subsys()` (e.g. `ENOMEM`).
+    pub fn register() -> Result<Controls> {
+        if CONTROLS_UP.swap(true, Ordering::AcqRel) {
+            return Err(EBUSY);
+        }
+        // SAFETY: the flag above makes this the only registration of the
+        // static pernet operations; undone once, in `drop`.
+        if let Err(e) = to_result(unsafe { bindings::rnf_ct_controls_init() }) {
+            CONTROLS_UP.store(false, Ordering::Release);
+            return Err(e);
+        }
+        Ok(Controls { _private: () })
+    }
+}
+
+impl Drop for Controls {
+    fn drop(&mut self) {
+        // SAFETY: registered by `register` (the only way to get a
+        // `Controls`), unregistered only here. The owner drops it after the
+        // hooks that read the data are gone (type documentation).
+        unsafe { bindings::rnf_ct_controls_exit() };
+        CONTROLS_UP.store(false, Ordering::Release);
+    }
+}
+
+/// Whether the [`GcWork`] is started.
+static GC_UP: AtomicBool = AtomicBool::new(false);
+
+/// The GC delayed work of the C glue: runs `crate::gc_run()` in process
+/// context from a second after `start` on, at the delay each run returns.
+/// Dropping it cancels the work and waits for a running batch (sleeps).
+pub struct GcWork {
+    _private: (),
+}
+
+impl GcWork {
+    /// Starts the GC work (`rnf_ct_gc_start()`). Errors: `EBUSY` if it is
+    /// started already.
+    pub fn start() -> Result<GcWork> {
+        if GC_UP.swap(true, Ordering::AcqRel) {
+            return Err(EBUSY);
+        }
+        // SAFETY: the flag above ensures the static work is not pending or
+        // running while it is initialised and scheduled here.
+        unsafe { bindings::rnf_ct_gc_start() };
+        Ok(GcWork { _private: () })
+    }
+}
+
+impl Drop for GcWork {
+    fn drop(&mut self) {
+        // SAFETY: started (initialised) by `start`, the only way to get a
+        // `GcWork`; cancels it and waits for a running batch.
+        unsafe { bindings::rnf_ct_gc_stop() };
+        GC_UP.store(false, Ordering::Release);
+    }
+}
+
+/// Reclaims a batch of expired connections; returns jiffies until the next
+/// batch. Called by the GC delayed work of the C glue (process context).
+#[no_mangle]
+pub extern "C" fn rnf_ct_gc_run() -> c_ulong {
+    crate::gc_run().map_or(c_ulong::MAX >> 1, c_ulong::from)
+}
+
+/// Exported to other modules (`EXPORT_SYMBOL_GPL` in
+/// rnf_conntrack_glue.c; contract in `rnf_conntrack_api.h`): 0 and `*out`
+/// filled, or a negative errno (`-ENOENT`, `-EINVAL`, `-ENODEV` if the
+/// module is not set up).
+///
+/// # Safety
+///
+/// `net` and `skb` must be live for the call and `out` valid for writing.
+#[no_mangle]
+pub unsafe extern "C" fn rnf_ct_lookup(
+    net: *mut bindings::net,
+    pf: u8,
+    skb: *const bindings::sk_buff,
+    out: *mut bindings::rnf_ct_lookup,
+) -> c_int {
+    // SAFETY: guaranteed by the caller for the duration of this call; the
+    // skb is only read.
+    let (net, skb) = unsafe { (Net::from_raw(net), Skb::from_raw(skb.cast_mut())) };
+    match crate::ct_lookup(net, pf, &skb) {
+        Ok(r) => {
+            // SAFETY: the caller guarantees `out` is writable.
+            unsafe { out.write(r) };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
