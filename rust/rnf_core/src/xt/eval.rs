@@ -121,6 +121,12 @@ pub(crate) struct Facts<'a> {
     pub thoff: usize,
     /// IPv4: fragment offset in 8-byte units; IPv6: in bytes (`& ~7`).
     pub fragoff: u16,
+    /// Bytes of `headers` from `thoff` on (0 when `thoff` is past the end).
+    pub l4_len: usize,
+    /// Source and destination port (host order) of a tcp/udp/sctp-like
+    /// header, read once per packet; valid only when `l4_len >= 4`.
+    pub sport: u16,
+    pub dport: u16,
     pub len: u32,
     pub mac: &'a [u8],
     pub in_name: &'a [u8; 16],
@@ -184,6 +190,9 @@ impl<'a> Facts<'a> {
             proto: None,
             thoff: 0,
             fragoff: 0,
+            l4_len: 0,
+            sport: 0,
+            dport: 0,
             len: pkt.len,
             mac: pkt.mac,
             in_name: pkt.in_dev,
@@ -215,6 +224,13 @@ impl<'a> Facts<'a> {
                 }
             }
         }
+        if let Some(l4) = h.get(f.thoff..) {
+            f.l4_len = l4.len();
+            if let (Some(a), Some(b)) = (l4.get(0..2), l4.get(2..4)) {
+                f.sport = u16::from_be_bytes([a[0], a[1]]);
+                f.dport = u16::from_be_bytes([b[0], b[1]]);
+            }
+        }
         Some(f)
     }
 }
@@ -234,7 +250,7 @@ fn invf(ip: &IpPart, flag: u8, cond: bool) -> bool {
 
 /// `ip_packet_match` / `ip6_packet_match`.
 /// Tests whose [`IpPart::tests`] bit is clear always pass and are skipped.
-#[inline]
+#[inline(always)]
 fn ip_match(ip: &IpPart, f: &Facts<'_>) -> IpResult {
     use super::rule::{TEST_DST, TEST_IN, TEST_OUT, TEST_SRC};
     let t = ip.tests;

@@ -4,7 +4,7 @@
 //! micro-benchmark (`cargo test --release -- --ignored --nocapture bench`).
 
 use super::build::{Builder, IpSpec, TargetSpec};
-use super::tests_match::{tcp_m, tcph, udph, v4, v6, TEnv};
+use super::tests_match::{mp_m, tcp_m, tcph, udph, v4, v6, TEnv};
 use super::*;
 use std::vec;
 use std::vec::Vec;
@@ -364,6 +364,145 @@ fn bench_non_matching_rules() {
             }
             std::println!("{line}");
         }
+    }
+}
+
+/// `n` rules rotated as tests/guest/bench.sh's rules_file writes them (INPUT
+/// here): `-s 10.7.0.0/24 -p udp --dport P`, `-s 10.0.0.0/8 -d 10.8.0.0/16
+/// -p udp --sport 1:1023+i%1000`, `-i dum0 -p udp -m multiport --dports
+/// P,P+2000,P+4000`, `-s 10.7.0.0/16 -p tcp --dport P` (P = 1000 + i, all
+/// DROP), then `-s 10.7.0.2/32 -p udp --dport 9 -j ACCEPT`, policy DROP.
+fn rotated_table(n: usize) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>> {
+    let mut out = vec![0u8; 4096 + n * 300];
+    let mut b = Builder::new(Family::Ipv4, &mut out);
+    let first = b.offset();
+    for i in 0..n {
+        let p = 1000 + i as u16;
+        let mut ip = IpSpec::default();
+        match i % 4 {
+            0 => {
+                ip.src[..4].copy_from_slice(&[10, 7, 0, 0]);
+                ip.smsk[..3].fill(0xff);
+                ip.proto = 17;
+                b.entry(&ip, &[(b"udp", 0, &udp_data(p, p, 0))], TargetSpec::Standard(DROP));
+            }
+            1 => {
+                ip.src[0] = 10;
+                ip.smsk[0] = 0xff;
+                ip.dst[..2].copy_from_slice(&[10, 8]);
+                ip.dmsk[..2].fill(0xff);
+                ip.proto = 17;
+                let mut d = udp_data(0, 65535, 0);
+                d[0..2].copy_from_slice(&1u16.to_ne_bytes());
+                d[2..4].copy_from_slice(&(1023 + (i % 1000) as u16).to_ne_bytes());
+                b.entry(&ip, &[(b"udp", 0, &d)], TargetSpec::Standard(DROP));
+            }
+            2 => {
+                ip.iniface[..4].copy_from_slice(b"dum0");
+                ip.iniface_mask[..5].fill(0xff);
+                ip.proto = 17;
+                b.entry(&ip, &[(b"multiport", 1, &mp_m(1, 1, &[p, p + 2000, p + 4000], &[], false))], TargetSpec::Standard(DROP));
+            }
+            _ => {
+                ip.src[..4].copy_from_slice(&[10, 7, 0, 0]);
+                ip.smsk[..2].fill(0xff);
+                ip.proto = 6;
+                b.entry(&ip, &[(b"tcp", 0, &tcp_m([0, 65535], [p, p], 0, 0, 0, 0))], TargetSpec::Standard(DROP));
+            }
+        }
+    }
+    let mut ip = IpSpec::default();
+    ip.src[..4].copy_from_slice(&[10, 7, 0, 2]);
+    ip.smsk[..4].fill(0xff);
+    ip.proto = 17;
+    b.entry(&ip, &[(b"udp", 0, &udp_data(9, 9, 0))], TargetSpec::Standard(ACCEPT));
+    let any = IpSpec::default();
+    let pol = b.entry(&any, &[], TargetSpec::Standard(DROP));
+    let fwd = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
+    let o = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
+    b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
+    assert!(b.ok);
+    let mut h = ReplaceHeader { valid_hooks: FILTER_IPV4.valid_hooks, num_entries: b.entries, size: b.offset(), num_counters: 1, ..Default::default() };
+    h.name[..6].copy_from_slice(b"filter");
+    h.hook_entry = [0, first, fwd, o, 0];
+    h.underflow = [0, pol, fwd, o, 0];
+    let mut buf = h.to_bytes().to_vec();
+    buf.extend_from_slice(b.bytes());
+    super::tests::load(&FILTER_IPV4, &buf).unwrap()
+}
+
+const DUM0: [u8; 16] = *b"dum0\0\0\0\0\0\0\0\0\0\0\0\0";
+
+fn run_in(t: &Table<Vec<u8>, Vec<Rule>, Vec<Match>>, p: &[u8], dev: &[u8; 16]) -> (Action, Vec<usize>) {
+    let mut env = TEnv::new();
+    let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: dev, out_dev: &[0; 16], len: p.len() as u32, headers: p, mac: &[] };
+    let a = t.evaluate(&pk, &mut env);
+    (a, env.counted)
+}
+
+#[test]
+fn classifier_is_invisible_on_the_bench_ruleset() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    for n in [1usize, 2, 3, 4, 5, 10, 100, 1000] {
+        let mut t = rotated_table(n);
+        // The bench's packet passes every rule's address part and is accepted by the last one.
+        let bench = v4(17, [10, 7, 0, 2], [10, 8, 0, 2], 0, &udph(10000, 9));
+        t.set_classifier(true);
+        assert_eq!(run_in(&t, &bench, &DUM0), (Action::Accept, vec![n]));
+        for k in 0..300 {
+            let sport = [10000u16, 1, 500, 1023, 1500, 2030][rng.below(6) as usize];
+            let dport = [9u16, 1000, 1001, 1002, 1003, 3002, 5006, 1000 + rng.below(n as u64 + 2) as u16][rng.below(8) as usize];
+            let src = [[10u8, 7, 0, 2], [10, 7, 1, 2], [10, 9, 0, 2], [11, 7, 0, 2]][rng.below(4) as usize];
+            let dst = [[10u8, 8, 0, 2], [10, 9, 0, 2]][rng.below(2) as usize];
+            let frag = [0u16, 0, 0, 0x0001, 0x2000][rng.below(5) as usize];
+            let mut p = match rng.below(3) {
+                0 => v4(6, src, dst, frag, &tcph(sport, dport, 0x02, &[])),
+                _ => v4(17, src, dst, frag, &udph(sport, dport)),
+            };
+            if rng.below(8) == 0 {
+                let cut = 20 + rng.below(p.len() as u64 - 20) as usize;
+                p.truncate(cut);
+            }
+            let dev = if rng.below(4) == 0 { [0u8; 16] } else { DUM0 };
+            t.set_classifier(false);
+            let lin = run_in(&t, &p, &dev);
+            t.set_classifier(true);
+            let cls = run_in(&t, &p, &dev);
+            assert_eq!(cls, lin, "n {n} packet {k} {p:02x?}");
+        }
+    }
+    // A few exact hits: the udp --dport rule, the multiport rule, the tcp rule.
+    let t = rotated_table(100);
+    assert_eq!(run_in(&t, &v4(17, [10, 7, 0, 2], [10, 8, 0, 2], 0, &udph(10000, 1004)), &DUM0), (Action::Drop, vec![4]));
+    assert_eq!(run_in(&t, &v4(17, [10, 7, 0, 2], [10, 9, 0, 2], 0, &udph(10000, 5006)), &DUM0), (Action::Drop, vec![6]));
+    assert_eq!(run_in(&t, &v4(6, [10, 7, 1, 2], [10, 9, 0, 2], 0, &tcph(1, 1011, 0x02, &[])), &DUM0), (Action::Drop, vec![11]));
+    assert_eq!(run_in(&t, &v4(17, [10, 7, 0, 2], [10, 8, 0, 2], 0, &udph(100, 9)), &DUM0), (Action::Drop, vec![1]));
+}
+
+/// Nanoseconds per packet on tests/guest/bench.sh's rotated ruleset with its
+/// pktgen packet (UDP 10.7.0.2:10000 -> 10.8.0.2:9 in on dum0), linear vs classifier.
+#[test]
+#[ignore]
+fn bench_rotated_ruleset() {
+    use std::time::Instant;
+    let u = v4(17, [10, 7, 0, 2], [10, 8, 0, 2], 0, &udph(10000, 9));
+    for n in [10usize, 100, 1000] {
+        let mut t = rotated_table(n);
+        let mut line = std::format!("{n:5} rotated rules + 1, udp 10.7.0.2 -> 10.8.0.2:9 on dum0:");
+        for on in [false, true] {
+            t.set_classifier(on);
+            let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: &DUM0, out_dev: &[0; 16], len: u.len() as u32, headers: &u, mac: &[] };
+            let iters = 2_000_000 / n.max(10) as u32 * 10;
+            let mut env = TEnv::new();
+            let start = Instant::now();
+            for _ in 0..iters {
+                std::hint::black_box(t.evaluate(std::hint::black_box(&pk), &mut env));
+                env.counted.clear();
+            }
+            let ns = start.elapsed().as_nanos() as f64 / f64::from(iters);
+            line += &std::format!(" {} {ns:8.1} ns ({:.2} ns/rule)", if on { "classifier" } else { "linear" }, ns / (n + 1) as f64);
+        }
+        std::println!("{line}");
     }
 }
 

@@ -230,7 +230,7 @@ fn ct_m(rev: u8, flags: u16, inv: u16, state: u16, status: u16, l4proto: u16) ->
     d
 }
 
-fn mp_m(rev: u8, flags: u8, ports: &[u16], pflags: &[u8], invert: bool) -> Vec<u8> {
+pub(super) fn mp_m(rev: u8, flags: u8, ports: &[u16], pflags: &[u8], invert: bool) -> Vec<u8> {
     let mut d = vec![0u8; if rev == 0 { 32 } else { 48 }];
     d[0] = flags;
     d[1] = ports.len() as u8;
