@@ -762,13 +762,9 @@ mod xt_cases {
         if loop_back {
             b.set_verdict(r, j as i32);
         }
-        let (n, size) = (b.entries, b.offset());
-        let mut h = ReplaceHeader { valid_hooks: FILTER_IPV4.valid_hooks, num_entries: n, size, num_counters: 1, ..Default::default() };
-        h.name[..6].copy_from_slice(b"filter");
-        h.hook_entry = [0, i0, f, o, 0];
-        h.underflow = [0, p, f, o, 0];
+        let h = b.filter_header(&FILTER_IPV4, [i0, f, o], [p, f, o]);
         out[..96].copy_from_slice(&h.to_bytes());
-        96 + size as usize
+        96 + h.size as usize
     }
 
     pub(super) fn xt_abi_sizes() -> Result<(), &'static str> {
@@ -954,20 +950,8 @@ mod xt_area_cases {
         d
     }
 
-    const TCP: IpSpec = IpSpec {
-        proto: 6,
-        src: [0; 16],
-        smsk: [0; 16],
-        dst: [0; 16],
-        dmsk: [0; 16],
-        iniface: [0; 16],
-        iniface_mask: [0; 16],
-        outiface: [0; 16],
-        outiface_mask: [0; 16],
-        flags: 0,
-        invflags: 0,
-    };
-    const ANY: IpSpec = IpSpec { proto: 0, ..TCP };
+    const TCP: IpSpec = IpSpec { proto: 6, ..IpSpec::ANY };
+    const ANY: IpSpec = IpSpec::ANY;
 
     pub(super) fn xt_validate_errnos() -> Result<(), &'static str> {
         let st = TargetSpec::Standard(ACCEPT);

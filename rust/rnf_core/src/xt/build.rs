@@ -3,7 +3,7 @@
 //! the fuzzer (no allocation: it writes into the caller's buffer).
 
 use super::abi::{layout, xt_align, XT_ENTRY_MATCH_SIZE};
-use super::Family;
+use super::{Family, ReplaceHeader, TableDef};
 
 /// The `ipt_ip` / `ip6t_ip6` part of an entry (addresses network order,
 /// IPv4 in the first 4 bytes).
@@ -31,6 +31,24 @@ pub struct IpSpec {
     pub flags: u8,
     /// `IPT_INV_*`.
     pub invflags: u8,
+}
+
+impl IpSpec {
+    /// Matches every packet: no address, interface or protocol condition
+    /// (the `Default`, usable in `const` items).
+    pub const ANY: IpSpec = IpSpec {
+        src: [0; 16],
+        smsk: [0; 16],
+        dst: [0; 16],
+        dmsk: [0; 16],
+        iniface: [0; 16],
+        iniface_mask: [0; 16],
+        outiface: [0; 16],
+        outiface_mask: [0; 16],
+        proto: 0,
+        flags: 0,
+        invflags: 0,
+    };
 }
 
 /// An entry's target.
@@ -146,6 +164,22 @@ impl<'a> Builder<'a> {
         } else {
             self.ok = false;
         }
+    }
+
+    /// The `SET_REPLACE` header of the table written so far: `def`'s name
+    /// and `valid_hooks`, this builder's entry count and size, one counter,
+    /// and the INPUT, FORWARD and OUTPUT chains (`NF_INET_LOCAL_IN`,
+    /// `_FORWARD`, `_LOCAL_OUT`) starting at the offsets `entry` with their
+    /// policies at `underflow` (byte offsets into the blob).
+    pub fn filter_header(&self, def: &TableDef, entry: [u32; 3], underflow: [u32; 3]) -> ReplaceHeader {
+        let mut h = ReplaceHeader { valid_hooks: def.valid_hooks, num_entries: self.entries, size: self.offset(), num_counters: 1, ..Default::default() };
+        let n = def.name.len().min(h.name.len() - 1);
+        if let (Some(d), Some(s)) = (h.name.get_mut(..n), def.name.as_bytes().get(..n)) {
+            d.copy_from_slice(s);
+        }
+        h.hook_entry = [0, entry[0], entry[1], entry[2], 0];
+        h.underflow = [0, underflow[0], underflow[1], underflow[2], 0];
+        h
     }
 
     /// The blob written so far.

@@ -5,27 +5,20 @@ use super::*;
 use std::vec;
 use std::vec::Vec;
 
-pub(super) struct NoEnv;
-impl Env for NoEnv {
-    fn count(&mut self, _: usize) {}
-    fn conntrack(&mut self) -> CtState {
-        CtState::Invalid
-    }
-    fn log(&mut self, _: u8, _: &[u8]) {}
-    fn jiffies(&mut self) -> u64 {
-        0
-    }
-    fn hz(&self) -> u32 {
-        250
-    }
-}
-
 pub(super) fn load(def: &TableDef, buf: &[u8]) -> Result<Table<Vec<u8>, Vec<Rule>, Vec<Match>>, Error> {
     let (h, e) = ReplaceHeader::parse(buf)?;
     let s = measure(def, &h, e)?;
     let rules = (0..s.rules).map(|_| Rule::default()).collect();
     let matches = (0..s.matches).map(|_| Match::default()).collect();
     Table::translate(def, &h, e.to_vec(), rules, matches)
+}
+
+/// The `SET_REPLACE` buffer of the filter table `b` holds: the header of
+/// [`Builder::filter_header`], then the entries.
+pub(super) fn replace_buf(b: &Builder<'_>, def: &TableDef, entry: [u32; 3], underflow: [u32; 3]) -> Vec<u8> {
+    let mut buf = b.filter_header(def, entry, underflow).to_bytes().to_vec();
+    buf.extend_from_slice(b.bytes());
+    buf
 }
 
 #[test]
@@ -42,7 +35,7 @@ fn initial_tables_translate_and_accept() {
             Family::Ipv6 => &crate::selftest::golden::IPV6_UDP[..],
         };
         let p = Packet { hook: 1, in_dev: &[0; 16], out_dev: &[0; 16], len: pkt.len() as u32, headers: pkt, mac: &[] };
-        assert_eq!(t.evaluate(&p, &mut NoEnv), Action::Accept);
+        assert_eq!(t.evaluate(&p, &mut TEnv::new()), Action::Accept);
         let mut out = vec![0u8; t.size() as usize];
         t.copy_entries(&mut out, |i| (i as u64, 100 * i as u64)).unwrap();
         assert_eq!(out.len(), blob.len());
@@ -50,6 +43,7 @@ fn initial_tables_translate_and_accept() {
 }
 
 use super::build::{Builder, IpSpec, TargetSpec};
+use super::tests_match::TEnv;
 
 const ACCEPT: i32 = -NF_ACCEPT - 1;
 const DROP: i32 = -NF_DROP - 1;
@@ -92,31 +86,10 @@ pub(super) fn sample(bad: u8) -> Vec<u8> {
         _ => {}
     }
     assert!(b.ok);
-    let mut h = ReplaceHeader { valid_hooks: FILTER_IPV4.valid_hooks, num_entries: b.entries, size: b.offset(), num_counters: 1, ..Default::default() };
-    h.name[..6].copy_from_slice(b"filter");
-    h.hook_entry = [0, input, fwd, out_, 0];
-    h.underflow = [0, in_pol, fwd, out_, 0];
-    let mut buf = h.to_bytes().to_vec();
-    buf.extend_from_slice(b.bytes());
+    let buf = replace_buf(&b, &FILTER_IPV4, [input, fwd, out_], [in_pol, fwd, out_]);
     buf
 }
 
-struct Counting(Vec<usize>);
-impl Env for Counting {
-    fn count(&mut self, i: usize) {
-        self.0.push(i)
-    }
-    fn conntrack(&mut self) -> CtState {
-        CtState::Invalid
-    }
-    fn log(&mut self, _: u8, _: &[u8]) {}
-    fn jiffies(&mut self) -> u64 {
-        0
-    }
-    fn hz(&self) -> u32 {
-        250
-    }
-}
 
 fn tcp_to(port: u16) -> [u8; 60] {
     let mut p = crate::selftest::golden::IPV4_TCP_SYN;
@@ -135,16 +108,16 @@ fn user_chain_jump_return_goto_and_policy() {
     ] {
         let p = tcp_to(port);
         let pk = Packet { hook: 1, in_dev: &[0; 16], out_dev: &[0; 16], len: 60, headers: &p, mac: &[] };
-        let mut env = Counting(vec![]);
+        let mut env = TEnv::new();
         let _ = (want, counted.clone());
         let got = t.evaluate(&pk, &mut env);
         if port == 80 {
             assert_eq!(got, Action::Reject(RejectWith::TcpReset));
             // goto: RETURN in "web" would go to the underflow, but REJECT decides first.
-            assert_eq!(env.0, vec![0, 7, 1, 9]);
+            assert_eq!(env.counted, vec![0, 7, 1, 9]);
         } else {
             assert_eq!(got, want, "port {port}");
-            assert_eq!(env.0, counted, "port {port}");
+            assert_eq!(env.counted, counted, "port {port}");
         }
     }
 }

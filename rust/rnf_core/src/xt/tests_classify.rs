@@ -4,6 +4,7 @@
 //! micro-benchmark (`cargo test --release -- --ignored --nocapture bench`).
 
 use super::build::{Builder, IpSpec, TargetSpec};
+use super::tests::replace_buf;
 use super::tests_match::{mp_m, tcp_m, tcph, udph, v4, v6, TEnv};
 use super::*;
 use std::vec;
@@ -163,12 +164,7 @@ fn random_table(rng: &mut Rng, family: Family, n: usize, ports: &[u16]) -> Table
         b.set_verdict(j, u as i32);
     }
     assert!(b.ok);
-    let mut h = ReplaceHeader { valid_hooks: def.valid_hooks, num_entries: b.entries, size: b.offset(), num_counters: 1, ..Default::default() };
-    h.name[..6].copy_from_slice(b"filter");
-    h.hook_entry = [0, first, fwd, o, 0];
-    h.underflow = [0, pol, fwd, o, 0];
-    let mut buf = h.to_bytes().to_vec();
-    buf.extend_from_slice(b.bytes());
+    let buf = replace_buf(&b, &def, [first, fwd, o], [pol, fwd, o]);
     super::tests::load(&def, &buf).unwrap()
 }
 
@@ -244,12 +240,7 @@ fn port_table(n: usize) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>> {
     let o = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
     b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
     assert!(b.ok);
-    let mut h = ReplaceHeader { valid_hooks: FILTER_IPV4.valid_hooks, num_entries: b.entries, size: b.offset(), num_counters: 1, ..Default::default() };
-    h.name[..6].copy_from_slice(b"filter");
-    h.hook_entry = [0, first, fwd, o, 0];
-    h.underflow = [0, pol, fwd, o, 0];
-    let mut buf = h.to_bytes().to_vec();
-    buf.extend_from_slice(b.bytes());
+    let buf = replace_buf(&b, &FILTER_IPV4, [first, fwd, o], [pol, fwd, o]);
     super::tests::load(&FILTER_IPV4, &buf).unwrap()
 }
 
@@ -297,12 +288,7 @@ fn addr_table_with(n: usize, udp9: bool) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>
     let o = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
     b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
     assert!(b.ok);
-    let mut h = ReplaceHeader { valid_hooks: FILTER_IPV4.valid_hooks, num_entries: b.entries, size: b.offset(), num_counters: 1, ..Default::default() };
-    h.name[..6].copy_from_slice(b"filter");
-    h.hook_entry = [0, first, fwd, o, 0];
-    h.underflow = [0, pol, fwd, o, 0];
-    let mut buf = h.to_bytes().to_vec();
-    buf.extend_from_slice(b.bytes());
+    let buf = replace_buf(&b, &FILTER_IPV4, [first, fwd, o], [pol, fwd, o]);
     super::tests::load(&FILTER_IPV4, &buf).unwrap()
 }
 
@@ -422,12 +408,7 @@ fn rotated_table(n: usize) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>> {
     let o = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
     b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
     assert!(b.ok);
-    let mut h = ReplaceHeader { valid_hooks: FILTER_IPV4.valid_hooks, num_entries: b.entries, size: b.offset(), num_counters: 1, ..Default::default() };
-    h.name[..6].copy_from_slice(b"filter");
-    h.hook_entry = [0, first, fwd, o, 0];
-    h.underflow = [0, pol, fwd, o, 0];
-    let mut buf = h.to_bytes().to_vec();
-    buf.extend_from_slice(b.bytes());
+    let buf = replace_buf(&b, &FILTER_IPV4, [first, fwd, o], [pol, fwd, o]);
     super::tests::load(&FILTER_IPV4, &buf).unwrap()
 }
 

@@ -4,6 +4,7 @@
 //! kernel sources named in each test.
 
 use super::build::{Builder, IpSpec, TargetSpec};
+use super::tests::replace_buf;
 use super::*;
 use std::boxed::Box;
 use std::string::String;
@@ -78,12 +79,7 @@ pub(super) fn blob_of(family: Family, rules: &[R]) -> Vec<u8> {
     b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
     assert!(b.ok);
     let def = if family == Family::Ipv4 { FILTER_IPV4 } else { FILTER_IPV6 };
-    let mut h = ReplaceHeader { valid_hooks: def.valid_hooks, num_entries: b.entries, size: b.offset(), num_counters: 1, ..Default::default() };
-    h.name[..6].copy_from_slice(b"filter");
-    h.hook_entry = [0, first, fwd, o, 0];
-    h.underflow = [0, pol, fwd, o, 0];
-    let mut buf = h.to_bytes().to_vec();
-    buf.extend_from_slice(b.bytes());
+    let buf = replace_buf(&b, &def, [first, fwd, o], [pol, fwd, o]);
     buf
 }
 
@@ -258,20 +254,8 @@ fn log_t(level: u8, flags: u8, prefix: &[u8]) -> TargetSpec<'static> {
     TargetSpec::Other(b"LOG", 0, Box::leak(d.into_boxed_slice()))
 }
 
-const TCP: IpSpec = IpSpec {
-    proto: 6,
-    src: [0; 16],
-    smsk: [0; 16],
-    dst: [0; 16],
-    dmsk: [0; 16],
-    iniface: [0; 16],
-    iniface_mask: [0; 16],
-    outiface: [0; 16],
-    outiface_mask: [0; 16],
-    flags: 0,
-    invflags: 0,
-};
-const ANY: IpSpec = IpSpec { proto: 0, ..TCP };
+const TCP: IpSpec = IpSpec { proto: 6, ..IpSpec::ANY };
+const ANY: IpSpec = IpSpec::ANY;
 const UDP: IpSpec = IpSpec { proto: 17, ..TCP };
 
 // ================= ipt_ip =================
@@ -836,12 +820,7 @@ fn counters_on_jump_return_and_goto() {
     b.entry(&ANY, &[], TargetSpec::Error(b"ERROR")); // 12
     b.set_verdict(j, c1 as i32);
     b.set_verdict(g, c2 as i32);
-    let mut h = ReplaceHeader { valid_hooks: FILTER_IPV4.valid_hooks, num_entries: b.entries, size: b.offset(), num_counters: 1, ..Default::default() };
-    h.name[..6].copy_from_slice(b"filter");
-    h.hook_entry = [0, j, f, o, 0];
-    h.underflow = [0, pol, f, o, 0];
-    let mut buf = h.to_bytes().to_vec();
-    buf.extend_from_slice(b.bytes());
+    let buf = replace_buf(&b, &FILTER_IPV4, [j, f, o], [pol, f, o]);
     let t = super::tests::load(&FILTER_IPV4, &buf).unwrap();
     let run = |p: Vec<u8>| {
         let mut env = TEnv::new();
