@@ -146,6 +146,29 @@ kunit_log() {
         fail "$arch: kunit: $min modules ran suites matching $suites" "found $docs KTAP documents in $console"
 }
 
+# guest_script ARCH SCRIPT NAME VM_TEST_ARGS...: runs tests/guest/SCRIPT in
+# the guest of ARCH (scripts/vm/vm-test.sh, its output in $log/NAME.out and
+# the console in $log/NAME-console.log), counts its PASS/FAIL lines, and
+# fails on a non-zero exit, a hang (124) or a kernel log with an oops, BUG,
+# WARNING or lockdep report (125).
+guest_script() {
+    local arch=$1 script=$2 name=$3 log=$logs/$1 rc
+    shift 3
+    scripts/vm/vm-test.sh "$script" -A "$arch" "$@" -l "$log/$name-console.log" >"$log/$name.out" 2>&1
+    rc=$?
+    count_lines "$log/$name.out" "$arch"
+    case "$rc" in
+        0) pass "$arch: guest: $script exited 0" ;;
+        124) fail "$arch: guest: $script finished" \
+            "no exit marker: the guest hung or crashed, see $log/$name-console.log" ;;
+        125) fail "$arch: guest: $script: kernel log clean" "oops/BUG/WARNING/lockdep report, see $log/$name.out" ;;
+        *) fail "$arch: guest: $script exited 0" "exit status $rc, see $log/$name.out" ;;
+    esac
+    if [ "$rc" -ne 125 ] && [ -s "$log/$name-console.log" ]; then
+        pass "$arch: guest: $script: kernel log has no oops, BUG, WARNING or lockdep report"
+    fi
+}
+
 # test_arch ARCH: everything that runs once per architecture.
 test_arch() {
     local arch=$1 log=$logs/$1 m d deps release guest_rc
@@ -184,21 +207,8 @@ test_arch() {
 
     echo "=== $arch: guest: tests/guest/conntrack.sh on the reference kernel (QEMU, TCG)"
     # The loader loads what modules-load.d/rnf.conf lists: every module.
-    scripts/vm/vm-test.sh conntrack.sh -A "$arch" -t 900 -m "$moddir/rnf_conntrack.ko" \
-        -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko" -l "$log/guest-console.log" \
-        >"$log/guest.out" 2>&1
-    guest_rc=$?
-    count_lines "$log/guest.out" "$arch"
-    case "$guest_rc" in
-        0) pass "$arch: guest: conntrack.sh exited 0" ;;
-        124) fail "$arch: guest: conntrack.sh finished" \
-            "no exit marker: the guest hung or crashed, see $log/guest-console.log" ;;
-        125) fail "$arch: guest: kernel log clean" "oops/BUG/WARNING/lockdep report, see $log/guest.out" ;;
-        *) fail "$arch: guest: conntrack.sh exited 0" "exit status $guest_rc" ;;
-    esac
-    if [ "$guest_rc" -ne 125 ] && [ -s "$log/guest-console.log" ]; then
-        pass "$arch: guest: kernel log has no oops, BUG, WARNING or lockdep report"
-    fi
+    guest_script "$arch" conntrack.sh guest -t 900 -m "$moddir/rnf_conntrack.ko" \
+        -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko"
 
     echo "=== $arch: guest: KUnit suites of rnf_conntrack, rnf_nat and rnf_tables, parsed by kunit.py"
     kunit_log "$arch" "$log/guest-console.log" "$log/ktap" 'rnf_(conntrack|nat|tables)_' 3
@@ -217,31 +227,16 @@ test_arch() {
     echo "=== $arch: guest: tests/guest/tables.sh, TABLES=rnf (the stock iptables-legacy on rnf_tables)"
     # The same script passes against the kernel's own ip_tables with
     # TABLES=kernel (vm-test.sh tables.sh -a TABLES=kernel); here it tests rnf.
-    if [ ! -f "$moddir/rnf_tables.ko" ]; then
-        fail "$arch: guest: tables.sh (TABLES=rnf)" "rnf_tables.ko not built (no $moddir/rnf_tables.ko)"
-    else
-        scripts/vm/vm-test.sh tables.sh -A "$arch" -t 600 -a TABLES=rnf -m "$moddir/rnf_conntrack.ko" \
-            -m "$moddir/rnf_tables.ko" -l "$log/tables-console.log" >"$log/tables.out" 2>&1
-        guest_rc=$?
-        count_lines "$log/tables.out" "$arch"
-        case "$guest_rc" in
-            0) pass "$arch: guest: tables.sh exited 0" ;;
-            124) fail "$arch: guest: tables.sh finished" \
-                "no exit marker: the guest hung or crashed, see $log/tables-console.log" ;;
-            125) fail "$arch: guest: tables.sh kernel log clean" \
-                "oops/BUG/WARNING/lockdep report, see $log/tables.out" ;;
-            *) fail "$arch: guest: tables.sh exited 0" "exit status $guest_rc, see $log/tables.out" ;;
-        esac
-        if [ "$guest_rc" -ne 125 ] && [ -s "$log/tables-console.log" ]; then
-            pass "$arch: guest: tables.sh: kernel log has no oops, BUG, WARNING or lockdep report"
-        fi
-        echo "=== $arch: guest: KUnit suites of rnf_tables, parsed by kunit.py"
-        kunit_log "$arch" "$log/tables-console.log" "$log/ktap-tables" 'rnf_tables_' 1
-    fi
+    guest_script "$arch" tables.sh tables -t 600 -a TABLES=rnf -m "$moddir/rnf_conntrack.ko" \
+        -m "$moddir/rnf_tables.ko"
+    echo "=== $arch: guest: KUnit suites of rnf_tables, parsed by kunit.py"
+    kunit_log "$arch" "$log/tables-console.log" "$log/ktap-tables" 'rnf_tables_' 1
 
-    # Another guest script goes here, as a block like conntrack.sh's above:
-    # vm-test.sh -A "$arch" with the modules in $moddir, its output in $log/,
-    # count_lines FILE "$arch", and "$arch: " at the start of every name.
+    echo "=== $arch: guest: tests/guest/tables-smoke.sh (replaces under traffic, EBUSY beside ip_tables)"
+    guest_script "$arch" tables-smoke.sh tables-smoke -m "$moddir/rnf_conntrack.ko" \
+        -m "$moddir/rnf_tables.ko"
+
+    # Another guest script goes here: guest_script with the modules in $moddir.
 }
 
 for arch in "${archs[@]}"; do
