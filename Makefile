@@ -102,14 +102,15 @@ host-test:
 check:
 	tests/run-all.sh
 
+# The modules the guest gets (vm-test.sh -m), for demo and vm-run.
+VM_MODULES = $(foreach m,rnf_conntrack rnf_nat rnf_tables,-m $(MODDIR)/$(m).ko)
+
 demo: modules
-	scripts/vm/vm-test.sh demo.sh -m $(MODDIR)/rnf_conntrack.ko -m $(MODDIR)/rnf_nat.ko \
-		-m $(MODDIR)/rnf_tables.ko -a loglevel=5
+	scripts/vm/vm-test.sh demo.sh $(VM_MODULES) -a loglevel=5
 
 vm-run: modules
 	@test -n "$(SCRIPT)" || { echo "usage: make vm-run SCRIPT=path/to/script.sh"; exit 2; }
-	scripts/vm/vm-test.sh $(SCRIPT) -m $(MODDIR)/rnf_conntrack.ko -m $(MODDIR)/rnf_nat.ko \
-		-m $(MODDIR)/rnf_tables.ko
+	scripts/vm/vm-test.sh $(SCRIPT) $(VM_MODULES)
 
 # Packets per second and memory per connection: the kernel's nf_conntrack
 # against rnf_conntrack in one boot (figures, not a test). See tests/bench/.

@@ -7,7 +7,7 @@
 # no netfilter, ip_tables, the kernel's nf_conntrack and rnf_conntrack, for 1
 # and 10,000 flows; memory per connection; pps with 10, 100 and 1,000
 # rules that fail in their udp/tcp match before the matching one, the
-# kernel's ip_tables then rnf_tables when $MODDIR/rnf_tables.ko exists, and
+# kernel's ip_tables then rnf_tables, and
 # a side-by-side table of the two). Prints the `bench:` lines.
 set -euo pipefail
 
@@ -31,10 +31,8 @@ case "$ARCH" in
         extsrc=$(scripts/setup.sh --arch arm64 --userland)/root$extdir
         ;;
 esac
-tables=()
-[ -f "$moddir/rnf_tables.ko" ] && tables=(-m "$moddir/rnf_tables.ko")
 scripts/vm/mkinitramfs.sh -a "$ARCH" -o "$work/initrd.cpio.gz" \
-    -m "$moddir/rnf_conntrack.ko" -m "$moddir/rnf_nat.ko" "${tables[@]}" \
+    -m "$moddir/rnf_conntrack.ko" -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko" \
     -f "$root/tests/guest:/tests" -f "$kdir/modroot/lib/modules:/lib/modules" \
     -f "$root/scripts/rnf-modload:/sbin/rnf-modload" \
     -b "$xt/xtables-legacy-multi" -f "$extsrc:$extdir" >/dev/null
