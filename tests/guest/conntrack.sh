@@ -298,7 +298,21 @@ else
     fail "no ICMP error counted as unrelated" "icmp_error $err -> $(stat_col icmp_error)"
 fi
 
+# udp_timeout_set SECONDS: the UDP timeout of the initial namespace (the
+# module parameter) and of client, router and server, whose own timeouts
+# were copied from the initial namespace's when rnf_conntrack set them up.
+udp_timeout_set() {
+    echo "$1" >/sys/module/rnf_conntrack/parameters/udp_timeout
+    for _ns in client router server; do
+        sysctl_ns "$_ns" net.rnf.conntrack_udp_timeout="$1"
+    done
+}
+
 # --- a UDP stream becomes ASSURED --------------------------------------------------------
+
+# The replied flow lives udp_timeout until its later packet; 3 s apart is
+# close to 4 s when the emulated guest stalls, so give it 10 s meanwhile.
+udp_timeout_set 10
 
 bg_start /tmp/udp-stream.log in_ns server rnf-udp serve "$SERVER4" 5400
 wait_for 50 grep -q listening /tmp/udp-stream.log
@@ -307,6 +321,7 @@ sleep 3
 in_ns client rnf-udp send "$SERVER4" 5400 --size 16 --sport 40400 --expect-reply --timeout 5 >/dev/null
 expect_ct "UDP stream (replied, active after 2 s) is ASSURED" router \
     "^ipv4 +2 udp +17 [0-9]+ src=$CLIENT4 dst=$SERVER4 sport=40400 dport=5400 .*\[ASSURED\] "
+udp_timeout_set "$UDP_TIMEOUT"
 
 # --- conntrack_max 100, 500 new flows ---------------------------------------------------
 
@@ -545,14 +560,14 @@ forged_errors() {
 
 # Unreplied and replied-but-not-ASSURED UDP flows live udp_timeout (4 s
 # here); under emulation the steps below may take longer than that.
-echo 30 >/sys/module/rnf_conntrack/parameters/udp_timeout
+udp_timeout_set 30
 bg_start /tmp/forge4-server.log in_ns server rnf-udp serve "$SERVER4" 5997
 wait_for 50 grep -q listening /tmp/forge4-server.log
 bg_start /tmp/forge6-server.log in_ns server rnf-udp serve -6 "$SERVER6" 5997
 wait_for 50 grep -q listening /tmp/forge6-server.log
 forged_errors ICMP "$CLIENT4" "$SERVER4" "$ROUTER4_SERVER" 40500
 forged_errors ICMPv6 "$CLIENT6" "$SERVER6" "$ROUTER6_SERVER" 40501 -6
-echo "$UDP_TIMEOUT" >/sys/module/rnf_conntrack/parameters/udp_timeout
+udp_timeout_set "$UDP_TIMEOUT"
 
 # --- an out-of-window RST leaves TCP ESTABLISHED; the exact RST closes it --------------
 
