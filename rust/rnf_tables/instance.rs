@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 //! One live table: the engine's decoded [`xt::Table`] over kernel storage,
-//! with its per-CPU rule counters.
+//! its [`xt::Classifier`] and its per-CPU rule counters.
 //!
 //! Built from a `SET_REPLACE` blob (or the initial table) entirely before it
 //! is published, so a refused blob never touches the table in force.
@@ -30,6 +30,15 @@ impl<T> AsMut<[T]> for KvSlice<T> {
 /// sent it, one decoded rule per entry, the decoded matches.
 pub(crate) type CoreTable = xt::Table<KvSlice<u8>, KvSlice<xt::Rule>, KvSlice<xt::Match>>;
 
+/// The engine's classifier over kernel memory.
+pub(crate) type CoreClassifier = xt::Classifier<KvSlice<u64>>;
+
+/// Tables with fewer entries (rules, policies and chain heads) get no
+/// classifier: their linear walk is as fast as the classifier's lookups
+/// (`bench_rotated_ruleset` in rust/rnf_core/src/xt/tests_classify.rs puts
+/// the break-even near 12 rules).
+pub(crate) const CLASSIFY_MIN_ENTRIES: u32 = 24;
+
 /// `XT_MAX_TABLE_SIZE` (x_tables.c): the largest blob (bytes) we allocate.
 pub(crate) const MAX_TABLE_BYTES: usize = 512 * 1024 * 1024;
 
@@ -37,6 +46,10 @@ pub(crate) const MAX_TABLE_BYTES: usize = 512 * 1024 * 1024;
 pub(crate) struct Instance {
     /// The decoded rules and the blob they came from.
     pub(crate) table: CoreTable,
+    /// The sets that let the packet path skip rules that cannot match;
+    /// `None` for a small table or when its memory could not be had (the
+    /// walk is then linear, with the same verdicts and counters).
+    pub(crate) classifier: Option<CoreClassifier>,
     /// (packets, bytes) per entry, per CPU.
     pub(crate) counters: PerCpuCounters,
 }
@@ -54,6 +67,29 @@ fn defaults<T: Default>(n: usize) -> Result<KvSlice<T>, xt::Error> {
     Ok(KvSlice(v))
 }
 
+/// Builds the classifier of `table` (process context, `GFP_KERNEL`); the
+/// scratch space is freed on return. `None` when the table is small, no
+/// rule constrains a classified field, or memory is short (logged).
+fn classifier(table: &CoreTable) -> Option<CoreClassifier> {
+    if table.num_entries() < CLASSIFY_MIN_ENTRIES {
+        return None;
+    }
+    let built = (|| {
+        let mut scratch = KVVec::from_elem([0u64; 2], xt::Plan::scratch_len(table), GFP_KERNEL)
+            .map_err(|_| nomem("no memory for the classifier's scratch space"))?;
+        let plan = xt::Plan::new(table, &mut scratch)?;
+        if plan.words() == 0 {
+            return Ok(None);
+        }
+        let store = KVVec::from_elem(0u64, plan.words(), GFP_KERNEL).map_err(|_| nomem("no memory for the classifier"))?;
+        xt::Classifier::build(table, &plan, &mut scratch, KvSlice(store)).map(Some)
+    })();
+    built.unwrap_or_else(|e| {
+        pr_warn!("filter table ({:?}): {} (errno {}): rules walked one by one\n", table.family(), e.reason, e.errno);
+        None
+    })
+}
+
 impl Instance {
     /// Validates and decodes `blob` (the `hdr.size` bytes of entries after
     /// the header) for table `def`. Process context (allocates with
@@ -65,7 +101,8 @@ impl Instance {
         let matches = defaults::<xt::Match>(sizes.matches)?;
         let table = CoreTable::translate(def, hdr, KvSlice(blob), rules, matches)?;
         let counters = PerCpuCounters::new(table.num_entries() as usize).map_err(|_| nomem("no per-CPU memory for counters"))?;
-        KBox::new(Instance { table, counters }, GFP_KERNEL).map_err(|_| nomem("no memory for the table"))
+        let classifier = classifier(&table);
+        KBox::new(Instance { table, classifier, counters }, GFP_KERNEL).map_err(|_| nomem("no memory for the table"))
     }
 
     /// The table a namespace starts with: every built-in chain empty with

@@ -120,7 +120,11 @@ fn filter(fam: &Fam, skb: &Skb<'_>, state: &HookState<'_>) -> Verdict {
     let bh = BhDisabled::new();
     let mut env =
         HookEnv { inst, bh: &bh, skb, state, headers, ipv6: fam.ipv6, len: u64::from(len), ct: None };
-    let verdict = match inst.table.evaluate(&p, &mut env) {
+    let action = match &inst.classifier {
+        Some(cls) => inst.table.evaluate_classified(cls, &p, &mut env),
+        None => inst.table.evaluate(&p, &mut env),
+    };
+    let verdict = match action {
         Action::Accept => Verdict::Accept,
         Action::Drop => Verdict::Drop,
         // Sent with BHs still disabled, as ipt_do_table runs ipt_REJECT.

@@ -1111,21 +1111,27 @@ mod xt_area_cases {
         let mut rs: [Rule; 9] = Default::default();
         let mut mm: Matches = Default::default();
         let (h, e) = ReplaceHeader::parse(buf.get(..n).unwrap_or(&[])).map_err(|e| e.reason)?;
-        let mut t = Table::translate(&FILTER_IPV4, &h, e, &mut rs[..], &mut mm[..]).map_err(|e| e.reason)?;
+        let t = Table::translate(&FILTER_IPV4, &h, e, &mut rs[..], &mut mm[..]).map_err(|e| e.reason)?;
+        let mut scratch = [[0u64; 2]; 24];
+        let plan = Plan::new(&t, &mut scratch).map_err(|e| e.reason)?;
+        // Protocol and destination port: the two dimensions this table constrains.
+        ensure(plan.dimensions() == 2 && Plan::scratch_len(&t) <= scratch.len(), "classifier: 2 dimensions")?;
+        let mut store = [0u64; 64];
+        let cls = Classifier::build(&t, &plan, &mut scratch, &mut store[..]).map_err(|e| e.reason)?;
         let p = Packet { hook: 1, in_dev: &[0; 16], out_dev: &[0; 16], len: 60, headers: &golden::IPV4_TCP_SYN, mac: &[] };
         for on in [true, false] {
-            t.set_classifier(on);
+            let eval = |p: &Packet<'_>, e: &mut Rec| if on { t.evaluate_classified(&cls, p, e) } else { t.evaluate(p, e) };
             let mut e = Rec::new();
-            ensure(t.evaluate(&p, &mut e) == Action::Drop && e.counted() == [3], "dport 80 SYN: rule 3 drops")?;
+            ensure(eval(&p, &mut e) == Action::Drop && e.counted() == [3], "dport 80 SYN: rule 3 drops")?;
             let mut short = golden::IPV4_TCP_SYN;
             short[22..24].copy_from_slice(&23u16.to_be_bytes());
             let p2 = Packet { headers: &short, ..p };
             let mut e = Rec::new();
-            ensure(t.evaluate(&p2, &mut e) == Action::Accept && e.counted() == [5], "dport 23: policy")?;
+            ensure(eval(&p2, &mut e) == Action::Accept && e.counted() == [5], "dport 23: policy")?;
             // Truncated TCP header: the first tcp match hot-drops, never skipped.
             let p3 = Packet { headers: golden::IPV4_TCP_SYN.get(..30).unwrap_or(&[]), ..p };
             let mut e = Rec::new();
-            ensure(t.evaluate(&p3, &mut e) == Action::Drop && e.n == 0, "truncated TCP: hotdrop")?;
+            ensure(eval(&p3, &mut e) == Action::Drop && e.n == 0, "truncated TCP: hotdrop")?;
         }
         Ok(())
     }

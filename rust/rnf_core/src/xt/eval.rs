@@ -6,6 +6,7 @@
 //! net/ipv6/exthdrs_core.c (`ipv6_find_hdr`). Packet bytes are network order.
 
 use super::abi::inv;
+use super::classify::Classifier;
 use super::rule::{IpPart, Match, Rule, Target};
 use super::{Family, Table, JUMP_STACK_DEPTH, NF_INET_NUMHOOKS};
 
@@ -304,7 +305,21 @@ where
     /// [`JUMP_STACK_DEPTH`] and the table's chain count), goto does not,
     /// RETURN pops or goes to the hook's underflow (policy), LOG continues.
     /// A hook the table has no chain for yields `Accept`. Never allocates.
+    /// Walks every rule in turn, as the kernel does.
     pub fn evaluate<E: Env>(&self, pkt: &Packet<'_>, env: &mut E) -> Action {
+        self.walk(None::<&Classifier<&[u64]>>, pkt, env)
+    }
+
+    /// [`Table::evaluate`], going from each position straight to the next
+    /// rule `cls` says may match: the same verdict, the same counted rules,
+    /// the same LOG lines and `limit` state. A classifier built for another
+    /// table (another rule count or family) is ignored.
+    pub fn evaluate_classified<S: AsRef<[u64]>, E: Env>(&self, cls: &Classifier<S>, pkt: &Packet<'_>, env: &mut E) -> Action {
+        self.walk(Some(cls), pkt, env)
+    }
+
+    #[inline(always)]
+    fn walk<S: AsRef<[u64]>, E: Env>(&self, cls: Option<&Classifier<S>>, pkt: &Packet<'_>, env: &mut E) -> Action {
         let hook = pkt.hook as usize;
         if hook >= NF_INET_NUMHOOKS || self.valid_hooks & (1 << hook) == 0 {
             return Action::Accept;
@@ -319,21 +334,18 @@ where
         // Every step either advances or follows a validated jump; the bound
         // only guards against a logic error turning into a softirq livelock.
         let mut budget = rules.len().saturating_mul(JUMP_STACK_DEPTH + 2).saturating_add(16);
-        let keys = super::classify::PacketKeys::new(&f);
-        let classify = self.classify;
+        let cls = cls.filter(|c| c.fits(self.family, rules.len()));
+        let look = cls.map(|c| c.lookup(&f));
         loop {
             budget = budget.saturating_sub(1);
+            if let Some(l) = &look {
+                // Every rule in between fails its ip part or its first real
+                // match, as the kernel's walk would have found (classify.rs).
+                i = l.next(i);
+            }
             let Some(r) = rules.get(i) else { return Action::Drop };
             if budget == 0 {
                 return Action::Drop;
-            }
-            if classify && r.key != super::classify::KEY_NONE {
-                let next = super::classify::next_candidate(rules, i, r, &keys);
-                if next != i {
-                    // Every rule in between fails its ip part or its tcp/udp match.
-                    i = next;
-                    continue;
-                }
             }
             match ip_match(&r.ip, &f) {
                 IpResult::NoMatch => {

@@ -12,9 +12,11 @@
 //! ([`measure`], [`Table::translate`]); [`Table::copy_entries`] and
 //! [`Table::info`] answer `GET_ENTRIES` and `GET_INFO`. The packet path,
 //! [`Table::evaluate`], walks the decoded rules with `ipt_do_table`
-//! semantics, jumping over runs of rules a precomputed classifier proves
-//! cannot match (protocol, exact destination port, exact address keys; see
-//! `classify.rs`), which changes neither verdicts nor counted rules. The caller provides every buffer (no allocation here), keeps
+//! semantics; [`Table::evaluate_classified`] does the same but goes from
+//! each position straight to the next rule a bit-vector [`Classifier`]
+//! (built by [`Plan::new`] and [`Classifier::build`]) says may match,
+//! which changes neither verdicts nor counted rules. The caller provides
+//! every buffer (no allocation here), keeps
 //! the counters and supplies conntrack state, time and logging through
 //! [`Env`].
 //!
@@ -35,6 +37,7 @@ mod matches;
 mod rule;
 mod translate;
 
+pub use classify::{Classifier, Plan, MAX_BUILD_WORK};
 pub use abi::{
     IP6T_ENTRY_SIZE, IPT_ENTRY_SIZE, NF_ACCEPT, NF_DROP, NF_QUEUE, XT_ENTRY_MATCH_SIZE, XT_ENTRY_TARGET_SIZE,
     XT_ERROR_TARGET_SIZE, XT_RETURN, XT_STANDARD_TARGET_SIZE,

@@ -101,18 +101,6 @@ pub struct Rule {
     /// Number of matches.
     pub(crate) num_matches: u16,
     pub(crate) target: Target,
-    /// Classifier run kind ([`super::classify`]): `KEY_NONE`, `KEY_PROTO`,
-    /// `KEY_PORT`, `KEY_SADDR`, `KEY_DADDR`.
-    pub(crate) key: u8,
-    /// Layer-4 protocol the rule needs (when `key != KEY_NONE`).
-    pub(crate) key_proto: u8,
-    /// First rule of this rule's run and the rule after its end.
-    pub(crate) run_start: u32,
-    pub(crate) run_end: u32,
-    /// Slot of the run's sorted (key, rule index) list kept at this
-    /// position (port and address runs): port, or address as `u128::from_ne_bytes`.
-    pub(crate) slot_key: u128,
-    pub(crate) slot_rule: u32,
 }
 
 /// `xt_tcp` (include/uapi/linux/netfilter/xt_tcpudp.h).

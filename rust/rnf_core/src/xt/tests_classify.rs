@@ -1,17 +1,51 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The classifier must be invisible: same verdicts and same counted rules as
-//! the plain linear walk, on random tables and packets. Plus the
-//! micro-benchmark (`cargo test --release -- --ignored --nocapture bench`).
+//! the plain linear walk, on random tables and packets; and it must skip.
+//! Plus the micro-benchmark (`cargo test --release -- --ignored --nocapture bench`).
 
 use super::build::{Builder, IpSpec, TargetSpec};
 use super::tests::replace_buf;
-use super::tests_match::{mp_m, tcp_m, tcph, udph, v4, v6, TEnv};
+use super::tests_match::{limit_m, mp_m, tcp_m, tcph, udph, v4, v6, TEnv};
 use super::*;
 use std::vec;
 use std::vec::Vec;
 
 const ACCEPT: i32 = -NF_ACCEPT - 1;
 const DROP: i32 = -NF_DROP - 1;
+
+type T = Table<Vec<u8>, Vec<Rule>, Vec<Match>>;
+
+/// A table with its classifier; `on` picks the classified or the linear walk.
+pub(super) struct Ct {
+    pub t: T,
+    pub cls: Classifier<Vec<u64>>,
+    on: bool,
+}
+
+impl Ct {
+    pub fn new(t: T) -> Self {
+        let mut scratch = vec![[0u64; 2]; Plan::scratch_len(&t)];
+        let plan = Plan::new(&t, &mut scratch).unwrap();
+        let cls = Classifier::build(&t, &plan, &mut scratch, vec![0; plan.words()]).unwrap();
+        Ct { t, cls, on: true }
+    }
+    fn set_classifier(&mut self, on: bool) {
+        self.on = on;
+    }
+    fn evaluate<E: Env>(&self, p: &Packet<'_>, env: &mut E) -> Action {
+        if self.on {
+            self.t.evaluate_classified(&self.cls, p, env)
+        } else {
+            self.t.evaluate(p, env)
+        }
+    }
+    /// The first candidate from rule `i` for packet `p` (INPUT, no devices).
+    fn next(&self, p: &[u8], i: usize) -> usize {
+        let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: &[0; 16], out_dev: &[0; 16], len: p.len() as u32, headers: p, mac: &[] };
+        let f = super::eval::Facts::new(self.t.family, &pk).unwrap();
+        self.cls.lookup(&f).next(i)
+    }
+}
 
 struct Rng(u64);
 impl Rng {
@@ -39,7 +73,9 @@ fn random_rule(rng: &mut Rng, family: Family, ports: &[u16]) -> (IpSpec, Vec<(&'
     let port = ports[rng.below(ports.len() as u64) as usize];
     let mut ip = IpSpec::default();
     let mut m: Vec<(&'static [u8], u8, Vec<u8>)> = vec![];
-    match rng.below(10) {
+    let port2 = ports[rng.below(ports.len() as u64) as usize];
+    let (lo, hi) = (port.min(port2), port.max(port2));
+    match rng.below(16) {
         0 => {}
         1 => {
             ip.proto = if family == Family::Ipv4 { 1 } else { 58 };
@@ -72,19 +108,68 @@ fn random_rule(rng: &mut Rng, family: Family, ports: &[u16]) -> (IpSpec, Vec<(&'
             let inv = if rng.below(5) == 0 { 0x02 } else { 0 };
             m.push((b"udp", 0, udp_data(port, port, inv)));
         }
+        9 => {
+            // Source port ranges, sometimes inverted, sometimes empty (lo > hi).
+            ip.proto = 6;
+            ip.flags = f_proto;
+            let inv = if rng.below(4) == 0 { 0x01 } else { 0 };
+            let sp = if rng.below(6) == 0 { [hi, lo] } else { [lo, hi] };
+            m.push((b"tcp", 0, tcp_m(sp, [0, 65535], 0, 0, 0, inv)));
+        }
+        10 | 11 => {
+            // multiport: source, destination or either; ports and ranges; inverted.
+            ip.proto = if rng.below(2) == 0 { 6 } else { 17 };
+            ip.flags = f_proto;
+            let flags = rng.below(3) as u8;
+            if rng.below(2) == 0 {
+                m.push((b"multiport", 0, mp_m(0, flags, &[port, port2, 9999], &[], false)));
+            } else {
+                let invert = rng.below(5) == 0;
+                let (a, b) = if rng.below(6) == 0 { (hi, lo) } else { (lo, hi) };
+                m.push((b"multiport", 1, mp_m(1, flags, &[a, b, port2, 22], &[1, 0, 0, 0], invert)));
+            }
+        }
+        12 => {
+            // A limit before the port test: the port must not skip it.
+            ip.proto = 17;
+            ip.flags = f_proto;
+            m.push((b"limit", 0, limit_m(10_000 * (1 + rng.below(4) as u32), 2)));
+            m.push((b"udp", 0, udp_data(port, port, 0)));
+        }
+        13 => {
+            // comment first: the port test still counts as the first real match.
+            ip.proto = 6;
+            ip.flags = f_proto;
+            let mut c = vec![0u8; 256];
+            c[0] = b'c';
+            m.push((b"comment", 0, c));
+            m.push((b"tcp", 0, tcp_m([0, 65535], [lo, hi], 0, 0, 0, 0)));
+        }
         _ => {
             ip.proto = 17;
             ip.flags = f_proto;
         }
     }
     let alen = if family == Family::Ipv4 { 4 } else { 16 };
-    match rng.below(8) {
+    match rng.below(10) {
         0 => {
             // A source prefix that fails for half the packets.
             ip.src[0] = if family == Family::Ipv4 { 10 } else { 0xfd };
             ip.src[1] = 1;
             ip.smsk[0] = 0xff;
             ip.smsk[1] = 0xff;
+        }
+        8 => {
+            // A mask with a hole (not a prefix): never a classified range.
+            ip.src[0] = if family == Family::Ipv4 { 10 } else { 0xfd };
+            ip.smsk[0] = 0xff;
+            ip.smsk[2] = 0xff;
+        }
+        9 => {
+            // A wide prefix, or a value with bits outside its mask.
+            ip.dst[0] = if family == Family::Ipv4 { 10 } else { 0xfd };
+            ip.dst[1] = rng.below(3) as u8;
+            ip.dmsk[0] = 0xff;
         }
         1 | 2 | 3 => {
             // Exact source host (address runs), sometimes inverted.
@@ -121,7 +206,9 @@ fn random_rule(rng: &mut Rng, family: Family, ports: &[u16]) -> (IpSpec, Vec<(&'
 /// INPUT: `n` random rules (ACCEPT, DROP, jump u, goto u, LOG-free
 /// continue via jump to the next rule), policy DROP; chain u: random rules
 /// then RETURN.
-fn random_table(rng: &mut Rng, family: Family, n: usize, ports: &[u16]) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>> {
+/// Two loads of the same blob: `limit` state lives in the table, so the
+/// linear and the classified walk each get their own.
+fn random_table(rng: &mut Rng, family: Family, n: usize, ports: &[u16]) -> (Ct, Ct) {
     let def = if family == Family::Ipv4 { FILTER_IPV4 } else { FILTER_IPV6 };
     let mut out = vec![0u8; 4096 + n * 600];
     let mut b = Builder::new(family, &mut out);
@@ -165,15 +252,18 @@ fn random_table(rng: &mut Rng, family: Family, n: usize, ports: &[u16]) -> Table
     }
     assert!(b.ok);
     let buf = replace_buf(&b, &def, [first, fwd, o], [pol, fwd, o]);
-    super::tests::load(&def, &buf).unwrap()
+    let mut lin = Ct::new(super::tests::load(&def, &buf).unwrap());
+    lin.set_classifier(false);
+    (lin, Ct::new(super::tests::load(&def, &buf).unwrap()))
 }
 
 fn random_packet(rng: &mut Rng, family: Family, ports: &[u16]) -> Vec<u8> {
     let port = ports[rng.below(ports.len() as u64) as usize] + rng.below(2) as u16;
+    let sport = [40000, 5000, ports[rng.below(ports.len() as u64) as usize]][rng.below(3) as usize];
     let src = if rng.below(2) == 0 { [10, 1, 0, 2] } else { [10, 9, 0, 2] };
     let l4 = match rng.below(6) {
-        0 | 1 => (6u8, tcph(40000, port, [0x02, 0x10, 0x12][rng.below(3) as usize], &[])),
-        2 | 3 => (17, udph(5000, port)),
+        0 | 1 => (6u8, tcph(sport, port, [0x02, 0x10, 0x12][rng.below(3) as usize], &[])),
+        2 | 3 => (17, udph(sport, port)),
         4 => (if family == Family::Ipv4 { 1 } else { 58 }, vec![8, 0, 0, 0, 0, 1, 0, 1]),
         _ => (47, vec![0; 8]),
     };
@@ -195,8 +285,14 @@ fn random_packet(rng: &mut Rng, family: Family, ports: &[u16]) -> Vec<u8> {
     p
 }
 
-fn run(t: &Table<Vec<u8>, Vec<Rule>, Vec<Match>>, p: &[u8]) -> (Action, Vec<usize>) {
+fn run(t: &Ct, p: &[u8]) -> (Action, Vec<usize>) {
+    run_at(t, p, 1000)
+}
+
+/// Evaluates `p` on INPUT at jiffies `now`: the verdict and the counted rules.
+fn run_at(t: &Ct, p: &[u8], now: u64) -> (Action, Vec<usize>) {
     let mut env = TEnv::new();
+    env.now = now;
     let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: &[0; 16], out_dev: &[0; 16], len: p.len() as u32, headers: p, mac: &[] };
     let a = t.evaluate(&pk, &mut env);
     (a, env.counted)
@@ -206,26 +302,30 @@ fn run(t: &Table<Vec<u8>, Vec<Rule>, Vec<Match>>, p: &[u8]) -> (Action, Vec<usiz
 fn classifier_is_invisible_on_random_tables() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let ports = [22u16, 53, 80, 443, 8080];
-    let mut skipped_some = false;
-    for round in 0..120 {
+    let (mut counted_many, mut dims) = (false, [0usize; 6]);
+    for round in 0..160 {
         let family = if round % 2 == 0 { Family::Ipv4 } else { Family::Ipv6 };
         let n = [3usize, 10, 40, 200][(round / 2) % 4];
-        let mut t = random_table(&mut rng, family, n, &ports);
-        for _ in 0..200 {
+        let (lin, cls) = random_table(&mut rng, family, n, &ports);
+        let mut scratch = vec![[0u64; 2]; Plan::scratch_len(&cls.t)];
+        dims[Plan::new(&cls.t, &mut scratch).unwrap().dimensions()] += 1;
+        for k in 0..300u64 {
             let p = random_packet(&mut rng, family, &ports);
-            t.set_classifier(false);
-            let lin = run(&t, &p);
-            t.set_classifier(true);
-            let cls = run(&t, &p);
-            assert_eq!(cls, lin, "round {round} packet {p:02x?}");
-            skipped_some |= lin.1.len() > 1;
+            // Jiffies advance slowly: limit buckets empty and refill.
+            let now = 1000 + k * 3;
+            let l = run_at(&lin, &p, now);
+            let c = run_at(&cls, &p, now);
+            assert_eq!(c, l, "round {round} packet {k} {p:02x?}");
+            counted_many |= l.1.len() > 1;
         }
     }
-    assert!(skipped_some);
+    assert!(counted_many);
+    // Most tables use all five dimensions.
+    assert!(dims[5] > 100, "dimensions used: {dims:?}");
 }
 
 /// `n` rules `-p tcp --dport 1000+i -j ACCEPT` (IPv4), policy ACCEPT.
-fn port_table(n: usize) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>> {
+fn port_table(n: usize) -> Ct {
     let mut out = vec![0u8; 4096 + n * 200];
     let mut b = Builder::new(Family::Ipv4, &mut out);
     let tcp = IpSpec { proto: 6, ..Default::default() };
@@ -241,7 +341,7 @@ fn port_table(n: usize) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>> {
     b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
     assert!(b.ok);
     let buf = replace_buf(&b, &FILTER_IPV4, [first, fwd, o], [pol, fwd, o]);
-    super::tests::load(&FILTER_IPV4, &buf).unwrap()
+    Ct::new(super::tests::load(&FILTER_IPV4, &buf).unwrap())
 }
 
 #[test]
@@ -253,20 +353,18 @@ fn port_runs_jump_straight_to_the_matching_rule() {
     assert_eq!(run(&t, &miss), (Action::Drop, vec![1000]));
     let udp = v4(17, [10, 1, 0, 2], [10, 2, 0, 2], 0, &udph(1, 1500));
     assert_eq!(run(&t, &udp), (Action::Drop, vec![1000]));
-    // The run shares one end; the slots are sorted by (port, rule).
-    let rs = t.rules.as_slice();
-    assert!(rs[..1000].iter().all(|r| r.run_start == 0 && r.run_end == 1000 && r.key == super::classify::KEY_PORT));
-    assert!(rs[..1000].windows(2).all(|w| (w[0].slot_key, w[0].slot_rule) < (w[1].slot_key, w[1].slot_rule)));
-    assert_eq!(rs[1000].key, super::classify::KEY_NONE);
+    // The classifier goes straight there: protocol and port sets.
+    assert_eq!((t.next(&p, 0), t.next(&miss, 0), t.next(&udp, 0)), (500, 1000, 1000));
+    assert_eq!(t.next(&p, 501), 1000);
 }
 
 /// `n` rules `-s 192.168.x.y -j DROP` (IPv4), policy ACCEPT; with `udp9`,
 /// `-s 10.99.x.y -p udp --dport 9 -j DROP` as tests/guest/bench.sh writes them.
-fn addr_table(n: usize) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>> {
+fn addr_table(n: usize) -> Ct {
     addr_table_with(n, false)
 }
 
-fn addr_table_with(n: usize, udp9: bool) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>> {
+fn addr_table_with(n: usize, udp9: bool) -> Ct {
     let mut out = vec![0u8; 4096 + n * 200];
     let mut b = Builder::new(Family::Ipv4, &mut out);
     let first = b.offset();
@@ -289,7 +387,7 @@ fn addr_table_with(n: usize, udp9: bool) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>
     b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
     assert!(b.ok);
     let buf = replace_buf(&b, &FILTER_IPV4, [first, fwd, o], [pol, fwd, o]);
-    super::tests::load(&FILTER_IPV4, &buf).unwrap()
+    Ct::new(super::tests::load(&FILTER_IPV4, &buf).unwrap())
 }
 
 #[test]
@@ -298,15 +396,15 @@ fn address_runs_find_the_blocked_host() {
     let from = |a: [u8; 4]| v4(17, a, [10, 2, 0, 2], 0, &udph(1, 53));
     assert_eq!(run(&t, &from([192, 168, 2, 7])), (Action::Drop, vec![519]));
     assert_eq!(run(&t, &from([192, 168, 3, 7])), (Action::Accept, vec![600]));
-    assert!(t.rules[..600].iter().all(|r| r.key == super::classify::KEY_SADDR && r.run_end == 600));
+    assert_eq!(t.next(&from([192, 168, 2, 7]), 0), 519);
+    assert_eq!(t.next(&from([192, 168, 3, 7]), 0), 600);
     // Same protocol and port everywhere: the address is the key that skips.
     let t = addr_table_with(1000, true);
-    assert!(t.rules[..1000].iter().all(|r| r.key == super::classify::KEY_SADDR));
     let p = v4(17, [10, 99, 3, 7], [10, 2, 0, 2], 0, &udph(1, 9));
     assert_eq!(run(&t, &p), (Action::Drop, vec![756]));
-    // More than MAX_RUN rules become several runs.
-    let t = addr_table(2100);
-    assert_eq!((t.rules[0].run_end, t.rules[1024].run_end, t.rules[2048].run_end), (1024, 2048, 2100));
+    assert_eq!(t.next(&p, 0), 756);
+    let t = addr_table(5000);
+    assert_eq!(t.next(&from([192, 168, 19, 7]), 0), 19 * 256 + 7);
 }
 
 /// Nanoseconds per packet for `n` non-matching rules, linear vs classifier.
@@ -358,7 +456,7 @@ fn bench_non_matching_rules() {
 /// -p udp --sport 1:1023+i%1000`, `-i dum0 -p udp -m multiport --dports
 /// P,P+2000,P+4000`, `-s 10.7.0.0/16 -p tcp --dport P` (P = 1000 + i, all
 /// DROP), then `-s 10.7.0.2/32 -p udp --dport 9 -j ACCEPT`, policy DROP.
-fn rotated_table(n: usize) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>> {
+fn rotated_table(n: usize) -> Ct {
     let mut out = vec![0u8; 4096 + n * 300];
     let mut b = Builder::new(Family::Ipv4, &mut out);
     let first = b.offset();
@@ -409,12 +507,12 @@ fn rotated_table(n: usize) -> Table<Vec<u8>, Vec<Rule>, Vec<Match>> {
     b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
     assert!(b.ok);
     let buf = replace_buf(&b, &FILTER_IPV4, [first, fwd, o], [pol, fwd, o]);
-    super::tests::load(&FILTER_IPV4, &buf).unwrap()
+    Ct::new(super::tests::load(&FILTER_IPV4, &buf).unwrap())
 }
 
 const DUM0: [u8; 16] = *b"dum0\0\0\0\0\0\0\0\0\0\0\0\0";
 
-fn run_in(t: &Table<Vec<u8>, Vec<Rule>, Vec<Match>>, p: &[u8], dev: &[u8; 16]) -> (Action, Vec<usize>) {
+fn run_in(t: &Ct, p: &[u8], dev: &[u8; 16]) -> (Action, Vec<usize>) {
     let mut env = TEnv::new();
     let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: dev, out_dev: &[0; 16], len: p.len() as u32, headers: p, mac: &[] };
     let a = t.evaluate(&pk, &mut env);
@@ -467,7 +565,7 @@ fn classifier_is_invisible_on_the_bench_ruleset() {
 fn bench_rotated_ruleset() {
     use std::time::Instant;
     let u = v4(17, [10, 7, 0, 2], [10, 8, 0, 2], 0, &udph(10000, 9));
-    for n in [10usize, 100, 1000] {
+    for n in [10usize, 20, 30, 40, 60, 100, 1000] {
         let mut t = rotated_table(n);
         let mut line = std::format!("{n:5} rotated rules + 1, udp 10.7.0.2 -> 10.8.0.2:9 on dum0:");
         for on in [false, true] {

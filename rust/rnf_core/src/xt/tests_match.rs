@@ -110,8 +110,16 @@ fn judge_env(t: &T, p: &Packet<'_>, env: &mut TEnv) -> V {
     }
 }
 
+/// The linear walk's outcome, checked against the classified walk's.
 fn judge(t: &T, h: &[u8]) -> V {
-    judge_env(t, &pkt(h, &[0; 16], &[0; 16]), &mut TEnv::new())
+    let v = judge_env(t, &pkt(h, &[0; 16], &[0; 16]), &mut TEnv::new());
+    let mut scratch = vec![[0u64; 2]; Plan::scratch_len(t)];
+    let plan = Plan::new(t, &mut scratch).unwrap();
+    let cls = Classifier::build(t, &plan, &mut scratch, vec![0; plan.words()]).unwrap();
+    let (mut lin, mut env) = (TEnv::new(), TEnv::new());
+    let p = pkt(h, &[0; 16], &[0; 16]);
+    assert_eq!((t.evaluate(&p, &mut lin), lin.counted), (t.evaluate_classified(&cls, &p, &mut env), env.counted), "classified walk differs");
+    v
 }
 
 /// One rule dropping what matches.

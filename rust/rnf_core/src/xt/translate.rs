@@ -158,9 +158,6 @@ pub struct Table<B, R, M> {
     pub(crate) underflow_rule: [u32; NF_INET_NUMHOOKS],
     /// Jump stack the kernel would allocate: number of ERROR entries.
     pub(crate) stacksize: usize,
-    /// Whether [`Table::evaluate`] uses the precomputed classifier (always,
-    /// except in benchmarks comparing it with the plain linear walk).
-    pub(crate) classify: bool,
     pub(crate) blob: B,
     pub(crate) rules: R,
     pub(crate) matches: M,
@@ -457,10 +454,9 @@ where
                 }
             }
         }
-        super::classify::build(family, rules.as_mut(), matches.as_ref());
         let mut name = [0u8; 32];
         name.get_mut(..def.name.len().min(31)).map(|d| d.copy_from_slice(def.name.as_bytes().get(..d.len()).unwrap_or(&[])));
-        Ok(Table { family, name, valid_hooks: def.valid_hooks, hook_entry, underflow, hook_rule, underflow_rule, stacksize, classify: true, blob, rules, matches })
+        Ok(Table { family, name, valid_hooks: def.valid_hooks, hook_entry, underflow, hook_rule, underflow_rule, stacksize, blob, rules, matches })
     }
 
     /// The `GET_INFO` answer.
@@ -493,14 +489,6 @@ where
     /// The table name without NUL.
     pub fn name(&self) -> &[u8] {
         name_of(&self.name)
-    }
-
-    /// Turns the classifier off (`false`: the plain linear walk, as
-    /// `ipt_do_table`) or on (the default). Verdicts and counters are the
-    /// same either way; only for benchmarks and tests.
-    #[doc(hidden)]
-    pub fn set_classifier(&mut self, on: bool) {
-        self.classify = on;
     }
 
     /// Gives the storage back (to free it after a grace period).
