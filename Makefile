@@ -13,7 +13,9 @@
 #                        ends with "N passed, N failed"
 #   make vm-run SCRIPT=path/to/script.sh   run a script in the guest
 #   make bench           packets per second in the guest: conntrack and rule
-#                        tables, the kernel's against rnf's (figures, not tests)
+#                        tables, the kernel's against rnf's (figures, not tests),
+#                        on the reference kernel without lock debugging
+#                        (BENCH_VARIANT= for the test kernel itself)
 #   make fuzz            fuzz the ip_tables blob parser on the host (cargo-fuzz)
 #   make clean
 #
@@ -24,9 +26,12 @@ export ARCH
 
 # Without KDIR, the reference kernel from scripts/setup.sh is used (and
 # built on first use into the cache outside the checkout).
+# KVARIANT=NAME: the reference kernel with scripts/kernel/NAME.config merged
+# last (its own cache directory and build/$(ARCH)-NAME/).
+KVARIANT ?=
 ifeq ($(KDIR),)
 REF_KERNEL := 1
-KDIR = $(shell scripts/setup.sh --arch $(ARCH) --kdir)
+KDIR = $(shell scripts/setup.sh --arch $(ARCH) $(if $(KVARIANT),--variant $(KVARIANT)) --kdir)
 endif
 
 # The architectures `make check` tests: both reference kernels, or the one
@@ -44,7 +49,7 @@ export ARCHS
 # the generated bindings and the .ko files of that ARCH. rust/rnf_core is one
 # directory symlink: nothing is generated there.
 BUILDDIR := $(CURDIR)/build
-MODDIR := $(BUILDDIR)/$(ARCH)
+MODDIR := $(BUILDDIR)/$(ARCH)$(if $(KVARIANT),-$(KVARIANT))
 TREE_SOURCES = Kbuild $(filter-out %_generated.rs,$(shell find rust -path rust/rnf_core -prune \
 	-o -type f \( -name '*.rs' -o -name '*.c' -o -name '*.h' \) -print))
 
@@ -56,7 +61,7 @@ all: modules
 
 setup:
 ifeq ($(REF_KERNEL),1)
-	scripts/setup.sh --arch $(ARCH)
+	scripts/setup.sh --arch $(ARCH) $(if $(KVARIANT),--variant $(KVARIANT))
 endif
 
 tree:
@@ -113,6 +118,9 @@ vm-run: modules
 	scripts/vm/vm-test.sh $(SCRIPT) $(VM_MODULES)
 
 # Packets per second and memory per connection: the kernel's nf_conntrack
-# against rnf_conntrack in one boot (figures, not a test). See tests/bench/.
-bench: modules
-	MODDIR=$(MODDIR) tests/bench/run.sh
+# against rnf_conntrack, ip_tables against rnf_tables, in one boot (figures,
+# not a test) of the BENCH_VARIANT kernel. See tests/bench/.
+BENCH_VARIANT ?= bench
+bench:
+	$(MAKE) modules KVARIANT=$(BENCH_VARIANT)
+	KVARIANT=$(BENCH_VARIANT) MODDIR=$(BUILDDIR)/$(ARCH)$(if $(BENCH_VARIANT),-$(BENCH_VARIANT)) tests/bench/run.sh

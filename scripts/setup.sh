@@ -12,6 +12,9 @@
 # Usage:
 #   scripts/setup.sh [--arch ARCH]              install + build (the default)
 #   scripts/setup.sh [--arch ARCH] --kdir       print the kernel build directory
+#   ... --variant NAME                          the kernel with scripts/kernel/NAME.config
+#                                               merged last (bench: no lock debugging;
+#                                               `make bench`), cached apart
 #   scripts/setup.sh --src                      print the kernel source directory
 #   scripts/setup.sh [--arch ARCH] --userland   print the unpacked guest userland
 #                                               (empty for x86_64: the host's)
@@ -24,6 +27,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 RNF_CACHE=${RNF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rnf}
 ARCH=${ARCH:-x86_64}
+VARIANT=
 mode=setup
 
 while [ $# -gt 0 ]; do
@@ -32,7 +36,8 @@ while [ $# -gt 0 ]; do
         --kdir) mode=kdir; shift ;;
         --src) mode=src; shift ;;
         --userland) mode=userland; shift ;;
-        -h|--help) sed -n '3,21p' "$0"; exit 0 ;;
+        --variant) VARIANT=$2; shift 2 ;;
+        -h|--help) sed -n '3,24p' "$0"; exit 0 ;;
         *) echo "setup.sh: unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -111,6 +116,12 @@ unpack_source() {
     touch "$dir/.rnf-unpacked"
 }
 
+# The config fragments, in merge order: the variant's last.
+fragments() {
+    echo "$here/kernel/rnf.config" "$here/kernel/$ARCH.config"
+    if [ -n "$VARIANT" ]; then echo "$here/kernel/$VARIANT.config"; fi
+}
+
 # The cache key: everything the kernel build output depends on. Out-of-tree
 # Rust modules must be built by the same rustc as the kernel, so its version is
 # part of the key, as are clang's and bindgen's.
@@ -118,14 +129,15 @@ cache_key() {
     {
         echo "arch=$ARCH"
         echo "src=$(ksrc_version)"
-        sha256sum "$here/kernel/rnf.config" "$here/kernel/$ARCH.config" | awk '{print $1}'
+        # shellcheck disable=SC2046 # one word per fragment path
+        sha256sum $(fragments) | awk '{print $1}'
         rustc --version
         clang --version | head -n 1
         bindgen --version
     } | sha256sum | cut -c1-16
 }
 
-kdir() { echo "$RNF_CACHE/build/$ARCH-$(cache_key)"; }
+kdir() { echo "$RNF_CACHE/build/$ARCH${VARIANT:+-$VARIANT}-$(cache_key)"; }
 
 kernel_make() {
     make -s -C "$(src_dir)" O="$1" LLVM=1 ARCH="$ARCH" "${@:2}"
@@ -136,15 +148,25 @@ build_kernel() {
     out=$(kdir)
     [ -f "$out/.rnf-complete" ] && return 0
     jobs=${JOBS:-$(( $(nproc) + 1 ))}
-    log "building the $ARCH reference kernel in $out (takes about 5-15 minutes)"
+    log "building the $ARCH${VARIANT:+ $VARIANT} reference kernel in $out (takes about 5-15 minutes)"
     rm -rf "$out" && mkdir -p "$out"
     kernel_make "$out" tinyconfig >/dev/null
-    "$(src_dir)/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
-        "$here/kernel/rnf.config" "$here/kernel/$ARCH.config" >/dev/null
+    # shellcheck disable=SC2046 # one word per fragment path
+    "$(src_dir)/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" $(fragments) >/dev/null
     kernel_make "$out" olddefconfig >/dev/null
-    # Every option the fragments ask for must have survived olddefconfig.
-    missing=$(grep -hE '^CONFIG_[A-Z0-9_]+=[ym]' "$here/kernel/rnf.config" "$here/kernel/$ARCH.config" |
-              while read -r line; do grep -qx "$line" "$out/.config" || echo "$line"; done)
+    # Every option the fragments set or unset must have survived olddefconfig
+    # (a later fragment's line wins over an earlier one's).
+    # shellcheck disable=SC2046
+    missing=$(grep -hE '^CONFIG_[A-Z0-9_]+=[ym]|^# CONFIG_[A-Z0-9_]+ is not set' $(fragments) |
+              while read -r line; do
+                  opt=$(echo "$line" | grep -oE 'CONFIG_[A-Z0-9_]+')
+                  last=$(grep -hE "^$opt=|^# $opt is not set" $(fragments) | tail -n 1)
+                  [ "$line" = "$last" ] || continue
+                  case "$line" in
+                      "# "*) ! grep -q "^$opt=" "$out/.config" || echo "$line" ;;
+                      *) grep -qx "$line" "$out/.config" || echo "$line" ;;
+                  esac
+              done)
     if [ -n "$missing" ]; then
         log "these options did not survive olddefconfig:"; echo "$missing" >&2
         exit 1

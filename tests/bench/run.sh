@@ -8,13 +8,16 @@
 # and 10,000 flows; memory per connection; pps with 10, 100 and 1,000
 # rules that fail in their udp/tcp match before the matching one, the
 # kernel's ip_tables then rnf_tables, and
-# a side-by-side table of the two). Prints the `bench:` lines.
+# a side-by-side table of the two). Prints the `bench:` lines. KVARIANT
+# picks the kernel (scripts/setup.sh --variant; `make bench` passes bench).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 ARCH=${ARCH:-x86_64}
-kdir=$(scripts/setup.sh --arch "$ARCH" --kdir)
+KVARIANT=${KVARIANT:-}
+kdir=$(scripts/setup.sh --arch "$ARCH" ${KVARIANT:+--variant "$KVARIANT"} --kdir)
+echo "bench: kernel $(basename "$kdir")"
 moddir=${MODDIR:-build/$ARCH}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
