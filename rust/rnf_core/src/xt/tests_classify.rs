@@ -581,6 +581,7 @@ fn bench_rotated_ruleset() {
             let ns = start.elapsed().as_nanos() as f64 / f64::from(iters);
             line += &std::format!(" {} {ns:8.1} ns ({:.2} ns/rule)", if on { "classifier" } else { "linear" }, ns / (n + 1) as f64);
         }
+        line += &std::format!("; classifier {} KiB", t.cls.words() * 8 / 1024);
         std::println!("{line}");
     }
 }
