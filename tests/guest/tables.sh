@@ -296,8 +296,34 @@ udp_reply() {
     esac
 }
 
-# traffic FAMILY CMD SERVER PING_FLAG REJECT_WITH ITS_ERROR ICMP_MATCH: the
-# rules below in the server's INPUT, traffic from the client, exact counts.
+# pad CMD PREFIX N: appends N rules that none of traffic()'s packets match
+# to the server's INPUT (after traffic()'s rules, so their numbers stay) and
+# FORWARD: tcp and udp ports and ranges, multiport, a source prefix. The
+# table then has enough entries for rnf_tables to build its classifier
+# (CLASSIFY_MIN_ENTRIES in rust/rnf_tables/instance.rs), so the same exact
+# counts check the classified walk; no ICMP rule, so neighbour discovery
+# passes.
+pad() {
+    _i=0
+    while [ "$_i" -lt "$3" ]; do
+        case $((_i % 4)) in
+            0) _r="-p tcp --dport $((9000 + _i)) -j DROP" ;;
+            1) _r="-p udp --sport 1:1023 --dport 7000:7999 -j DROP" ;;
+            2) _r="-p udp -m multiport --dports $((7100 + _i)),7200:7300 -j DROP" ;;
+            *) _r="-s $2 -j DROP" ;;
+        esac
+        for _chain in INPUT FORWARD; do
+            # shellcheck disable=SC2086 # a rule is a list of words
+            "$1" server -A "$_chain" $_r || return 1
+        done
+        _i=$((_i + 1))
+    done
+}
+
+# traffic FAMILY CMD SERVER PING_FLAG REJECT_WITH ITS_ERROR ICMP_MATCH
+# [PAD_PREFIX]: the rules below in the server's INPUT, traffic from the
+# client, exact counts; with PAD_PREFIX, 40 more rules (pad) that must count
+# nothing.
 traffic() {
     _f=$1 _c=$2 _srv=$3 _ping=$4
     "$_c" server -F
@@ -313,6 +339,9 @@ traffic() {
         # shellcheck disable=SC2086 # a rule is a list of words
         "$_c" server -A INPUT $_r || fail "$_f: $_c -A INPUT $_r" "refused"
     done
+    if [ -n "${8:-}" ]; then
+        check "$_f: 40 more rules in INPUT and FORWARD" pad "$_c" "$8" 40
+    fi
     listen "$_f-8080" server 8080
     listen "$_f-8081" server 8081
     echo "hello-$_f" | in_ns client timeout 10 nc "$_srv" 8080 >/dev/null 2>&1
@@ -364,12 +393,31 @@ traffic() {
     in_ns client rnf-udp send "$_srv" 6010 --size 8 --count 10 >/dev/null 2>&1
     expect_pkts "$_f: limit burst 3 lets 3 of 10 through" server "$_c" INPUT 8 3
     expect_pkts "$_f: the other 7 fall to the next rule" server "$_c" INPUT 9 7
+    if [ -n "${8:-}" ]; then
+        _n=$("$_c" server -vxnL INPUT | awk 'NR > 11 { n++; s += $1 } END { print n + 0, s + 0 }')
+        if [ "$_n" = "40 0" ]; then
+            pass "$_f: the 40 rules after them counted no packet"
+        else
+            fail "$_f: the 40 rules after them" "(rules, packets) = ($_n)"
+        fi
+    fi
     "$_c" server -F
     bg_stop_all
 }
 
 traffic ipv4 ns_ipt "$SERVER4" -4 icmp-host-prohibited "(os error 113)" "-p icmp --icmp-type echo-request"
 traffic ipv6 ns_ip6t "$SERVER6" -6 icmp6-adm-prohibited "(os error 13)" "-p icmpv6 --icmpv6-type echo-request"
+# The same with a table big enough for the classifier.
+traffic ipv4-big ns_ipt "$SERVER4" -4 icmp-host-prohibited "(os error 113)" "-p icmp --icmp-type echo-request" 192.0.2.0/24
+traffic ipv6-big ns_ip6t "$SERVER6" -6 icmp6-adm-prohibited "(os error 13)" "-p icmpv6 --icmpv6-type echo-request" 2001:db8:dead::/48
+if [ "$TABLES" = rnf ]; then
+    # A classifier that could not be built is logged, and the walk is linear.
+    if dmesg | grep -q "rules walked one by one"; then
+        fail "rnf_tables built the classifiers of the big tables" "$(dmesg | grep 'rules walked one by one' | tail -n 1)"
+    else
+        pass "rnf_tables built the classifiers of the big tables (no fallback logged)"
+    fi
+fi
 
 # stateful FAMILY CMD SERVER CLIENT PING_FLAG MATCH...: INPUT policy DROP,
 # loopback, ESTABLISHED,RELATED and NEW ssh (port 22) only.
