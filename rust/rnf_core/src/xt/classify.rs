@@ -12,10 +12,12 @@
 //! - address: a prefix mask (`-s 10.0.0.0/8`), not inverted, the address
 //!   inside its mask; IPv6 keys are the upper 64 bits of the address, so a
 //!   prefix longer than /64 constrains to its /64 (a superset);
-//! - port: the first match of the rule that is not `comment`, `state` or
-//!   `conntrack`, when it is `tcp`, `udp` (a range, not inverted, not the
-//!   whole 0-65535) or `multiport` (up to 15 ports or ranges, not inverted,
-//!   source-only or destination-only).
+//! - port: in a rule that constrains the protocol, the first match that is
+//!   not `comment`, `state` or `conntrack`, when it is `tcp`, `udp` (a
+//!   range, not inverted, not the whole 0-65535) or `multiport` (up to 15
+//!   ports or ranges, not inverted, source-only or destination-only). The
+//!   protocol test then keeps the match from ever seeing a packet of
+//!   another protocol (whose short header it could hot-drop on).
 //!
 //! Each dimension's key space is cut into elementary intervals at the range
 //! ends. Each interval holds the set of rules that may match a key in it
@@ -165,8 +167,12 @@ fn addr_range(family: Family, val: u128, mask: u128, inverted: bool) -> Option<(
     Some(((v >> shift) as u64, (hi >> shift) as u64))
 }
 
-/// The ranges of the first real match of a rule for a port dimension.
-fn port_ranges(dim: usize, ms: &[Match]) -> Ranges {
+/// The ranges of the first real match of a rule for a port dimension, in a
+/// rule whose protocol test needs `proto`. A `tcp` match only counts with
+/// `proto` 6 and `udp` with 17 (what the kernel's checkentry demands
+/// anyway): with another protocol the match could meet a packet whose
+/// complete header is shorter than its own and hot-drop it.
+fn port_ranges(dim: usize, proto: u64, ms: &[Match]) -> Ranges {
     let src = dim == SPORT;
     let single = |pts: [u16; 2], inv: u8| {
         let (lo, hi) = (pts[0], pts[1]);
@@ -179,14 +185,14 @@ fn port_ranges(dim: usize, ms: &[Match]) -> Ranges {
     for m in ms {
         return match &m.kind {
             MatchKind::Comment | MatchKind::State(_) | MatchKind::Conntrack(_) => continue,
-            MatchKind::Tcp(t) => {
+            MatchKind::Tcp(t) if proto == 6 => {
                 if src {
                     single(t.spts, t.invflags & 0x01)
                 } else {
                     single(t.dpts, t.invflags & 0x02)
                 }
             }
-            MatchKind::Udp(u) => {
+            MatchKind::Udp(u) if proto == 17 => {
                 if src {
                     single(u.spts, u.invflags & 0x01)
                 } else {
@@ -245,9 +251,15 @@ fn ranges(family: Family, r: &Rule, matches: &[Match], dim: usize) -> Ranges {
             addr_range(family, val, mask, inv).map_or(Ranges::NONE, |(lo, hi)| Ranges::one(lo, hi))
         }
         _ => {
+            // Only where the rule itself needs one protocol: an IPv6 rule
+            // with `-p tcp` but no IP6T_F_PROTO (the kernel accepts it) runs
+            // its tcp match on every packet, and that hot-drops a UDP packet
+            // shorter than a TCP header.
+            let p = ranges(family, r, matches, PROTO);
+            let Some(&(proto, _)) = p.as_slice().first() else { return Ranges::NONE };
             let first = r.first_match as usize;
             let ms = first.checked_add(usize::from(r.num_matches)).and_then(|end| matches.get(first..end)).unwrap_or(&[]);
-            port_ranges(dim, ms)
+            port_ranges(dim, proto, ms)
         }
     };
     out.normalize()
