@@ -262,17 +262,23 @@ impl Tracker {
         let Ok(Class::Tuple(p, t)) = classify(skb, st.pf()) else { return Verdict::Accept };
         let netns = st.net().id();
         let now = glue::jiffies();
-        let Ok(mut conn) = Conn::new(&t, &p, netns, now, self.hz, &timeouts_of(pn)) else {
+        let tmo = timeouts_of(pn);
+        let max = ct_glue::ct_max();
+        let mut g = self.state.lock();
+        // Most packets belong to a confirmed connection: look it up before
+        // building a new entry (the kernel's nf_ct_is_confirmed() shortcut).
+        let found = g.table.find(&t, netns).map(|(i, _)| i);
+        if let Some(i) = found {
+            if !g.table.get(i).is_some_and(|c| c.expired(now)) {
+                return Verdict::Accept;
+            }
+        }
+        let Ok(mut conn) = Conn::new(&t, &p, netns, now, self.hz, &tmo) else {
             // Cannot open a connection (e.g. an echo reply): untracked.
             return Verdict::Accept;
         };
         conn.status |= conn::IPS_CONFIRMED;
-        let max = ct_glue::ct_max();
-        let mut g = self.state.lock();
-        if let Some((i, _)) = g.table.find(&t, netns) {
-            if !g.table.get(i).is_some_and(|c| c.expired(now)) {
-                return Verdict::Accept;
-            }
+        if let Some(i) = found {
             if g.table.remove(i).is_some() {
                 pn.count_add(-1);
             }
