@@ -312,8 +312,11 @@ where
 
     /// [`Table::evaluate`], going from each position straight to the next
     /// rule `cls` says may match: the same verdict, the same counted rules,
-    /// the same LOG lines and `limit` state. A classifier built for another
-    /// table (another rule count or family) is ignored.
+    /// the same LOG lines and `limit` state. `cls` must be the one
+    /// [`Classifier::build`] made from this table: one built for a table of
+    /// another rule count or family is ignored (the walk is linear), but one
+    /// from another table of the same size would give that table's
+    /// candidates (wrong verdicts, never a panic or an out-of-bounds read).
     pub fn evaluate_classified<S: AsRef<[u64]>, E: Env>(&self, cls: &Classifier<S>, pkt: &Packet<'_>, env: &mut E) -> Action {
         self.walk(Some(cls), pkt, env)
     }
