@@ -10,11 +10,11 @@
 use super::abi::{bytes, ne32, ne64, XT_TABLE_MAXNAMELEN};
 use super::{errno, Error, NF_INET_NUMHOOKS};
 
-/// `sizeof(struct ipt_get_entries)`: name[32], size, 4 bytes padding.
+/// `sizeof(struct ipt_get_entries)`: `name[32]`, size, 4 bytes padding.
 pub const GET_ENTRIES_SIZE: usize = 40;
-/// `sizeof(struct xt_counters_info)`: name[32], num_counters, padding.
+/// `sizeof(struct xt_counters_info)`: `name[32]`, `num_counters`, padding.
 pub const COUNTERS_INFO_SIZE: usize = 40;
-/// `sizeof(struct xt_get_revision)`: name[29], revision.
+/// `sizeof(struct xt_get_revision)`: `name[29]`, revision.
 pub const GET_REVISION_SIZE: usize = 30;
 
 /// `struct ipt_replace` / `struct ip6t_replace` (the `SET_REPLACE` header).
