@@ -13,6 +13,20 @@ pub(super) fn load(def: &TableDef, buf: &[u8]) -> Result<Table<Vec<u8>, Vec<Rule
     Table::translate(def, &h, e.to_vec(), rules, matches)
 }
 
+/// Ends the filter table `b` whose INPUT chain starts at entry offset
+/// `input`: INPUT's policy (standard verdict `policy`), FORWARD and OUTPUT
+/// with policy ACCEPT, the ERROR end; returns the `SET_REPLACE` buffer.
+pub(super) fn finish_filter(mut b: build::Builder<'_>, def: &TableDef, input: u32, policy: i32) -> Vec<u8> {
+    use build::{IpSpec, TargetSpec};
+    let any = IpSpec::default();
+    let pol = b.entry(&any, &[], TargetSpec::Standard(policy));
+    let fwd = b.entry(&any, &[], TargetSpec::Standard(-NF_ACCEPT - 1));
+    let o = b.entry(&any, &[], TargetSpec::Standard(-NF_ACCEPT - 1));
+    b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
+    assert!(b.ok);
+    replace_buf(&b, def, [input, fwd, o], [pol, fwd, o])
+}
+
 /// The `SET_REPLACE` buffer of the filter table `b` holds: the header of
 /// [`Builder::filter_header`], then the entries.
 pub(super) fn replace_buf(b: &Builder<'_>, def: &TableDef, entry: [u32; 3], underflow: [u32; 3]) -> Vec<u8> {

@@ -4,7 +4,7 @@
 //! Plus the micro-benchmark (`cargo test --release -- --ignored --nocapture bench`).
 
 use super::build::{Builder, IpSpec, TargetSpec};
-use super::tests::replace_buf;
+use super::tests::{finish_filter, replace_buf};
 use super::tests_match::{limit_m, mp_m, tcp_m, tcph, udph, v4, v6, TEnv};
 use super::*;
 use std::vec;
@@ -337,13 +337,7 @@ fn tcp_match_without_ipv6_protocol_flag_is_not_skipped() {
     let first = b.offset();
     let tcp_no_flag = IpSpec { proto: 6, flags: 0, ..Default::default() };
     b.entry(&tcp_no_flag, &[(b"tcp", 0, &tcp_m([0, 65535], [80, 80], 0, 0, 0, 0))], TargetSpec::Standard(DROP));
-    let any = IpSpec::default();
-    let pol = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
-    let fwd = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
-    let o = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
-    b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
-    assert!(b.ok);
-    let buf = replace_buf(&b, &FILTER_IPV6, [first, fwd, o], [pol, fwd, o]);
+    let buf = finish_filter(b, &FILTER_IPV6, first, ACCEPT);
     let mut t = Ct::new(super::tests::load(&FILTER_IPV6, &buf).unwrap());
     let udp = v6(17, &udph(1, 53));
     for on in [false, true] {
@@ -363,13 +357,7 @@ fn port_table(n: usize) -> Ct {
         let port = 1000 + i as u16;
         b.entry(&tcp, &[(b"tcp", 0, &tcp_m([0, 65535], [port, port], 0, 0, 0, 0))], TargetSpec::Standard(ACCEPT));
     }
-    let any = IpSpec::default();
-    let pol = b.entry(&any, &[], TargetSpec::Standard(DROP));
-    let fwd = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
-    let o = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
-    b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
-    assert!(b.ok);
-    let buf = replace_buf(&b, &FILTER_IPV4, [first, fwd, o], [pol, fwd, o]);
+    let buf = finish_filter(b, &FILTER_IPV4, first, DROP);
     Ct::new(super::tests::load(&FILTER_IPV4, &buf).unwrap())
 }
 
@@ -409,13 +397,7 @@ fn addr_table_with(n: usize, udp9: bool) -> Ct {
             b.entry(&ip, &[], TargetSpec::Standard(DROP));
         }
     }
-    let any = IpSpec::default();
-    let pol = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
-    let fwd = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
-    let o = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
-    b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
-    assert!(b.ok);
-    let buf = replace_buf(&b, &FILTER_IPV4, [first, fwd, o], [pol, fwd, o]);
+    let buf = finish_filter(b, &FILTER_IPV4, first, ACCEPT);
     Ct::new(super::tests::load(&FILTER_IPV4, &buf).unwrap())
 }
 
@@ -529,13 +511,7 @@ fn rotated_table(n: usize) -> Ct {
     ip.smsk[..4].fill(0xff);
     ip.proto = 17;
     b.entry(&ip, &[(b"udp", 0, &udp_data(9, 9, 0))], TargetSpec::Standard(ACCEPT));
-    let any = IpSpec::default();
-    let pol = b.entry(&any, &[], TargetSpec::Standard(DROP));
-    let fwd = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
-    let o = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
-    b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
-    assert!(b.ok);
-    let buf = replace_buf(&b, &FILTER_IPV4, [first, fwd, o], [pol, fwd, o]);
+    let buf = finish_filter(b, &FILTER_IPV4, first, DROP);
     Ct::new(super::tests::load(&FILTER_IPV4, &buf).unwrap())
 }
 

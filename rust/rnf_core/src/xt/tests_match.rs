@@ -67,20 +67,13 @@ pub(super) fn r(ip: IpSpec, m: Vec<(&'static [u8], u8, Vec<u8>)>, t: TargetSpec<
 pub(super) fn blob_of(family: Family, rules: &[R]) -> Vec<u8> {
     let mut out = vec![0u8; 2048 + rules.len() * 800];
     let mut b = Builder::new(family, &mut out);
-    let any = IpSpec::default();
     let first = b.offset();
     for x in rules {
         let ms: Vec<(&[u8], u8, &[u8])> = x.m.iter().map(|(n, v, d)| (*n, *v, &d[..])).collect();
         b.entry(&x.ip, &ms, x.t);
     }
-    let pol = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
-    let fwd = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
-    let o = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
-    b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
-    assert!(b.ok);
     let def = if family == Family::Ipv4 { FILTER_IPV4 } else { FILTER_IPV6 };
-    let buf = replace_buf(&b, &def, [first, fwd, o], [pol, fwd, o]);
-    buf
+    super::tests::finish_filter(b, &def, first, ACCEPT)
 }
 
 pub(super) fn table_of(family: Family, rules: &[R]) -> Result<T, Error> {
