@@ -93,9 +93,9 @@ fn pkt<'a>(h: &'a [u8], i: &'a [u8; 16], o: &'a [u8; 16]) -> Packet<'a> {
     Packet { hook: NF_INET_LOCAL_IN, in_dev: i, out_dev: o, len: h.len() as u32, headers: h, mac: &[] }
 }
 
-fn judge_env(t: &T, p: &Packet<'_>, env: &mut TEnv) -> V {
-    let a = t.evaluate(p, env);
-    match (a, &env.counted[..]) {
+/// The outcome of a walk of a one-rule table from its verdict and counted rules.
+fn outcome(a: Action, counted: &[usize]) -> V {
+    match (a, counted) {
         (Action::Drop, [0]) => V::Hit,
         (Action::Accept, [1]) => V::Miss,
         (Action::Drop, []) => V::HotDrop,
@@ -103,16 +103,21 @@ fn judge_env(t: &T, p: &Packet<'_>, env: &mut TEnv) -> V {
     }
 }
 
+fn judge_env(t: &T, p: &Packet<'_>, env: &mut TEnv) -> V {
+    let a = t.evaluate(p, env);
+    outcome(a, &env.counted)
+}
+
 /// The linear walk's outcome, checked against the classified walk's.
 fn judge(t: &T, h: &[u8]) -> V {
-    let v = judge_env(t, &pkt(h, &[0; 16], &[0; 16]), &mut TEnv::new());
+    let p = pkt(h, &[0; 16], &[0; 16]);
+    let (mut lin, mut env) = (TEnv::new(), TEnv::new());
+    let a = t.evaluate(&p, &mut lin);
     let mut scratch = vec![[0u64; 2]; Plan::scratch_len(t)];
     let plan = Plan::new(t, &mut scratch).unwrap();
     let cls = Classifier::build(t, &plan, &mut scratch, vec![0; plan.words()]).unwrap();
-    let (mut lin, mut env) = (TEnv::new(), TEnv::new());
-    let p = pkt(h, &[0; 16], &[0; 16]);
-    assert_eq!((t.evaluate(&p, &mut lin), lin.counted), (t.evaluate_classified(&cls, &p, &mut env), env.counted), "classified walk differs");
-    v
+    assert_eq!((a, &lin.counted), (t.evaluate_classified(&cls, &p, &mut env), &env.counted), "classified walk differs");
+    outcome(a, &lin.counted)
 }
 
 /// One rule dropping what matches.
