@@ -74,20 +74,23 @@ fn classifier(table: &CoreTable) -> Option<CoreClassifier> {
     if table.num_entries() < CLASSIFY_MIN_ENTRIES {
         return None;
     }
-    let built = (|| {
-        let mut scratch = KVVec::from_elem([0u64; 2], xt::Plan::scratch_len(table), GFP_KERNEL)
-            .map_err(|_| nomem("no memory for the classifier's scratch space"))?;
-        let plan = xt::Plan::new(table, &mut scratch)?;
-        if plan.words() == 0 {
-            return Ok(None);
-        }
-        let store = KVVec::from_elem(0u64, plan.words(), GFP_KERNEL).map_err(|_| nomem("no memory for the classifier"))?;
-        xt::Classifier::build(table, &plan, &mut scratch, KvSlice(store)).map(Some)
-    })();
-    built.unwrap_or_else(|e| {
+    build_classifier(table).unwrap_or_else(|e| {
         pr_warn!("filter table ({:?}): {} (errno {}): rules walked one by one\n", table.family(), e.reason, e.errno);
         None
     })
+}
+
+/// [`classifier`] without the size test and the log line. Errors: ENOMEM,
+/// or the engine's (which a table it translated does not give).
+fn build_classifier(table: &CoreTable) -> Result<Option<CoreClassifier>, xt::Error> {
+    let mut scratch = KVVec::from_elem([0u64; 2], xt::Plan::scratch_len(table), GFP_KERNEL)
+        .map_err(|_| nomem("no memory for the classifier's scratch space"))?;
+    let plan = xt::Plan::new(table, &mut scratch)?;
+    if plan.words() == 0 {
+        return Ok(None);
+    }
+    let store = KVVec::from_elem(0u64, plan.words(), GFP_KERNEL).map_err(|_| nomem("no memory for the classifier"))?;
+    xt::Classifier::build(table, &plan, &mut scratch, KvSlice(store)).map(Some)
 }
 
 impl Instance {
