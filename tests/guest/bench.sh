@@ -25,7 +25,7 @@ FLOWS_MANY=10000
 MAX=16384
 IPT="/tmp/iptables-legacy"
 RULES_COUNT=${BENCH_RULES_COUNT:-100000}
-RULES_RUNS=${BENCH_RULES_RUNS:-5}
+RUNS=${BENCH_RUNS:-5}
 
 pg() {
     in_ns r sh -c "echo '$2' > /proc/net/pktgen/$1"
@@ -91,26 +91,33 @@ rules_file() {
     }'
 }
 
+# best_of FLOWS PACKETS: RUNS runs of run_pktgen FLOWS, PACKETS each; sets
+# runs (every figure, each after a blank) and best (the highest: under
+# emulation a run is only ever slowed down by the host, so the best is the
+# least disturbed).
+best_of() {
+    runs="" best=0 i=0
+    while [ "$i" -lt "$RUNS" ]; do
+        pps=$(COUNT=$2 run_pktgen "$1")
+        runs="$runs ${pps:-0}"
+        [ "${pps:-0}" -gt "$best" ] && best=$pps
+        i=$((i + 1))
+    done
+}
+
 # measure_rules NAME KEY: for 10, 100 and 1,000 rules before the match,
-# RULES_RUNS runs of RULES_COUNT packets (one flow) each; the best run is
-# kept in /tmp/rules-KEY-N for the side-by-side table (under emulation a run
-# is only ever slowed down by the host, so the best is the least disturbed).
+# best_of 1 flow with RULES_COUNT packets a run; the best is kept in
+# /tmp/rules-KEY-N for the side-by-side table.
 measure_rules() {
     for n in 10 100 1000; do
         rules_file "$n" | in_ns r "$IPT-restore" || { echo "bench: $1: restore of $n rules failed"; return 1; }
-        runs="" best=0 i=0
-        while [ "$i" -lt "$RULES_RUNS" ]; do
-            pps=$(COUNT=$RULES_COUNT run_pktgen 1)
-            runs="$runs ${pps:-0}"
-            [ "${pps:-0}" -gt "$best" ] && best=$pps
-            i=$((i + 1))
-        done
+        best_of 1 "$RULES_COUNT"
         hits=$(in_ns r "$IPT" -vxnL FORWARD | awk -v r=$((n + 1)) 'NR == r + 2 { print $1 }')
         echo "bench: rules, $1, $n non-matching rules before the match: pps$runs (matching rule counted $hits packets)"
-        if [ "${hits:-0}" -eq $((RULES_RUNS * RULES_COUNT)) ]; then
+        if [ "${hits:-0}" -eq $((RUNS * RULES_COUNT)) ]; then
             echo "$best" >"/tmp/rules-$2-$n"
         else
-            echo "bench: rules, $1, $n rules: the matching rule counted ${hits:-?} packets, want $((RULES_RUNS * RULES_COUNT)): not kept"
+            echo "bench: rules, $1, $n rules: the matching rule counted ${hits:-?} packets, want $((RUNS * RULES_COUNT)): not kept"
         fi
     done
     in_ns r "$IPT" -F FORWARD
@@ -118,7 +125,7 @@ measure_rules() {
 
 # rules_table: kernel ip_tables and rnf_tables side by side.
 rules_table() {
-    echo "bench: rules, pps (best of $RULES_RUNS runs of $RULES_COUNT packets), kernel ip_tables vs rnf_tables (both with conntrack):"
+    echo "bench: rules, pps (best of $RUNS runs of $RULES_COUNT packets), kernel ip_tables vs rnf_tables (both with conntrack):"
     for n in 10 100 1000; do
         k=$(cat "/tmp/rules-kernel-$n" 2>/dev/null)
         r=$(cat "/tmp/rules-rnf-$n" 2>/dev/null)
@@ -129,17 +136,11 @@ rules_table() {
     done
 }
 
-# measure NAME: RULES_RUNS runs for 1 flow and for FLOWS_MANY flows; prints
-# them all and the best (see measure_rules).
+# measure NAME: RUNS runs for 1 flow and for FLOWS_MANY flows; prints
+# them all and the best.
 measure() {
     for flows in 1 "$FLOWS_MANY"; do
-        runs="" best=0 i=0
-        while [ "$i" -lt "$RULES_RUNS" ]; do
-            pps=$(run_pktgen "$flows")
-            runs="$runs ${pps:-0}"
-            [ "${pps:-0}" -gt "$best" ] && best=$pps
-            i=$((i + 1))
-        done
+        best_of "$flows" "$COUNT"
         echo "bench: $1, $flows flows: best $best pps (runs:$runs)"
     done
 }
