@@ -9,7 +9,7 @@
 pub mod conn;
 #[path = "rnf_core/src/icmp.rs"]
 pub mod icmp;
-#[path = "rnf_core/src/nat.rs"]
+#[path = "rnf_core/src/nat/mod.rs"]
 pub mod nat;
 #[path = "rnf_core/src/packet.rs"]
 pub mod packet;
