@@ -12,5 +12,8 @@
 //!   included, with their checksums.
 
 pub mod checksum;
+pub mod range;
+pub mod rewrite;
+pub mod select;
 
 pub use checksum::{checksum, csum_replace, csum_replace2, csum_replace4};

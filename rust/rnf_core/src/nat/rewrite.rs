@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Packet rewriting: a NATed packet's addresses, ports and ICMP identifiers,
+//! with every checksum updated.
+//!
+//! Follows net/netfilter/nf_nat_proto.c (6.12): `nf_nat_ipv4_manip_pkt`,
+//! `nf_nat_ipv6_manip_pkt`, the per-protocol `*_manip_pkt` functions and
+//! `nf_nat_icmp_reply_translation` / `nf_nat_icmpv6_reply_translation`.
+//! Checksums follow include/net/checksum.h and net/core/utils.c
+//! (`csum_replace4`, `inet_proto_csum_replace{2,4,16}`): incremental RFC 1624
+//! updates that honour the skb's checksum state ([`Summed`]).
+//!
+//! The functions work on `pkt`, the writable linear bytes of the packet from
+//! its network header on, and `len`, the packet's whole length (`skb->len`
+//! with `skb->data` at the network header). When they need more writable
+//! bytes than `pkt` has, they return [`RewriteError::NeedWritable`] before
+//! changing anything, and the caller makes that many bytes writable
+//! (`skb_ensure_writable`) and calls again.
+
+use super::range::ManipType;
+use crate::conn::Direction;
+use crate::packet::{L3Proto, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP};
+use crate::tuple::Tuple;
+
+/// `IPPROTO_UDPLITE`.
+pub const IPPROTO_UDPLITE: u8 = 136;
+/// `CSUM_MANGLED_0`: how a UDP checksum that comes out as zero is written.
+const CSUM_MANGLED_0: u16 = 0xffff;
+
+/// `IPS_SRC_NAT`: the connection's source is translated.
+pub const IPS_SRC_NAT: u32 = 0x10;
+/// `IPS_DST_NAT`: the connection's destination is translated.
+pub const IPS_DST_NAT: u32 = 0x20;
+/// `IPS_NAT_MASK`.
+pub const IPS_NAT_MASK: u32 = IPS_SRC_NAT | IPS_DST_NAT;
+/// `IPS_SRC_NAT_DONE`: the source mapping is decided.
+pub const IPS_SRC_NAT_DONE: u32 = 0x80;
+/// `IPS_DST_NAT_DONE`: the destination mapping is decided.
+pub const IPS_DST_NAT_DONE: u32 = 0x100;
+/// `IPS_NAT_DONE_MASK`.
+pub const IPS_NAT_DONE_MASK: u32 = IPS_SRC_NAT_DONE | IPS_DST_NAT_DONE;
+
+/// The packet's checksum state, `skb->ip_summed` with `skb->csum`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Summed {
+    /// `CHECKSUM_NONE`: checksums are in the packet and must be kept valid.
+    None,
+    /// `CHECKSUM_UNNECESSARY`: verified by the device; kept valid as `None`.
+    Unnecessary,
+    /// `CHECKSUM_COMPLETE`: `skb->csum` is the 32-bit one's-complement sum
+    /// of the packet (native-endian words, as `csum_partial` computes it).
+    Complete(u32),
+    /// `CHECKSUM_PARTIAL`: the transport checksum field holds the pseudo-header
+    /// sum and the device completes it.
+    Partial,
+}
+
+/// Why a packet cannot be rewritten.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RewriteError {
+    /// Make the first this many bytes writable and linear, then call again.
+    NeedWritable(usize),
+    /// The packet is shorter than the headers the rewrite needs: drop it.
+    Truncated,
+}
+
+/// The manip's new address and key, from the target tuple.
+fn new_addr(t: &Tuple, manip: ManipType) -> [u8; 16] {
+    match manip {
+        ManipType::Src => t.src,
+        ManipType::Dst => t.dst,
+    }
+}
+
+fn get16(pkt: &[u8], off: usize) -> u16 {
+    match pkt.get(off..off + 2) {
+        Some(&[a, b]) => u16::from_be_bytes([a, b]),
+        _ => 0,
+    }
+}
+
+fn put16(pkt: &mut [u8], off: usize, v: u16) {
+    if let Some(d) = pkt.get_mut(off..off + 2) {
+        d.copy_from_slice(&v.to_be_bytes());
+    }
+}
+
+/// 32-bit one's-complement add (`csum_add`).
+fn wadd(a: u32, b: u32) -> u32 {
+    let (s, c) = a.overflowing_add(b);
+    s.wrapping_add(u32::from(c))
+}
+
+/// 16-bit one's-complement fold without complement (`~csum_fold`).
+fn fold16(mut s: u32) -> u16 {
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    s as u16
+}
+
+/// Big-endian 16-bit words of `from` and `to` (2, 4 or 16 bytes each).
+fn words16(b: &[u8]) -> impl Iterator<Item = u16> + '_ {
+    b.chunks_exact(2).map(|c| match *c {
+        [x, y] => u16::from_be_bytes([x, y]),
+        _ => 0,
+    })
+}
+
+/// `inet_proto_csum_replace{2,4,16}`: the transport checksum at `check_off`
+/// after the field `from` (2, 4 or 16 bytes) became `to`. `pseudohdr` says
+/// whether the field is in the pseudo-header (an address) rather than in the
+/// transport header (a port).
+fn proto_csum_replace(pkt: &mut [u8], check_off: usize, summed: &mut Summed, from: &[u8], to: &[u8], pseudohdr: bool) {
+    let check = get16(pkt, check_off);
+    if *summed == Summed::Partial {
+        if pseudohdr {
+            // The field holds the pseudo-header sum, not complemented.
+            let mut s = u32::from(check);
+            for (m, m2) in words16(from).zip(words16(to)) {
+                s = wadd(wadd(s, u32::from(!m)), u32::from(m2));
+            }
+            put16(pkt, check_off, fold16(s));
+        }
+        return;
+    }
+    let from16: [u16; 8] = collect8(from);
+    let to16: [u16; 8] = collect8(to);
+    let n = from.len() / 2;
+    put16(pkt, check_off, super::checksum::csum_replace(check, from16.get(..n).unwrap_or(&[]), to16.get(..n).unwrap_or(&[])));
+    // IPv4 only: the address change is cancelled in skb->csum by the IP
+    // header checksum, the transport checksum's change is not (for IPv6 the
+    // address and the checksum cancel; net/core/utils.c says why).
+    if let (Summed::Complete(csum), true, 4) = (*summed, pseudohdr, from.len()) {
+        let f = u32::from_ne_bytes(collect4(from));
+        let t = u32::from_ne_bytes(collect4(to));
+        *summed = Summed::Complete(!wadd(wadd(!csum, !f), t));
+    }
+}
+
+fn collect8(b: &[u8]) -> [u16; 8] {
+    let mut w = [0u16; 8];
+    for (x, v) in w.iter_mut().zip(words16(b)) {
+        *x = v;
+    }
+    w
+}
+
+fn collect4(b: &[u8]) -> [u8; 4] {
+    let mut w = [0u8; 4];
+    if let Some(s) = b.get(..4) {
+        w.copy_from_slice(s);
+    }
+    w
+}
+
+fn need(pkt: &[u8], n: usize, len: usize) -> Result<(), RewriteError> {
+    if n > len {
+        Err(RewriteError::Truncated)
+    } else if n > pkt.len() {
+        Err(RewriteError::NeedWritable(n))
+    } else {
+        Ok(())
+    }
+}
+
+/// The address field offsets in the network header of `l3`.
+fn addr_off(l3: L3Proto, manip: ManipType) -> (usize, usize) {
+    match (l3, manip) {
+        (L3Proto::Ipv4, ManipType::Src) => (12, 4),
+        (L3Proto::Ipv4, ManipType::Dst) => (16, 4),
+        (L3Proto::Ipv6, ManipType::Src) => (8, 16),
+        (L3Proto::Ipv6, ManipType::Dst) => (24, 16),
+    }
+}
+
+/// The address the manip replaces, from the network header at `iphdroff`.
+fn old_addr(pkt: &[u8], iphdroff: usize, l3: L3Proto, manip: ManipType) -> [u8; 16] {
+    let (off, n) = addr_off(l3, manip);
+    let mut a = [0u8; 16];
+    if let (Some(d), Some(s)) = (a.get_mut(..n), pkt.get(iphdroff + off..iphdroff + off + n)) {
+        d.copy_from_slice(s);
+    }
+    a
+}
+
+/// `nf_csum_update`: the pseudo-header part of the transport checksum at
+/// `check_off` for the address change of this manip.
+fn pseudo_update(pkt: &mut [u8], iphdroff: usize, check_off: usize, t: &Tuple, manip: ManipType, summed: &mut Summed) {
+    let n = t.l3.addr_len();
+    let old = old_addr(pkt, iphdroff, t.l3, manip);
+    let new = new_addr(t, manip);
+    if let (Some(o), Some(nw)) = (old.get(..n), new.get(..n)) {
+        proto_csum_replace(pkt, check_off, summed, o, nw, true);
+    }
+}
+
+/// `l4proto_manip_pkt`: the transport header at `hdroff` for the target's
+/// protocol.
+fn l4_manip(pkt: &mut [u8], len: usize, iphdroff: usize, hdroff: usize, t: &Tuple, manip: ManipType, summed: &mut Summed) -> Result<(), RewriteError> {
+    let port_off = match manip {
+        ManipType::Src => 0,
+        ManipType::Dst => 2,
+    };
+    let new_port = match manip {
+        ManipType::Src => t.src_id,
+        ManipType::Dst => t.dst_id,
+    };
+    match (t.l3, t.proto) {
+        (_, IPPROTO_TCP) => {
+            // An embedded header (in an ICMP error) may have only the 8 bytes
+            // the error guarantees: then its checksum is not touched.
+            let full = len >= hdroff + 20;
+            need(pkt, hdroff + if full { 20 } else { 8 }, len)?;
+            let old = get16(pkt, hdroff + port_off);
+            put16(pkt, hdroff + port_off, new_port);
+            if full {
+                pseudo_update(pkt, iphdroff, hdroff + 16, t, manip, summed);
+                proto_csum_replace(pkt, hdroff + 16, summed, &old.to_be_bytes(), &new_port.to_be_bytes(), false);
+            }
+        }
+        (_, IPPROTO_UDP | IPPROTO_UDPLITE) => {
+            need(pkt, hdroff + 8, len)?;
+            // A zero UDP checksum means "none" and stays zero; UDP-Lite
+            // always has one.
+            let do_csum = t.proto == IPPROTO_UDPLITE || get16(pkt, hdroff + 6) != 0;
+            let old = get16(pkt, hdroff + port_off);
+            if do_csum {
+                pseudo_update(pkt, iphdroff, hdroff + 6, t, manip, summed);
+                proto_csum_replace(pkt, hdroff + 6, summed, &old.to_be_bytes(), &new_port.to_be_bytes(), false);
+                if get16(pkt, hdroff + 6) == 0 {
+                    put16(pkt, hdroff + 6, CSUM_MANGLED_0);
+                }
+            }
+            put16(pkt, hdroff + port_off, new_port);
+        }
+        (L3Proto::Ipv4, IPPROTO_ICMP) => {
+            need(pkt, hdroff + 8, len)?;
+            // Only queries and replies carry an identifier (icmp_manip_pkt).
+            if matches!(pkt.get(hdroff), Some(0 | 8 | 13 | 14 | 15 | 16 | 17 | 18)) {
+                let old = get16(pkt, hdroff + 4);
+                proto_csum_replace(pkt, hdroff + 2, summed, &old.to_be_bytes(), &t.src_id.to_be_bytes(), false);
+                put16(pkt, hdroff + 4, t.src_id);
+            }
+        }
+        (L3Proto::Ipv6, IPPROTO_ICMPV6) => {
+            need(pkt, hdroff + 8, len)?;
+            pseudo_update(pkt, iphdroff, hdroff + 2, t, manip, summed);
+            if matches!(pkt.get(hdroff), Some(128 | 129)) {
+                let old = get16(pkt, hdroff + 4);
+                proto_csum_replace(pkt, hdroff + 2, summed, &old.to_be_bytes(), &t.src_id.to_be_bytes(), false);
+                put16(pkt, hdroff + 4, t.src_id);
+            }
+        }
+        // Other protocols: the address only.
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `ipv6_skip_exthdr`: the offset and protocol of the upper-layer header
+/// after the extension headers starting at `off` with `nexthdr`, and the
+/// fragment offset field (0 when there is no fragment header). `None` when
+/// the chain is truncated or ends in `NEXTHDR_NONE`.
+pub fn ipv6_skip_exthdr(pkt: &[u8], mut off: usize, mut nexthdr: u8) -> Option<(usize, u8, u16)> {
+    let mut frag_off = 0u16;
+    loop {
+        match nexthdr {
+            0 | 43 | 60 | 51 | 44 => {}
+            59 => return None,
+            _ => return Some((off, nexthdr, frag_off)),
+        }
+        let nh = *pkt.get(off)?;
+        let hl = usize::from(*pkt.get(off + 1)?);
+        let hdrlen = if nexthdr == 44 {
+            let fo = get16(pkt.get(..off + 4)?, off + 2);
+            frag_off = fo;
+            if fo & !0x7 != 0 {
+                // A later fragment: its upper-layer header is elsewhere.
+                return Some((off + 8, nh, frag_off));
+            }
+            8
+        } else if nexthdr == 51 {
+            (hl + 2) << 2
+        } else {
+            (hl + 1) << 3
+        };
+        nexthdr = nh;
+        off = off.checked_add(hdrlen)?;
+    }
+}
+
+/// `nf_nat_ipv4_manip_pkt` / `nf_nat_ipv6_manip_pkt`: rewrites the network
+/// header at `iphdroff` and its transport header so that the manip's side
+/// (source for [`ManipType::Src`], destination for [`ManipType::Dst`])
+/// becomes that of `target`. `target.proto` chooses the transport rewrite.
+///
+/// An IPv6 packet whose extension headers cannot be walked, or a later
+/// fragment, gets its address rewritten only, as in the kernel.
+pub fn manip_pkt(pkt: &mut [u8], len: usize, iphdroff: usize, target: &Tuple, manip: ManipType, summed: &mut Summed) -> Result<(), RewriteError> {
+    match target.l3 {
+        L3Proto::Ipv4 => {
+            need(pkt, iphdroff + 20, len)?;
+            let ihl = usize::from(pkt.get(iphdroff).copied().unwrap_or(0) & 0x0f) * 4;
+            l4_manip(pkt, len, iphdroff, iphdroff + ihl, target, manip, summed)?;
+            let (off, _) = addr_off(L3Proto::Ipv4, manip);
+            let old = old_addr(pkt, iphdroff, L3Proto::Ipv4, manip);
+            let new = new_addr(target, manip);
+            let to_u32 = |a: &[u8; 16]| u32::from_be_bytes(collect4(a));
+            let check = get16(pkt, iphdroff + 10);
+            put16(pkt, iphdroff + 10, super::checksum::csum_replace4(check, to_u32(&old), to_u32(&new)));
+            if let (Some(d), Some(s)) = (pkt.get_mut(iphdroff + off..iphdroff + off + 4), new.get(..4)) {
+                d.copy_from_slice(s);
+            }
+        }
+        L3Proto::Ipv6 => {
+            need(pkt, iphdroff + 40, len)?;
+            let nexthdr = pkt.get(iphdroff + 6).copied().unwrap_or(59);
+            match ipv6_skip_exthdr(pkt, iphdroff + 40, nexthdr) {
+                Some((hdroff, _, frag_off)) if frag_off & !0x7 == 0 => {
+                    l4_manip(pkt, len, iphdroff, hdroff, target, manip, summed)?
+                }
+                // The chain may go on beyond the writable bytes.
+                None if pkt.len() < len => return Err(RewriteError::NeedWritable(len)),
+                _ => {}
+            }
+            let (off, _) = addr_off(L3Proto::Ipv6, manip);
+            if let Some(d) = pkt.get_mut(iphdroff + off..iphdroff + off + 16) {
+                d.copy_from_slice(&new_addr(target, manip));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The verdict of ICMP error translation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IcmpVerdict {
+    /// Let the packet through (translated, or not subject to this manip).
+    Accept,
+    /// Drop it: a redirect about a NATed connection, or an inner header too
+    /// short to translate.
+    Drop,
+}
+
+/// The checksum of `data` as an unfolded 32-bit sum of big-endian words.
+fn sum_be(data: &[u8], mut s: u32) -> u32 {
+    let mut chunks = data.chunks_exact(2);
+    for c in chunks.by_ref() {
+        if let [a, b] = *c {
+            s = wadd(s, u32::from(u16::from_be_bytes([a, b])));
+        }
+    }
+    if let [last] = chunks.remainder() {
+        s = wadd(s, u32::from(u16::from_be_bytes([*last, 0])));
+    }
+    s
+}
+
+/// `csum_ipv6_magic`: the ICMPv6/TCP/UDP checksum over IPv6 `src`, `dst`,
+/// upper-layer length `len`, protocol `proto` and the upper-layer bytes.
+pub fn ipv6_checksum(src: &[u8; 16], dst: &[u8; 16], proto: u8, data: &[u8]) -> u16 {
+    let len = data.len() as u32;
+    let mut s = sum_be(src, 0);
+    s = sum_be(dst, s);
+    s = wadd(s, len >> 16);
+    s = wadd(s, len & 0xffff);
+    s = wadd(s, u32::from(proto));
+    !fold16(sum_be(data, s))
+}
+
+/// `nf_nat_icmp_reply_translation` / `nf_nat_icmpv6_reply_translation`: an
+/// ICMP or ICMPv6 error about the connection with tuples `ct` (original,
+/// reply) and NAT `status`, arriving in direction `dir` at a hook of manip
+/// type `manip`. The embedded packet is translated back to what its sender
+/// saw (the other manip, towards the other direction's tuple), the ICMP
+/// checksum recomputed, and the outer address translated like any packet of
+/// the connection.
+///
+/// `hdrlen` is the offset of the ICMP header (the IPv4 header length, or
+/// the end of the IPv6 extension headers). The caller has checked the ICMP
+/// checksum (`nf_ip_checksum` / `nf_ip6_checksum`) and drops the packet if
+/// it is wrong. The whole packet must be writable for the recomputation.
+pub fn icmp_reply_translation(
+    pkt: &mut [u8],
+    hdrlen: usize,
+    ct: &[Tuple; 2],
+    status: u32,
+    dir: Direction,
+    manip: ManipType,
+    summed: &mut Summed,
+) -> Result<IcmpVerdict, RewriteError> {
+    let len = pkt.len();
+    let (l3, icmp_proto, inner_ip_len, redirect) = match ct[0].l3 {
+        L3Proto::Ipv4 => (L3Proto::Ipv4, IPPROTO_ICMP, 20, 5),
+        L3Proto::Ipv6 => (L3Proto::Ipv6, IPPROTO_ICMPV6, 40, 137),
+    };
+    if need(pkt, hdrlen + 8 + inner_ip_len, len).is_err() {
+        return Ok(IcmpVerdict::Drop);
+    }
+    if pkt.get(hdrlen) == Some(&redirect)
+        && (status & IPS_NAT_DONE_MASK != IPS_NAT_DONE_MASK || status & IPS_NAT_MASK != 0)
+    {
+        return Ok(IcmpVerdict::Drop);
+    }
+    let mut statusbit = match manip {
+        ManipType::Src => IPS_SRC_NAT,
+        ManipType::Dst => IPS_DST_NAT,
+    };
+    if dir == Direction::Reply {
+        statusbit ^= IPS_NAT_MASK;
+    }
+    if status & statusbit == 0 {
+        return Ok(IcmpVerdict::Accept);
+    }
+    let other = match dir {
+        Direction::Original => &ct[1],
+        Direction::Reply => &ct[0],
+    };
+    // The inner packet: the other manip, towards the other direction.
+    match manip_pkt(pkt, len, hdrlen + 8, other, manip.other(), summed) {
+        Ok(()) => {}
+        Err(RewriteError::Truncated) => return Ok(IcmpVerdict::Drop),
+        Err(e) => return Err(e),
+    }
+    if *summed != Summed::Partial {
+        put16(pkt, hdrlen + 2, 0);
+        let body = pkt.get(hdrlen..).unwrap_or(&[]);
+        let c = match l3 {
+            L3Proto::Ipv4 => !fold16(sum_be(body, 0)),
+            L3Proto::Ipv6 => {
+                let mut s = [0u8; 16];
+                let mut d = [0u8; 16];
+                s.copy_from_slice(pkt.get(8..24).unwrap_or(&[0; 16]));
+                d.copy_from_slice(pkt.get(24..40).unwrap_or(&[0; 16]));
+                ipv6_checksum(&s, &d, IPPROTO_ICMPV6, body)
+            }
+        };
+        put16(pkt, hdrlen + 2, c);
+    }
+    // The outer header: like the reply to an incoming packet.
+    let mut target = other.invert();
+    target.proto = icmp_proto;
+    match manip_pkt(pkt, len, 0, &target, manip, summed) {
+        Ok(()) => Ok(IcmpVerdict::Accept),
+        Err(RewriteError::Truncated) => Ok(IcmpVerdict::Drop),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests;
