@@ -72,6 +72,9 @@ pub enum Action {
     Drop,
     /// `NF_DROP` after sending the given reply (the caller sends it).
     Reject(RejectWith),
+    /// A NAT target matched (nat table): the caller maps the connection
+    /// (`nf_nat_setup_info`) and accepts the packet.
+    Nat(super::nat::NatTarget),
 }
 
 /// Conntrack state of a packet, from `rnf_ct_lookup`.
@@ -381,6 +384,7 @@ where
                 Target::Drop | Target::Error => return Action::Drop,
                 Target::Reject(Some(w)) => return Action::Reject(w),
                 Target::Reject(None) => return Action::Drop,
+                Target::Nat(t) => return Action::Nat(t),
                 Target::Return => {
                     if sp == 0 {
                         i = self.underflow_rule[hook] as usize;

@@ -8,7 +8,8 @@
 
 use super::abi::{self, bytes, ne16, ne32, xt_align, XT_EXTENSION_MAXNAMELEN};
 use super::rule::{ConntrackInfo, IcmpInfo, IpPart, LimitInfo, MatchKind, MultiportInfo, TcpInfo, UdpInfo};
-use super::{errno, Error, Family, NF_INET_FORWARD, NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT};
+use super::nat::{NatKind, Payload};
+use super::{errno, Error, Family, NF_INET_FORWARD, NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING, NF_INET_PRE_ROUTING};
 use crate::packet::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP};
 
 /// Which extension an entry names.
@@ -27,6 +28,7 @@ pub(crate) enum ExtId {
     ErrorTarget,
     Reject,
     Log,
+    Nat(NatKind, Payload),
 }
 
 /// One registered revision of a match or target.
@@ -52,6 +54,21 @@ pub(crate) struct Ext {
 
 const FILTER_HOOKS: u32 = (1 << NF_INET_LOCAL_IN) | (1 << NF_INET_FORWARD) | (1 << NF_INET_LOCAL_OUT);
 
+/// Hooks of the source manip (`NF_NAT_MANIP_SRC`): POSTROUTING and INPUT.
+const SRC_HOOKS: u32 = (1 << NF_INET_POST_ROUTING) | (1 << NF_INET_LOCAL_IN);
+/// Hooks of the destination manip: PREROUTING and OUTPUT.
+const DST_HOOKS: u32 = (1 << NF_INET_PRE_ROUTING) | (1 << NF_INET_LOCAL_OUT);
+
+/// A target of the `nat` table (`.table = "nat"`).
+const fn nat(name: &'static [u8], rev: u8, family: Option<Family>, hooks: u32, kind: NatKind, payload: Payload) -> Ext {
+    let size = match payload {
+        Payload::Compat => crate::nat::range::COMPAT_V4_SIZE,
+        Payload::Range1 => crate::nat::range::RANGE1_SIZE,
+        Payload::Range2 => crate::nat::range::RANGE2_SIZE,
+    };
+    Ext { hooks, table: Some(b"nat"), ..t(name, rev, family, size, ExtId::Nat(kind, payload)) }
+}
+
 const fn m(name: &'static [u8], rev: u8, family: Option<Family>, size: usize, proto: u8, id: ExtId) -> Ext {
     Ext { name, rev, family, target: false, size, usersize: size, proto, hooks: 0, table: None, id }
 }
@@ -65,7 +82,7 @@ const V6: Option<Family> = Some(Family::Ipv6);
 /// Every extension revision, as the kernel registers them (sizes LP64), in
 /// the list of the family they are registered for (`None`: NFPROTO_UNSPEC),
 /// which decides the errno of an unsupported revision (see [`lookup`]).
-pub(crate) static EXTS: [Ext; 24] = [
+pub(crate) static EXTS: [Ext; 36] = [
     // xt_tcpudp.c registers tcp, udp, icmp and icmp6 per family.
     m(b"tcp", 0, V4, 12, IPPROTO_TCP, ExtId::Tcp),
     m(b"tcp", 0, V6, 12, IPPROTO_TCP, ExtId::Tcp),
@@ -94,6 +111,20 @@ pub(crate) static EXTS: [Ext; 24] = [
     Ext { hooks: FILTER_HOOKS, table: Some(b"filter"), ..t(b"REJECT", 0, V6, 4, ExtId::Reject) },
     t(b"LOG", 0, V4, 32, ExtId::Log),
     t(b"LOG", 0, V6, 32, ExtId::Log),
+    // xt_nat.c: revision 0 per family (IPv4 only), 1 and 2 NFPROTO_UNSPEC.
+    nat(b"SNAT", 0, V4, SRC_HOOKS, NatKind::Snat, Payload::Compat),
+    nat(b"DNAT", 0, V4, DST_HOOKS, NatKind::Dnat, Payload::Compat),
+    nat(b"SNAT", 1, None, SRC_HOOKS, NatKind::Snat, Payload::Range1),
+    nat(b"DNAT", 1, None, DST_HOOKS, NatKind::Dnat, Payload::Range1),
+    nat(b"SNAT", 2, None, SRC_HOOKS, NatKind::Snat, Payload::Range2),
+    nat(b"DNAT", 2, None, DST_HOOKS, NatKind::Dnat, Payload::Range2),
+    // xt_MASQUERADE.c, xt_REDIRECT.c, xt_NETMAP.c: revision 0 per family.
+    nat(b"MASQUERADE", 0, V4, 1 << NF_INET_POST_ROUTING, NatKind::Masquerade, Payload::Compat),
+    nat(b"MASQUERADE", 0, V6, 1 << NF_INET_POST_ROUTING, NatKind::Masquerade, Payload::Range1),
+    nat(b"REDIRECT", 0, V4, DST_HOOKS, NatKind::Redirect, Payload::Compat),
+    nat(b"REDIRECT", 0, V6, DST_HOOKS, NatKind::Redirect, Payload::Range1),
+    nat(b"NETMAP", 0, V4, SRC_HOOKS | DST_HOOKS, NatKind::Netmap, Payload::Compat),
+    nat(b"NETMAP", 0, V6, SRC_HOOKS | DST_HOOKS, NatKind::Netmap, Payload::Range1),
 ];
 
 fn family_ok(e: &Ext, family: Family) -> bool {
@@ -276,7 +307,7 @@ pub(crate) fn decode_match(e: &Ext, d: &[u8], cx: &CheckCtx<'_>) -> Result<Match
             }
             MatchKind::Limit(LimitInfo { avg, burst, ..Default::default() })
         }
-        ExtId::Standard | ExtId::ErrorTarget | ExtId::Reject | ExtId::Log => {
+        ExtId::Standard | ExtId::ErrorTarget | ExtId::Reject | ExtId::Log | ExtId::Nat(..) => {
             return Err(Error::new(errno::ENOENT, "target used as a match"))
         }
     })

@@ -34,6 +34,7 @@ mod header;
 mod initial;
 mod log;
 mod matches;
+mod nat;
 mod rule;
 mod translate;
 
@@ -45,6 +46,7 @@ pub use abi::{
 pub use eval::{Action, CtState, Env, Packet, RejectWith};
 pub use ext::find_revision;
 pub use header::{parse_add_counters, parse_get_entries, AddCounters, Info, ReplaceHeader, GET_ENTRIES_SIZE, COUNTERS_INFO_SIZE, GET_REVISION_SIZE};
+pub use nat::{NatKind, NatTarget};
 pub use initial::{initial_size, initial_table};
 pub use rule::{Match, Rule};
 pub use translate::{measure, Sizes, Table, JUMP_STACK_DEPTH};
@@ -89,6 +91,15 @@ const FILTER_HOOKS: u32 = (1 << NF_INET_LOCAL_IN) | (1 << NF_INET_FORWARD) | (1 
 pub const FILTER_IPV4: TableDef = TableDef { name: "filter", family: Family::Ipv4, valid_hooks: FILTER_HOOKS };
 /// The IPv6 `filter` table (net/ipv6/netfilter/ip6table_filter.c).
 pub const FILTER_IPV6: TableDef = TableDef { name: "filter", family: Family::Ipv6, valid_hooks: FILTER_HOOKS };
+
+/// Hooks of the `nat` tables: PREROUTING, INPUT, OUTPUT, POSTROUTING (0x1b).
+const NAT_HOOKS: u32 =
+    (1 << NF_INET_PRE_ROUTING) | (1 << NF_INET_LOCAL_IN) | (1 << NF_INET_LOCAL_OUT) | (1 << NF_INET_POST_ROUTING);
+
+/// The IPv4 `nat` table (net/ipv4/netfilter/iptable_nat.c).
+pub const NAT_IPV4: TableDef = TableDef { name: "nat", family: Family::Ipv4, valid_hooks: NAT_HOOKS };
+/// The IPv6 `nat` table (net/ipv6/netfilter/ip6table_nat.c).
+pub const NAT_IPV6: TableDef = TableDef { name: "nat", family: Family::Ipv6, valid_hooks: NAT_HOOKS };
 
 /// Positive errno values the engine answers with (include/uapi/asm-generic/errno-base.h, errno.h).
 pub mod errno {
@@ -146,3 +157,5 @@ mod tests;
 mod tests_match;
 #[cfg(test)]
 mod tests_classify;
+#[cfg(test)]
+mod tests_nat;

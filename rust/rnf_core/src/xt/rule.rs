@@ -82,6 +82,9 @@ pub(crate) enum Target {
     Reject(Option<RejectWith>),
     /// `LOG`: level, logflags, NUL-terminated prefix.
     Log { level: u8, flags: u8, prefix: [u8; 30] },
+    /// A NAT target (nat table only): ends the walk; the caller sets up the
+    /// connection's mapping.
+    Nat(super::nat::NatTarget),
 }
 
 /// One decoded rule (one `ipt_entry` / `ip6t_entry`), index = entry number.

@@ -450,6 +450,9 @@ where
                         }
                         r.target = Target::Log { level, flags, prefix };
                     }
+                    ExtId::Nat(kind, payload) => {
+                        r.target = Target::Nat(super::nat::decode_nat_target(kind, payload, family, data)?)
+                    }
                     _ => return Err(Error::new(errno::ENOENT, "match used as a target")),
                 }
             }
