@@ -37,8 +37,9 @@ pub mod ct_glue;
 // The kernel-independent logic (rust/rnf_core), compiled into this module.
 include!("rnf_core_modules.rs");
 
-use conn::{Conn, CtInfo, Direction, Outcome, Timeouts};
-use tcp::TcpState;
+use conntrack::conn::{self, Conn, CtInfo, Direction, Outcome, Timeouts};
+use conntrack::tcp::TcpState;
+use conntrack::{icmp, procfmt, table, tuple};
 use ct_glue::{Controls, CtNet, GcWork};
 use glue::bindings;
 use glue::global::Global;

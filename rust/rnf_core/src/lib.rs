@@ -10,13 +10,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod conn;
-pub mod icmp;
+pub mod conntrack;
 pub mod nat;
 pub mod packet;
-pub mod procfmt;
 pub mod selftest;
-pub mod table;
-pub mod tcp;
-pub mod tuple;
 pub mod xt;

@@ -9,12 +9,12 @@
 use core::ffi::CStr;
 use core::fmt::Write;
 
-use crate::conn::{Conn, CtInfo, Direction, Outcome, Timeouts, IPS_ASSURED, IPS_SEEN_REPLY};
+use crate::conntrack::conn::{Conn, CtInfo, Direction, Outcome, Timeouts, IPS_ASSURED, IPS_SEEN_REPLY};
 use crate::packet::{self, L3Proto, ParseError, TcpFlags, L4};
-use crate::procfmt::{self, FixedBuf};
-use crate::table::{ConnTable, InsertError, Slot};
-use crate::tcp::{transition, TcpIndex, TcpState, Transition};
-use crate::tuple::{jhash2, NoTuple, Tuple};
+use crate::conntrack::procfmt::{self, FixedBuf};
+use crate::conntrack::table::{ConnTable, InsertError, Slot};
+use crate::conntrack::tcp::{transition, TcpIndex, TcpState, Transition};
+use crate::conntrack::tuple::{jhash2, NoTuple, Tuple};
 
 /// One named check.
 pub struct Case {
@@ -575,7 +575,7 @@ const V4_ELSEWHERE: [u8; 4] = [10, 9, 9, 9];
 /// names the connection; `Some(dir)` if it is RELATED in that direction.
 fn related_dir(table_conn: &Conn, err: &[u8], l3: L3Proto) -> Result<Option<Direction>, &'static str> {
     let p = packet::parse(l3, err).map_err(|_| "error message did not parse")?;
-    let inner = crate::icmp::inner_tuple(&p, err).map_err(|_| "no inner tuple")?;
+    let inner = crate::conntrack::icmp::inner_tuple(&p, err).map_err(|_| "no inner tuple")?;
     let want = inner.invert();
     let dir = if table_conn.tuple[0] == want {
         Direction::Original
@@ -584,7 +584,7 @@ fn related_dir(table_conn: &Conn, err: &[u8], l3: L3Proto) -> Result<Option<Dire
     } else {
         return Ok(None);
     };
-    Ok(crate::icmp::outer_fits(&p, &table_conn.tuple[dir as usize].dst).then_some(dir))
+    Ok(crate::conntrack::icmp::outer_fits(&p, &table_conn.tuple[dir as usize].dst).then_some(dir))
 }
 
 fn icmp_port_unreachable_is_related_reply() -> Result<(), &'static str> {
@@ -611,7 +611,7 @@ fn icmpv6_port_unreachable_is_related_reply() -> Result<(), &'static str> {
     let t = Tuple::from_packet(&p).map_err(|_| "tuple")?;
     let c = Conn::new(&t, &p, 1, 0, HZ, &Timeouts::default()).map_err(|_| "open")?;
     let (err, n) = port_unreachable(L3Proto::Ipv6, &golden::IPV6_UDP[24..40], &golden::IPV6_UDP[8..24]);
-    ensure(crate::icmp::is_error(L3Proto::Ipv6, 1), "type 1 is an error")?;
+    ensure(crate::conntrack::icmp::is_error(L3Proto::Ipv6, 1), "type 1 is an error")?;
     ensure(related_dir(&c, &err[..n], L3Proto::Ipv6)? == Some(Direction::Reply), "RELATED, reply direction")?;
     let mut elsewhere = [0u8; 16];
     elsewhere.copy_from_slice(&golden::IPV6_UDP[8..24]);
@@ -628,12 +628,12 @@ fn icmp_error_about_error_relates_to_nothing() -> Result<(), &'static str> {
     err[49] = 3;
     let p = parse4(&err[..n])?;
     ensure(
-        crate::icmp::inner_tuple(&p, &err[..n]) == Err(crate::icmp::InnerError::NoTuple),
+        crate::conntrack::icmp::inner_tuple(&p, &err[..n]) == Err(crate::conntrack::icmp::InnerError::NoTuple),
         "error about an error",
     )?;
     // Cut inside the embedded transport header: a parse error, not a panic.
     let p = parse4(&err[..n])?;
-    ensure(crate::icmp::inner_tuple(&p, &err[..50]).is_err(), "truncated embedded header")
+    ensure(crate::conntrack::icmp::inner_tuple(&p, &err[..50]).is_err(), "truncated embedded header")
 }
 
 /// ICMP error suite.

@@ -11,7 +11,7 @@
 //! and resynchronisation from ignored packets. Until then a packet the table
 //! marks "ignore" is accepted without changing the state.
 
-use crate::conn::Direction;
+use crate::conntrack::conn::Direction;
 use crate::packet::{after, before, TcpFlags, TcpOptions};
 
 /// `enum tcp_conntrack`.
