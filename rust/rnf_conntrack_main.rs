@@ -64,7 +64,7 @@ module! {
 
 /// The self-test suites this module runs under KUnit.
 #[cfg(CONFIG_KUNIT)]
-pub(crate) const SELFTEST_SUITES: &[&selftest::Suite] = &selftest::ALL;
+pub(crate) const SELFTEST_SUITES: &[&selftest::Suite] = &conntrack::selftest::SUITES;
 
 #[cfg(CONFIG_KUNIT)]
 kunit_suites! {

@@ -11,7 +11,7 @@ pub mod conntrack;
 pub mod nat;
 #[path = "rnf_core/src/packet/mod.rs"]
 pub mod packet;
-#[path = "rnf_core/src/selftest.rs"]
+#[path = "rnf_core/src/selftest/mod.rs"]
 pub mod selftest;
 #[path = "rnf_core/src/xt/mod.rs"]
 pub mod xt;

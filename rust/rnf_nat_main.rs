@@ -41,7 +41,7 @@ module! {
 
 /// The self-test suites this module runs under KUnit.
 #[cfg(CONFIG_KUNIT)]
-pub(crate) const SELFTEST_SUITES: &[&selftest::Suite] = &[&selftest::NAT];
+pub(crate) const SELFTEST_SUITES: &[&selftest::Suite] = &nat::selftest::SUITES;
 
 #[cfg(CONFIG_KUNIT)]
 kunit_suites! {

@@ -117,7 +117,7 @@ impl Drop for RnfTables {
 
 /// The self-test suites this module runs under KUnit: the engine's.
 #[cfg(CONFIG_KUNIT)]
-pub(crate) const SELFTEST_SUITES: &[&selftest::Suite] = &selftest::XT;
+pub(crate) const SELFTEST_SUITES: &[&selftest::Suite] = &xt::selftest::SUITES;
 
 #[cfg(CONFIG_KUNIT)]
 kunit_suites! {

@@ -12,7 +12,8 @@
 //! - [`tcp`]: the TCP state table and window tracking;
 //! - [`icmp`]: the connection an ICMP or ICMPv6 error is about;
 //! - [`table`]: the connection table, hashed by both tuples;
-//! - [`procfmt`]: the `/proc/net/nf_conntrack` line format.
+//! - [`procfmt`]: the `/proc/net/nf_conntrack` line format;
+//! - [`selftest`]: rnf_conntrack's KUnit suites, also run by `cargo test`.
 //!
 //! It reads packets through [`crate::packet`] only; the NAT and table
 //! engines build on it, never the other way round.
@@ -20,6 +21,7 @@
 pub mod conn;
 pub mod icmp;
 pub mod procfmt;
+pub mod selftest;
 pub mod table;
 pub mod tcp;
 pub mod tuple;

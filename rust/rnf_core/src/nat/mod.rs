@@ -12,5 +12,6 @@
 //!   included, with their checksums.
 
 pub mod checksum;
+pub mod selftest;
 
 pub use checksum::{checksum, csum_replace, csum_replace2, csum_replace4};

@@ -35,6 +35,7 @@ mod initial;
 mod log;
 mod matches;
 mod rule;
+pub mod selftest;
 mod translate;
 
 pub use classify::{Classifier, Plan, MAX_BUILD_WORK};
