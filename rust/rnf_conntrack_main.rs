@@ -34,8 +34,16 @@ pub mod glue;
 #[path = "glue/conntrack/mod.rs"]
 pub mod ct_glue;
 
-// The kernel-independent logic (rust/rnf_core), compiled into this module.
-include!("rnf_core_modules.rs");
+// The kernel-independent engines this module uses (rust/rnf_core/src): the
+// packet views, the conntrack engine and the self-test harness. Mounted at
+// the crate root under the names rust/rnf_core/src/lib.rs gives them, so
+// their `crate::` paths resolve as in the rnf_core crate.
+#[path = "rnf_core/src/conntrack/mod.rs"]
+pub mod conntrack;
+#[path = "rnf_core/src/packet/mod.rs"]
+pub mod packet;
+#[path = "rnf_core/src/selftest/mod.rs"]
+pub mod selftest;
 
 use conntrack::conn::{self, Conn, CtInfo, Direction, Outcome, Timeouts};
 use conntrack::tcp::TcpState;

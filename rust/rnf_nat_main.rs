@@ -21,8 +21,14 @@ use kernel::prelude::*;
 #[path = "glue/mod.rs"]
 pub mod glue;
 
-// The kernel-independent logic (rust/rnf_core), compiled into this module.
-include!("rnf_core_modules.rs");
+// The kernel-independent engines this module uses (rust/rnf_core/src): the
+// NAT engine and the self-test harness. Mounted at the crate root under the
+// names rust/rnf_core/src/lib.rs gives them, so their `crate::` paths
+// resolve as in the rnf_core crate.
+#[path = "rnf_core/src/nat/mod.rs"]
+pub mod nat;
+#[path = "rnf_core/src/selftest/mod.rs"]
+pub mod selftest;
 
 use glue::bindings;
 use glue::global::Global;
