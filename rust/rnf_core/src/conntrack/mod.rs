@@ -7,7 +7,7 @@
 //! (net/netfilter/nf_conntrack_proto_{tcp,udp,icmp,icmpv6,generic}.c) and
 //! the `/proc` format (net/netfilter/nf_conntrack_standalone.c):
 //!
-//! - [`tuple`]: tuples, their inversion and the jhash2 bucket hash;
+//! - [`tuple`](mod@tuple): tuples, their inversion and the jhash2 bucket hash;
 //! - [`conn`]: a tracked connection and what one packet does to it;
 //! - [`tcp`]: the TCP state table and window tracking;
 //! - [`icmp`]: the connection an ICMP or ICMPv6 error is about;

@@ -9,7 +9,11 @@
 //! `from_be_bytes`, never through unaligned loads.
 //!
 //! Follows RFC 791 (IPv4), RFC 8200 (IPv6 and its extension headers), RFC 9293
-//! (TCP), RFC 768 (UDP), RFC 792 (ICMP) and RFC 4443 (ICMPv6).
+//! (TCP), RFC 768 (UDP), RFC 792 (ICMP) and RFC 4443 (ICMPv6), with the
+//! kernel's header layouts: include/uapi/linux/ip.h, ipv6.h, tcp.h, udp.h,
+//! icmp.h, icmpv6.h; sequence arithmetic as include/net/tcp.h.
+//!
+//! The bottom layer: it imports from no other engine.
 
 /// `IPPROTO_ICMP` (include/uapi/linux/in.h).
 pub const IPPROTO_ICMP: u8 = 1;
