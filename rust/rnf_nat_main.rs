@@ -21,8 +21,19 @@ use kernel::prelude::*;
 #[path = "glue/mod.rs"]
 pub mod glue;
 
-// The kernel-independent logic (rust/rnf_core), compiled into this module.
-include!("rnf_core_modules.rs");
+// The kernel-independent engines this module uses (rust/rnf_core/src): the
+// NAT engine, the conntrack engine its tuples come from, the packet views
+// and the self-test harness. Mounted at the crate root under the names
+// rust/rnf_core/src/lib.rs gives them, so their `crate::` paths resolve as
+// in the rnf_core crate.
+#[path = "rnf_core/src/conntrack/mod.rs"]
+pub mod conntrack;
+#[path = "rnf_core/src/nat/mod.rs"]
+pub mod nat;
+#[path = "rnf_core/src/packet/mod.rs"]
+pub mod packet;
+#[path = "rnf_core/src/selftest/mod.rs"]
+pub mod selftest;
 
 use glue::bindings;
 use glue::global::Global;
@@ -41,7 +52,7 @@ module! {
 
 /// The self-test suites this module runs under KUnit.
 #[cfg(CONFIG_KUNIT)]
-pub(crate) const SELFTEST_SUITES: &[&selftest::Suite] = &[&selftest::NAT];
+pub(crate) const SELFTEST_SUITES: &[&selftest::Suite] = &nat::selftest::SUITES;
 
 #[cfg(CONFIG_KUNIT)]
 kunit_suites! {

@@ -22,8 +22,19 @@ pub mod glue;
 #[path = "glue/tables/mod.rs"]
 pub mod tables_glue;
 
-// The kernel-independent logic (rust/rnf_core), compiled into this module.
-include!("rnf_core_modules.rs");
+// The kernel-independent engines this module uses (rust/rnf_core/src): the
+// packet views, the table engine, the NAT ranges its nat targets carry (not
+// the rest of the NAT engine) and the self-test harness. Mounted at the
+// crate root under the names rust/rnf_core/src/lib.rs gives them, so their
+// `crate::` paths resolve as in the rnf_core crate.
+#[path = "rnf_tables/nat_range.rs"]
+pub mod nat;
+#[path = "rnf_core/src/packet/mod.rs"]
+pub mod packet;
+#[path = "rnf_core/src/selftest/mod.rs"]
+pub mod selftest;
+#[path = "rnf_core/src/xt/mod.rs"]
+pub mod xt;
 
 #[path = "rnf_tables/control.rs"]
 mod control;
@@ -117,7 +128,7 @@ impl Drop for RnfTables {
 
 /// The self-test suites this module runs under KUnit: the engine's.
 #[cfg(CONFIG_KUNIT)]
-pub(crate) const SELFTEST_SUITES: &[&selftest::Suite] = &selftest::XT;
+pub(crate) const SELFTEST_SUITES: &[&selftest::Suite] = &xt::selftest::SUITES;
 
 #[cfg(CONFIG_KUNIT)]
 kunit_suites! {

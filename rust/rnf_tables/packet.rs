@@ -132,6 +132,9 @@ fn filter(fam: &Fam, skb: &Skb<'_>, state: &HookState<'_>) -> Verdict {
             tglue::send_reject(skb, state, fam.ipv6, reject_of(r));
             Verdict::Drop
         }
+        // NAT targets are refused outside the nat table at SET_REPLACE
+        // (checkentry), so a filter walk cannot end in one; fail closed.
+        Action::Nat(_) => Verdict::Drop,
     };
     drop(bh);
     verdict

@@ -1,22 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Kernel-independent logic of rnf.
+//! Kernel-independent logic of rnf, one module per engine.
 //!
 //! Everything here is plain `no_std` Rust with no `unsafe` and no kernel
-//! imports: checked packet views, tuples and hashing, the conntrack state
-//! machines, the connection table and the `/proc` line format. The kernel
-//! modules compile these very files (see `rust/rnf_conntrack.rs`, which
-//! includes them with `#[path]`), and `cargo test` runs them on the host.
+//! imports:
+//!
+//! - [`packet`]: checked views of IPv4/IPv6 packets and their transport
+//!   headers;
+//! - [`conntrack`]: tuples and hashing, the conntrack state machines, the
+//!   connection table and the `/proc` line format (reads [`packet`]);
+//! - [`nat`]: the NAT engine;
+//! - [`xt`]: the ip_tables / ip6_tables rule table engine (reads [`packet`]);
+//! - [`selftest`]: the harness of the engines' self-test suites and the
+//!   golden packets.
+//!
+//! Dependencies go one way: `packet` <- `conntrack` <- (`nat`, `xt`). The
+//! kernel modules compile these very files, each only the engines it uses:
+//! its crate root (`rust/rnf_*_main.rs`) mounts them with `#[path]` under the
+//! same names as here, so `crate::` paths resolve alike; `cargo test` runs
+//! them on the host.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod conn;
-pub mod icmp;
+pub mod conntrack;
 pub mod nat;
 pub mod packet;
-pub mod procfmt;
 pub mod selftest;
-pub mod table;
-pub mod tcp;
-pub mod tuple;
 pub mod xt;

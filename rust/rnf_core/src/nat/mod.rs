@@ -9,11 +9,13 @@
 //! - [`range`]: `nf_nat_range2` and the flag bits;
 //! - [`select`]: `get_unique_tuple`, the choice of a free tuple in a range;
 //! - [`rewrite`]: rewriting a packet's addresses and ports, ICMP errors
-//!   included, with their checksums.
+//!   included, with their checksums;
+//! - [`selftest`]: the NAT suites KUnit runs in rnf_nat.
 
 pub mod checksum;
 pub mod range;
 pub mod rewrite;
 pub mod select;
+pub mod selftest;
 
 pub use checksum::{checksum, csum_replace, csum_replace2, csum_replace4};

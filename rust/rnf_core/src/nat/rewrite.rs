@@ -17,9 +17,9 @@
 //! (`skb_ensure_writable`) and calls again.
 
 use super::range::ManipType;
-use crate::conn::Direction;
+use crate::conntrack::conn::Direction;
 use crate::packet::{L3Proto, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP};
-use crate::tuple::Tuple;
+use crate::conntrack::tuple::Tuple;
 
 /// `IPPROTO_UDPLITE`.
 pub const IPPROTO_UDPLITE: u8 = 136;

@@ -17,7 +17,7 @@
 
 use super::range::{ManipType, NatRange, PERSISTENT, PROTO_OFFSET, PROTO_SPECIFIED};
 use crate::packet::{L3Proto, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP};
-use crate::tuple::{jhash2, Tuple};
+use crate::conntrack::tuple::{jhash2, Tuple};
 
 /// `NF_NAT_MAX_ATTEMPTS`: candidates tried in the first round of the port
 /// search.

@@ -36,6 +36,7 @@ mod log;
 mod matches;
 mod nat;
 mod rule;
+pub mod selftest;
 mod translate;
 
 pub use classify::{Classifier, Plan, MAX_BUILD_WORK};

@@ -14,8 +14,8 @@
 
 use core::ops::DerefMut;
 
-use crate::conn::{Conn, Direction, IPS_ASSURED};
-use crate::tuple::Tuple;
+use crate::conntrack::conn::{Conn, Direction, IPS_ASSURED};
+use crate::conntrack::tuple::Tuple;
 
 /// End of a chain or of the free list.
 pub const NIL: u32 = u32::MAX;

@@ -9,7 +9,11 @@
 //! `from_be_bytes`, never through unaligned loads.
 //!
 //! Follows RFC 791 (IPv4), RFC 8200 (IPv6 and its extension headers), RFC 9293
-//! (TCP), RFC 768 (UDP), RFC 792 (ICMP) and RFC 4443 (ICMPv6).
+//! (TCP), RFC 768 (UDP), RFC 792 (ICMP) and RFC 4443 (ICMPv6), with the
+//! kernel's header layouts: include/uapi/linux/ip.h, ipv6.h, tcp.h, udp.h,
+//! icmp.h, icmpv6.h; sequence arithmetic as include/net/tcp.h.
+//!
+//! The bottom layer: it imports from no other engine.
 
 /// `IPPROTO_ICMP` (include/uapi/linux/in.h).
 pub const IPPROTO_ICMP: u8 = 1;
@@ -110,6 +114,16 @@ impl TcpFlags {
     }
 }
 
+/// `before(seq1, seq2)` (include/net/tcp.h): `seq1` precedes `seq2` in sequence space (RFC 1982).
+pub fn before(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+
+/// `after(seq2, seq1)`: `a` follows `b` in sequence space.
+pub fn after(a: u32, b: u32) -> bool {
+    before(b, a)
+}
+
 /// TCP options that window tracking uses (RFC 7323 window scale, RFC 2018
 /// SACK), as the kernel's `tcp_options()` and `tcp_sack()` read them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -152,7 +166,7 @@ impl TcpOptions {
                             for blk in blocks.chunks_exact(8) {
                                 if let [_, _, _, _, a, c, d, e] = *blk {
                                     let right = u32::from_be_bytes([a, c, d, e]);
-                                    let better = o.sack_right.is_none_or(|cur| crate::tcp::after(right, cur));
+                                    let better = o.sack_right.is_none_or(|cur| after(right, cur));
                                     if better {
                                         o.sack_right = Some(right);
                                     }

@@ -13,9 +13,9 @@
 
 use core::fmt::{self, Write};
 
-use crate::conn::{Conn, IPS_ASSURED, IPS_SEEN_REPLY};
+use crate::conntrack::conn::{Conn, IPS_ASSURED, IPS_SEEN_REPLY};
 use crate::packet::{L3Proto, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP};
-use crate::tuple::Tuple;
+use crate::conntrack::tuple::Tuple;
 
 /// The kernel's `l4proto_name()`.
 pub fn l4proto_name(proto: u8) -> &'static str {

@@ -11,7 +11,7 @@
 //! must be the destination of the connection in the direction found.
 
 use crate::packet::{self, L3Proto, PacketInfo, ParseError, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, L4};
-use crate::tuple::Tuple;
+use crate::conntrack::tuple::Tuple;
 
 /// Whether ICMP(v6) `icmp_type` is an error message whose payload is the
 /// offending packet (`icmp_is_err()`, `ICMPV6_INFOMSG_MASK`).
@@ -52,7 +52,7 @@ pub fn inner_tuple(p: &PacketInfo, data: &[u8]) -> Result<Tuple, InnerError> {
             let (t, code) = (b(0)?, b(1)?);
             // Only queries have connections; an error about an error or a
             // reply relates to nothing.
-            if !crate::tuple::icmp_type_is_query(p.l3, t) {
+            if !crate::conntrack::tuple::icmp_type_is_query(p.l3, t) {
                 return Err(InnerError::NoTuple);
             }
             (u16::from_be_bytes([b(4)?, b(5)?]), u16::from(t) << 8 | u16::from(code))

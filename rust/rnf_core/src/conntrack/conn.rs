@@ -8,8 +8,8 @@
 //! configured in seconds and converted with the kernel's `HZ`.
 
 use crate::packet::{PacketInfo, TcpFlags, L4};
-use crate::tcp::{TcpIndex, TcpSegment, TcpState, TcpTrack, TcpVerdict};
-use crate::tuple::{icmp_type_is_query, Tuple};
+use crate::conntrack::tcp::{TcpIndex, TcpSegment, TcpState, TcpTrack, TcpVerdict};
+use crate::conntrack::tuple::{icmp_type_is_query, Tuple};
 
 /// Direction of a packet relative to the connection (`enum ip_conntrack_dir`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,7 +50,7 @@ pub enum CtInfo {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timeouts {
     /// Per TCP state, indexed by `TcpState as usize`.
-    pub tcp: [u32; crate::tcp::TCP_STATES],
+    pub tcp: [u32; crate::conntrack::tcp::TCP_STATES],
     /// TCP connection picked up mid-stream or with unacknowledged data
     /// (`TCP_CONNTRACK_UNACK`, 300).
     pub tcp_unack: u32,
@@ -68,7 +68,7 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        let mut tcp = [0; crate::tcp::TCP_STATES];
+        let mut tcp = [0; crate::conntrack::tcp::TCP_STATES];
         for s in TcpState::ALL {
             if let Some(slot) = tcp.get_mut(s as usize) {
                 *slot = s.default_timeout_secs();

@@ -11,8 +11,8 @@
 //! and resynchronisation from ignored packets. Until then a packet the table
 //! marks "ignore" is accepted without changing the state.
 
-use crate::conn::Direction;
-use crate::packet::{TcpFlags, TcpOptions};
+use crate::conntrack::conn::Direction;
+use crate::packet::{after, before, TcpFlags, TcpOptions};
 
 /// `enum tcp_conntrack`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -171,16 +171,6 @@ pub fn transition(dir: Direction, index: TcpIndex, old: TcpState) -> Transition 
         .and_then(|r| r.get(old as usize))
         .copied()
         .unwrap_or(IV)
-}
-
-/// `before(seq1, seq2)`: `seq1` precedes `seq2` in sequence space (RFC 1982).
-pub fn before(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) < 0
-}
-
-/// `after(seq2, seq1)`: `a` follows `b` in sequence space.
-pub fn after(a: u32, b: u32) -> bool {
-    before(b, a)
 }
 
 /// `IP_CT_TCP_FLAG_*` bits of a [`TcpPeer`] (nf_conntrack_tcp.h).

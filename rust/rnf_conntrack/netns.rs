@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Network namespaces, as `nf_conntrack` treats them
+//! (net/netfilter/nf_conntrack_standalone.c): per namespace the hooks,
+//! nf_defrag, the `/proc` file and the timeouts in force; a namespace going
+//! away takes its connections with it.
+
+use kernel::prelude::*;
+
+use crate::conntrack::conn::Timeouts;
+use crate::conntrack::tcp::TcpState;
+use crate::ct_glue::{self, CtNet};
+use crate::glue::{self, bindings};
+use crate::glue::hook::Net;
+use crate::glue::pernet::PernetHandler;
+use crate::proc::{ProcConntrack, PROC_NAME};
+use crate::tracker::tracker;
+
+/// The timeouts in force in the namespace of `pn` (see [`CtNet::timeouts`]).
+pub(crate) fn timeouts_of(pn: CtNet) -> Timeouts {
+    timeouts_from(&pn.timeouts())
+}
+
+/// The timeouts, from seconds indexed by `enum rnf_ct_timeout`.
+fn timeouts_from(v: &[u32]) -> Timeouts {
+    let at = |i: bindings::rnf_ct_timeout| v.get(i as usize).copied().unwrap_or(0);
+    let mut t = Timeouts::default();
+    let tcp = [
+        (TcpState::SynSent, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_SYN_SENT),
+        (TcpState::SynSent2, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_SYN_SENT),
+        (TcpState::SynRecv, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_SYN_RECV),
+        (TcpState::Established, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_ESTABLISHED),
+        (TcpState::FinWait, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_FIN_WAIT),
+        (TcpState::CloseWait, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_CLOSE_WAIT),
+        (TcpState::LastAck, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_LAST_ACK),
+        (TcpState::TimeWait, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_TIME_WAIT),
+        (TcpState::Close, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_CLOSE),
+    ];
+    for (state, idx) in tcp {
+        if let Some(slot) = t.tcp.get_mut(state as usize) {
+            *slot = at(idx);
+        }
+    }
+    t.tcp_unack = at(bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_UNACK);
+    t.udp_unreplied = at(bindings::rnf_ct_timeout_RNF_CT_TMO_UDP);
+    t.udp_replied = at(bindings::rnf_ct_timeout_RNF_CT_TMO_UDP_STREAM);
+    t.icmp = at(bindings::rnf_ct_timeout_RNF_CT_TMO_ICMP);
+    t.icmpv6 = at(bindings::rnf_ct_timeout_RNF_CT_TMO_ICMPV6);
+    t.generic = at(bindings::rnf_ct_timeout_RNF_CT_TMO_GENERIC);
+    t
+}
+
+/// Sets a namespace up for tracking and tears it down.
+pub(crate) struct PerNet;
+impl PernetHandler for PerNet {
+    fn init(net: Net) -> Result {
+        let t = tracker().ok_or(ENODEV)?;
+        ct_glue::defrag_enable(net)?;
+        let res = t.hooks.register(net).and_then(|()| {
+            glue::proc::create::<ProcConntrack>(net, PROC_NAME, 0o444).inspect_err(|_| t.hooks.unregister(net))
+        });
+        if res.is_err() {
+            ct_glue::defrag_disable(net);
+        }
+        res
+    }
+
+    fn exit(net: Net) {
+        let Some(t) = tracker() else { return };
+        glue::proc::remove(net, PROC_NAME);
+        t.hooks.unregister(net);
+        // Hooks that started before the unregistration may still insert.
+        glue::synchronize_rcu();
+        {
+            let mut g = t.state.lock();
+            let removed = g.table.flush(Some(net.id()));
+            if let Some(pn) = CtNet::of(net) {
+                pn.count_add(-(removed.min(i32::MAX as u32) as i32));
+            }
+            g.publish_count();
+        }
+        // Enabled in `init` for this namespace. Takes a mutex: the table
+        // lock must not be held here.
+        ct_glue::defrag_disable(net);
+    }
+}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The tracker: the connection table under its lock, the live instance the
+//! hooks, the `/proc` file, the lookups of other modules and the garbage
+//! collector share, and the collector's batches.
+//!
+//! One table for all namespaces, keyed by namespace, behind one BH spinlock
+//! (the kernel's `nf_conntrack_core.c` has per-bucket locks and RCU readers).
+
+use kernel::prelude::*;
+
+use crate::conntrack::conn::{Conn, CtInfo, Direction};
+use crate::conntrack::icmp;
+use crate::conntrack::table::{self, ConnTable, Slot};
+use crate::conntrack::tuple::Tuple;
+use crate::ct_glue;
+use crate::glue::{self, global::Global, hook::HookOps, sync::BhSpinLock};
+use crate::hooks;
+use crate::packet::PacketInfo;
+
+/// Buckets the garbage collector visits per run at least, and runs per second.
+const GC_MIN_BUCKETS: u32 = 64;
+const GC_RUNS_PER_SEC: u32 = 10;
+
+/// The connection table with its lock-protected state.
+pub(crate) struct State {
+    pub(crate) table: ConnTable<KVVec<Slot>, KVVec<u32>>,
+    pub(crate) gc_next: u32,
+}
+
+/// Everything the hooks use; lives from init to exit.
+pub(crate) struct Tracker {
+    pub(crate) state: KBox<BhSpinLock<State>>,
+    pub(crate) hooks: HookOps,
+    pub(crate) hz: u32,
+}
+
+/// The live tracker, set at the end of init. Teardown rule (see
+/// [`Global::get`]): it is taken in exit only after the hooks are
+/// unregistered in every namespace and a grace period has passed, the GC
+/// work is cancelled, the proc files are removed, and no module using
+/// `rnf_ct_lookup` can still be loaded (they depend on this one).
+pub(crate) static TRACKER: Global<Tracker> = Global::new();
+
+/// The live tracker, if there is one (see [`TRACKER`]).
+pub(crate) fn tracker() -> Option<&'static Tracker> {
+    TRACKER.get()
+}
+
+impl Tracker {
+    /// A tracker with an empty table of `max` entries over `buckets` hash
+    /// buckets, allocated here (process context, once), and its hook set.
+    pub(crate) fn new(buckets: u32, max: u32) -> Result<KBox<Tracker>> {
+        let slots = KVVec::from_elem(Slot::EMPTY, max as usize, GFP_KERNEL)?;
+        let heads = KVVec::from_elem(table::NIL, buckets as usize, GFP_KERNEL)?;
+        let state = State { table: ConnTable::new(slots, heads, glue::random_u32()), gc_next: 0 };
+        Ok(KBox::new(
+            Tracker { state: BhSpinLock::new_boxed(state, GFP_KERNEL)?, hooks: hooks::build_hooks()?, hz: glue::hz() },
+            GFP_KERNEL,
+        )?)
+    }
+}
+
+impl State {
+    /// Publishes the count over all namespaces (`net.rnf.conntrack_count_all`).
+    pub(crate) fn publish_count(&self) {
+        ct_glue::set_count_all(self.table.count());
+    }
+
+    /// The connection an ICMP error whose embedded tuple is `inner` is
+    /// about, with the error's RELATED ctinfo and direction; `None` if it
+    /// relates to no connection or fails the outer check.
+    pub(crate) fn related(&self, p: &PacketInfo, inner: &Tuple, netns: u32, now: u64) -> Option<(&Conn, CtInfo, Direction)> {
+        let (i, dir) = self.table.find(&inner.invert(), netns)?;
+        let c = self.table.get(i).filter(|c| !c.expired(now))?;
+        if !icmp::outer_fits(p, &c.tuple[dir as usize].dst) {
+            return None;
+        }
+        let ctinfo = match dir {
+            Direction::Original => CtInfo::Related,
+            Direction::Reply => CtInfo::RelatedReply,
+        };
+        Some((c, ctinfo, dir))
+    }
+}
+
+/// Reclaims a batch of expired connections; returns jiffies until the next
+/// batch, `None` without a tracker. Called by the GC delayed work (process
+/// context) through `ct_glue::rnf_ct_gc_run`.
+pub(crate) fn gc_run() -> Option<u32> {
+    let t = tracker()?;
+    let now = glue::jiffies();
+    let mut g = t.state.lock();
+    let batch = (g.table.buckets() / (GC_RUNS_PER_SEC * 5)).max(GC_MIN_BUCKETS);
+    let start = g.gc_next;
+    // Under the table lock, as the count's other writers (an entry of a
+    // namespace whose data is gone is not in the table: the namespace's exit
+    // flushed them first).
+    let (removed, next) = g.table.gc(now, start, batch, |netns| ct_glue::count_sub_inum(netns, 1));
+    g.gc_next = next;
+    if removed > 0 {
+        g.publish_count();
+    }
+    Some((t.hz / GC_RUNS_PER_SEC).max(1))
+}
