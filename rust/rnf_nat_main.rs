@@ -57,6 +57,7 @@ pub(crate) const SELFTEST_SUITES: &[&selftest::Suite] = &nat::selftest::SUITES;
 #[cfg(CONFIG_KUNIT)]
 kunit_suites! {
     0 => CASES_0, SUITE_0;
+    1 => CASES_1, SUITE_1;
 }
 
 /// Packets classified: by `ctinfo` (index 0..=4), untracked, unparsable.
