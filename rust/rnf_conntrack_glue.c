@@ -19,6 +19,7 @@
 
 #include "glue/helpers.c"
 #include "glue/rnf_conntrack_api.h"
+#include "glue/conntrack/nfct.c"
 
 static unsigned int hashsize;
 module_param(hashsize, uint, 0444);

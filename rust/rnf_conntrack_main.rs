@@ -64,14 +64,16 @@ mod proc;
 mod tracker;
 
 use conntrack::table::{self, Slot};
+use ct_glue::nfct::NfctHook;
 use ct_glue::{Controls, GcWork};
 use glue::bindings;
 use glue::pernet::Pernet;
 use tracker::{Tracker, TRACKER};
 
 // The entry points of `ct_glue` call these (see rust/glue/conntrack/mod.rs).
+pub(crate) use hooks::{closing, confirm_skb};
 pub(crate) use lookup::ct_lookup;
-pub(crate) use tracker::gc_run;
+pub(crate) use tracker::{gc_run, release_slot};
 
 module! {
     type: RnfConntrack,
@@ -96,6 +98,9 @@ kunit_suites! {
 
 struct RnfConntrack {
     pernet: Option<Pernet>,
+    /// The kernel's `nf_ct_hook`, owned while loaded; dropped after the
+    /// hooks are gone (it waits until no packet holds a connection).
+    nfct: Option<NfctHook>,
     /// The GC work and the C glue's per-namespace data: dropped by
     /// [`free_tracker`] after the hooks are gone.
     gc: Option<GcWork>,
@@ -108,6 +113,8 @@ impl kernel::Module for RnfConntrack {
         let ram = ct_glue::totalram_bytes();
         let buckets = if hashsize > 0 { hashsize } else { table::default_buckets(ram, 8) };
         let max = if max > 0 { max } else { buckets }.min(table::MAX_ENTRIES as u32);
+        // First: with the kernel's nf_conntrack loaded, refuse (EBUSY).
+        let nfct = NfctHook::claim()?;
         let tracker = Tracker::new(buckets, max)?;
         ct_glue::set_limits(buckets, max);
         // Per-namespace data, sysctls and statistics, before any hook: the
@@ -133,13 +140,14 @@ impl kernel::Module for RnfConntrack {
         // For comparison: the kernel's `struct nf_conn` as bindgen laid it
         // out for this kernel (its slab rounds it up to a cache line).
         pr_info!(
-            "{} buckets, max {} connections, {} bytes each (struct nf_conn: {} bytes)\n",
+            "{} buckets, max {} connections, {} bytes each in the table + {} per object packets carry (struct nf_conn: {} bytes)\n",
             buckets,
             max,
-            core::mem::size_of::<Slot>(),
+            core::mem::size_of::<Slot>() + core::mem::size_of::<Option<ct_glue::nfct::CtRef>>(),
+            core::mem::size_of::<bindings::nf_conn>() + 4,
             core::mem::size_of::<bindings::nf_conn>()
         );
-        Ok(RnfConntrack { pernet: Some(pernet), gc: Some(gc), controls: Some(controls) })
+        Ok(RnfConntrack { pernet: Some(pernet), nfct: Some(nfct), gc: Some(gc), controls: Some(controls) })
     }
 }
 
@@ -155,8 +163,12 @@ fn free_tracker(gc: Option<GcWork>, controls: Controls) {
 
 impl Drop for RnfConntrack {
     fn drop(&mut self) {
-        // Unregisters hooks and proc files in every namespace, flushing each.
+        // Unregisters hooks and proc files in every namespace, flushing each
+        // and waiting for its unconfirmed connections.
         drop(self.pernet.take());
+        // Waits until no packet holds a connection object, then gives the
+        // kernel's nf_ct_hook back.
+        drop(self.nfct.take());
         if let Some(controls) = self.controls.take() {
             free_tracker(self.gc.take(), controls);
         }

@@ -6,6 +6,7 @@
  */
 #include <linux/capability.h>
 #include <linux/cpumask.h>
+#include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/percpu.h>
 #include <linux/printk.h>
@@ -85,6 +86,11 @@ void rnf_spin_unlock_bh(spinlock_t *lock)
 unsigned long rnf_spinlock_size(void)
 {
 	return sizeof(spinlock_t);
+}
+
+void rnf_msleep(unsigned int ms)
+{
+	msleep(ms);
 }
 
 bool rnf_net_ratelimit(void)

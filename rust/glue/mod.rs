@@ -63,6 +63,12 @@ pub fn random_u32() -> u32 {
     unsafe { bindings::get_random_u32() }
 }
 
+/// Sleeps at least `ms` milliseconds (`msleep()`): process context only.
+pub fn msleep(ms: u32) {
+    // SAFETY: callers are process-context paths (namespace exit).
+    unsafe { bindings::rnf_msleep(ms) }
+}
+
 /// Waits for an RCU grace period (`synchronize_rcu()`): every hook that was
 /// running when it was called has returned. Sleeps: process context only.
 pub fn synchronize_rcu() {

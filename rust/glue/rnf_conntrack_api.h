@@ -141,4 +141,36 @@ u64 rnf_totalram_bytes(void);
 void rnf_ct_gc_start(void);
 void rnf_ct_gc_stop(void);
 
+/*
+ * The connection objects skb->_nfct points to (glue/conntrack/nfct.c): a
+ * struct nf_conn plus the table slot of the connection, reference counted
+ * as the kernel's are. rnf_nfct_init() claims the kernel's nf_ct_hook
+ * (-EBUSY while the kernel's nf_conntrack is loaded) and refuses that
+ * module afterwards; rnf_nfct_exit() waits until packets hold no object
+ * and gives the hook back.
+ */
+struct rnf_ct;
+
+/* The slot of an object that has none (left the table). */
+#define RNF_CT_NO_SLOT 0xffffffffU
+
+int rnf_nfct_init(void);
+void rnf_nfct_exit(void);
+/* A new object with one reference (the caller's), GFP_ATOMIC; NULL if out of memory. */
+struct rnf_ct *rnf_nfct_alloc(struct net *net, u32 slot, u32 status);
+void rnf_nfct_get(struct rnf_ct *c);
+void rnf_nfct_put(struct rnf_ct *c);
+unsigned int rnf_nfct_use(const struct rnf_ct *c);
+u32 rnf_nfct_slot(const struct rnf_ct *c);
+void rnf_nfct_set_slot(struct rnf_ct *c, u32 slot);
+u32 rnf_nfct_status(const struct rnf_ct *c);
+void rnf_nfct_set_status(struct rnf_ct *c, u32 status);
+u8 rnf_nfct_proto(const struct rnf_ct *c);
+void rnf_nfct_set_tuple(struct rnf_ct *c, u8 dir, const u8 *src, const u8 *dst,
+			u16 src_id, u16 dst_id, u8 proto, u8 l3num);
+void rnf_nfct_attach(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo);
+void rnf_nfct_replace(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo);
+struct rnf_ct *rnf_nfct_of_skb(const struct sk_buff *skb, u8 *ctinfo);
+bool rnf_nfct_skb_has(const struct sk_buff *skb);
+
 #endif /* RNF_CONNTRACK_API_H */

@@ -49,6 +49,8 @@ unsigned long rnf_spinlock_size(void);
 
 /* net_ratelimit(), for admin-facing log lines from the packet path. */
 bool rnf_net_ratelimit(void);
+/* msleep(): sleeps at least @ms milliseconds (process context). */
+void rnf_msleep(unsigned int ms);
 
 /* Marks a KUnit case failed with a message of @len bytes. */
 void rnf_kunit_fail(struct kunit *test, const char *msg, unsigned long len);

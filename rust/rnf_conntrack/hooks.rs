@@ -3,29 +3,49 @@
 //! (net/netfilter/nf_conntrack_proto.c): tracking at PRE_ROUTING and
 //! LOCAL_OUT (`NF_IP_PRI_CONNTRACK`, -200), confirmation at POST_ROUTING and
 //! LOCAL_IN (`NF_IP_PRI_CONNTRACK_CONFIRM`, last).
+//!
+//! As `nf_conntrack_in()` and `nf_confirm()`: tracking attaches the
+//! packet's connection to the skb (`_nfct`, with its ctinfo), creating an
+//! unconfirmed one for a packet that opens a connection; every later hook,
+//! rnf's and the kernel's, reads it from there; confirmation hashes an
+//! unconfirmed connection into the table.
 
 use kernel::prelude::*;
 
 use crate::classify::{classify, Class, Untracked};
-use crate::conntrack::conn::{self, Conn, Outcome};
+use crate::conntrack::conn::{self, Conn, CtInfo, Direction, Outcome};
 use crate::conntrack::table::InsertError;
+use crate::ct_glue::nfct::{CtRef, SkbCt, NO_SLOT};
 use crate::ct_glue::{self, CtNet};
-use crate::glue::{self, bindings, Verdict};
-use crate::glue::hook::{Hook, HookOps, HookState};
+use crate::glue::hook::{Hook, HookOps, HookState, Net};
 use crate::glue::skb::Skb;
+use crate::glue::{self, bindings, Verdict};
 use crate::netns::timeouts_of;
-use crate::tracker::{tracker, Tracker};
+use crate::tracker::{tracker, State, Tracker};
+
+/// `IP_CT_IS_REPLY`: ctinfo values from this on are of the reply direction.
+const IP_CT_IS_REPLY: u8 = 3;
 
 impl Tracker {
-    /// PRE_ROUTING / LOCAL_OUT: update the state of a known connection, or
-    /// relate an ICMP error to the connection it is about.
+    /// PRE_ROUTING / LOCAL_OUT: find the packet's connection (updating its
+    /// state) or create an unconfirmed one, or relate an ICMP error to the
+    /// connection it is about, and attach it to the skb.
     fn track(&self, skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
+        // Already tracked (looped back after LOCAL_OUT) or marked untracked.
+        if SkbCt::present(skb) {
+            return Verdict::Accept;
+        }
         let Some(pn) = CtNet::of(st.net()) else { return Verdict::Accept };
+        let netns = st.net().id();
+        let now = glue::jiffies();
         let (p, t) = match classify(skb, st.pf()) {
             Ok(Class::Tuple(p, t)) => (p, t),
             Ok(Class::Error(p, inner)) => {
                 let g = self.state.lock();
-                let related = g.related(&p, &inner, st.net().id(), glue::jiffies()).is_some();
+                let related = match g.related(&p, &inner, netns, now) {
+                    Some((i, _, ctinfo)) => g.obj(i).map(|o| o.attach(skb, ctinfo as u8)).is_some(),
+                    None => false,
+                };
                 drop(g);
                 pn.stat(if related {
                     bindings::rnf_ct_stat_RNF_CT_STAT_RELATED
@@ -40,97 +60,192 @@ impl Tracker {
             }
             Err(Untracked::NoTuple) => return Verdict::Accept,
         };
-        let netns = st.net().id();
-        let now = glue::jiffies();
         let tmo = timeouts_of(pn);
         let mut g = self.state.lock();
-        let Some((i, dir)) = g.table.find(&t, netns) else { return Verdict::Accept };
-        pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_FOUND);
-        let outcome = match g.table.get_mut(i) {
-            Some(c) if c.expired(now) => Outcome::Reopen,
-            Some(c) => c.packet(dir, &p, now, self.hz, &tmo),
-            None => return Verdict::Accept,
-        };
-        match outcome {
-            Outcome::Kill(_) | Outcome::Reopen => {
-                if g.table.remove(i).is_some() {
-                    pn.count_add(-1);
+        if let Some((i, dir)) = g.table.find(&t, netns) {
+            pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_FOUND);
+            let outcome = match g.table.get_mut(i) {
+                Some(c) if c.expired(now) => Outcome::Reopen,
+                Some(c) => c.packet(dir, &p, now, self.hz, &tmo),
+                None => return Verdict::Accept,
+            };
+            match outcome {
+                Outcome::Accept(ctinfo) => {
+                    let status = g.table.get(i).map_or(0, |c| c.status);
+                    if let Some(o) = g.obj(i) {
+                        o.set_status(status);
+                        o.attach(skb, ctinfo as u8);
+                    }
+                    return Verdict::Accept;
                 }
-                g.publish_count();
-            }
-            Outcome::Invalid => pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INVALID),
-            Outcome::Accept(_) => {}
-        }
-        Verdict::Accept
-    }
-
-    /// POST_ROUTING / LOCAL_IN: insert the connection of a packet that
-    /// opens one. When the namespace has `conntrack_max` connections (the
-    /// kernel's `nf_conntrack_alloc()` test of the per-net count against the
-    /// global maximum), or every slot of the shared table is used, one of
-    /// the namespace's unassured entries is evicted or the packet dropped.
-    fn confirm(&self, skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
-        let Some(pn) = CtNet::of(st.net()) else { return Verdict::Accept };
-        let Ok(Class::Tuple(p, t)) = classify(skb, st.pf()) else { return Verdict::Accept };
-        let netns = st.net().id();
-        let now = glue::jiffies();
-        let tmo = timeouts_of(pn);
-        let max = ct_glue::ct_max();
-        let mut g = self.state.lock();
-        // Most packets belong to a confirmed connection: look it up before
-        // building a new entry (the kernel's nf_ct_is_confirmed() shortcut).
-        let found = g.table.find(&t, netns).map(|(i, _)| i);
-        if let Some(i) = found {
-            if !g.table.get(i).is_some_and(|c| c.expired(now)) {
-                return Verdict::Accept;
+                Outcome::Invalid => {
+                    pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INVALID);
+                    return Verdict::Accept;
+                }
+                Outcome::Kill(_) => {
+                    if g.remove_confirmed(i) {
+                        pn.count_add(-1);
+                    }
+                    g.publish_count();
+                    return Verdict::Accept;
+                }
+                Outcome::Reopen => {
+                    if g.remove_confirmed(i) {
+                        pn.count_add(-1);
+                    }
+                }
             }
         }
-        let Ok(mut conn) = Conn::new(&t, &p, netns, now, self.hz, &tmo) else {
+        let Ok(conn) = Conn::new(&t, &p, netns, now, self.hz, &tmo) else {
             // Cannot open a connection (e.g. an echo reply): untracked.
+            g.publish_count();
             return Verdict::Accept;
         };
-        conn.status |= conn::IPS_CONFIRMED;
-        if let Some(i) = found {
-            if g.table.remove(i).is_some() {
-                pn.count_add(-1);
-            }
-        }
-        if pn.count() >= max || g.table.count() >= g.table.capacity() {
+        // The kernel's nf_conntrack_alloc(): the namespace's count against
+        // conntrack_max (unconfirmed connections count), or a full table.
+        if pn.count() >= ct_glue::ct_max() || g.table.count() >= g.table.capacity() {
             let bucket = g.table.bucket_of(&t, netns);
-            if !g.table.early_drop(bucket, now, netns) {
-                g.publish_count();
-                drop(g);
-                pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_DROP);
-                if glue::net_ratelimit() {
-                    pr_warn!("table full, dropping packet\n");
+            match g.table.early_drop(bucket, now, netns) {
+                Some(v) => {
+                    g.forget_obj(v);
+                    pn.count_add(-1);
+                    pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_EARLY_DROP);
                 }
-                return Verdict::Drop;
+                None => {
+                    g.publish_count();
+                    drop(g);
+                    pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_DROP);
+                    if glue::net_ratelimit() {
+                        pr_warn!("table full, dropping packet\n");
+                    }
+                    return Verdict::Drop;
+                }
             }
-            pn.count_add(-1);
-            pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_EARLY_DROP);
         }
-        let res = g.table.insert(conn);
-        if res.is_ok() {
+        let new = new_unconfirmed(&mut g, st.net(), conn);
+        if new.is_some() {
             pn.count_add(1);
         }
         g.publish_count();
         drop(g);
-        match res {
-            Ok(_) => pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INSERT),
-            // Another CPU confirmed the same tuple first: its entry stands.
-            Err(InsertError::Clash) => pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INSERT_FAILED),
-            // Cannot happen after the test above; counted, the packet passes.
-            Err(InsertError::Full) => pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INSERT_FAILED),
+        match new {
+            Some(obj) => {
+                obj.attach(skb, CtInfo::New as u8);
+                // The skb holds the object now; this was not the last
+                // reference, and the lock is released anyway.
+                drop(obj);
+                Verdict::Accept
+            }
+            None => {
+                pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_DROP);
+                Verdict::Drop
+            }
         }
-        Verdict::Accept
     }
+
+    /// POST_ROUTING / LOCAL_IN (and br_netfilter): hash the unconfirmed
+    /// connection the skb carries (`__nf_conntrack_confirm`). When one of
+    /// its tuples is in the table already, another packet of the same flow
+    /// won the race: the skb takes that connection instead (the kernel's
+    /// clash resolution); any other clash (a mapping NAT could not make
+    /// unique) drops the packet, counted as `insert_failed` and `drop`.
+    pub(crate) fn confirm(&self, skb: &Skb<'_>, net: Net) -> Verdict {
+        let (Some(ct), ctinfo) = SkbCt::of(skb) else { return Verdict::Accept };
+        if ct.status() & conn::IPS_CONFIRMED != 0 || ctinfo >= IP_CT_IS_REPLY {
+            return Verdict::Accept;
+        }
+        let Some(pn) = CtNet::of(net) else { return Verdict::Accept };
+        let i = ct.slot();
+        if i == NO_SLOT {
+            return Verdict::Accept;
+        }
+        let mut g = self.state.lock();
+        match g.table.hash(i) {
+            Ok(()) => {
+                let mut status = 0;
+                if let Some(c) = g.table.get_mut(i) {
+                    c.status |= conn::IPS_CONFIRMED;
+                    status = c.status;
+                }
+                let obj = ct.to_ref();
+                obj.set_status(status);
+                if let Some(r) = g.refs.get_mut(i as usize) {
+                    *r = Some(obj);
+                }
+                g.publish_count();
+                drop(g);
+                pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INSERT);
+                Verdict::Accept
+            }
+            Err(InsertError::Clash) => {
+                let winner = same_flow(&g, i);
+                drop(g);
+                match winner {
+                    Some(obj) => {
+                        // Not under the lock: this may drop the last
+                        // reference to our unconfirmed connection.
+                        obj.replace_on(skb, ctinfo);
+                        Verdict::Accept
+                    }
+                    None => {
+                        pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INSERT_FAILED);
+                        pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_DROP);
+                        Verdict::Drop
+                    }
+                }
+            }
+            Err(InsertError::Full) => Verdict::Accept,
+        }
+    }
+
+    /// `nf_ct_set_closing()` for the TCP connection in `slot`: CLOSE, with
+    /// the close timeout of namespace `net`.
+    fn closing(&self, net: Net, slot: u32) {
+        let Some(pn) = CtNet::of(net) else { return };
+        let tmo = timeouts_of(pn);
+        let now = glue::jiffies();
+        let mut g = self.state.lock();
+        if !g.table.is_hashed(slot) {
+            return;
+        }
+        if let Some(c) = g.table.get_mut(slot) {
+            c.set_closing(now, self.hz, &tmo);
+        }
+    }
+}
+
+/// Puts `conn` in a new unconfirmed slot with an object for namespace
+/// `net` carrying its tuples; `None` (the table unchanged) when the table
+/// or the object allocation fails.
+fn new_unconfirmed(g: &mut State, net: Net, conn: Conn) -> Option<CtRef> {
+    let i = g.table.alloc(conn).ok()?;
+    let Some(obj) = CtRef::alloc(net, i, conn.status) else {
+        g.table.remove(i);
+        return None;
+    };
+    obj.set_tuple(Direction::Original as u8, &conn.tuple[0]);
+    obj.set_tuple(Direction::Reply as u8, &conn.tuple[1]);
+    Some(obj)
+}
+
+/// The confirmed connection with the same tuples as the unconfirmed one in
+/// slot `i` (the same flow, tracked twice in a race), with a reference.
+fn same_flow(g: &State, i: u32) -> Option<CtRef> {
+    let c = g.table.get(i)?;
+    let (j, dir) = g.table.find(&c.tuple[0], c.netns)?;
+    let other = g.table.get(j)?;
+    if dir != Direction::Original || other.tuple != c.tuple {
+        return None;
+    }
+    g.obj(j).cloned()
 }
 
 /// PRE_ROUTING and LOCAL_OUT.
 struct TrackHook;
 impl Hook for TrackHook {
     fn run(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
-        // Packets looped back were tracked on their way out (LOCAL_OUT).
+        // Packets looped back were tracked on their way out (LOCAL_OUT);
+        // those that kept no connection are not tracked anew either.
         if st.hook() == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING && st.input_is_loopback() {
             return Verdict::Accept;
         }
@@ -142,7 +257,19 @@ impl Hook for TrackHook {
 struct ConfirmHook;
 impl Hook for ConfirmHook {
     fn run(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
-        tracker().map_or(Verdict::Accept, |t| t.confirm(skb, st))
+        tracker().map_or(Verdict::Accept, |t| t.confirm(skb, st.net()))
+    }
+}
+
+/// Confirms `skb`'s connection for `nf_ct_hook->confirm` (br_netfilter).
+pub(crate) fn confirm_skb(net: Net, skb: &Skb<'_>) -> Verdict {
+    tracker().map_or(Verdict::Accept, |t| t.confirm(skb, net))
+}
+
+/// `nf_ct_hook->set_closing` for a TCP connection.
+pub(crate) fn closing(net: Net, slot: u32) {
+    if let Some(t) = tracker() {
+        t.closing(net, slot);
     }
 }
 

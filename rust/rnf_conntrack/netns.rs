@@ -8,6 +8,7 @@ use kernel::prelude::*;
 
 use crate::conntrack::conn::Timeouts;
 use crate::conntrack::tcp::TcpState;
+use crate::ct_glue::nfct::NO_SLOT;
 use crate::ct_glue::{self, CtNet};
 use crate::glue::{self, bindings};
 use crate::glue::hook::Net;
@@ -72,11 +73,31 @@ impl PernetHandler for PerNet {
         glue::synchronize_rcu();
         {
             let mut g = t.state.lock();
-            let removed = g.table.flush(Some(net.id()));
+            let st = &mut *g;
+            let refs = &mut st.refs;
+            let removed = st.table.flush(Some(net.id()), |slot| {
+                if let Some(r) = refs.get_mut(slot as usize).and_then(Option::take) {
+                    r.set_slot(NO_SLOT);
+                    drop(r);
+                }
+            });
             if let Some(pn) = CtNet::of(net) {
                 pn.count_add(-(removed.min(i32::MAX as u32) as i32));
             }
             g.publish_count();
+        }
+        // Unconfirmed connections of the namespace go with the packets that
+        // hold them, which its devices' teardown frees (as the kernel's
+        // nf_conntrack_cleanup_net_list waits for the count).
+        if let Some(pn) = CtNet::of(net) {
+            let mut waited = 0u32;
+            while pn.count() > 0 {
+                glue::msleep(10);
+                waited += 1;
+                if waited % 1000 == 0 {
+                    pr_warn!("namespace exit waits for {} connections held by packets\n", pn.count());
+                }
+            }
         }
         // Enabled in `init` for this namespace. Takes a mutex: the table
         // lock must not be held here.

@@ -24,9 +24,11 @@ impl SeqShow for ProcConntrack {
         let now = glue::jiffies();
         let g = t.state.lock();
         let mut line = FixedBuf::<512>::new();
-        for (_, c) in g.table.iter().filter(|(_, c)| c.netns == netns && !c.expired(now)) {
+        for (i, c) in g.table.iter().filter(|(_, c)| c.netns == netns && !c.expired(now)) {
             line.clear();
-            if procfmt::write_conn(&mut line, c, now, t.hz, 1).is_ok() {
+            // The object's reference count: the table's and the packets'.
+            let use_count = g.obj(i).map_or(1, |o| o.use_count());
+            if procfmt::write_conn(&mut line, c, now, t.hz, use_count).is_ok() {
                 seq.write(line.as_bytes());
             }
         }

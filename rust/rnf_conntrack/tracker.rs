@@ -5,6 +5,14 @@
 //!
 //! One table for all namespaces, keyed by namespace, behind one BH spinlock
 //! (the kernel's `nf_conntrack_core.c` has per-bucket locks and RCU readers).
+//!
+//! Each connection also has an object the packets carry (`skb->_nfct`, a
+//! [`CtRef`]): the table holds a reference to the object of every confirmed
+//! connection (`refs`, by slot); an unconfirmed connection's object is held
+//! by its packets only, and its slot is released when the last of them goes
+//! ([`release_slot`]). Release rule: a reference that may be the last one of
+//! an object that still has a slot is never dropped under the table lock;
+//! the table clears the slot ([`NO_SLOT`]) before dropping its own.
 
 use kernel::prelude::*;
 
@@ -13,6 +21,7 @@ use crate::conntrack::icmp;
 use crate::conntrack::table::{self, ConnTable, Slot};
 use crate::conntrack::tuple::Tuple;
 use crate::ct_glue;
+use crate::ct_glue::nfct::{CtRef, NO_SLOT};
 use crate::glue::{self, global::Global, hook::HookOps, sync::BhSpinLock};
 use crate::hooks;
 use crate::packet::PacketInfo;
@@ -24,6 +33,9 @@ const GC_RUNS_PER_SEC: u32 = 10;
 /// The connection table with its lock-protected state.
 pub(crate) struct State {
     pub(crate) table: ConnTable<KVVec<Slot>, KVVec<u32>>,
+    /// The table's reference to the object of each confirmed connection,
+    /// by slot (`None` for free and unconfirmed slots).
+    pub(crate) refs: KVVec<Option<CtRef>>,
     pub(crate) gc_next: u32,
 }
 
@@ -52,7 +64,8 @@ impl Tracker {
     pub(crate) fn new(buckets: u32, max: u32) -> Result<KBox<Tracker>> {
         let slots = KVVec::from_elem(Slot::EMPTY, max as usize, GFP_KERNEL)?;
         let heads = KVVec::from_elem(table::NIL, buckets as usize, GFP_KERNEL)?;
-        let state = State { table: ConnTable::new(slots, heads, glue::random_u32()), gc_next: 0 };
+        let refs = KVVec::from_elem(None, max as usize, GFP_KERNEL)?;
+        let state = State { table: ConnTable::new(slots, heads, glue::random_u32()), refs, gc_next: 0 };
         Ok(KBox::new(
             Tracker { state: BhSpinLock::new_boxed(state, GFP_KERNEL)?, hooks: hooks::build_hooks()?, hz: glue::hz() },
             GFP_KERNEL,
@@ -66,10 +79,34 @@ impl State {
         ct_glue::set_count_all(self.table.count());
     }
 
+    /// The table's reference to the object of the confirmed connection in
+    /// slot `i`.
+    pub(crate) fn obj(&self, i: u32) -> Option<&CtRef> {
+        self.refs.get(i as usize).and_then(Option::as_ref)
+    }
+
+    /// Gives up the table's reference to the object of slot `i` (the
+    /// connection left the table): its slot is cleared first, so dropping
+    /// the reference here, under the lock, never re-enters the table.
+    pub(crate) fn forget_obj(&mut self, i: u32) {
+        if let Some(r) = self.refs.get_mut(i as usize).and_then(Option::take) {
+            r.set_slot(NO_SLOT);
+            drop(r);
+        }
+    }
+
+    /// Removes the confirmed connection of slot `i` and gives up its
+    /// object; returns whether there was one.
+    pub(crate) fn remove_confirmed(&mut self, i: u32) -> bool {
+        let removed = self.table.remove(i).is_some();
+        self.forget_obj(i);
+        removed
+    }
+
     /// The connection an ICMP error whose embedded tuple is `inner` is
     /// about, with the error's RELATED ctinfo and direction; `None` if it
     /// relates to no connection or fails the outer check.
-    pub(crate) fn related(&self, p: &PacketInfo, inner: &Tuple, netns: u32, now: u64) -> Option<(&Conn, CtInfo, Direction)> {
+    pub(crate) fn related(&self, p: &PacketInfo, inner: &Tuple, netns: u32, now: u64) -> Option<(u32, &Conn, CtInfo)> {
         let (i, dir) = self.table.find(&inner.invert(), netns)?;
         let c = self.table.get(i).filter(|c| !c.expired(now))?;
         if !icmp::outer_fits(p, &c.tuple[dir as usize].dst) {
@@ -79,7 +116,7 @@ impl State {
             Direction::Original => CtInfo::Related,
             Direction::Reply => CtInfo::RelatedReply,
         };
-        Some((c, ctinfo, dir))
+        Some((i, c, ctinfo))
     }
 }
 
@@ -95,10 +132,36 @@ pub(crate) fn gc_run() -> Option<u32> {
     // Under the table lock, as the count's other writers (an entry of a
     // namespace whose data is gone is not in the table: the namespace's exit
     // flushed them first).
-    let (removed, next) = g.table.gc(now, start, batch, |netns| ct_glue::count_sub_inum(netns, 1));
+    let st = &mut *g;
+    let refs = &mut st.refs;
+    let (removed, next) = st.table.gc(now, start, batch, |slot, netns| {
+        ct_glue::count_sub_inum(netns, 1);
+        if let Some(r) = refs.get_mut(slot as usize).and_then(Option::take) {
+            r.set_slot(NO_SLOT);
+            drop(r);
+        }
+    });
     g.gc_next = next;
     if removed > 0 {
         g.publish_count();
     }
     Some((t.hz / GC_RUNS_PER_SEC).max(1))
+}
+
+/// Frees the slot of an unconfirmed connection whose object's last
+/// reference went (its packets were freed or dropped before confirmation).
+/// Called from the object's destroy hook, never under the table lock (see
+/// the release rule in the module documentation).
+pub(crate) fn release_slot(slot: u32) {
+    let Some(t) = tracker() else { return };
+    let mut g = t.state.lock();
+    // A confirmed connection keeps a table reference to its object, so a
+    // slot reaching here is unconfirmed; check rather than trust.
+    if g.table.is_hashed(slot) || g.obj(slot).is_some() {
+        return;
+    }
+    if let Some(c) = g.table.remove(slot) {
+        ct_glue::count_sub_inum(c.netns, 1);
+        g.publish_count();
+    }
 }

@@ -24,6 +24,8 @@ use crate::glue::bindings;
 use crate::glue::hook::Net;
 use crate::glue::skb::Skb;
 
+pub mod nfct;
+
 /// Number of timeouts a namespace has (`RNF_CT_TMO_MAX`), indexed by
 /// `enum rnf_ct_timeout`.
 pub const TIMEOUTS: usize = bindings::rnf_ct_timeout_RNF_CT_TMO_MAX as usize;
@@ -278,4 +280,39 @@ pub unsafe extern "C" fn rnf_ct_lookup(
         }
         Err(e) => e.to_errno(),
     }
+}
+
+/// Frees the slot of an unconfirmed connection whose last reference went
+/// (called by the object's destroy hook, any context but hard IRQ; takes
+/// the table lock).
+#[no_mangle]
+pub extern "C" fn rnf_ct_release_slot(slot: u32) {
+    crate::release_slot(slot);
+}
+
+/// `nf_ct_set_closing()` for a TCP connection (after a reset the host sent
+/// for it): the connection in `slot` of namespace `net` moves to CLOSE.
+///
+/// # Safety
+///
+/// `net` must be live for the call (the connection's own namespace, which
+/// waits for its connections at exit).
+#[no_mangle]
+pub unsafe extern "C" fn rnf_ct_closing(net: *mut bindings::net, slot: u32) {
+    // SAFETY: guaranteed by the caller.
+    let net = unsafe { Net::from_raw(net) };
+    crate::closing(net, slot);
+}
+
+/// Confirms the connection of `skb` (br_netfilter, through `nf_ct_hook`);
+/// returns the verdict (`NF_ACCEPT` or `NF_DROP`).
+///
+/// # Safety
+///
+/// `net` and `skb` must be live for the call.
+#[no_mangle]
+pub unsafe extern "C" fn rnf_ct_confirm_skb(net: *mut bindings::net, skb: *mut bindings::sk_buff) -> core::ffi::c_uint {
+    // SAFETY: guaranteed by the caller.
+    let (net, skb) = unsafe { (Net::from_raw(net), Skb::from_raw(skb)) };
+    crate::confirm_skb(net, &skb).as_raw()
 }

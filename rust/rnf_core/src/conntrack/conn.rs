@@ -275,6 +275,19 @@ impl Conn {
         }
     }
 
+    /// `nf_conntrack_tcp_set_closing()`: the host answered this TCP
+    /// connection with a reset (a REJECT), so it moves to CLOSE with that
+    /// state's timeout; one already in CLOSE, or another protocol, is left
+    /// as it is.
+    pub fn set_closing(&mut self, now: u64, hz: u32, tmo: &Timeouts) {
+        if let ProtoTrack::Tcp(track) = &mut self.proto {
+            if track.state != TcpState::Close {
+                track.state = TcpState::Close;
+                self.expires = now.saturating_add(secs_to_jiffies(tcp_timeout(tmo, TcpState::Close), hz));
+            }
+        }
+    }
+
     /// The TCP state, if this is a TCP connection.
     pub fn tcp_state(&self) -> Option<TcpState> {
         match self.proto {

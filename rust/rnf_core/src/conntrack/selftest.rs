@@ -414,10 +414,10 @@ fn table_full_then_early_drop() -> Result<(), &'static str> {
             c.status |= IPS_ASSURED;
         }
     }
-    ensure(!t.early_drop(0, 0, 2), "another namespace's entries are never early-dropped")?;
-    ensure(t.early_drop(0, 0, 1), "early drop found a victim")?;
+    ensure(t.early_drop(0, 0, 2).is_none(), "another namespace's entries are never early-dropped")?;
+    ensure(t.early_drop(0, 0, 1).is_some(), "early drop found a victim")?;
     ensure(t.find(&conn_for_port(2, 1)?.tuple[0], 1).is_none(), "victim was the unassured one")?;
-    ensure(!t.early_drop(0, 0, 1), "assured entries are never early-dropped")?;
+    ensure(t.early_drop(0, 0, 1).is_none(), "assured entries are never early-dropped")?;
     ensure(t.insert(conn_for_port(9, 1)?).is_ok(), "insert after early drop")
 }
 
@@ -429,16 +429,37 @@ fn table_gc_and_flush() -> Result<(), &'static str> {
         t.insert(conn_for_port(port, if port < 3 { 1 } else { 2 })?).map_err(|_| "fill")?;
     }
     let mut gone = [0u32; 3];
-    let (removed, _) = t.gc(10, 0, 5, |_| {});
+    let (removed, _) = t.gc(10, 0, 5, |_, _| {});
     ensure(removed == 0, "nothing expired yet")?;
-    ensure(t.flush(Some(2)) == 3 && t.count() == 3, "flush one netns")?;
-    let (removed, _) = t.gc(31 * 100, 0, 5, |n| {
+    let mut flushed = 0u32;
+    ensure(t.flush(Some(2), |_| flushed += 1) == 3 && t.count() == 3 && flushed == 3, "flush one netns")?;
+    let (removed, _) = t.gc(31 * 100, 0, 5, |_, n| {
         if let Some(g) = gone.get_mut(n as usize) {
             *g += 1;
         }
     });
     ensure(removed == 3 && t.count() == 0, "expired entries reclaimed")?;
     ensure(gone == [0, 3, 0], "each removal reported with its namespace")
+}
+
+fn table_unconfirmed_entries_are_not_found_until_hashed() -> Result<(), &'static str> {
+    let mut slots = [Slot::EMPTY; 4];
+    let mut buckets = [0u32; 3];
+    let mut t = ConnTable::new(&mut slots[..], &mut buckets[..], 7);
+    let c = conn_for_port(1000, 1)?;
+    let i = t.alloc(c).map_err(|_| "alloc")?;
+    ensure(t.count() == 1 && !t.is_hashed(i), "an unconfirmed entry holds a slot")?;
+    ensure(t.find(&c.tuple[0], 1).is_none() && t.iter().count() == 0, "and is neither found nor listed")?;
+    ensure(t.flush(None, |_| {}) == 0 && t.count() == 1, "nor flushed: its owner frees it")?;
+    // A second unconfirmed entry of the same flow (another CPU's packet).
+    let j = t.alloc(c).map_err(|_| "alloc 2")?;
+    t.hash(i).map_err(|_| "hash")?;
+    ensure(t.find(&c.tuple[1], 1) == Some((i, Direction::Reply)), "found once hashed")?;
+    ensure(t.hash(j) == Err(InsertError::Clash) && !t.is_hashed(j), "the loser of the race stays unhashed")?;
+    ensure(t.hash(i) == Err(InsertError::Full), "a hashed entry cannot be hashed twice")?;
+    ensure(t.remove(j).is_some() && t.count() == 1, "the loser is freed")?;
+    ensure(t.find(&c.tuple[0], 1) == Some((i, Direction::Original)), "the winner stays")?;
+    ensure(t.iter().count() == 1, "listed")
 }
 
 fn proc_line_matches_nf_conntrack() -> Result<(), &'static str> {
@@ -581,6 +602,10 @@ pub const TABLE: Suite = Suite {
         Case { name: c"table_finds_both_directions", run: table_finds_both_directions },
         Case { name: c"table_full_then_early_drop", run: table_full_then_early_drop },
         Case { name: c"table_gc_and_flush", run: table_gc_and_flush },
+        Case {
+            name: c"table_unconfirmed_entries_are_not_found_until_hashed",
+            run: table_unconfirmed_entries_are_not_found_until_hashed,
+        },
         Case { name: c"proc_line_matches_nf_conntrack", run: proc_line_matches_nf_conntrack },
     ],
 };

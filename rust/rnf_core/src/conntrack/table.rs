@@ -9,6 +9,13 @@
 //! (the kernel module, in process context); nothing here allocates, so the
 //! packet path never does either. Free slots form a list through `next[0]`.
 //!
+//! As in the kernel, a connection first exists unconfirmed: [`ConnTable::alloc`]
+//! gives it a slot (it counts against the capacity) without hashing it, so
+//! lookups do not find it and its tuples may still change (NAT alters the
+//! reply tuple); [`ConnTable::hash`] confirms it. Only hashed connections
+//! are listed, collected, flushed or early-dropped; an unconfirmed one is
+//! freed by its owner with [`ConnTable::remove`].
+//!
 //! Bucket selection uses `reciprocal_scale` (any bucket count works).
 //! Not synchronised: the caller holds the table's lock.
 
@@ -30,15 +37,17 @@ pub const EVICTION_RANGE: u32 = 8;
 /// One arena slot.
 #[derive(Clone, Copy, Debug)]
 pub struct Slot {
-    /// The connection, meaningful only while `used`.
+    /// The connection, `None` for a free slot.
     pub conn: Option<Conn>,
     /// Next node in the chain of each direction (or the free list, `next[0]`).
     next: [u32; 2],
+    /// Whether the connection is in the hash chains (confirmed).
+    hashed: bool,
 }
 
 impl Slot {
     /// An unused slot, for filling the arena before [`ConnTable::new`].
-    pub const EMPTY: Slot = Slot { conn: None, next: [NIL, NIL] };
+    pub const EMPTY: Slot = Slot { conn: None, next: [NIL, NIL], hashed: false };
 }
 
 /// Why an insertion failed.
@@ -91,7 +100,7 @@ where
         let cap = slots.len().min(MAX_ENTRIES) as u32;
         for (i, s) in slots.iter_mut().enumerate() {
             let next = if (i as u32).wrapping_add(1) < cap { i as u32 + 1 } else { NIL };
-            *s = Slot { conn: None, next: [next, NIL] };
+            *s = Slot { conn: None, next: [next, NIL], hashed: false };
         }
         for b in buckets.iter_mut() {
             *b = NIL;
@@ -100,7 +109,7 @@ where
         ConnTable { slots, buckets, free, count: 0, seed }
     }
 
-    /// Number of connections in the table.
+    /// Number of connections in the table, unconfirmed ones included.
     pub fn count(&self) -> u32 {
         self.count
     }
@@ -168,17 +177,53 @@ where
         self.slots.get_mut(i as usize).and_then(|s| s.conn.as_mut())
     }
 
-    /// Inserts `conn`, hashed by both its tuples. Fails with
-    /// [`InsertError::Clash`] if either tuple is present already and with
-    /// [`InsertError::Full`] if no slot is free; the table is unchanged then.
+    /// Inserts `conn`, hashed by both its tuples ([`ConnTable::alloc`] then
+    /// [`ConnTable::hash`]). Fails with [`InsertError::Clash`] if either tuple
+    /// is present already and with [`InsertError::Full`] if no slot is free;
+    /// the table is unchanged then.
     pub fn insert(&mut self, conn: Conn) -> Result<u32, InsertError> {
-        if self.find(&conn.tuple[0], conn.netns).is_some() || self.find(&conn.tuple[1], conn.netns).is_some() {
+        if self.clashes(&conn) {
             return Err(InsertError::Clash);
         }
+        let idx = self.alloc(conn)?;
+        self.hash(idx)?;
+        Ok(idx)
+    }
+
+    fn clashes(&self, conn: &Conn) -> bool {
+        self.find(&conn.tuple[0], conn.netns).is_some() || self.find(&conn.tuple[1], conn.netns).is_some()
+    }
+
+    /// Gives `conn` a slot without hashing it (an unconfirmed connection:
+    /// lookups do not find it). Fails with [`InsertError::Full`] when no
+    /// slot is free.
+    pub fn alloc(&mut self, conn: Conn) -> Result<u32, InsertError> {
         let idx = self.free;
         let slot = self.slots.get_mut(idx as usize).ok_or(InsertError::Full)?;
         self.free = slot.next[0];
-        slot.conn = Some(conn);
+        *slot = Slot { conn: Some(conn), next: [NIL, NIL], hashed: false };
+        self.count += 1;
+        Ok(idx)
+    }
+
+    /// Whether slot `i` holds a hashed (confirmed) connection.
+    pub fn is_hashed(&self, i: u32) -> bool {
+        self.slot(i).is_some_and(|s| s.hashed && s.conn.is_some())
+    }
+
+    /// Hashes the unconfirmed connection of slot `i` by both its tuples (the
+    /// kernel's `__nf_conntrack_confirm`). Fails with [`InsertError::Clash`]
+    /// if either tuple is in the table already (the slot stays unconfirmed)
+    /// and with [`InsertError::Full`] if slot `i` holds no unconfirmed
+    /// connection.
+    pub fn hash(&mut self, idx: u32) -> Result<(), InsertError> {
+        let conn = match self.slot(idx) {
+            Some(Slot { conn: Some(c), hashed: false, .. }) => *c,
+            _ => return Err(InsertError::Full),
+        };
+        if self.clashes(&conn) {
+            return Err(InsertError::Clash);
+        }
         for dir in [Direction::Original, Direction::Reply] {
             let b = self.bucket_of(&conn.tuple[dir as usize], conn.netns) as usize;
             let head = self.buckets.get(b).copied().unwrap_or(NIL);
@@ -187,8 +232,10 @@ where
                 *h = node(idx, dir);
             }
         }
-        self.count += 1;
-        Ok(idx)
+        if let Some(s) = self.slots.get_mut(idx as usize) {
+            s.hashed = true;
+        }
+        Ok(())
     }
 
     fn unlink(&mut self, n: u32, tuple: &Tuple, netns: u32) {
@@ -214,24 +261,27 @@ where
         }
     }
 
-    /// Removes the connection in slot `i` and returns it.
+    /// Removes the connection in slot `i`, hashed or not, and returns it.
     pub fn remove(&mut self, i: u32) -> Option<Conn> {
         let conn = self.get(i).copied()?;
-        self.unlink(node(i, Direction::Original), &conn.tuple[0], conn.netns);
-        self.unlink(node(i, Direction::Reply), &conn.tuple[1], conn.netns);
+        if self.is_hashed(i) {
+            self.unlink(node(i, Direction::Original), &conn.tuple[0], conn.netns);
+            self.unlink(node(i, Direction::Reply), &conn.tuple[1], conn.netns);
+        }
         let free = self.free;
         let slot = self.slots.get_mut(i as usize)?;
-        *slot = Slot { conn: None, next: [free, NIL] };
+        *slot = Slot { conn: None, next: [free, NIL], hashed: false };
         self.free = i;
         self.count -= 1;
         Some(conn)
     }
 
     /// Garbage collection: removes expired connections in up to `max_buckets`
-    /// buckets starting at `start`, calling `gone` with the namespace of
-    /// each (so per-namespace counts can follow). Returns how many it removed
-    /// and the bucket to start from next time (wrapping around).
-    pub fn gc(&mut self, now: u64, start: u32, max_buckets: u32, mut gone: impl FnMut(u32)) -> (u32, u32) {
+    /// buckets starting at `start`, calling `gone` with the slot and the
+    /// namespace of each (so per-namespace counts and references can
+    /// follow). Returns how many it removed and the bucket to start from next
+    /// time (wrapping around).
+    pub fn gc(&mut self, now: u64, start: u32, max_buckets: u32, mut gone: impl FnMut(u32, u32)) -> (u32, u32) {
         let nb = self.buckets();
         if nb == 0 {
             return (0, 0);
@@ -245,14 +295,17 @@ where
         (removed, b)
     }
 
-    /// Removes every connection of namespace `netns` (the namespace is going
-    /// away) or, with `None`, every connection. Returns how many.
-    pub fn flush(&mut self, netns: Option<u32>) -> u32 {
+    /// Removes every confirmed connection of namespace `netns` (the
+    /// namespace is going away) or, with `None`, every confirmed connection,
+    /// calling `gone` with each slot. Unconfirmed ones stay with their
+    /// owners. Returns how many.
+    pub fn flush(&mut self, netns: Option<u32>, mut gone: impl FnMut(u32)) -> u32 {
         let mut removed = 0;
         for i in 0..self.capacity() {
             if let Some(c) = self.get(i) {
-                if netns.is_none_or(|n| c.netns == n) {
+                if self.is_hashed(i) && netns.is_none_or(|n| c.netns == n) {
                     self.remove(i);
+                    gone(i);
                     removed += 1;
                 }
             }
@@ -262,7 +315,7 @@ where
 
     /// Removes the connections of bucket `b` (by their original-direction
     /// node) for which `doomed` holds.
-    fn expire_bucket(&mut self, b: u32, doomed: impl Fn(&Conn) -> bool, gone: &mut impl FnMut(u32)) -> u32 {
+    fn expire_bucket(&mut self, b: u32, doomed: impl Fn(&Conn) -> bool, gone: &mut impl FnMut(u32, u32)) -> u32 {
         let mut removed = 0;
         let mut n = self.buckets.get(b as usize).copied().unwrap_or(NIL);
         let mut budget = u64::from(self.capacity()) * 2 + 1;
@@ -270,7 +323,7 @@ where
             let next = self.next_of(n);
             if node_dir(n) == Direction::Original && self.get(node_slot(n)).is_some_and(&doomed) {
                 if let Some(c) = self.remove(node_slot(n)) {
-                    gone(c.netns);
+                    gone(node_slot(n), c.netns);
                 }
                 removed += 1;
             }
@@ -282,13 +335,13 @@ where
 
     /// Early drop when the table is full: evicts one connection of
     /// namespace `netns` that is not ASSURED (an expired one first) from the
-    /// [`EVICTION_RANGE`] buckets starting at `bucket`. Returns whether one
-    /// was evicted. Like the kernel's `early_drop()`, a namespace never
+    /// [`EVICTION_RANGE`] buckets starting at `bucket`. Returns the slot of
+    /// the evicted one. Like the kernel's `early_drop()`, a namespace never
     /// evicts another's connections.
-    pub fn early_drop(&mut self, bucket: u32, now: u64, netns: u32) -> bool {
+    pub fn early_drop(&mut self, bucket: u32, now: u64, netns: u32) -> Option<u32> {
         let nb = self.buckets();
         if nb == 0 {
-            return false;
+            return None;
         }
         for k in 0..EVICTION_RANGE.min(nb) {
             let b = (bucket.wrapping_add(k)) % nb;
@@ -310,15 +363,19 @@ where
             }
             if let Some(v) = victim {
                 self.remove(v);
-                return true;
+                return Some(v);
             }
         }
-        false
+        None
     }
 
-    /// Every connection with its slot index, in slot order.
+    /// Every confirmed connection with its slot index, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &Conn)> + '_ {
-        self.slots.iter().enumerate().filter_map(|(i, s)| s.conn.as_ref().map(|c| (i as u32, c)))
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.hashed)
+            .filter_map(|(i, s)| s.conn.as_ref().map(|c| (i as u32, c)))
     }
 }
 

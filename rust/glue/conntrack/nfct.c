@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rnf_conntrack's connection objects as the skb carries them: skb->_nfct
+ * (with its ctinfo bits) points to a struct nf_conn inside struct rnf_ct,
+ * reference counted through nf_conn.ct_general.use exactly as the kernel's
+ * nf_conntrack does, so everything outside netfilter that reads the skb's
+ * conntrack (nf_reset_ct, skb clones, icmp_ndo_send, the flow dissector,
+ * nf_ct_attach from icmp_send and nf_reject) sees a valid object. While
+ * rnf_conntrack is loaded it owns the kernel's nf_ct_hook (destroy, attach,
+ * get_tuple_skb, set_closing, update, confirm), and it refuses the kernel's
+ * nf_conntrack module, which would take that hook over.
+ *
+ * Included by rnf_conntrack_glue.c. The connection state itself (tuples as
+ * Rust keeps them, protocol state, timeouts) lives in rnf_conntrack's table;
+ * struct rnf_ct says which slot of it, and nf_conn's status and tuplehash
+ * mirror what code outside reads.
+ *
+ * Kernel references: include/net/netfilter/nf_conntrack.h (struct nf_conn,
+ * nf_ct_get, nf_ct_set), include/linux/netfilter.h (struct nf_ct_hook),
+ * net/netfilter/nf_conntrack_core.c (nf_conntrack_attach, nf_ct_destroy).
+ */
+#include <linux/delay.h>
+#include <linux/netfilter.h>
+#include <linux/notifier.h>
+#include <linux/slab.h>
+#include <net/netfilter/nf_conntrack.h>
+
+struct rnf_ct {
+	struct nf_conn ct;	/* first: &ct.ct_general is what _nfct holds */
+	u32 slot;		/* table slot, RNF_CT_NO_SLOT once it has none */
+};
+
+static struct kmem_cache *rnf_ct_cache;
+/* Objects allocated and not yet freed: module exit waits for zero. */
+static atomic_t rnf_ct_live = ATOMIC_INIT(0);
+
+/* Rust (rust/glue/conntrack/mod.rs). */
+void rnf_ct_release_slot(u32 slot);
+void rnf_ct_closing(struct net *net, u32 slot);
+unsigned int rnf_ct_confirm_skb(struct net *net, struct sk_buff *skb);
+
+static struct rnf_ct *rnf_ct_of(struct nf_conn *ct)
+{
+	return container_of(ct, struct rnf_ct, ct);
+}
+
+struct rnf_ct *rnf_nfct_alloc(struct net *net, u32 slot, u32 status)
+{
+	struct rnf_ct *c = kmem_cache_zalloc(rnf_ct_cache, GFP_ATOMIC);
+
+	if (!c)
+		return NULL;
+	atomic_inc(&rnf_ct_live);
+	refcount_set(&c->ct.ct_general.use, 1);
+	spin_lock_init(&c->ct.lock);
+	write_pnet(&c->ct.ct_net, net);
+	WRITE_ONCE(c->ct.status, status);
+	c->slot = slot;
+	return c;
+}
+
+/*
+ * Not nf_ct_put(): that calls nf_conntrack.ko's nf_ct_destroy directly (a
+ * dependency on the module rnf_conntrack replaces); nf_conntrack_put()
+ * goes through nf_ct_hook, to rnf_nfct_destroy below.
+ */
+void rnf_nfct_put(struct rnf_ct *c)
+{
+	nf_conntrack_put(&c->ct.ct_general);
+}
+
+void rnf_nfct_get(struct rnf_ct *c)
+{
+	refcount_inc(&c->ct.ct_general.use);
+}
+
+unsigned int rnf_nfct_use(const struct rnf_ct *c)
+{
+	return refcount_read(&c->ct.ct_general.use);
+}
+
+u32 rnf_nfct_slot(const struct rnf_ct *c)
+{
+	return READ_ONCE(c->slot);
+}
+
+void rnf_nfct_set_slot(struct rnf_ct *c, u32 slot)
+{
+	WRITE_ONCE(c->slot, slot);
+}
+
+u32 rnf_nfct_status(const struct rnf_ct *c)
+{
+	return (u32)READ_ONCE(c->ct.status);
+}
+
+void rnf_nfct_set_status(struct rnf_ct *c, u32 status)
+{
+	WRITE_ONCE(c->ct.status, status);
+}
+
+u8 rnf_nfct_proto(const struct rnf_ct *c)
+{
+	return c->ct.tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.protonum;
+}
+
+/*
+ * Sets tuplehash[dir].tuple from rnf's tuple: addresses in network order
+ * (16 bytes, IPv4 in the first 4), ports or the ICMP id and type/code in
+ * host order as rnf_conntrack keeps them (struct nf_conntrack_tuple,
+ * include/net/netfilter/nf_conntrack_tuple.h).
+ */
+void rnf_nfct_set_tuple(struct rnf_ct *c, u8 dir, const u8 *src, const u8 *dst,
+			u16 src_id, u16 dst_id, u8 proto, u8 l3num)
+{
+	struct nf_conntrack_tuple *t;
+
+	if (dir > IP_CT_DIR_REPLY)
+		return;
+	t = &c->ct.tuplehash[dir].tuple;
+	memset(t, 0, sizeof(*t));
+	memcpy(&t->src.u3, src, sizeof(t->src.u3));
+	memcpy(&t->dst.u3, dst, sizeof(t->dst.u3));
+	t->src.l3num = l3num;
+	t->dst.protonum = proto;
+	t->dst.dir = dir;
+	if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		t->src.u.icmp.id = htons(src_id);
+		t->dst.u.icmp.type = dst_id >> 8;
+		t->dst.u.icmp.code = dst_id & 0xff;
+	} else {
+		t->src.u.all = htons(src_id);
+		t->dst.u.all = htons(dst_id);
+	}
+}
+
+/* Attaches @c to @skb with @ctinfo; takes a reference. */
+void rnf_nfct_attach(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo)
+{
+	rnf_nfct_get(c);
+	nf_ct_set(skb, &c->ct, ctinfo);
+}
+
+/*
+ * Replaces @skb's connection with @c (a reference the caller gives away)
+ * and drops the old one's reference. Not under the table lock: the old one
+ * may be an unconfirmed connection whose release takes it.
+ */
+void rnf_nfct_replace(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo)
+{
+	struct nf_conntrack *old = skb_nfct(skb);
+
+	nf_ct_set(skb, &c->ct, ctinfo);
+	nf_conntrack_put(old);
+}
+
+/*
+ * @skb's connection and ctinfo (no reference taken: valid while the skb
+ * is). NULL when it has none or is untracked (*@ctinfo IP_CT_UNTRACKED).
+ */
+struct rnf_ct *rnf_nfct_of_skb(const struct sk_buff *skb, u8 *ctinfo)
+{
+	enum ip_conntrack_info info;
+	struct nf_conn *ct = nf_ct_get(skb, &info);
+
+	*ctinfo = info;
+	return ct ? rnf_ct_of(ct) : NULL;
+}
+
+/* Whether @skb has any _nfct, untracked included (nf_conntrack_in's test). */
+bool rnf_nfct_skb_has(const struct sk_buff *skb)
+{
+	return skb->_nfct != 0;
+}
+
+/* --- struct nf_ct_hook ------------------------------------------------- */
+
+static void rnf_nfct_destroy(struct nf_conntrack *nfct)
+{
+	struct rnf_ct *c = rnf_ct_of(container_of(nfct, struct nf_conn, ct_general));
+	u32 slot = READ_ONCE(c->slot);
+
+	/*
+	 * The last reference of an entry that still has a slot is an
+	 * unconfirmed one's (the table holds a reference to every confirmed
+	 * entry until it clears the slot): free the slot.
+	 */
+	if (slot != RNF_CT_NO_SLOT)
+		rnf_ct_release_slot(slot);
+	kmem_cache_free(rnf_ct_cache, c);
+	atomic_dec(&rnf_ct_live);
+}
+
+static void rnf_nfct_hook_attach(struct sk_buff *nskb, const struct sk_buff *skb)
+{
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
+
+	/* This ICMP error or reset travels against the packet that caused it. */
+	if (CTINFO2DIR(ctinfo) == IP_CT_DIR_ORIGINAL)
+		ctinfo = IP_CT_RELATED_REPLY;
+	else
+		ctinfo = IP_CT_RELATED;
+	nf_ct_set(nskb, ct, ctinfo);
+	nf_conntrack_get(skb_nfct(nskb));
+}
+
+static bool rnf_nfct_get_tuple_skb(struct nf_conntrack_tuple *dst, const struct sk_buff *skb)
+{
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
+
+	if (!ct)
+		return false;
+	*dst = ct->tuplehash[CTINFO2DIR(ctinfo)].tuple;
+	return true;
+}
+
+static void rnf_nfct_set_closing(struct nf_conntrack *nfct)
+{
+	struct rnf_ct *c;
+
+	if (!nfct)
+		return;
+	c = rnf_ct_of(container_of(nfct, struct nf_conn, ct_general));
+	if (c->ct.tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.protonum == IPPROTO_TCP)
+		rnf_ct_closing(nf_ct_net(&c->ct), READ_ONCE(c->slot));
+}
+
+/* nfnetlink_queue's re-lookup after user space: nothing to redo here. */
+static int rnf_nfct_update(struct net *net, struct sk_buff *skb)
+{
+	return 0;
+}
+
+/* br_netfilter's confirmation of bridged packets. */
+static int rnf_nfct_confirm(struct sk_buff *skb)
+{
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
+
+	if (!ct)
+		return NF_ACCEPT;
+	return rnf_ct_confirm_skb(nf_ct_net(ct), skb);
+}
+
+static const struct nf_ct_hook rnf_nfct_hook = {
+	.update = rnf_nfct_update,
+	.destroy = rnf_nfct_destroy,
+	.get_tuple_skb = rnf_nfct_get_tuple_skb,
+	.attach = rnf_nfct_hook_attach,
+	.set_closing = rnf_nfct_set_closing,
+	.confirm = rnf_nfct_confirm,
+};
+
+/*
+ * The kernel's nf_conntrack sets nf_ct_hook unconditionally when it loads
+ * (nf_conntrack_init_end): refuse it while rnf_conntrack owns the hook.
+ */
+static int rnf_nfct_module_event(struct notifier_block *nb, unsigned long state, void *data)
+{
+	struct module *mod = data;
+
+	if (state == MODULE_STATE_COMING && !strcmp(mod->name, "nf_conntrack")) {
+		pr_err("refusing nf_conntrack: rnf_conntrack tracks connections (rmmod rnf_conntrack first)\n");
+		return notifier_from_errno(-EBUSY);
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block rnf_nfct_module_nb = {
+	.notifier_call = rnf_nfct_module_event,
+};
+
+int rnf_nfct_init(void)
+{
+	int err;
+
+	rnf_ct_cache = kmem_cache_create("rnf_conntrack", sizeof(struct rnf_ct), 0,
+					 SLAB_HWCACHE_ALIGN, NULL);
+	if (!rnf_ct_cache)
+		return -ENOMEM;
+	err = register_module_notifier(&rnf_nfct_module_nb);
+	if (err)
+		goto out_cache;
+	/* Claim the hook only if nobody (the kernel's nf_conntrack) has it. */
+	if (cmpxchg((const struct nf_ct_hook **)&nf_ct_hook, NULL, &rnf_nfct_hook)) {
+		pr_err("the kernel's nf_conntrack is loaded: only one connection tracker can own the skb's conntrack (rmmod nf_conntrack first)\n");
+		err = -EBUSY;
+		goto out_notifier;
+	}
+	return 0;
+
+out_notifier:
+	unregister_module_notifier(&rnf_nfct_module_nb);
+out_cache:
+	kmem_cache_destroy(rnf_ct_cache);
+	return err;
+}
+
+/*
+ * Waits until no skb holds a connection object any more, then gives the
+ * hook back. Call after the hooks are unregistered and the table emptied
+ * (process context; sleeps).
+ */
+void rnf_nfct_exit(void)
+{
+	unsigned int waited = 0;
+
+	while (atomic_read(&rnf_ct_live) > 0) {
+		msleep(20);
+		if (++waited % 500 == 0)
+			pr_warn("unload waits for %d connections still held by packets\n",
+				atomic_read(&rnf_ct_live));
+	}
+	cmpxchg((const struct nf_ct_hook **)&nf_ct_hook, &rnf_nfct_hook, NULL);
+	synchronize_rcu();
+	unregister_module_notifier(&rnf_nfct_module_nb);
+	kmem_cache_destroy(rnf_ct_cache);
+}

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Safe handles on the connection objects an skb carries (`skb->_nfct`):
+//! `struct rnf_ct` of rust/glue/conntrack/nfct.c, a `struct nf_conn` plus
+//! the table slot of the connection.
+//!
+//! C headers: rust/glue/rnf_conntrack_api.h,
+//! [include/net/netfilter/nf_conntrack.h](srctree/include/net/netfilter/nf_conntrack.h)
+//!
+//! [`CtRef`] owns one reference (dropping it puts it: the object is freed,
+//! and an unconfirmed connection's slot released through
+//! `rnf_ct_release_slot`, when the last one goes); [`SkbCt`] borrows the
+//! object of an skb for as long as the skb is borrowed.
+
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+
+use kernel::error::{code::EBUSY, to_result, Result};
+
+use crate::conntrack::tuple::Tuple;
+use crate::glue::bindings;
+use crate::glue::hook::Net;
+use crate::glue::skb::Skb;
+
+/// The slot of an object that has left the table (`RNF_CT_NO_SLOT`).
+pub const NO_SLOT: u32 = bindings::RNF_CT_NO_SLOT;
+
+/// One counted reference to a connection object.
+///
+/// # Invariants
+///
+/// `raw` points to a live `struct rnf_ct` on which this value holds one
+/// reference.
+pub struct CtRef {
+    raw: NonNull<bindings::rnf_ct>,
+}
+
+// SAFETY: the object is reference counted with atomics and its fields are
+// read and written with READ_ONCE/WRITE_ONCE by the C helpers; a reference
+// may be held and dropped on any CPU, as skbs carry them.
+unsafe impl Send for CtRef {}
+// SAFETY: as above; `&CtRef` only reads or writes through those helpers.
+unsafe impl Sync for CtRef {}
+
+impl CtRef {
+    /// A new object for namespace `net`, in table slot `slot`, with status
+    /// `status` (`IPS_*`): `GFP_ATOMIC`, `None` when out of memory.
+    pub fn alloc(net: Net, slot: u32, status: u32) -> Option<CtRef> {
+        // SAFETY: `net` is live (invariant of `Net`); the object keeps the
+        // pointer as nf_conn's ct_net, as the kernel's do, for the life of
+        // connections of a namespace that waits for them at exit.
+        let raw = unsafe { bindings::rnf_nfct_alloc(net.as_ptr(), slot, status) };
+        // INVARIANT: a new object comes with one reference, ours.
+        NonNull::new(raw).map(|raw| CtRef { raw })
+    }
+
+    fn ptr(&self) -> *mut bindings::rnf_ct {
+        self.raw.as_ptr()
+    }
+
+    /// The table slot, [`NO_SLOT`] once the connection left the table.
+    pub fn slot(&self) -> u32 {
+        // SAFETY: `raw` is live (type invariant).
+        unsafe { bindings::rnf_nfct_slot(self.ptr()) }
+    }
+
+    /// Sets the slot; under the table lock, which orders it with the
+    /// table's own changes.
+    pub fn set_slot(&self, slot: u32) {
+        // SAFETY: `raw` is live (type invariant).
+        unsafe { bindings::rnf_nfct_set_slot(self.ptr(), slot) }
+    }
+
+    /// Mirrors the connection's `IPS_*` status into `nf_conn.status`.
+    pub fn set_status(&self, status: u32) {
+        // SAFETY: `raw` is live (type invariant).
+        unsafe { bindings::rnf_nfct_set_status(self.ptr(), status) }
+    }
+
+    /// Mirrors tuple `t` of direction `dir` (0 original, 1 reply) into
+    /// `nf_conn.tuplehash[dir].tuple`.
+    pub fn set_tuple(&self, dir: u8, t: &Tuple) {
+        // SAFETY: `raw` is live (type invariant); `src` and `dst` point to
+        // 16 readable bytes each for the call.
+        unsafe {
+            bindings::rnf_nfct_set_tuple(
+                self.ptr(),
+                dir,
+                t.src.as_ptr(),
+                t.dst.as_ptr(),
+                t.src_id,
+                t.dst_id,
+                t.proto,
+                t.l3.nfproto(),
+            )
+        }
+    }
+
+    /// The reference count (`use=` of the listing).
+    pub fn use_count(&self) -> u32 {
+        // SAFETY: `raw` is live (type invariant).
+        unsafe { bindings::rnf_nfct_use(self.ptr()) }
+    }
+
+    /// Attaches the object to `skb` with `ctinfo` (`enum ip_conntrack_info`),
+    /// taking a reference for it. The skb must have no connection yet.
+    pub fn attach(&self, skb: &Skb<'_>, ctinfo: u8) {
+        // SAFETY: `raw` is live (type invariant); `skb` is the hook's own
+        // skb, whose `_nfct` the hook may set (as nf_conntrack_in does).
+        unsafe { bindings::rnf_nfct_attach(skb.as_ptr(), self.ptr(), ctinfo) }
+    }
+
+    /// Puts this reference on `skb` in place of the connection it carries,
+    /// whose reference is dropped. Must not be called under the table lock
+    /// (dropping an unconfirmed connection takes it).
+    pub fn replace_on(self, skb: &Skb<'_>, ctinfo: u8) {
+        let raw = self.ptr();
+        core::mem::forget(self);
+        // SAFETY: `raw` is live with the reference forgotten above, which
+        // the skb now holds; `skb` is the caller's hook skb.
+        unsafe { bindings::rnf_nfct_replace(skb.as_ptr(), raw, ctinfo) }
+    }
+}
+
+impl Clone for CtRef {
+    fn clone(&self) -> CtRef {
+        // SAFETY: `raw` is live (type invariant) and holds a reference, so
+        // the count is not zero.
+        unsafe { bindings::rnf_nfct_get(self.ptr()) };
+        // INVARIANT: the new value holds the reference just taken.
+        CtRef { raw: self.raw }
+    }
+}
+
+impl Drop for CtRef {
+    fn drop(&mut self) {
+        // SAFETY: `raw` is live and this value holds one reference (type
+        // invariant), given up here. If it was the last and the object
+        // still has a slot, the C side calls `rnf_ct_release_slot`, which
+        // takes the table lock: the owner never drops such a reference
+        // under it (see `replace_on` and the tracker's release rule).
+        unsafe { bindings::rnf_nfct_put(self.ptr()) }
+    }
+}
+
+/// The connection object of an skb, borrowed with it.
+///
+/// # Invariants
+///
+/// `raw` points to the live object of an skb borrowed for `'a`, which holds
+/// a reference to it.
+pub struct SkbCt<'a> {
+    raw: NonNull<bindings::rnf_ct>,
+    _skb: PhantomData<&'a Skb<'a>>,
+}
+
+impl<'a> SkbCt<'a> {
+    /// The object `skb` carries and its ctinfo (`enum ip_conntrack_info`);
+    /// `None` when it carries none or is untracked.
+    pub fn of(skb: &'a Skb<'_>) -> (Option<SkbCt<'a>>, u8) {
+        let mut ctinfo = 0u8;
+        // SAFETY: `skb` is valid while borrowed; `ctinfo` is writable.
+        let raw = unsafe { bindings::rnf_nfct_of_skb(skb.as_ptr(), &mut ctinfo) };
+        // INVARIANT: the skb holds a reference to its object while borrowed.
+        (NonNull::new(raw).map(|raw| SkbCt { raw, _skb: PhantomData }), ctinfo)
+    }
+
+    /// Whether `skb` carries any connection, an untracked mark included
+    /// (the test `nf_conntrack_in` starts with).
+    pub fn present(skb: &Skb<'_>) -> bool {
+        // SAFETY: `skb` is valid while borrowed.
+        unsafe { bindings::rnf_nfct_skb_has(skb.as_ptr()) }
+    }
+
+    /// The table slot, [`NO_SLOT`] once the connection left the table.
+    pub fn slot(&self) -> u32 {
+        // SAFETY: `raw` is live (type invariant).
+        unsafe { bindings::rnf_nfct_slot(self.raw.as_ptr()) }
+    }
+
+    /// `nf_conn.status`.
+    pub fn status(&self) -> u32 {
+        // SAFETY: `raw` is live (type invariant).
+        unsafe { bindings::rnf_nfct_status(self.raw.as_ptr()) }
+    }
+
+    /// The connection's `IPPROTO_*`.
+    pub fn proto(&self) -> u8 {
+        // SAFETY: `raw` is live (type invariant).
+        unsafe { bindings::rnf_nfct_proto(self.raw.as_ptr()) }
+    }
+
+    /// A reference of one's own.
+    pub fn to_ref(&self) -> CtRef {
+        // SAFETY: `raw` is live and the skb's reference keeps the count
+        // above zero (type invariant).
+        unsafe { bindings::rnf_nfct_get(self.raw.as_ptr()) };
+        // INVARIANT: the new value holds the reference just taken.
+        CtRef { raw: self.raw }
+    }
+}
+
+/// Claims the kernel's `nf_ct_hook` for rnf's objects and starts refusing
+/// the kernel's `nf_conntrack` module (`rnf_nfct_init()`). Errors: `EBUSY`
+/// when the kernel's `nf_conntrack` is loaded (it owns the hook), `ENOMEM`.
+/// Process context. Undone by dropping the value, which first waits until
+/// no packet holds an object (sleeps).
+pub struct NfctHook {
+    _private: (),
+}
+
+impl NfctHook {
+    /// See the type.
+    pub fn claim() -> Result<NfctHook> {
+        // SAFETY: called once, from module init (the only caller), in
+        // process context.
+        to_result(unsafe { bindings::rnf_nfct_init() }).map_err(|e| if e == EBUSY { EBUSY } else { e })?;
+        Ok(NfctHook { _private: () })
+    }
+}
+
+impl Drop for NfctHook {
+    fn drop(&mut self) {
+        // SAFETY: claimed by `claim`; the owner drops this after the hooks
+        // are unregistered everywhere and the table is empty, so objects
+        // only go away from here on.
+        unsafe { bindings::rnf_nfct_exit() }
+    }
+}
