@@ -180,5 +180,36 @@ if modprobe ip_tables; then
 else
     fail "modprobe ip_tables" "failed"
 fi
+# The kernel's nf_conntrack and rnf_conntrack exclude each other: both want
+# the skb's conntrack hook (nf_ct_hook). nf_conntrack is refused while
+# rnf_conntrack is loaded (its module notifier), and rnf_conntrack while
+# nf_conntrack is; each refusal is EBUSY and says why.
+if modprobe nf_conntrack 2>/dev/null; then
+    fail "nf_conntrack refused while rnf_conntrack is loaded" "modprobe succeeded"
+    rmmod nf_conntrack
+elif dmesg | grep -q "refusing nf_conntrack: rnf_conntrack tracks connections"; then
+    pass "nf_conntrack refused while rnf_conntrack is loaded (reason logged)"
+else
+    fail "nf_conntrack refused while rnf_conntrack is loaded" "no reason logged: $(dmesg | tail -n 2 | tr '\n' ' ')"
+fi
 check "rmmod rnf_conntrack" rmmod rnf_conntrack
+if modprobe nf_conntrack; then
+    if insmod /lib/rnf/rnf_conntrack.ko 2>/dev/null; then
+        fail "rnf_conntrack refused while nf_conntrack is loaded" "insmod succeeded"
+        rmmod rnf_conntrack
+    elif dmesg | grep -q "the kernel's nf_conntrack is loaded"; then
+        pass "rnf_conntrack refused while nf_conntrack is loaded (reason logged)"
+    else
+        fail "rnf_conntrack refused while nf_conntrack is loaded" "no reason logged: $(dmesg | tail -n 2 | tr '\n' ' ')"
+    fi
+    check "rmmod nf_conntrack" rmmod nf_conntrack
+    if insmod /lib/rnf/rnf_conntrack.ko; then
+        pass "rnf_conntrack loads again once nf_conntrack is gone"
+        rmmod rnf_conntrack
+    else
+        fail "rnf_conntrack loads again once nf_conntrack is gone" "insmod failed"
+    fi
+else
+    fail "modprobe nf_conntrack" "failed"
+fi
 summary
