@@ -218,3 +218,15 @@ bg_ns() {
     shift 2
     bg_start "$_log" /usr/bin/ip netns exec "$_ns" "$@"
 }
+
+# kernel_log_clean NAME: passes when the kernel log has none of the messages
+# scripts/vm/run.sh fails a run for (oops, BUG, WARNING, lockdep, RCU stall,
+# ...; the same patterns); otherwise fails with the offending lines.
+kernel_log_clean() {
+    _bad=$(dmesg | grep -E 'Oops|BUG:|kernel BUG at|WARNING:|KASAN|UBSAN|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|Kernel panic|Call Trace:|general protection fault|detected stall|rcu.*stall|blocked for more than|Unable to handle kernel|Internal error:|Call trace:|SError Interrupt|Unhandled [a-zA-Z0-9 ]* exception on CPU|Insufficient stack space|Unexpected kernel')
+    if [ -z "$_bad" ]; then
+        pass "$1"
+    else
+        fail "$1" "$(echo "$_bad" | head -n 5 | tr '\n' '|')"
+    fi
+}
