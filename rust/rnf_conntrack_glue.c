@@ -410,6 +410,7 @@ u64 rnf_totalram_bytes(void)
 }
 
 EXPORT_SYMBOL_GPL(rnf_ct_lookup);
+EXPORT_SYMBOL_GPL(rnf_ct_nat_setup);
 
 /* Implemented in Rust: reclaims a batch of expired entries, returns the
  * delay in jiffies until the next batch. */

@@ -45,6 +45,8 @@ pub mod ct_glue;
 // their `crate::` paths resolve as in the rnf_core crate.
 #[path = "rnf_core/src/conntrack/mod.rs"]
 pub mod conntrack;
+#[path = "rnf_core/src/nat/mod.rs"]
+pub mod nat;
 #[path = "rnf_core/src/packet/mod.rs"]
 pub mod packet;
 #[path = "rnf_core/src/selftest/mod.rs"]
@@ -56,6 +58,8 @@ mod classify;
 mod hooks;
 #[path = "rnf_conntrack/lookup.rs"]
 mod lookup;
+#[path = "rnf_conntrack/nat.rs"]
+mod nat_setup;
 #[path = "rnf_conntrack/netns.rs"]
 mod netns;
 #[path = "rnf_conntrack/proc.rs"]
@@ -73,6 +77,7 @@ use tracker::{Tracker, TRACKER};
 // The entry points of `ct_glue` call these (see rust/glue/conntrack/mod.rs).
 pub(crate) use hooks::{closing, confirm_skb};
 pub(crate) use lookup::ct_lookup;
+pub(crate) use nat_setup::setup as nat_setup;
 pub(crate) use tracker::{gc_run, release_slot};
 
 module! {

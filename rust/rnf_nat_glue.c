@@ -4,9 +4,16 @@
  * of the nat tables' lookups (rnf_nat_api.h), one RCU pointer per family.
  */
 #include <linux/export.h>
+#include <linux/inetdevice.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6.h>
 #include <linux/rcupdate.h>
 #include <linux/string.h>
+#include <net/addrconf.h>
+#include <net/inet_sock.h>
+#include <net/ip6_route.h>
+#include <net/route.h>
 
 #include "glue/helpers.c"
 #include "glue/rnf_nat_api.h"
@@ -62,7 +69,151 @@ unsigned int rnf_nat_call_lookup(u8 pf, struct sk_buff *skb, const struct nf_hoo
 
 	memset(target, 0, sizeof(*target));
 	if (i < 0)
-		return NF_ACCEPT;
+		return RNF_NAT_NO_TABLE;
 	fn = (rnf_nat_lookup_fn)rcu_dereference(rnf_nat_lookups[i]);
-	return fn ? fn(skb, state, target) : NF_ACCEPT;
+	return fn ? fn(skb, state, target) : RNF_NAT_NO_TABLE;
+}
+
+u8 *rnf_nat_writable(struct sk_buff *skb, unsigned int need, unsigned int *linear, unsigned int *len)
+{
+	if (need > skb->len || skb_ensure_writable(skb, need))
+		return NULL;
+	*linear = skb_headlen(skb);
+	*len = skb->len;
+	return skb->data;
+}
+
+u8 rnf_nat_ip_summed(const struct sk_buff *skb)
+{
+	return skb->ip_summed;
+}
+
+u32 rnf_nat_csum(const struct sk_buff *skb)
+{
+	return (__force u32)skb->csum;
+}
+
+void rnf_nat_set_csum(struct sk_buff *skb, u32 csum)
+{
+	skb->csum = (__force __wsum)csum;
+}
+
+int rnf_nat_l4_checksum(struct sk_buff *skb, u8 pf, unsigned int hook, unsigned int dataoff, u8 proto)
+{
+	if (pf == NFPROTO_IPV6)
+		return nf_ip6_checksum(skb, hook, dataoff, proto) ? -EINVAL : 0;
+	return nf_ip_checksum(skb, hook, dataoff, proto) ? -EINVAL : 0;
+}
+
+void rnf_nat_dst_drop(struct sk_buff *skb)
+{
+	skb_dst_drop(skb);
+}
+
+int rnf_nat_route_me_harder(struct sk_buff *skb, const struct nf_hook_state *state)
+{
+	if (state->pf == NFPROTO_IPV6)
+		return nf_ip6_route_me_harder(state->net, state->sk, skb);
+	return ip_route_me_harder(state->net, state->sk, skb, RTN_UNSPEC);
+}
+
+void rnf_nat_local_in_orphan(struct sk_buff *skb)
+{
+	struct sock *sk = skb->sk;
+
+	if (sk && !inet_sk_transparent(sk))
+		skb_orphan(skb);
+}
+
+int rnf_nat_masq_addr(struct sk_buff *skb, const struct nf_hook_state *state, u8 *addr)
+{
+	const struct net_device *out = state->out;
+
+	memset(addr, 0, 16);
+	if (!out)
+		return -EADDRNOTAVAIL;
+	if (state->pf == NFPROTO_IPV6) {
+		struct in6_addr src;
+
+		if (ipv6_dev_get_saddr(state->net, out, &ipv6_hdr(skb)->daddr, 0, &src) < 0)
+			return -EADDRNOTAVAIL;
+		memcpy(addr, &src, 16);
+		return 0;
+	} else {
+		const struct rtable *rt = skb_rtable(skb);
+		__be32 nh, src;
+
+		if (!rt)
+			return -EADDRNOTAVAIL;
+		nh = rt_nexthop(rt, ip_hdr(skb)->daddr);
+		src = inet_select_addr(out, nh, RT_SCOPE_UNIVERSE);
+		if (!src) {
+			net_info_ratelimited("%s ate my IP address\n", out->name);
+			return -EADDRNOTAVAIL;
+		}
+		memcpy(addr, &src, 4);
+		return 0;
+	}
+}
+
+/* nf_nat_redirect_ipv6_usable() (net/netfilter/nf_nat_redirect.c). */
+static bool rnf_nat_redirect_ipv6_usable(const struct inet6_ifaddr *ifa, unsigned int scope)
+{
+	unsigned int type = ipv6_addr_type(&ifa->addr);
+
+	if (type & IPV6_ADDR_MAPPED)
+		return false;
+	if ((ifa->flags & IFA_F_TENTATIVE) && !(ifa->flags & IFA_F_OPTIMISTIC))
+		return false;
+	if (scope && !(scope & (type & IPV6_ADDR_SCOPE_MASK)))
+		return false;
+	return true;
+}
+
+int rnf_nat_redirect_addr(struct sk_buff *skb, const struct nf_hook_state *state, u8 *addr)
+{
+	memset(addr, 0, 16);
+	if (state->pf == NFPROTO_IPV6) {
+		unsigned int scope = ipv6_addr_scope(&ipv6_hdr(skb)->daddr);
+		const struct inet6_ifaddr *ifa;
+		struct inet6_dev *idev;
+		int err = -EADDRNOTAVAIL;
+
+		if (state->hook == NF_INET_LOCAL_OUT) {
+			memcpy(addr, &in6addr_loopback, 16);
+			return 0;
+		}
+		idev = __in6_dev_get(skb->dev);
+		if (!idev)
+			return -EADDRNOTAVAIL;
+		read_lock_bh(&idev->lock);
+		list_for_each_entry(ifa, &idev->addr_list, if_list) {
+			if (!rnf_nat_redirect_ipv6_usable(ifa, scope))
+				continue;
+			memcpy(addr, &ifa->addr, 16);
+			err = 0;
+			break;
+		}
+		read_unlock_bh(&idev->lock);
+		return err;
+	} else {
+		const struct in_device *indev;
+		const struct in_ifaddr *ifa;
+		__be32 dst = 0;
+
+		if (state->hook == NF_INET_LOCAL_OUT) {
+			dst = htonl(INADDR_LOOPBACK);
+		} else {
+			indev = __in_dev_get_rcu(skb->dev);
+			if (indev) {
+				ifa = rcu_dereference(indev->ifa_list);
+				if (ifa)
+					dst = ifa->ifa_local;
+			}
+		}
+		if (!dst)
+			return -EADDRNOTAVAIL;
+		memcpy(addr, &dst, 4);
+		return 0;
+	}
 }

@@ -1,25 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
-//! rnf_nat: the NAT engine's hooks, on top of rnf_conntrack.
+//! rnf_nat: the NAT engine, on rnf_conntrack, for IPv4 and IPv6.
 //!
-//! NAT works per connection: the first packet of a connection decides its
-//! mapping, every later packet of either direction is rewritten the same
-//! way. So the engine asks rnf_conntrack, for each packet, which connection
-//! and direction it belongs to (`rnf_ct_lookup`, exported by rnf_conntrack:
-//! the symbol that makes modpost record `depends=rnf_conntrack`).
-//!
-//! This first version registers the hooks at the kernel's NAT priorities
-//! (DNAT at PRE_ROUTING and LOCAL_OUT, -100; SNAT at POST_ROUTING and
-//! LOCAL_IN, 100) and classifies every packet through rnf_conntrack; it
-//! counts what it saw and reports at unload. The mapping and rewriting
-//! (with `nat::csum_replace*`) come with the `nat` table.
+//! As the kernel's nf_nat (net/netfilter/nf_nat_core.c, nf_nat_proto.c):
+//! hooks at the NAT priorities (DNAT -100 at PRE_ROUTING and LOCAL_OUT,
+//! SNAT 100 at POST_ROUTING and LOCAL_IN) map each connection's first packet
+//! through the nat table registered with `rnf_nat_register_lookup()` (the
+//! rnf_tables_nat module), and rewrite every packet of a mapped connection
+//! (`rnf_nat/engine.rs`). The connection comes with the packet (rnf_conntrack
+//! attaches it); rnf_conntrack chooses the tuple (`rnf_ct_nat_setup`), the
+//! symbol that makes modpost record `depends=rnf_conntrack`.
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::Ordering;
 
 use kernel::prelude::*;
 
 /// Kernel glue: the only `unsafe` code (see `rust/glue/mod.rs`).
 #[path = "glue/mod.rs"]
 pub mod glue;
+
+/// Glue only this module uses (the nat tables' lookups, rnf_conntrack's
+/// NAT calls, skb rewriting and routing).
+#[path = "glue/nat/mod.rs"]
+pub mod nat_glue;
 
 // The kernel-independent engines this module uses (rust/rnf_core/src): the
 // NAT engine, the conntrack engine its tuples come from, the packet views
@@ -35,18 +37,20 @@ pub mod packet;
 #[path = "rnf_core/src/selftest/mod.rs"]
 pub mod selftest;
 
-use glue::bindings;
+#[path = "rnf_nat/engine.rs"]
+mod engine;
+
 use glue::global::Global;
 use glue::hook::{Hook, HookOps, HookState};
 use glue::pernet::{Pernet, PernetHandler};
 use glue::skb::Skb;
-use glue::Verdict;
+use glue::{bindings, Verdict};
 
 module! {
     type: RnfNat,
     name: "rnf_nat",
     author: "rnf developers",
-    description: "NAT engine hooks for IPv4 and IPv6 on rnf_conntrack, in Rust",
+    description: "NAT for IPv4 and IPv6 on rnf_conntrack, in Rust",
     license: "GPL",
 }
 
@@ -60,11 +64,6 @@ kunit_suites! {
     1 => CASES_1, SUITE_1;
 }
 
-/// Packets classified: by `ctinfo` (index 0..=4), untracked, unparsable.
-static SEEN: [AtomicU64; 7] = [const { AtomicU64::new(0) }; 7];
-const UNTRACKED: usize = 5;
-const UNPARSABLE: usize = 6;
-
 /// The hook set, built in init and read by the per-namespace callbacks.
 /// Teardown rule (see [`Global::get`]): taken in exit after the pernet
 /// unregistration has removed the hooks from every namespace.
@@ -73,19 +72,7 @@ static HOOKS: Global<HookOps> = Global::new();
 struct NatHook;
 impl Hook for NatHook {
     fn run(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
-        let mut r = bindings::rnf_ct_lookup { status: 0, ctinfo: 0, dir: 0, proto: 0, pad: 0 };
-        // SAFETY: the namespace and skb are live for the hook call; `r` is
-        // writable. rnf_conntrack stays loaded while we are (we depend on it).
-        let rc = unsafe { bindings::rnf_ct_lookup(st.net().as_ptr(), st.pf(), skb.as_ptr(), &mut r) };
-        let slot = match rc {
-            0 => usize::from(r.ctinfo).min(4),
-            e if e == -(bindings::ENOENT as i32) => UNTRACKED,
-            _ => UNPARSABLE,
-        };
-        if let Some(c) = SEEN.get(slot) {
-            c.fetch_add(1, Ordering::Relaxed);
-        }
-        Verdict::Accept
+        engine::nat_hook(skb, st)
     }
 }
 
@@ -138,15 +125,14 @@ impl Drop for RnfNat {
         drop(self.pernet.take());
         glue::synchronize_rcu();
         drop(HOOKS.take());
-        let n = |i: usize| SEEN.get(i).map_or(0, |c| c.load(Ordering::Relaxed));
+        let n = |i: usize| engine::SEEN.get(i).map_or(0, |c| c.load(Ordering::Relaxed));
         pr_info!(
-            "classified by rnf_conntrack: new={} established={} reply={} related={} untracked={} unparsable={}\n",
+            "packets by conntrack state: new={} established={} reply={} related={} untracked={}\n",
             n(2),
             n(0),
             n(3),
             n(1) + n(4),
-            n(UNTRACKED),
-            n(UNPARSABLE)
+            n(engine::UNTRACKED)
         );
     }
 }

@@ -48,6 +48,58 @@ struct rnf_ct_lookup {
 int rnf_ct_lookup(struct net *net, u8 pf, const struct sk_buff *skb, struct rnf_ct_lookup *out);
 
 /*
+ * struct rnf_tuple - one direction of a connection as rnf keeps it.
+ * @src, @dst: addresses, network order (IPv4 in the first 4 bytes, rest 0).
+ * @src_id, @dst_id: host order; TCP/UDP ports, or for ICMP/ICMPv6 the echo
+ *   identifier (@src_id) and type << 8 | code (@dst_id); 0 otherwise.
+ * @proto: IPPROTO_*; @l3: NFPROTO_IPV4 or NFPROTO_IPV6.
+ */
+struct rnf_tuple {
+	u8 src[16];
+	u8 dst[16];
+	u16 src_id;
+	u16 dst_id;
+	u8 proto;
+	u8 l3;
+	u16 pad;
+};
+
+/*
+ * struct rnf_ct_nat_info - what NAT needs of the connection a packet carries:
+ * @status: IPS_* bits; @ctinfo: enum ip_conntrack_info of the packet;
+ * @dir: IP_CT_DIR_ORIGINAL (0) or IP_CT_DIR_REPLY (1);
+ * @tuple: the original and the reply tuple (the reply as NAT set it).
+ */
+struct rnf_ct_nat_info {
+	u32 status;
+	u8 ctinfo;
+	u8 dir;
+	u16 pad;
+	struct rnf_tuple tuple[2];
+};
+
+/*
+ * rnf_ct_nat_info - the connection @skb carries, read from the skb's
+ * object without a lock (as nf_ct_get() and the nf_conn fields are read).
+ * 0 and *@out filled, or -ENOENT when the skb carries none.
+ */
+int rnf_ct_nat_info(const struct sk_buff *skb, struct rnf_ct_nat_info *out);
+
+struct rnf_nat_target;
+
+/*
+ * rnf_ct_nat_setup - nf_nat_setup_info() for the connection @skb carries:
+ * chooses the tuple for manip @manip (0 source, 1 destination) within
+ * @range (the range fields of struct rnf_nat_target, rnf_nat_api.h; kind
+ * ignored) as get_unique_tuple() does, makes the reply tuple its inverse,
+ * and sets IPS_SRC_NAT/IPS_DST_NAT if the tuple changed and
+ * IPS_SRC_NAT_DONE/IPS_DST_NAT_DONE. Returns 0, -ENOENT (no connection),
+ * or -EEXIST (confirmed, or this manip is set up already: unchanged).
+ * Takes the table lock; hook context.
+ */
+int rnf_ct_nat_setup(struct sk_buff *skb, const struct rnf_nat_target *range, u8 manip);
+
+/*
  * Settings, as nf_conntrack divides them (nf_conntrack_standalone.c):
  * - global: conntrack_max and conntrack_buckets. Each is a sysctl under
  *   /proc/sys/net/rnf/ in every namespace, writable (conntrack_max only) in
@@ -172,5 +224,7 @@ void rnf_nfct_attach(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo);
 void rnf_nfct_replace(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo);
 struct rnf_ct *rnf_nfct_of_skb(const struct sk_buff *skb, u8 *ctinfo);
 bool rnf_nfct_skb_has(const struct sk_buff *skb);
+/* Reads tuplehash[@dir].tuple back into @t. */
+void rnf_nfct_get_tuple(const struct rnf_ct *c, u8 dir, struct rnf_tuple *t);
 
 #endif /* RNF_CONNTRACK_API_H */

@@ -62,9 +62,41 @@ typedef unsigned int (*rnf_nat_lookup_fn)(struct sk_buff *skb, const struct nf_h
 int rnf_nat_register_lookup(u8 pf, rnf_nat_lookup_fn fn);
 void rnf_nat_unregister_lookup(u8 pf);
 
-/* Module-private: calls the registered lookup of @pf (RCU); returns 0 and
- * leaves @target zeroed (RNF_NAT_NONE) when none is registered. */
+/* --- Module-private (rust/rnf_nat_glue.c) ------------------------------ */
+
+/* What rnf_nat_call_lookup() returns when no nat table is registered. */
+#define RNF_NAT_NO_TABLE 0x7fffffffU
+
+/* Calls the registered lookup of @pf (under the hook's RCU read section),
+ * with @target zeroed first; RNF_NAT_NO_TABLE when none is registered. */
 unsigned int rnf_nat_call_lookup(u8 pf, struct sk_buff *skb, const struct nf_hook_state *state,
 				 struct rnf_nat_target *target);
+
+/*
+ * Makes the first @need bytes of @skb (from its network header, which is
+ * skb->data at the IP hooks) linear and writable (skb_ensure_writable) and
+ * returns skb->data, with the linear length in *@linear and skb->len in
+ * *@len; NULL if that fails (out of memory, or @need > skb->len).
+ */
+u8 *rnf_nat_writable(struct sk_buff *skb, unsigned int need, unsigned int *linear, unsigned int *len);
+/* skb->ip_summed (CHECKSUM_NONE 0, UNNECESSARY 1, COMPLETE 2, PARTIAL 3) and skb->csum. */
+u8 rnf_nat_ip_summed(const struct sk_buff *skb);
+u32 rnf_nat_csum(const struct sk_buff *skb);
+void rnf_nat_set_csum(struct sk_buff *skb, u32 csum);
+/* nf_ip_checksum()/nf_ip6_checksum() of the transport part at @dataoff: 0 when right. */
+int rnf_nat_l4_checksum(struct sk_buff *skb, u8 pf, unsigned int hook, unsigned int dataoff, u8 proto);
+/* skb_dst_drop(): routes again after DNAT at PRE_ROUTING. */
+void rnf_nat_dst_drop(struct sk_buff *skb);
+/* ip_route_me_harder()/ip6_route_me_harder() after DNAT at LOCAL_OUT: 0 or -errno. */
+int rnf_nat_route_me_harder(struct sk_buff *skb, const struct nf_hook_state *state);
+/* skb_orphan() of a packet early demux gave a socket, after NAT at LOCAL_IN
+ * changed its source (the nf_nat_edemux fix), unless the socket is transparent. */
+void rnf_nat_local_in_orphan(struct sk_buff *skb);
+/* MASQUERADE's address (nf_nat_masquerade_ipv4/6): into @addr[16]; 0,
+ * -EADDRNOTAVAIL (the device has none: "ate my IP address"). */
+int rnf_nat_masq_addr(struct sk_buff *skb, const struct nf_hook_state *state, u8 *addr);
+/* REDIRECT's address (nf_nat_redirect_ipv4/6): the loopback address at
+ * LOCAL_OUT, else the input device's first usable one; 0 or -EADDRNOTAVAIL. */
+int rnf_nat_redirect_addr(struct sk_buff *skb, const struct nf_hook_state *state, u8 *addr);
 
 #endif /* RNF_NAT_API_H */

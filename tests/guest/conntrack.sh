@@ -660,13 +660,13 @@ else
 fi
 modload -r -l "$LIST"
 
-counts=$(dmesg | grep 'rnf_nat: classified by rnf_conntrack' | head -n 1)
+counts=$(dmesg | grep 'rnf_nat: packets by conntrack state' | head -n 1)
 echo "$counts"
 new=$(echo "$counts" | sed -n 's/.* new=\([0-9]*\).*/\1/p')
 est=$(echo "$counts" | sed -n 's/.* established=\([0-9]*\).*/\1/p')
 rep=$(echo "$counts" | sed -n 's/.* reply=\([0-9]*\).*/\1/p')
 if [ "${new:-0}" -gt 0 ] && [ "${est:-0}" -gt 0 ] && [ "${rep:-0}" -gt 0 ]; then
-    pass "rnf_nat saw NEW, ESTABLISHED and reply packets through rnf_ct_lookup"
+    pass "rnf_nat saw NEW, ESTABLISHED and reply packets (the connection the skb carries)"
 else
     fail "rnf_nat classification" "'$counts'"
 fi

@@ -316,3 +316,33 @@ pub unsafe extern "C" fn rnf_ct_confirm_skb(net: *mut bindings::net, skb: *mut b
     let (net, skb) = unsafe { (Net::from_raw(net), Skb::from_raw(skb)) };
     crate::confirm_skb(net, &skb).as_raw()
 }
+
+/// Exported to rnf_nat (`EXPORT_SYMBOL_GPL` in rnf_conntrack_glue.c;
+/// contract in `rnf_conntrack_api.h`): `nf_nat_setup_info()` for the
+/// connection `skb` carries. 0, or `-ENOENT`/`-EEXIST`.
+///
+/// # Safety
+///
+/// `skb` must be the caller's hook skb and `range` valid for reading.
+#[no_mangle]
+pub unsafe extern "C" fn rnf_ct_nat_setup(
+    skb: *mut bindings::sk_buff,
+    range: *const bindings::rnf_nat_target,
+    manip: u8,
+) -> c_int {
+    // SAFETY: guaranteed by the caller for the duration of the call.
+    let (skb, range) = unsafe { (Skb::from_raw(skb), &*range) };
+    let range = crate::nat::range::NatRange {
+        flags: range.flags,
+        min_addr: range.min_addr,
+        max_addr: range.max_addr,
+        min_proto: range.min_proto,
+        max_proto: range.max_proto,
+        base_proto: range.base_proto,
+    };
+    let manip = if manip == 0 { crate::nat::range::ManipType::Src } else { crate::nat::range::ManipType::Dst };
+    match crate::nat_setup(&skb, &range, manip) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}

@@ -134,6 +134,46 @@ void rnf_nfct_set_tuple(struct rnf_ct *c, u8 dir, const u8 *src, const u8 *dst,
 	}
 }
 
+void rnf_nfct_get_tuple(const struct rnf_ct *c, u8 dir, struct rnf_tuple *t)
+{
+	const struct nf_conntrack_tuple *k;
+
+	memset(t, 0, sizeof(*t));
+	if (dir > IP_CT_DIR_REPLY)
+		return;
+	k = &c->ct.tuplehash[dir].tuple;
+	memcpy(t->src, &k->src.u3, sizeof(t->src));
+	memcpy(t->dst, &k->dst.u3, sizeof(t->dst));
+	t->proto = k->dst.protonum;
+	t->l3 = k->src.l3num;
+	if (t->proto == IPPROTO_ICMP || t->proto == IPPROTO_ICMPV6) {
+		t->src_id = ntohs(k->src.u.icmp.id);
+		t->dst_id = (u16)k->dst.u.icmp.type << 8 | k->dst.u.icmp.code;
+	} else {
+		t->src_id = ntohs(k->src.u.all);
+		t->dst_id = ntohs(k->dst.u.all);
+	}
+}
+
+int rnf_ct_nat_info(const struct sk_buff *skb, struct rnf_ct_nat_info *out)
+{
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
+	struct rnf_ct *c;
+
+	if (!ct)
+		return -ENOENT;
+	c = rnf_ct_of(ct);
+	out->status = (u32)READ_ONCE(ct->status);
+	out->ctinfo = ctinfo;
+	out->dir = CTINFO2DIR(ctinfo);
+	out->pad = 0;
+	rnf_nfct_get_tuple(c, IP_CT_DIR_ORIGINAL, &out->tuple[0]);
+	rnf_nfct_get_tuple(c, IP_CT_DIR_REPLY, &out->tuple[1]);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(rnf_ct_nat_info);
+
 /* Attaches @c to @skb with @ctinfo; takes a reference. */
 void rnf_nfct_attach(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo)
 {

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Glue only rnf_nat uses: the nat tables' lookups (rust/rnf_nat_glue.c),
+//! rnf_conntrack's NAT calls (`rnf_ct_nat_info`, `rnf_ct_nat_setup`), and
+//! the skb and routing operations of NAT (writable headers, checksum state,
+//! re-routing, MASQUERADE's and REDIRECT's addresses). Mounted by
+//! rnf_nat_main.rs alone.
+//!
+//! C headers: rust/glue/rnf_nat_api.h, rust/glue/rnf_conntrack_api.h,
+//! [include/linux/skbuff.h](srctree/include/linux/skbuff.h),
+//! [include/net/route.h](srctree/include/net/route.h)
+
+use core::ffi::c_uint;
+
+use kernel::error::{to_result, Result};
+
+use crate::conntrack::tuple::Tuple;
+use crate::glue::bindings;
+use crate::glue::hook::HookState;
+use crate::glue::skb::Skb;
+use crate::nat::range::{ManipType, NatRange};
+use crate::nat::rewrite::Summed;
+use crate::packet::L3Proto;
+
+/// What the nat table said about a connection's first packet at a hook.
+pub enum Lookup {
+    /// No nat table is registered for the family: no NAT at all.
+    NoTable,
+    /// A rule dropped the packet.
+    Drop,
+    /// The walk ended: in a NAT target (`kind` != `RNF_NAT_NONE`), or not.
+    Target(bindings::rnf_nat_target),
+}
+
+/// Walks the nat table registered for the hook's family
+/// (`rnf_nat_call_lookup`).
+pub fn lookup(skb: &Skb<'_>, st: &HookState<'_>) -> Lookup {
+    // SAFETY: all-zero is a valid `rnf_nat_target` (plain integers).
+    let mut t: bindings::rnf_nat_target = unsafe { core::mem::zeroed() };
+    // SAFETY: `skb` and the state are the hook's own, valid for the call;
+    // hooks run under RCU, which the registered function needs; `t` is
+    // writable.
+    let v = unsafe { bindings::rnf_nat_call_lookup(st.pf(), skb.as_ptr(), st.as_raw(), &mut t) };
+    match v {
+        bindings::RNF_NAT_NO_TABLE => Lookup::NoTable,
+        bindings::NF_ACCEPT => Lookup::Target(t),
+        _ => Lookup::Drop,
+    }
+}
+
+fn tuple_of(t: &bindings::rnf_tuple) -> Option<Tuple> {
+    Some(Tuple {
+        src: t.src,
+        dst: t.dst,
+        src_id: t.src_id,
+        dst_id: t.dst_id,
+        proto: t.proto,
+        l3: L3Proto::from_nfproto(t.l3)?,
+    })
+}
+
+/// The connection a packet carries, as NAT needs it.
+pub struct CtNat {
+    /// `IPS_*` bits.
+    pub status: u32,
+    /// `enum ip_conntrack_info` of this packet.
+    pub ctinfo: u8,
+    /// 0 original, 1 reply.
+    pub dir: u8,
+    /// Original and reply tuple.
+    pub tuple: [Tuple; 2],
+}
+
+/// `rnf_ct_nat_info`: the connection `skb` carries, `None` without one.
+pub fn ct_info(skb: &Skb<'_>) -> Option<CtNat> {
+    // SAFETY: all-zero is a valid `rnf_ct_nat_info`.
+    let mut out: bindings::rnf_ct_nat_info = unsafe { core::mem::zeroed() };
+    // SAFETY: `skb` is valid while borrowed; `out` is writable.
+    let rc = unsafe { bindings::rnf_ct_nat_info(skb.as_ptr(), &mut out) };
+    if rc != 0 {
+        return None;
+    }
+    Some(CtNat {
+        status: out.status,
+        ctinfo: out.ctinfo,
+        dir: out.dir,
+        tuple: [tuple_of(&out.tuple[0])?, tuple_of(&out.tuple[1])?],
+    })
+}
+
+/// `rnf_ct_nat_setup`: maps the packet's unconfirmed connection for
+/// `manip` into `range`. Errors: `ENOENT`, `EEXIST` (see the header).
+pub fn ct_setup(skb: &Skb<'_>, range: &NatRange, manip: ManipType) -> Result {
+    let r = bindings::rnf_nat_target {
+        kind: 0,
+        flags: range.flags,
+        min_addr: range.min_addr,
+        max_addr: range.max_addr,
+        min_proto: range.min_proto,
+        max_proto: range.max_proto,
+        base_proto: range.base_proto,
+        pad: 0,
+    };
+    let m = match manip {
+        ManipType::Src => 0,
+        ManipType::Dst => 1,
+    };
+    // SAFETY: `skb` is the hook's skb; `r` is valid for reading.
+    to_result(unsafe { bindings::rnf_ct_nat_setup(skb.as_ptr(), &r, m) })
+}
+
+/// Runs `f` over the packet's writable bytes from the network header on
+/// (at least `need` of them, linear) and its whole length (`skb->len`);
+/// `None` when they cannot be made writable. The slice is valid only
+/// inside `f`: making more bytes writable may move the data.
+pub fn with_writable<R>(skb: &Skb<'_>, need: usize, f: impl FnOnce(&mut [u8], usize) -> R) -> Option<R> {
+    let need = c_uint::try_from(need).ok()?;
+    let (mut linear, mut len) = (0u32, 0u32);
+    // SAFETY: `skb` is the hook's skb, which the hook may modify; the
+    // out-pointers are valid.
+    let p = unsafe { bindings::rnf_nat_writable(skb.as_ptr(), need, &mut linear, &mut len) };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: skb_ensure_writable() made `linear` bytes at `p` (skb->data)
+    // the skb's own, writable and linear; nothing else touches them during
+    // this hook call, and the slice does not outlive `f`.
+    let buf = unsafe { core::slice::from_raw_parts_mut(p, linear as usize) };
+    Some(f(buf, len as usize))
+}
+
+/// The skb's checksum state.
+pub fn summed(skb: &Skb<'_>) -> Summed {
+    // SAFETY: `skb` is valid while borrowed.
+    let (ip_summed, csum) = unsafe { (bindings::rnf_nat_ip_summed(skb.as_ptr()), bindings::rnf_nat_csum(skb.as_ptr())) };
+    match ip_summed {
+        1 => Summed::Unnecessary,
+        2 => Summed::Complete(csum),
+        3 => Summed::Partial,
+        _ => Summed::None,
+    }
+}
+
+/// Stores `skb->csum` back after a rewrite changed it.
+pub fn set_summed(skb: &Skb<'_>, s: Summed) {
+    if let Summed::Complete(csum) = s {
+        // SAFETY: `skb` is the hook's skb.
+        unsafe { bindings::rnf_nat_set_csum(skb.as_ptr(), csum) }
+    }
+}
+
+/// Whether the transport checksum at `dataoff` is right (`nf_ip_checksum`
+/// / `nf_ip6_checksum`, which trust a device-verified one).
+pub fn l4_checksum_ok(skb: &Skb<'_>, st: &HookState<'_>, dataoff: usize, proto: u8) -> bool {
+    let Ok(off) = c_uint::try_from(dataoff) else { return false };
+    // SAFETY: `skb` is the hook's skb.
+    unsafe { bindings::rnf_nat_l4_checksum(skb.as_ptr(), st.pf(), st.hook(), off, proto) == 0 }
+}
+
+/// `skb_dst_drop`: the packet is routed again (DNAT at PRE_ROUTING).
+pub fn dst_drop(skb: &Skb<'_>) {
+    // SAFETY: `skb` is the hook's skb; PRE_ROUTING routes after this hook.
+    unsafe { bindings::rnf_nat_dst_drop(skb.as_ptr()) }
+}
+
+/// `ip_route_me_harder` / `ip6_route_me_harder` (DNAT at LOCAL_OUT).
+pub fn route_me_harder(skb: &Skb<'_>, st: &HookState<'_>) -> Result {
+    // SAFETY: `skb` and the state are the hook's own.
+    to_result(unsafe { bindings::rnf_nat_route_me_harder(skb.as_ptr(), st.as_raw()) })
+}
+
+/// `skb_orphan` after SNAT at LOCAL_IN changed a demuxed packet's source.
+pub fn local_in_orphan(skb: &Skb<'_>) {
+    // SAFETY: `skb` is the hook's skb.
+    unsafe { bindings::rnf_nat_local_in_orphan(skb.as_ptr()) }
+}
+
+/// MASQUERADE's new source address, `None` if the output device has none.
+pub fn masq_addr(skb: &Skb<'_>, st: &HookState<'_>) -> Option<[u8; 16]> {
+    let mut a = [0u8; 16];
+    // SAFETY: the hook's skb and state; `a` has 16 writable bytes.
+    let rc = unsafe { bindings::rnf_nat_masq_addr(skb.as_ptr(), st.as_raw(), a.as_mut_ptr()) };
+    (rc == 0).then_some(a)
+}
+
+/// REDIRECT's new destination address, `None` if there is none.
+pub fn redirect_addr(skb: &Skb<'_>, st: &HookState<'_>) -> Option<[u8; 16]> {
+    let mut a = [0u8; 16];
+    // SAFETY: the hook's skb and state (under RCU, as hooks run); `a` has
+    // 16 writable bytes.
+    let rc = unsafe { bindings::rnf_nat_redirect_addr(skb.as_ptr(), st.as_raw(), a.as_mut_ptr()) };
+    (rc == 0).then_some(a)
+}

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+//! NAT's part in the connection table: `nf_nat_setup_info()`
+//! (net/netfilter/nf_nat_core.c) for the unconfirmed connection a packet
+//! carries, exported to rnf_nat as `rnf_ct_nat_setup()`.
+//!
+//! Tuple selection (`crate::nat::select`, the kernel's `get_unique_tuple`)
+//! runs here, under the table lock, because "is this tuple taken" is a
+//! question about the table: one lock for the whole search instead of one
+//! per candidate. The reply tuple can still change because the connection
+//! is unconfirmed (not hashed); confirmation then hashes it by its NAT
+//! tuples, and a clash that selection could not avoid drops the packet.
+
+use kernel::prelude::*;
+
+use crate::conntrack::conn::Conn;
+use crate::conntrack::table::{ConnTable, Slot};
+use crate::conntrack::tuple::Tuple;
+use crate::ct_glue::nfct::{SkbCt, NO_SLOT};
+use crate::glue;
+use crate::glue::skb::Skb;
+use crate::nat::range::{ManipType, NatRange};
+use crate::nat::rewrite::{IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_SRC_NAT, IPS_SRC_NAT_DONE};
+use crate::nat::select::{unique_tuple, NatSpace};
+use crate::tracker::tracker;
+
+/// The table as tuple selection sees it, for the connection whose original
+/// tuple is `orig` in namespace `netns`.
+struct TableSpace<'a> {
+    table: &'a ConnTable<KVVec<Slot>, KVVec<u32>>,
+    netns: u32,
+    orig: Tuple,
+}
+
+impl NatSpace for TableSpace<'_> {
+    /// `nf_nat_used_tuple()` / `nf_conntrack_tuple_taken()`: the reply this
+    /// candidate implies is a tuple of a confirmed connection, other than
+    /// one with our own original tuple (the same flow, resolved at confirm).
+    fn used(&mut self, candidate: &Tuple) -> bool {
+        let reply = candidate.invert();
+        match self.table.find(&reply, self.netns) {
+            Some((j, _)) => self.table.get(j).is_none_or(|c| c.tuple[0] != self.orig),
+            None => false,
+        }
+    }
+
+    /// No by-source index yet: a source's earlier mapping is not looked
+    /// for, so a remapped port is not reused towards other destinations
+    /// (the original port is tried first instead, as for any new source).
+    fn for_each_same_src(&mut self, _orig: &Tuple, _f: &mut dyn FnMut(&Tuple) -> bool) {}
+
+    fn random_u16(&mut self) -> u16 {
+        glue::random_u32() as u16
+    }
+}
+
+/// `nf_nat_setup_info()`: see `rnf_ct_nat_setup` in rnf_conntrack_api.h.
+/// Errors: `ENOENT` (no connection, or it left the table), `EEXIST`
+/// (confirmed, or this manip is decided already).
+pub(crate) fn setup(skb: &Skb<'_>, range: &NatRange, manip: ManipType) -> Result {
+    let t = tracker().ok_or(ENOENT)?;
+    let (Some(ct), _) = SkbCt::of(skb) else { return Err(ENOENT) };
+    let slot = ct.slot();
+    if slot == NO_SLOT {
+        return Err(ENOENT);
+    }
+    let (done, nat) = match manip {
+        ManipType::Src => (IPS_SRC_NAT_DONE, IPS_SRC_NAT),
+        ManipType::Dst => (IPS_DST_NAT_DONE, IPS_DST_NAT),
+    };
+    let mut g = t.state.lock();
+    if g.table.is_hashed(slot) {
+        return Err(EEXIST);
+    }
+    let conn: Conn = *g.table.get(slot).ok_or(ENOENT)?;
+    if conn.status & done != 0 {
+        return Err(EEXIST);
+    }
+    // What the connection looks like after the other manip, if any.
+    let curr = conn.tuple[1].invert();
+    let mut space = TableSpace { table: &g.table, netns: conn.netns, orig: conn.tuple[0] };
+    let new = unique_tuple(&curr, range, manip, 0, &mut space);
+    let mut status = conn.status | done;
+    let reply = new.invert();
+    if new != curr {
+        status |= nat;
+    }
+    if let Some(c) = g.table.get_mut(slot) {
+        c.tuple[1] = reply;
+        c.status = status;
+    }
+    drop(g);
+    // The object mirrors what code outside reads (icmp_ndo_send reads the
+    // status and the tuples); it belongs to this packet alone until it is
+    // confirmed, which the caller's hook runs before.
+    let obj = ct.to_ref();
+    obj.set_tuple(1, &reply);
+    obj.set_status(status);
+    Ok(())
+}

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The NAT hooks: `nf_nat_inet_fn()` (net/netfilter/nf_nat_core.c) with the
+//! per-family ends of net/netfilter/nf_nat_proto.c.
+//!
+//! At each NAT hook a connection's first packet (NEW, or RELATED to an
+//! expectation) walks the nat table once per manip type; the target's range
+//! (or a null binding when no rule maps it) goes to rnf_conntrack, which
+//! picks the tuple (`rnf_ct_nat_setup`). Every packet of a mapped
+//! connection is then rewritten towards the inverse of the other
+//! direction's tuple (`nf_nat_packet`), and ICMP errors about a connection
+//! are translated, embedded packet included, without walking the table.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+
+use crate::conntrack::tuple::Tuple;
+use crate::glue::hook::HookState;
+use crate::glue::skb::{Skb, HEADER_BYTES};
+use crate::glue::{bindings, Verdict};
+use crate::nat::range::{ManipType, NatRange};
+use crate::nat::rewrite::{self, IcmpVerdict, RewriteError, IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_NAT_MASK, IPS_SRC_NAT, IPS_SRC_NAT_DONE};
+use crate::nat_glue::{self, CtNat, Lookup};
+use crate::packet::{self, L3Proto, IPPROTO_ICMP, IPPROTO_ICMPV6};
+
+/// `enum ip_conntrack_info` values (include/uapi/linux/netfilter/nf_conntrack_common.h).
+const IP_CT_RELATED: u8 = 1;
+const IP_CT_NEW: u8 = 2;
+const IP_CT_RELATED_REPLY: u8 = 4;
+
+/// Packets seen, by `ctinfo` (index 0..=4), and without a connection.
+pub(crate) static SEEN: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
+/// Index of [`SEEN`] for packets without a connection.
+pub(crate) const UNTRACKED: usize = 5;
+
+fn manip_of(hook: u32) -> ManipType {
+    if hook == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING || hook == bindings::nf_inet_hooks_NF_INET_LOCAL_OUT {
+        ManipType::Dst
+    } else {
+        ManipType::Src
+    }
+}
+
+/// The hook body, at every NAT hook of both families.
+pub(crate) fn nat_hook(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
+    let Some(l3) = L3Proto::from_nfproto(st.pf()) else { return Verdict::Accept };
+    let Some(mut ct) = nat_glue::ct_info(skb) else {
+        count(UNTRACKED);
+        return Verdict::Accept;
+    };
+    count(usize::from(ct.ctinfo));
+    let manip = manip_of(st.hook());
+    if matches!(ct.ctinfo, IP_CT_RELATED | IP_CT_RELATED_REPLY) {
+        if let Some(hdrlen) = icmp_offset(skb, l3) {
+            return icmp_error(skb, st, &ct, manip, hdrlen, l3);
+        }
+    }
+    let done = match manip {
+        ManipType::Src => IPS_SRC_NAT_DONE,
+        ManipType::Dst => IPS_DST_NAT_DONE,
+    };
+    if matches!(ct.ctinfo, IP_CT_NEW | IP_CT_RELATED | IP_CT_RELATED_REPLY) && ct.status & done == 0 {
+        match nat_glue::lookup(skb, st) {
+            // No nat table: nothing to decide; mapped connections are still
+            // translated below.
+            Lookup::NoTable => {}
+            Lookup::Drop => return Verdict::Drop,
+            Lookup::Target(t) => {
+                let Some(range) = range_for(skb, st, &ct, &t, manip) else { return Verdict::Drop };
+                // EEXIST: another packet decided first; ENOENT: the
+                // connection left the table. Either way, translate as it is.
+                let _ = nat_glue::ct_setup(skb, &range, manip);
+                match nat_glue::ct_info(skb) {
+                    Some(c) => ct = c,
+                    None => return Verdict::Accept,
+                }
+            }
+        }
+    }
+    do_nat(skb, st, &ct, manip)
+}
+
+fn count(i: usize) {
+    if let Some(c) = SEEN.get(i) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The range to map a new connection into for the table's answer `t`
+/// (`xt_snat_target_v*`, `nf_nat_masquerade_ipv4/6`, `nf_nat_redirect_*`,
+/// `netmap_tg*`, or `__nf_nat_alloc_null_binding`); `None` drops the packet
+/// (no address for MASQUERADE or REDIRECT).
+fn range_for(skb: &Skb<'_>, st: &HookState<'_>, ct: &CtNat, t: &bindings::rnf_nat_target, manip: ManipType) -> Option<NatRange> {
+    let rule = NatRange {
+        flags: t.flags,
+        min_addr: t.min_addr,
+        max_addr: t.max_addr,
+        min_proto: t.min_proto,
+        max_proto: t.max_proto,
+        base_proto: t.base_proto,
+    };
+    // The connection as it looks after the manips decided so far.
+    let curr = ct.tuple[1].invert();
+    let null = NatRange::null_binding(match manip {
+        ManipType::Src => ct.tuple[1].dst,
+        ManipType::Dst => ct.tuple[1].src,
+    });
+    Some(match t.kind {
+        bindings::rnf_nat_kind_RNF_NAT_SNAT | bindings::rnf_nat_kind_RNF_NAT_DNAT => rule,
+        bindings::rnf_nat_kind_RNF_NAT_MASQUERADE => {
+            // A local packet from 0.0.0.0 is not masqueraded.
+            if ct.tuple[0].l3 == L3Proto::Ipv4 && ct.tuple[0].src == [0; 16] {
+                null
+            } else {
+                NatRange::to_addr(&rule, nat_glue::masq_addr(skb, st)?)
+            }
+        }
+        bindings::rnf_nat_kind_RNF_NAT_REDIRECT => NatRange::to_addr(&rule, nat_glue::redirect_addr(skb, st)?),
+        bindings::rnf_nat_kind_RNF_NAT_NETMAP => {
+            let addr = match manip {
+                ManipType::Dst => curr.dst,
+                ManipType::Src => curr.src,
+            };
+            NatRange::to_addr(&rule, netmap(&rule, &addr))
+        }
+        _ => null,
+    })
+}
+
+/// NETMAP's address: the host part of `addr` under the rule's prefix.
+fn netmap(r: &NatRange, addr: &[u8; 16]) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    for (((o, a), lo), hi) in out.iter_mut().zip(addr).zip(&r.min_addr).zip(&r.max_addr) {
+        let mask = !(lo ^ hi);
+        *o = (a & !mask) | (lo & mask);
+    }
+    out
+}
+
+/// `nf_nat_packet()` and the per-hook ends of nf_nat_proto.c.
+fn do_nat(skb: &Skb<'_>, st: &HookState<'_>, ct: &CtNat, manip: ManipType) -> Verdict {
+    let mut statusbit = match manip {
+        ManipType::Src => IPS_SRC_NAT,
+        ManipType::Dst => IPS_DST_NAT,
+    };
+    let dir = usize::from(ct.dir.min(1));
+    if dir == 1 {
+        statusbit ^= IPS_NAT_MASK;
+    }
+    if ct.status & statusbit == 0 {
+        return Verdict::Accept;
+    }
+    let Some(other) = ct.tuple.get(1 - dir) else { return Verdict::Accept };
+    let target: Tuple = other.invert();
+    let mut summed = nat_glue::summed(skb);
+    let len = skb.len() as usize;
+    let mut need = len.min(64);
+    // The header addresses before the rewrite, to see what changed.
+    let mut before = ([0u8; 16], [0u8; 16], 0u16);
+    for _ in 0..3 {
+        let r = nat_glue::with_writable(skb, need, |buf, len| {
+            before = header_addrs(buf, target.l3);
+            rewrite::manip_pkt(buf, len, 0, &target, manip, &mut summed)
+        });
+        match r {
+            Some(Ok(())) => {
+                nat_glue::set_summed(skb, summed);
+                return after_nat(skb, st, &target, manip, before);
+            }
+            Some(Err(RewriteError::NeedWritable(n))) if n > need && n <= len => need = n,
+            _ => return Verdict::Drop,
+        }
+    }
+    Verdict::Drop
+}
+
+/// Source and destination address and source port of the packet in `buf`.
+fn header_addrs(buf: &[u8], l3: L3Proto) -> ([u8; 16], [u8; 16], u16) {
+    let (mut s, mut d) = ([0u8; 16], [0u8; 16]);
+    let (so, dof, n) = match l3 {
+        L3Proto::Ipv4 => (12, 16, 4),
+        L3Proto::Ipv6 => (8, 24, 16),
+    };
+    if let (Some(x), Some(y)) = (buf.get(so..so + n), s.get_mut(..n)) {
+        y.copy_from_slice(x);
+    }
+    if let (Some(x), Some(y)) = (buf.get(dof..dof + n), d.get_mut(..n)) {
+        y.copy_from_slice(x);
+    }
+    let sport = packet::parse(l3, buf).ok().map_or(0, |p| match p.l4 {
+        packet::L4::Tcp { sport, .. } | packet::L4::Udp { sport, .. } => sport,
+        _ => 0,
+    });
+    (s, d, sport)
+}
+
+/// What each hook does after a rewrite: route again after a new
+/// destination (PRE_ROUTING drops the route, LOCAL_OUT re-routes), and
+/// orphan an early-demuxed packet whose source changed at LOCAL_IN.
+fn after_nat(skb: &Skb<'_>, st: &HookState<'_>, target: &Tuple, manip: ManipType, before: ([u8; 16], [u8; 16], u16)) -> Verdict {
+    let hook = st.hook();
+    match manip {
+        ManipType::Dst if target.dst != before.1 => {
+            if hook == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING {
+                nat_glue::dst_drop(skb);
+            } else if hook == bindings::nf_inet_hooks_NF_INET_LOCAL_OUT && nat_glue::route_me_harder(skb, st).is_err() {
+                return Verdict::Drop;
+            }
+        }
+        ManipType::Src if hook == bindings::nf_inet_hooks_NF_INET_LOCAL_IN => {
+            if target.src != before.0 || (target.src_id != before.2 && before.2 != 0) {
+                nat_glue::local_in_orphan(skb);
+            }
+        }
+        _ => {}
+    }
+    Verdict::Accept
+}
+
+/// The offset of the ICMP(v6) header if the packet is ICMP (the RELATED
+/// packets NAT translates as errors).
+fn icmp_offset(skb: &Skb<'_>, l3: L3Proto) -> Option<usize> {
+    let mut buf = [0u8; HEADER_BYTES];
+    let bytes = skb.network_bytes(&mut buf)?;
+    let p = packet::parse_l3(l3, bytes).ok()?;
+    let icmp = match l3 {
+        L3Proto::Ipv4 => IPPROTO_ICMP,
+        L3Proto::Ipv6 => IPPROTO_ICMPV6,
+    };
+    (p.proto == icmp && !p.later_fragment).then_some(p.l4_offset)
+}
+
+/// `nf_nat_icmp_reply_translation` / `nf_nat_icmpv6_reply_translation`.
+fn icmp_error(skb: &Skb<'_>, st: &HookState<'_>, ct: &CtNat, manip: ManipType, hdrlen: usize, l3: L3Proto) -> Verdict {
+    let proto = match l3 {
+        L3Proto::Ipv4 => IPPROTO_ICMP,
+        L3Proto::Ipv6 => IPPROTO_ICMPV6,
+    };
+    if !nat_glue::l4_checksum_ok(skb, st, hdrlen, proto) {
+        return Verdict::Drop;
+    }
+    let dir = if ct.dir == 0 {
+        crate::conntrack::conn::Direction::Original
+    } else {
+        crate::conntrack::conn::Direction::Reply
+    };
+    let mut summed = nat_glue::summed(skb);
+    let len = skb.len() as usize;
+    let r = nat_glue::with_writable(skb, len, |buf, _| {
+        rewrite::icmp_reply_translation(buf, hdrlen, &ct.tuple, ct.status, dir, manip, &mut summed)
+    });
+    match r {
+        Some(Ok(IcmpVerdict::Accept)) => {
+            nat_glue::set_summed(skb, summed);
+            Verdict::Accept
+        }
+        _ => Verdict::Drop,
+    }
+}
