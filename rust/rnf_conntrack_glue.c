@@ -411,6 +411,7 @@ u64 rnf_totalram_bytes(void)
 
 EXPORT_SYMBOL_GPL(rnf_ct_lookup);
 EXPORT_SYMBOL_GPL(rnf_ct_nat_setup);
+EXPORT_SYMBOL_GPL(rnf_ct_flush_masq);
 
 /* Implemented in Rust: reclaims a batch of expired entries, returns the
  * delay in jiffies until the next batch. */

@@ -5,6 +5,10 @@
  */
 #include <linux/export.h>
 #include <linux/inetdevice.h>
+#include <linux/module.h>
+#include <linux/netdevice.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
@@ -16,6 +20,7 @@
 #include <net/route.h>
 
 #include "glue/helpers.c"
+#include "glue/rnf_conntrack_api.h"
 #include "glue/rnf_nat_api.h"
 
 static rnf_nat_lookup_fn __rcu *rnf_nat_lookups[2];
@@ -138,6 +143,7 @@ int rnf_nat_masq_addr(struct sk_buff *skb, const struct nf_hook_state *state, u8
 		if (ipv6_dev_get_saddr(state->net, out, &ipv6_hdr(skb)->daddr, 0, &src) < 0)
 			return -EADDRNOTAVAIL;
 		memcpy(addr, &src, 16);
+		rnf_ct_set_masq_index(skb, out->ifindex);
 		return 0;
 	} else {
 		const struct rtable *rt = skb_rtable(skb);
@@ -152,6 +158,7 @@ int rnf_nat_masq_addr(struct sk_buff *skb, const struct nf_hook_state *state, u8
 			return -EADDRNOTAVAIL;
 		}
 		memcpy(addr, &src, 4);
+		rnf_ct_set_masq_index(skb, out->ifindex);
 		return 0;
 	}
 }
@@ -216,4 +223,130 @@ int rnf_nat_redirect_addr(struct sk_buff *skb, const struct nf_hook_state *state
 		memcpy(addr, &dst, 4);
 		return 0;
 	}
+}
+
+/*
+ * MASQUERADE's connections go with their interface or address
+ * (net/netfilter/nf_nat_masquerade.c): the notifiers schedule a work item
+ * that deletes the connections mapped for it (rnf_ct_flush_masq), holding
+ * the namespace and this module until it ran; at most 16 are pending, as
+ * the kernel's MAX_MASQ_WORKER_COUNT, the rest just time out.
+ */
+struct rnf_masq_work {
+	struct work_struct work;
+	struct net *net;
+	int ifindex;
+	bool has_addr;
+	u8 l3;
+	u8 addr[16];
+};
+
+static atomic_t rnf_masq_pending = ATOMIC_INIT(0);
+
+static void rnf_masq_worker(struct work_struct *work)
+{
+	struct rnf_masq_work *w = container_of(work, struct rnf_masq_work, work);
+
+	rnf_ct_flush_masq(w->net, w->ifindex, w->has_addr ? w->addr : NULL, w->l3);
+	put_net(w->net);
+	kfree(w);
+	atomic_dec(&rnf_masq_pending);
+	module_put(THIS_MODULE);
+}
+
+static void rnf_masq_schedule(struct net *net, int ifindex, const void *addr, u8 l3, gfp_t gfp)
+{
+	struct rnf_masq_work *w;
+
+	if (atomic_read(&rnf_masq_pending) > 16)
+		return;
+	net = maybe_get_net(net);
+	if (!net)
+		return;
+	if (!try_module_get(THIS_MODULE))
+		goto out_net;
+	w = kzalloc(sizeof(*w), gfp);
+	if (!w)
+		goto out_module;
+	INIT_WORK(&w->work, rnf_masq_worker);
+	w->net = net;
+	w->ifindex = ifindex;
+	w->l3 = l3;
+	if (addr) {
+		memcpy(w->addr, addr, l3 == NFPROTO_IPV4 ? 4 : 16);
+		w->has_addr = true;
+	}
+	atomic_inc(&rnf_masq_pending);
+	schedule_work(&w->work);
+	return;
+
+out_module:
+	module_put(THIS_MODULE);
+out_net:
+	put_net(net);
+}
+
+static int rnf_masq_dev_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	const struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+
+	if (event == NETDEV_DOWN)
+		rnf_masq_schedule(dev_net(dev), dev->ifindex, NULL, 0, GFP_KERNEL);
+	return NOTIFY_DONE;
+}
+
+static int rnf_masq_inet_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	const struct in_ifaddr *ifa = ptr;
+	const struct in_device *idev = ifa->ifa_dev;
+
+	/* A dying device is handled by the device notifier. */
+	if (event == NETDEV_DOWN && !idev->dead)
+		rnf_masq_schedule(dev_net(idev->dev), idev->dev->ifindex, &ifa->ifa_address,
+				  NFPROTO_IPV4, GFP_KERNEL);
+	return NOTIFY_DONE;
+}
+
+static int rnf_masq_inet6_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	const struct inet6_ifaddr *ifa = ptr;
+	const struct net_device *dev = ifa->idev->dev;
+
+	/* Called in atomic context. */
+	if (event == NETDEV_DOWN)
+		rnf_masq_schedule(dev_net(dev), dev->ifindex, &ifa->addr, NFPROTO_IPV6, GFP_ATOMIC);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block rnf_masq_dev_nb = { .notifier_call = rnf_masq_dev_event };
+static struct notifier_block rnf_masq_inet_nb = { .notifier_call = rnf_masq_inet_event };
+static struct notifier_block rnf_masq_inet6_nb = { .notifier_call = rnf_masq_inet6_event };
+
+int rnf_nat_masq_init(void)
+{
+	int err = register_netdevice_notifier(&rnf_masq_dev_nb);
+
+	if (err)
+		return err;
+	err = register_inetaddr_notifier(&rnf_masq_inet_nb);
+	if (err)
+		goto out_dev;
+	err = register_inet6addr_notifier(&rnf_masq_inet6_nb);
+	if (err)
+		goto out_inet;
+	return 0;
+
+out_inet:
+	unregister_inetaddr_notifier(&rnf_masq_inet_nb);
+out_dev:
+	unregister_netdevice_notifier(&rnf_masq_dev_nb);
+	return err;
+}
+
+void rnf_nat_masq_exit(void)
+{
+	unregister_inet6addr_notifier(&rnf_masq_inet6_nb);
+	unregister_inetaddr_notifier(&rnf_masq_inet_nb);
+	unregister_netdevice_notifier(&rnf_masq_dev_nb);
+	/* Pending items hold a module reference: none is left at exit. */
 }

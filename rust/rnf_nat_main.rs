@@ -91,6 +91,7 @@ impl PernetHandler for PerNet {
 
 struct RnfNat {
     pernet: Option<Pernet>,
+    masq: Option<nat_glue::MasqNotifiers>,
 }
 
 impl kernel::Module for RnfNat {
@@ -109,9 +110,10 @@ impl kernel::Module for RnfNat {
             ops.add::<NatHook>(pf, POST_ROUTING, src)?;
             ops.add::<NatHook>(pf, LOCAL_IN, src)?;
         }
+        let masq = nat_glue::MasqNotifiers::register()?;
         drop(HOOKS.set(KBox::new(ops, GFP_KERNEL)?));
         match Pernet::register::<PerNet>() {
-            Ok(p) => Ok(RnfNat { pernet: Some(p) }),
+            Ok(p) => Ok(RnfNat { pernet: Some(p), masq: Some(masq) }),
             Err(e) => {
                 drop(HOOKS.take());
                 Err(e)
@@ -123,6 +125,7 @@ impl kernel::Module for RnfNat {
 impl Drop for RnfNat {
     fn drop(&mut self) {
         drop(self.pernet.take());
+        drop(self.masq.take());
         glue::synchronize_rcu();
         drop(HOOKS.take());
         let n = |i: usize| engine::SEEN.get(i).map_or(0, |c| c.load(Ordering::Relaxed));

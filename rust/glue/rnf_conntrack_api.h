@@ -68,6 +68,7 @@ struct rnf_tuple {
  * struct rnf_ct_nat_info - what NAT needs of the connection a packet carries:
  * @status: IPS_* bits; @ctinfo: enum ip_conntrack_info of the packet;
  * @dir: IP_CT_DIR_ORIGINAL (0) or IP_CT_DIR_REPLY (1);
+ * @masq_index: the output interface MASQUERADE mapped it for, or 0;
  * @tuple: the original and the reply tuple (the reply as NAT set it).
  */
 struct rnf_ct_nat_info {
@@ -75,6 +76,7 @@ struct rnf_ct_nat_info {
 	u8 ctinfo;
 	u8 dir;
 	u16 pad;
+	s32 masq_index;
 	struct rnf_tuple tuple[2];
 };
 
@@ -86,6 +88,19 @@ struct rnf_ct_nat_info {
 int rnf_ct_nat_info(const struct sk_buff *skb, struct rnf_ct_nat_info *out);
 
 struct rnf_nat_target;
+
+/* Records the interface MASQUERADE mapped @skb's connection for (nf_conn_nat's
+ * masq_index): its connections go when it goes down or loses the address. */
+void rnf_ct_set_masq_index(struct sk_buff *skb, int ifindex);
+
+/*
+ * rnf_ct_flush_masq - deletes the confirmed connections of @net that
+ * MASQUERADE mapped for interface @ifindex and, when @addr (16 bytes,
+ * family @l3) is given, whose reply goes to that address (the kernel's
+ * device_cmp and inet_cmp in nf_nat_masquerade.c). Returns how many.
+ * Process context.
+ */
+unsigned int rnf_ct_flush_masq(struct net *net, int ifindex, const u8 *addr, u8 l3);
 
 /*
  * rnf_ct_nat_setup - nf_nat_setup_info() for the connection @skb carries:
@@ -224,6 +239,7 @@ void rnf_nfct_attach(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo);
 void rnf_nfct_replace(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo);
 struct rnf_ct *rnf_nfct_of_skb(const struct sk_buff *skb, u8 *ctinfo);
 bool rnf_nfct_skb_has(const struct sk_buff *skb);
+int rnf_nfct_masq_index(const struct rnf_ct *c);
 /* Reads tuplehash[@dir].tuple back into @t. */
 void rnf_nfct_get_tuple(const struct rnf_ct *c, u8 dir, struct rnf_tuple *t);
 

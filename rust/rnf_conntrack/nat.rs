@@ -97,3 +97,41 @@ pub(crate) fn setup(skb: &Skb<'_>, range: &NatRange, manip: ManipType) -> Result
     obj.set_status(status);
     Ok(())
 }
+
+/// Deletes the confirmed connections of namespace `net` that MASQUERADE
+/// mapped for interface `ifindex` and, with `addr`, whose reply goes to that
+/// address of family `l3` (`NFPROTO_*`): the kernel's `device_cmp` and
+/// `inet_cmp` (net/netfilter/nf_nat_masquerade.c). Returns how many.
+pub(crate) fn flush_masq(net: crate::glue::hook::Net, ifindex: i32, addr: Option<[u8; 16]>, l3: u8) -> u32 {
+    let Some(t) = tracker() else { return 0 };
+    let netns = net.id();
+    let pn = crate::ct_glue::CtNet::of(net);
+    let mut g = t.state.lock();
+    let mut doomed = KVec::new();
+    for (i, c) in g.table.iter() {
+        if c.netns != netns || g.obj(i).is_none_or(|o| o.masq_index() != ifindex || ifindex == 0) {
+            continue;
+        }
+        if let Some(a) = addr {
+            if c.tuple[1].l3.nfproto() != l3 || c.tuple[1].dst != a {
+                continue;
+            }
+        }
+        // A failed push leaves the rest for their timeouts, as the
+        // kernel's worker does when it cannot allocate.
+        if doomed.push(i, GFP_ATOMIC).is_err() {
+            break;
+        }
+    }
+    let mut removed = 0;
+    for &i in doomed.iter() {
+        if g.remove_confirmed(i) {
+            removed += 1;
+        }
+    }
+    if let Some(pn) = pn {
+        pn.count_add(-i32::try_from(removed).unwrap_or(i32::MAX));
+    }
+    g.publish_count();
+    removed
+}

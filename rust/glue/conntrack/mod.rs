@@ -346,3 +346,24 @@ pub unsafe extern "C" fn rnf_ct_nat_setup(
         Err(e) => e.to_errno(),
     }
 }
+
+/// Exported to rnf_nat (see `rnf_ct_flush_masq` in rnf_conntrack_api.h):
+/// deletes MASQUERADE's connections of a lost interface or address.
+///
+/// # Safety
+///
+/// `net` must be live for the call; `addr` NULL or 16 readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn rnf_ct_flush_masq(net: *mut bindings::net, ifindex: c_int, addr: *const u8, l3: u8) -> core::ffi::c_uint {
+    // SAFETY: guaranteed by the caller.
+    let net = unsafe { Net::from_raw(net) };
+    let addr = if addr.is_null() {
+        None
+    } else {
+        let mut a = [0u8; 16];
+        // SAFETY: the caller guarantees 16 readable bytes at `addr`.
+        a.copy_from_slice(unsafe { core::slice::from_raw_parts(addr, 16) });
+        Some(a)
+    };
+    crate::flush_masq(net, ifindex, addr, l3)
+}

@@ -28,6 +28,7 @@
 struct rnf_ct {
 	struct nf_conn ct;	/* first: &ct.ct_general is what _nfct holds */
 	u32 slot;		/* table slot, RNF_CT_NO_SLOT once it has none */
+	int masq_index;		/* MASQUERADE's output interface (nf_conn_nat's), 0 */
 };
 
 static struct kmem_cache *rnf_ct_cache;
@@ -168,11 +169,27 @@ int rnf_ct_nat_info(const struct sk_buff *skb, struct rnf_ct_nat_info *out)
 	out->ctinfo = ctinfo;
 	out->dir = CTINFO2DIR(ctinfo);
 	out->pad = 0;
+	out->masq_index = READ_ONCE(c->masq_index);
 	rnf_nfct_get_tuple(c, IP_CT_DIR_ORIGINAL, &out->tuple[0]);
 	rnf_nfct_get_tuple(c, IP_CT_DIR_REPLY, &out->tuple[1]);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(rnf_ct_nat_info);
+
+void rnf_ct_set_masq_index(struct sk_buff *skb, int ifindex)
+{
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
+
+	if (ct)
+		WRITE_ONCE(rnf_ct_of(ct)->masq_index, ifindex);
+}
+EXPORT_SYMBOL_GPL(rnf_ct_set_masq_index);
+
+int rnf_nfct_masq_index(const struct rnf_ct *c)
+{
+	return READ_ONCE(c->masq_index);
+}
 
 /* Attaches @c to @skb with @ctinfo; takes a reference. */
 void rnf_nfct_attach(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo)

@@ -226,3 +226,11 @@ impl Drop for NfctHook {
         unsafe { bindings::rnf_nfct_exit() }
     }
 }
+
+impl CtRef {
+    /// The interface MASQUERADE mapped the connection for, 0 if none.
+    pub fn masq_index(&self) -> i32 {
+        // SAFETY: `raw` is live (type invariant).
+        unsafe { bindings::rnf_nfct_masq_index(self.ptr()) }
+    }
+}

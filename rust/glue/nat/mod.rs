@@ -190,3 +190,27 @@ pub fn redirect_addr(skb: &Skb<'_>, st: &HookState<'_>) -> Option<[u8; 16]> {
     let rc = unsafe { bindings::rnf_nat_redirect_addr(skb.as_ptr(), st.as_raw(), a.as_mut_ptr()) };
     (rc == 0).then_some(a)
 }
+
+/// The notifiers that delete MASQUERADE's connections of a device going
+/// down or an address removed (`rnf_nat_masq_init`), registered while this
+/// value lives.
+pub struct MasqNotifiers {
+    _private: (),
+}
+
+impl MasqNotifiers {
+    /// Registers them (process context). Errors: those of the notifier
+    /// registrations.
+    pub fn register() -> Result<MasqNotifiers> {
+        // SAFETY: called once from module init; undone in `drop`.
+        to_result(unsafe { bindings::rnf_nat_masq_init() })?;
+        Ok(MasqNotifiers { _private: () })
+    }
+}
+
+impl Drop for MasqNotifiers {
+    fn drop(&mut self) {
+        // SAFETY: registered by `register`, the only way to get a value.
+        unsafe { bindings::rnf_nat_masq_exit() }
+    }
+}
