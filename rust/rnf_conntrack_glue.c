@@ -412,6 +412,7 @@ u64 rnf_totalram_bytes(void)
 EXPORT_SYMBOL_GPL(rnf_ct_lookup);
 EXPORT_SYMBOL_GPL(rnf_ct_nat_setup);
 EXPORT_SYMBOL_GPL(rnf_ct_flush_masq);
+EXPORT_SYMBOL_GPL(rnf_ct_kill);
 
 /* Implemented in Rust: reclaims a batch of expired entries, returns the
  * delay in jiffies until the next batch. */

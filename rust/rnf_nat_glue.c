@@ -122,6 +122,11 @@ int rnf_nat_route_me_harder(struct sk_buff *skb, const struct nf_hook_state *sta
 	return ip_route_me_harder(state->net, state->sk, skb, RTN_UNSPEC);
 }
 
+int rnf_nat_out_ifindex(const struct nf_hook_state *state)
+{
+	return state->out ? state->out->ifindex : 0;
+}
+
 void rnf_nat_local_in_orphan(struct sk_buff *skb)
 {
 	struct sock *sk = skb->sk;

@@ -93,6 +93,10 @@ struct rnf_nat_target;
  * masq_index): its connections go when it goes down or loses the address. */
 void rnf_ct_set_masq_index(struct sk_buff *skb, int ifindex);
 
+/* nf_ct_kill() of the connection @skb carries: it leaves the table (the
+ * packet keeps its reference). Takes the table lock; hook context. */
+void rnf_ct_kill(struct sk_buff *skb);
+
 /*
  * rnf_ct_flush_masq - deletes the confirmed connections of @net that
  * MASQUERADE mapped for interface @ifindex and, when @addr (16 bytes,

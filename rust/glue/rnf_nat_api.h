@@ -99,6 +99,9 @@ int rnf_nat_masq_addr(struct sk_buff *skb, const struct nf_hook_state *state, u8
  * LOCAL_OUT, else the input device's first usable one; 0 or -EADDRNOTAVAIL. */
 int rnf_nat_redirect_addr(struct sk_buff *skb, const struct nf_hook_state *state, u8 *addr);
 
+/* The output device's ifindex of the hook (0 without one). */
+int rnf_nat_out_ifindex(const struct nf_hook_state *state);
+
 /* Registers (0 or -errno) and removes the notifiers that delete
  * MASQUERADE's connections of a device going down or an address removed. */
 int rnf_nat_masq_init(void);

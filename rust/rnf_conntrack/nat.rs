@@ -135,3 +135,22 @@ pub(crate) fn flush_masq(net: crate::glue::hook::Net, ifindex: i32, addr: Option
     g.publish_count();
     removed
 }
+
+/// `nf_ct_kill()` of the connection `skb` carries: it leaves the table (for
+/// a masqueraded flow whose output interface changed).
+pub(crate) fn kill(skb: &Skb<'_>) {
+    let Some(t) = tracker() else { return };
+    let (Some(ct), _) = SkbCt::of(skb) else { return };
+    let slot = ct.slot();
+    let mut g = t.state.lock();
+    if !g.table.is_hashed(slot) {
+        return;
+    }
+    let netns = g.table.get(slot).map(|c| c.netns);
+    if g.remove_confirmed(slot) {
+        if let Some(n) = netns {
+            crate::ct_glue::count_sub_inum(n, 1);
+        }
+    }
+    g.publish_count();
+}

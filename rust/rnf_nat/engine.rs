@@ -58,7 +58,14 @@ pub(crate) fn nat_hook(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
         ManipType::Src => IPS_SRC_NAT_DONE,
         ManipType::Dst => IPS_DST_NAT_DONE,
     };
-    if matches!(ct.ctinfo, IP_CT_NEW | IP_CT_RELATED | IP_CT_RELATED_REPLY) && ct.status & done == 0 {
+    let first = matches!(ct.ctinfo, IP_CT_NEW | IP_CT_RELATED | IP_CT_RELATED_REPLY) && ct.status & done == 0;
+    if !first && oif_changed(st, &ct) {
+        // nf_nat_oif_changed(): a masqueraded flow now leaves by another
+        // interface; the next packet starts a new connection.
+        nat_glue::ct_kill(skb);
+        return Verdict::Drop;
+    }
+    if first {
         match nat_glue::lookup(skb, st) {
             // No nat table: nothing to decide; mapped connections are still
             // translated below.
@@ -77,6 +84,15 @@ pub(crate) fn nat_hook(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
         }
     }
     do_nat(skb, st, &ct, manip)
+}
+
+/// `nf_nat_oif_changed()`: a masqueraded connection's original-direction
+/// packet leaving POST_ROUTING by another interface than it was mapped for.
+fn oif_changed(st: &HookState<'_>, ct: &CtNat) -> bool {
+    ct.masq_index != 0
+        && st.hook() == bindings::nf_inet_hooks_NF_INET_POST_ROUTING
+        && ct.dir == 0
+        && ct.masq_index != nat_glue::out_ifindex(st)
 }
 
 fn count(i: usize) {

@@ -367,3 +367,15 @@ pub unsafe extern "C" fn rnf_ct_flush_masq(net: *mut bindings::net, ifindex: c_i
     };
     crate::flush_masq(net, ifindex, addr, l3)
 }
+
+/// Exported to rnf_nat (see `rnf_ct_kill` in rnf_conntrack_api.h).
+///
+/// # Safety
+///
+/// `skb` must be the caller's hook skb.
+#[no_mangle]
+pub unsafe extern "C" fn rnf_ct_kill(skb: *mut bindings::sk_buff) {
+    // SAFETY: guaranteed by the caller.
+    let skb = unsafe { Skb::from_raw(skb) };
+    crate::kill(&skb);
+}

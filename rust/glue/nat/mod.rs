@@ -62,6 +62,8 @@ fn tuple_of(t: &bindings::rnf_tuple) -> Option<Tuple> {
 pub struct CtNat {
     /// `IPS_*` bits.
     pub status: u32,
+    /// The interface MASQUERADE mapped it for, 0 if none.
+    pub masq_index: i32,
     /// `enum ip_conntrack_info` of this packet.
     pub ctinfo: u8,
     /// 0 original, 1 reply.
@@ -81,6 +83,7 @@ pub fn ct_info(skb: &Skb<'_>) -> Option<CtNat> {
     }
     Some(CtNat {
         status: out.status,
+        masq_index: out.masq_index,
         ctinfo: out.ctinfo,
         dir: out.dir,
         tuple: [tuple_of(&out.tuple[0])?, tuple_of(&out.tuple[1])?],
@@ -213,4 +216,16 @@ impl Drop for MasqNotifiers {
         // SAFETY: registered by `register`, the only way to get a value.
         unsafe { bindings::rnf_nat_masq_exit() }
     }
+}
+
+/// `nf_ct_kill()` of the packet's connection (`rnf_ct_kill`).
+pub fn ct_kill(skb: &Skb<'_>) {
+    // SAFETY: `skb` is the hook's skb.
+    unsafe { bindings::rnf_ct_kill(skb.as_ptr()) }
+}
+
+/// The hook's output device's ifindex, 0 without one.
+pub fn out_ifindex(st: &HookState<'_>) -> i32 {
+    // SAFETY: the hook's state, valid for the call.
+    unsafe { bindings::rnf_nat_out_ifindex(st.as_raw()) }
 }
