@@ -145,8 +145,9 @@ impl kernel::Module for RnfConntrack {
         // For comparison: the kernel's `struct nf_conn` as bindgen laid it
         // out for this kernel (its slab rounds it up to a cache line).
         pr_info!(
-            "{} buckets, max {} connections, {} bytes each in the table + {} per object packets carry (struct nf_conn: {} bytes)\n",
+            "{} buckets by tuple and as many by source for NAT ({} bytes of heads in all), max {} connections, {} bytes each in the table + {} per object packets carry (struct nf_conn: {} bytes)\n",
             buckets,
+            u64::from(buckets).saturating_mul(2 * core::mem::size_of::<u32>() as u64),
             max,
             core::mem::size_of::<Slot>() + core::mem::size_of::<Option<ct_glue::nfct::CtRef>>(),
             core::mem::size_of::<bindings::nf_conn>() + 4,

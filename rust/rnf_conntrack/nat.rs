@@ -9,6 +9,11 @@
 //! per candidate. The reply tuple can still change because the connection
 //! is unconfirmed (not hashed); confirmation then hashes it by its NAT
 //! tuples, and a clash that selection could not avoid drops the packet.
+//!
+//! Every source NAT setup, null bindings included, links the connection
+//! into the table's by-source index (`nf_nat_bysource`), where the next
+//! connection from the same source finds its mapping
+//! (`find_appropriate_src`); the table unlinks it when it is removed.
 
 use kernel::prelude::*;
 
@@ -23,10 +28,11 @@ use crate::nat::rewrite::{IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_SRC_NAT, IPS_SRC_NA
 use crate::nat::select::{unique_tuple, NatSpace};
 use crate::tracker::tracker;
 
-/// The table as tuple selection sees it, for the connection whose original
-/// tuple is `orig` in namespace `netns`.
+/// The table as tuple selection sees it, for the connection of slot `slot`
+/// whose original tuple is `orig` in namespace `netns`.
 struct TableSpace<'a> {
     table: &'a ConnTable<KVVec<Slot>, KVVec<u32>>,
+    slot: u32,
     netns: u32,
     orig: Tuple,
 }
@@ -43,10 +49,14 @@ impl NatSpace for TableSpace<'_> {
         }
     }
 
-    /// No by-source index yet: a source's earlier mapping is not looked
-    /// for, so a remapped port is not reused towards other destinations
-    /// (the original port is tried first instead, as for any new source).
-    fn for_each_same_src(&mut self, _orig: &Tuple, _f: &mut dyn FnMut(&Tuple) -> bool) {}
+    /// The by-source index's connections from the source of `orig` in our
+    /// namespace, confirmed or not, other than the one being set up.
+    fn for_each_same_src(&mut self, orig: &Tuple, f: &mut dyn FnMut(&Tuple) -> bool) {
+        let me = self.slot;
+        self.table.for_each_same_src(self.netns, orig.proto, orig.l3, &orig.src, orig.src_id, |i, c| {
+            i != me && f(&c.tuple[1])
+        });
+    }
 
     fn random_u16(&mut self) -> u16 {
         glue::random_u32() as u16
@@ -77,7 +87,7 @@ pub(crate) fn setup(skb: &Skb<'_>, range: &NatRange, manip: ManipType) -> Result
     }
     // What the connection looks like after the other manip, if any.
     let curr = conn.tuple[1].invert();
-    let mut space = TableSpace { table: &g.table, netns: conn.netns, orig: conn.tuple[0] };
+    let mut space = TableSpace { table: &g.table, slot, netns: conn.netns, orig: conn.tuple[0] };
     let new = unique_tuple(&curr, range, manip, 0, &mut space);
     let mut status = conn.status | done;
     let reply = new.invert();
@@ -87,6 +97,11 @@ pub(crate) fn setup(skb: &Skb<'_>, range: &NatRange, manip: ManipType) -> Result
     if let Some(c) = g.table.get_mut(slot) {
         c.tuple[1] = reply;
         c.status = status;
+    }
+    // Step 4 of nf_nat_setup_info: every SRC manip, changed or not, so
+    // that the source's next connection finds this mapping.
+    if manip == ManipType::Src {
+        g.table.link_bysource(slot);
     }
     drop(g);
     // The object mirrors what code outside reads (icmp_ndo_send reads the

@@ -60,12 +60,16 @@ pub(crate) fn tracker() -> Option<&'static Tracker> {
 
 impl Tracker {
     /// A tracker with an empty table of `max` entries over `buckets` hash
-    /// buckets, allocated here (process context, once), and its hook set.
+    /// buckets (and as many for NAT's by-source index, as the kernel sizes
+    /// `nf_nat_bysource`), allocated here (process context, once), and its
+    /// hook set.
     pub(crate) fn new(buckets: u32, max: u32) -> Result<KBox<Tracker>> {
         let slots = KVVec::from_elem(Slot::EMPTY, max as usize, GFP_KERNEL)?;
         let heads = KVVec::from_elem(table::NIL, buckets as usize, GFP_KERNEL)?;
+        let src_heads = KVVec::from_elem(table::NIL, buckets as usize, GFP_KERNEL)?;
         let refs = KVVec::from_elem(None, max as usize, GFP_KERNEL)?;
-        let state = State { table: ConnTable::new(slots, heads, glue::random_u32()), refs, gc_next: 0 };
+        let state =
+            State { table: ConnTable::new(slots, heads, src_heads, glue::random_u32()), refs, gc_next: 0 };
         Ok(KBox::new(
             Tracker { state: BhSpinLock::new_boxed(state, GFP_KERNEL)?, hooks: hooks::build_hooks()?, hz: glue::hz() },
             GFP_KERNEL,

@@ -386,8 +386,8 @@ fn conn_for_port(port: u16, netns: u32) -> Result<Conn, &'static str> {
 
 fn table_finds_both_directions() -> Result<(), &'static str> {
     let mut slots = [Slot::EMPTY; 4];
-    let mut buckets = [0u32; 3];
-    let mut t = ConnTable::new(&mut slots[..], &mut buckets[..], 7);
+    let (mut buckets, mut src_buckets) = ([0u32; 3], [0u32; 3]);
+    let mut t = ConnTable::new(&mut slots[..], &mut buckets[..], &mut src_buckets[..], 7);
     let c = conn_for_port(1000, 1)?;
     let i = t.insert(c).map_err(|_| "insert")?;
     ensure(t.find(&c.tuple[0], 1) == Some((i, Direction::Original)), "original")?;
@@ -400,8 +400,8 @@ fn table_finds_both_directions() -> Result<(), &'static str> {
 
 fn table_full_then_early_drop() -> Result<(), &'static str> {
     let mut slots = [Slot::EMPTY; 4];
-    let mut buckets = [0u32; 2];
-    let mut t = ConnTable::new(&mut slots[..], &mut buckets[..], 7);
+    let (mut buckets, mut src_buckets) = ([0u32; 2], [0u32; 2]);
+    let mut t = ConnTable::new(&mut slots[..], &mut buckets[..], &mut src_buckets[..], 7);
     for port in 0..4 {
         t.insert(conn_for_port(port, 1)?).map_err(|_| "fill")?;
     }
@@ -423,8 +423,8 @@ fn table_full_then_early_drop() -> Result<(), &'static str> {
 
 fn table_gc_and_flush() -> Result<(), &'static str> {
     let mut slots = [Slot::EMPTY; 8];
-    let mut buckets = [0u32; 5];
-    let mut t = ConnTable::new(&mut slots[..], &mut buckets[..], 3);
+    let (mut buckets, mut src_buckets) = ([0u32; 5], [0u32; 5]);
+    let mut t = ConnTable::new(&mut slots[..], &mut buckets[..], &mut src_buckets[..], 3);
     for port in 0..6 {
         t.insert(conn_for_port(port, if port < 3 { 1 } else { 2 })?).map_err(|_| "fill")?;
     }
@@ -444,8 +444,8 @@ fn table_gc_and_flush() -> Result<(), &'static str> {
 
 fn table_unconfirmed_entries_are_not_found_until_hashed() -> Result<(), &'static str> {
     let mut slots = [Slot::EMPTY; 4];
-    let mut buckets = [0u32; 3];
-    let mut t = ConnTable::new(&mut slots[..], &mut buckets[..], 7);
+    let (mut buckets, mut src_buckets) = ([0u32; 3], [0u32; 3]);
+    let mut t = ConnTable::new(&mut slots[..], &mut buckets[..], &mut src_buckets[..], 7);
     let c = conn_for_port(1000, 1)?;
     let i = t.alloc(c).map_err(|_| "alloc")?;
     ensure(t.count() == 1 && !t.is_hashed(i), "an unconfirmed entry holds a slot")?;
@@ -460,6 +460,48 @@ fn table_unconfirmed_entries_are_not_found_until_hashed() -> Result<(), &'static
     ensure(t.remove(j).is_some() && t.count() == 1, "the loser is freed")?;
     ensure(t.find(&c.tuple[0], 1) == Some((i, Direction::Original)), "the winner stays")?;
     ensure(t.iter().count() == 1, "listed")
+}
+
+/// Slot `i` as a bit of a mask (none past 31).
+fn bit(i: u32) -> u32 {
+    1u32.checked_shl(i).unwrap_or(0)
+}
+
+fn table_bysource_finds_same_source() -> Result<(), &'static str> {
+    let mut slots = [Slot::EMPTY; 4];
+    let (mut buckets, mut src_buckets) = ([0u32; 3], [0u32; 3]);
+    let mut t = ConnTable::new(&mut slots[..], &mut buckets[..], &mut src_buckets[..], 7);
+    // Two flows from the same source port to different ports of the
+    // server (a confirmed and an unconfirmed one), one from another port,
+    // and the first flow again in another namespace.
+    let a = conn_for_port(1000, 1)?;
+    let mut b = a;
+    b.tuple[0].dst_id = 54;
+    b.tuple[1] = b.tuple[0].invert();
+    let ia = t.insert(a).map_err(|_| "insert a")?;
+    let ib = t.alloc(b).map_err(|_| "alloc b")?;
+    let ic = t.insert(conn_for_port(1001, 1)?).map_err(|_| "insert c")?;
+    let id = t.insert(conn_for_port(1000, 2)?).map_err(|_| "insert d")?;
+    let same_src = |t: &ConnTable<&mut [Slot], &mut [u32]>, netns: u32| {
+        let (mut n, mut mask) = (0u32, 0u32);
+        let s = &a.tuple[0];
+        t.for_each_same_src(netns, s.proto, s.l3, &s.src, s.src_id, |i, _| {
+            n = n.saturating_add(1);
+            mask |= bit(i);
+            false
+        });
+        (n, mask)
+    };
+    ensure(same_src(&t, 1) == (0, 0), "nothing linked yet")?;
+    for i in [ia, ib, ic, id, ia] {
+        ensure(t.link_bysource(i), "link (twice for the first)")?;
+    }
+    ensure(same_src(&t, 1) == (2, bit(ia) | bit(ib)), "both flows of the source, unconfirmed included, once each")?;
+    ensure(same_src(&t, 2) == (1, bit(id)), "other namespaces are not seen")?;
+    ensure(t.remove(ib).is_some() && !t.is_bysource(ib), "remove unlinks")?;
+    ensure(same_src(&t, 1) == (1, bit(ia)), "gone from the index")?;
+    let ie = t.alloc(conn_for_port(1000, 1)?).map_err(|_| "reuse")?;
+    ensure(same_src(&t, 1) == (1, bit(ia)) && !t.is_bysource(ie), "a reused slot starts unlinked")
 }
 
 fn proc_line_matches_nf_conntrack() -> Result<(), &'static str> {
@@ -606,6 +648,7 @@ pub const TABLE: Suite = Suite {
             name: c"table_unconfirmed_entries_are_not_found_until_hashed",
             run: table_unconfirmed_entries_are_not_found_until_hashed,
         },
+        Case { name: c"table_bysource_finds_same_source", run: table_bysource_finds_same_source },
         Case { name: c"proc_line_matches_nf_conntrack", run: proc_line_matches_nf_conntrack },
     ],
 };

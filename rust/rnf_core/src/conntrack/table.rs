@@ -16,13 +16,23 @@
 //! are listed, collected, flushed or early-dropped; an unconfirmed one is
 //! freed by its owner with [`ConnTable::remove`].
 //!
+//! For NAT there is a third chain per slot, the by-source index (the
+//! kernel's `nf_nat_bysource`, net/netfilter/nf_nat_core.c): a connection is
+//! linked there by the source of its original tuple (protocol, family,
+//! address and port or ICMP identifier, in its namespace) when source NAT
+//! is set up for it ([`ConnTable::link_bysource`], null bindings included),
+//! so that [`ConnTable::for_each_same_src`] finds the mapping an earlier
+//! connection from the same source got. It has its own bucket array, and
+//! [`ConnTable::remove`] unlinks a connection from it.
+//!
 //! Bucket selection uses `reciprocal_scale` (any bucket count works).
 //! Not synchronised: the caller holds the table's lock.
 
 use core::ops::DerefMut;
 
 use crate::conntrack::conn::{Conn, Direction, IPS_ASSURED};
-use crate::conntrack::tuple::Tuple;
+use crate::conntrack::tuple::{jhash2, Tuple};
+use crate::packet::L3Proto;
 
 /// End of a chain or of the free list.
 pub const NIL: u32 = u32::MAX;
@@ -41,13 +51,23 @@ pub struct Slot {
     pub conn: Option<Conn>,
     /// Next node in the chain of each direction (or the free list, `next[0]`).
     next: [u32; 2],
+    /// Next slot in the by-source chain.
+    src_next: u32,
     /// Whether the connection is in the hash chains (confirmed).
     hashed: bool,
+    /// Whether the connection is in the by-source chain.
+    bysrc: bool,
 }
 
 impl Slot {
     /// An unused slot, for filling the arena before [`ConnTable::new`].
-    pub const EMPTY: Slot = Slot { conn: None, next: [NIL, NIL], hashed: false };
+    pub const EMPTY: Slot = Slot { conn: None, next: [NIL, NIL], src_next: NIL, hashed: false, bysrc: false };
+
+    /// A slot holding `conn` (or free, with `free_next` the next free slot),
+    /// in no chain.
+    fn unlinked(conn: Option<Conn>, free_next: u32) -> Slot {
+        Slot { conn, next: [free_next, NIL], ..Slot::EMPTY }
+    }
 }
 
 /// Why an insertion failed.
@@ -59,10 +79,12 @@ pub enum InsertError {
     Clash,
 }
 
-/// The table over an arena `S` of [`Slot`]s and bucket heads `B`.
+/// The table over an arena `S` of [`Slot`]s and bucket heads `B` (one
+/// array for the tuple hash, one for the by-source index).
 pub struct ConnTable<S, B> {
     slots: S,
     buckets: B,
+    src_buckets: B,
     free: u32,
     count: u32,
     seed: u32,
@@ -94,19 +116,21 @@ where
     B: DerefMut<Target = [u32]>,
 {
     /// Builds an empty table over `slots` (its length is the capacity,
-    /// truncated to [`MAX_ENTRIES`]) and `buckets` (at least one). `seed`
-    /// randomises the hash (pass `get_random_u32()`).
-    pub fn new(mut slots: S, mut buckets: B, seed: u32) -> Self {
+    /// truncated to [`MAX_ENTRIES`]), `buckets` for the tuple hash and
+    /// `src_buckets` for the by-source index (at least one each; the kernel
+    /// sizes both alike). `seed` randomises both hashes (pass
+    /// `get_random_u32()`).
+    pub fn new(mut slots: S, mut buckets: B, mut src_buckets: B, seed: u32) -> Self {
         let cap = slots.len().min(MAX_ENTRIES) as u32;
         for (i, s) in slots.iter_mut().enumerate() {
             let next = if (i as u32).wrapping_add(1) < cap { i as u32 + 1 } else { NIL };
-            *s = Slot { conn: None, next: [next, NIL], hashed: false };
+            *s = Slot::unlinked(None, next);
         }
-        for b in buckets.iter_mut() {
+        for b in buckets.iter_mut().chain(src_buckets.iter_mut()) {
             *b = NIL;
         }
         let free = if cap > 0 { 0 } else { NIL };
-        ConnTable { slots, buckets, free, count: 0, seed }
+        ConnTable { slots, buckets, src_buckets, free, count: 0, seed }
     }
 
     /// Number of connections in the table, unconfirmed ones included.
@@ -201,7 +225,7 @@ where
         let idx = self.free;
         let slot = self.slots.get_mut(idx as usize).ok_or(InsertError::Full)?;
         self.free = slot.next[0];
-        *slot = Slot { conn: Some(conn), next: [NIL, NIL], hashed: false };
+        *slot = Slot::unlinked(Some(conn), NIL);
         self.count += 1;
         Ok(idx)
     }
@@ -261,16 +285,136 @@ where
         }
     }
 
-    /// Removes the connection in slot `i`, hashed or not, and returns it.
+    /// The by-source bucket of a source in namespace `netns`: the family,
+    /// protocol, address and port (or ICMP identifier) of an original
+    /// tuple's source, the key of the kernel's `hash_by_src()`.
+    fn src_bucket_of(&self, netns: u32, proto: u8, l3: L3Proto, src: &[u8; 16], src_id: u16) -> u32 {
+        let mut words = [0u32; 7];
+        for (w, c) in words.iter_mut().zip(src.chunks_exact(4)) {
+            if let [a, b, c, d] = *c {
+                *w = u32::from_ne_bytes([a, b, c, d]);
+            }
+        }
+        words[4] = u32::from(src_id);
+        words[5] = u32::from(proto) << 8 | u32::from(l3.nfproto());
+        words[6] = netns;
+        reciprocal_scale(jhash2(&words, self.seed), self.src_buckets.len() as u32)
+    }
+
+    fn src_bucket_of_conn(&self, c: &Conn) -> u32 {
+        let t = &c.tuple[Direction::Original as usize];
+        self.src_bucket_of(c.netns, t.proto, t.l3, &t.src, t.src_id)
+    }
+
+    fn src_next_of(&self, i: u32) -> u32 {
+        self.slot(i).map_or(NIL, |s| s.src_next)
+    }
+
+    fn set_src_next(&mut self, i: u32, v: u32) {
+        if let Some(s) = self.slots.get_mut(i as usize) {
+            s.src_next = v;
+        }
+    }
+
+    /// Whether slot `i` holds a connection in the by-source index.
+    pub fn is_bysource(&self, i: u32) -> bool {
+        self.slot(i).is_some_and(|s| s.bysrc && s.conn.is_some())
+    }
+
+    /// Links the connection of slot `i`, confirmed or not, into the
+    /// by-source index under the source of its original tuple (the
+    /// kernel's `nf_nat_setup_info` for a SRC manip); a linked one stays as
+    /// it is. Its original tuple must not change while it is linked.
+    /// Returns whether slot `i` is linked (false for a free slot).
+    pub fn link_bysource(&mut self, i: u32) -> bool {
+        let Some(conn) = self.get(i).copied() else { return false };
+        if self.is_bysource(i) {
+            return true;
+        }
+        let b = self.src_bucket_of_conn(&conn) as usize;
+        let Some(&head) = self.src_buckets.get(b) else { return false };
+        self.set_src_next(i, head);
+        if let Some(h) = self.src_buckets.get_mut(b) {
+            *h = i;
+        }
+        if let Some(s) = self.slots.get_mut(i as usize) {
+            s.bysrc = true;
+        }
+        true
+    }
+
+    fn unlink_bysource(&mut self, i: u32, conn: &Conn) {
+        let b = self.src_bucket_of_conn(conn) as usize;
+        let next = self.src_next_of(i);
+        if let Some(s) = self.slots.get_mut(i as usize) {
+            s.bysrc = false;
+            s.src_next = NIL;
+        }
+        let Some(&head) = self.src_buckets.get(b) else { return };
+        if head == i {
+            if let Some(h) = self.src_buckets.get_mut(b) {
+                *h = next;
+            }
+            return;
+        }
+        let mut prev = head;
+        let mut budget = u64::from(self.capacity()) + 1;
+        while prev != NIL && budget > 0 {
+            let p_next = self.src_next_of(prev);
+            if p_next == i {
+                self.set_src_next(prev, next);
+                return;
+            }
+            prev = p_next;
+            budget -= 1;
+        }
+    }
+
+    /// Calls `f` with the slot and the connection of each entry of the
+    /// by-source index in namespace `netns` whose original tuple has the
+    /// source `proto`, `l3`, `src`, `src_id` (the kernel's
+    /// `find_appropriate_src` walk, `same_src`), unconfirmed ones included,
+    /// until `f` returns true.
+    pub fn for_each_same_src(
+        &self,
+        netns: u32,
+        proto: u8,
+        l3: L3Proto,
+        src: &[u8; 16],
+        src_id: u16,
+        mut f: impl FnMut(u32, &Conn) -> bool,
+    ) {
+        let b = self.src_bucket_of(netns, proto, l3, src, src_id);
+        let mut i = self.src_buckets.get(b as usize).copied().unwrap_or(NIL);
+        // As in `find`: a chain never holds more than every slot once.
+        let mut budget = u64::from(self.capacity()) + 1;
+        while i != NIL && budget > 0 {
+            if let Some(c) = self.get(i) {
+                let t = &c.tuple[Direction::Original as usize];
+                if c.netns == netns && t.proto == proto && t.l3 == l3 && t.src == *src && t.src_id == src_id && f(i, c)
+                {
+                    return;
+                }
+            }
+            i = self.src_next_of(i);
+            budget -= 1;
+        }
+    }
+
+    /// Removes the connection in slot `i`, hashed or not, and returns it;
+    /// it leaves the by-source index too.
     pub fn remove(&mut self, i: u32) -> Option<Conn> {
         let conn = self.get(i).copied()?;
         if self.is_hashed(i) {
             self.unlink(node(i, Direction::Original), &conn.tuple[0], conn.netns);
             self.unlink(node(i, Direction::Reply), &conn.tuple[1], conn.netns);
         }
+        if self.is_bysource(i) {
+            self.unlink_bysource(i, &conn);
+        }
         let free = self.free;
         let slot = self.slots.get_mut(i as usize)?;
-        *slot = Slot { conn: None, next: [free, NIL], hashed: false };
+        *slot = Slot::unlinked(None, free);
         self.free = i;
         self.count -= 1;
         Some(conn)
@@ -394,4 +538,185 @@ pub fn default_buckets(ram_bytes: u64, bucket_head_bytes: u64) -> u32 {
         ram_bytes / 16_384 / bucket_head_bytes.max(1)
     };
     n.clamp(1024, 262_144) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use std::vec;
+    use std::vec::Vec;
+
+    use super::*;
+    use crate::conntrack::conn::ProtoTrack;
+    use crate::packet::IPPROTO_UDP;
+
+    fn v4(a: [u8; 4]) -> [u8; 16] {
+        let mut x = [0u8; 16];
+        x[..4].copy_from_slice(&a);
+        x
+    }
+
+    const CLIENT: [u8; 4] = [10, 0, 1, 3];
+
+    /// A UDP connection from `src:sport` to `dst:dport` in `netns`.
+    fn udp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, netns: u32) -> Conn {
+        let t = Tuple { src: v4(src), dst: v4(dst), src_id: sport, dst_id: dport, proto: IPPROTO_UDP, l3: L3Proto::Ipv4 };
+        Conn { tuple: [t, t.invert()], status: 0, expires: 1000, netns, proto: ProtoTrack::Udp { stream_ts: 0 } }
+    }
+
+    struct Arena {
+        slots: Vec<Slot>,
+        buckets: Vec<u32>,
+        src_buckets: Vec<u32>,
+    }
+
+    impl Arena {
+        fn new(cap: usize, buckets: usize) -> Self {
+            Arena { slots: vec![Slot::EMPTY; cap], buckets: vec![0; buckets], src_buckets: vec![0; buckets] }
+        }
+        fn table(&mut self) -> ConnTable<&mut [Slot], &mut [u32]> {
+            ConnTable::new(&mut self.slots[..], &mut self.buckets[..], &mut self.src_buckets[..], 0x5eed)
+        }
+    }
+
+    /// The slots the by-source walk reports for `CLIENT:sport` in `netns`.
+    fn same_src<S, B>(t: &ConnTable<S, B>, netns: u32, sport: u16) -> Vec<u32>
+    where
+        S: DerefMut<Target = [Slot]>,
+        B: DerefMut<Target = [u32]>,
+    {
+        let mut found = Vec::new();
+        t.for_each_same_src(netns, IPPROTO_UDP, L3Proto::Ipv4, &v4(CLIENT), sport, |i, c| {
+            assert_eq!(c.tuple[0].src_id, sport);
+            found.push(i);
+            false
+        });
+        found.sort_unstable();
+        found
+    }
+
+    #[test]
+    fn linked_connections_are_found_by_source() {
+        let mut a = Arena::new(8, 4);
+        let mut t = a.table();
+        let c1 = t.insert(udp(CLIENT, 100, [192, 0, 2, 1], 9999, 1)).unwrap();
+        let c2 = t.insert(udp(CLIENT, 100, [192, 0, 2, 1], 9998, 1)).unwrap();
+        let other_port = t.insert(udp(CLIENT, 101, [192, 0, 2, 1], 9999, 1)).unwrap();
+        let other_host = t.insert(udp([10, 0, 1, 4], 100, [192, 0, 2, 1], 9999, 1)).unwrap();
+        assert!(same_src(&t, 1, 100).is_empty(), "nothing linked yet");
+        for i in [c1, c2, other_port, other_host] {
+            assert!(t.link_bysource(i));
+        }
+        assert!(t.link_bysource(c1), "linking twice is harmless");
+        assert_eq!(same_src(&t, 1, 100), vec![c1, c2]);
+        assert_eq!(same_src(&t, 1, 101), vec![other_port]);
+        // The walk stops when the callback says so.
+        let mut calls = 0;
+        t.for_each_same_src(1, IPPROTO_UDP, L3Proto::Ipv4, &v4(CLIENT), 100, |_, _| {
+            calls += 1;
+            true
+        });
+        assert_eq!(calls, 1);
+        // Another protocol or family with the same address and port is not it.
+        let mut any = false;
+        t.for_each_same_src(1, 6, L3Proto::Ipv4, &v4(CLIENT), 100, |_, _| {
+            any = true;
+            false
+        });
+        t.for_each_same_src(1, IPPROTO_UDP, L3Proto::Ipv6, &v4(CLIENT), 100, |_, _| {
+            any = true;
+            false
+        });
+        assert!(!any);
+    }
+
+    #[test]
+    fn remove_unlinks_and_the_slot_comes_back_unlinked() {
+        // One bucket: every connection shares the chain, so unlinking from
+        // its head, middle and tail are all exercised.
+        let mut a = Arena::new(4, 1);
+        let mut t = a.table();
+        let s: Vec<u32> = (0..4).map(|p| t.insert(udp(CLIENT, 100, [192, 0, 2, 1], 9000 + p, 1)).unwrap()).collect();
+        for &i in &s {
+            assert!(t.link_bysource(i));
+        }
+        assert_eq!(same_src(&t, 1, 100), s);
+        for (k, &i) in [s[1], s[3], s[0]].iter().enumerate() {
+            assert!(t.remove(i).is_some());
+            assert!(!t.is_bysource(i));
+            assert_eq!(same_src(&t, 1, 100).len(), 3 - k);
+        }
+        assert_eq!(same_src(&t, 1, 100), vec![s[2]]);
+        // A reused slot is not in the index until linked again.
+        let again = t.insert(udp(CLIENT, 100, [192, 0, 2, 1], 8000, 1)).unwrap();
+        assert!(!t.is_bysource(again));
+        assert_eq!(same_src(&t, 1, 100), vec![s[2]]);
+        // Flush and GC go through remove too.
+        assert!(t.link_bysource(again));
+        assert_eq!(t.flush(Some(1), |_| {}), 2);
+        assert!(same_src(&t, 1, 100).is_empty());
+        assert!(!t.link_bysource(again), "a free slot cannot be linked");
+        assert!(same_src(&t, 1, 100).is_empty());
+    }
+
+    #[test]
+    fn unconfirmed_connections_can_be_linked() {
+        let mut a = Arena::new(4, 3);
+        let mut t = a.table();
+        let confirmed = t.insert(udp(CLIENT, 100, [192, 0, 2, 1], 9999, 1)).unwrap();
+        let pending = t.alloc(udp(CLIENT, 100, [192, 0, 2, 1], 9998, 1)).unwrap();
+        assert!(t.link_bysource(confirmed) && t.link_bysource(pending));
+        assert!(!t.is_hashed(pending) && t.is_bysource(pending));
+        assert_eq!(same_src(&t, 1, 100), vec![confirmed, pending]);
+        // Confirming keeps it linked; an unconfirmed one freed by its owner
+        // leaves the index.
+        t.hash(pending).unwrap();
+        assert!(t.is_bysource(pending));
+        let loser = t.alloc(udp(CLIENT, 100, [192, 0, 2, 1], 9998, 1)).unwrap();
+        assert!(t.link_bysource(loser));
+        assert_eq!(same_src(&t, 1, 100).len(), 3);
+        assert!(t.remove(loser).is_some());
+        assert_eq!(same_src(&t, 1, 100), vec![confirmed, pending]);
+    }
+
+    #[test]
+    fn other_namespaces_are_not_seen() {
+        let mut a = Arena::new(4, 1);
+        let mut t = a.table();
+        let mine = t.insert(udp(CLIENT, 100, [192, 0, 2, 1], 9999, 1)).unwrap();
+        let theirs = t.insert(udp(CLIENT, 100, [192, 0, 2, 1], 9999, 2)).unwrap();
+        assert!(t.link_bysource(mine) && t.link_bysource(theirs));
+        assert_eq!(same_src(&t, 1, 100), vec![mine]);
+        assert_eq!(same_src(&t, 2, 100), vec![theirs]);
+        assert!(same_src(&t, 3, 100).is_empty());
+    }
+
+    #[test]
+    fn a_corrupted_chain_does_not_loop() {
+        let mut a = Arena::new(2, 1);
+        let mut t = a.table();
+        let x = t.insert(udp(CLIENT, 100, [192, 0, 2, 1], 9999, 1)).unwrap();
+        assert!(t.link_bysource(x));
+        // Make the chain a cycle through x.
+        t.set_src_next(x, x);
+        let mut calls = 0u32;
+        t.for_each_same_src(1, IPPROTO_UDP, L3Proto::Ipv4, &v4(CLIENT), 100, |_, _| {
+            calls += 1;
+            false
+        });
+        assert!(calls <= 3, "bounded walk, {calls} calls");
+        let y = t.alloc(udp(CLIENT, 101, [192, 0, 2, 1], 9999, 1)).unwrap();
+        assert!(t.link_bysource(y));
+        assert!(t.remove(x).is_some() && t.remove(y).is_some());
+    }
+
+    #[test]
+    fn empty_bucket_arrays_do_not_panic() {
+        let mut slots = [Slot::EMPTY; 2];
+        let (mut b, mut sb) = ([0u32; 1], [0u32; 0]);
+        let mut t = ConnTable::new(&mut slots[..], &mut b[..], &mut sb[..], 1);
+        let x = t.insert(udp(CLIENT, 100, [192, 0, 2, 1], 9999, 1)).unwrap();
+        assert!(!t.link_bysource(x));
+        assert!(same_src(&t, 1, 100).is_empty());
+        assert!(t.remove(x).is_some());
+    }
 }
