@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 //! rnf_tables: the `filter` tables of IPv4 and IPv6, driven by the stock
 //! `iptables-legacy` and `ip6tables-legacy` through the ip_tables /
-//! ip6_tables socket-option ABI.
+//! ip6_tables socket-option ABI, and the tables other modules register.
 //!
 //! The kernel-independent engine (`xt`, in rust/rnf_core) parses, validates
 //! and evaluates the rules; this module gives it kernel memory, the socket
 //! options (`control`), a table per family in every network namespace with
 //! its hooks at LOCAL_IN, FORWARD and LOCAL_OUT (`netns`, `packet`), per-CPU
 //! counters, conntrack state from rnf_conntrack, and REJECT through the
-//! kernel's nf_reject_ipv4 / nf_reject_ipv6. The kernel's own ip_tables must
-//! not be loaded: both cannot own the socket options.
+//! kernel's nf_reject_ipv4 / nf_reject_ipv6. Other modules add built-in
+//! tables of their own (`registry`: rnf_tables_nat's `nat`) and walk them
+//! from their hooks (rust/glue/rnf_tables_api.h), as iptable_nat.c does with
+//! x_tables. The kernel's own ip_tables must not be loaded: both cannot own
+//! the socket options.
 
 use kernel::prelude::*;
 use kernel::sync::Mutex;
@@ -44,6 +47,8 @@ mod instance;
 mod netns;
 #[path = "rnf_tables/packet.rs"]
 mod packet_path;
+#[path = "rnf_tables/registry.rs"]
+mod registry;
 
 use glue::global::Global;
 use glue::hook::HookOps;
@@ -62,8 +67,11 @@ module! {
 pub(crate) struct Shared {
     /// The filter hooks, registered in every namespace.
     pub(crate) hooks: HookOps,
-    /// Serialises table replacement and counter addition (the xt mutex).
+    /// Serialises table replacement, counter addition and the creation
+    /// and removal of registered tables in a namespace (the xt mutex).
     pub(crate) lock: Pin<KBox<Mutex<()>>>,
+    /// The registered tables (taken before `lock`, never under it).
+    pub(crate) registry: Pin<KBox<Mutex<registry::Registered>>>,
 }
 
 /// Teardown rule (see [`Global::get`]): taken in exit after the socket
@@ -84,7 +92,8 @@ struct RnfTables {
 impl kernel::Module for RnfTables {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let lock = KBox::pin_init(kernel::new_mutex!(()), GFP_KERNEL)?;
-        let shared = KBox::new(Shared { hooks: packet_path::build_hooks()?, lock }, GFP_KERNEL)?;
+        let registry = KBox::pin_init(kernel::new_mutex!(Default::default()), GFP_KERNEL)?;
+        let shared = KBox::new(Shared { hooks: packet_path::build_hooks()?, lock, registry }, GFP_KERNEL)?;
         drop(SHARED.set(shared));
         let mut me = RnfTables { sockopt4: None, sockopt6: None, pernet: None };
         // The socket options first: if the kernel's ip_tables holds them
@@ -120,6 +129,10 @@ impl Drop for RnfTables {
         drop(self.sockopt6.take());
         drop(self.sockopt4.take());
         control::set_ready(false);
+        // None is left (their modules depend on this one and are gone).
+        if let Some(s) = shared() {
+            registry::unregister_all(&mut s.registry.lock());
+        }
         drop(self.pernet.take());
         glue::synchronize_rcu();
         drop(SHARED.take());

@@ -55,6 +55,19 @@ pub struct HookState<'a> {
     raw: &'a bindings::nf_hook_state,
 }
 
+impl<'a> HookState<'a> {
+    /// Wraps the state another module's hook passes on (an exported entry
+    /// point called from a hook).
+    ///
+    /// # Safety
+    ///
+    /// `raw` must be the valid state of a hook call that lasts for `'a`.
+    pub unsafe fn from_raw(raw: *const bindings::nf_hook_state) -> HookState<'a> {
+        // SAFETY: guaranteed by the caller.
+        HookState { raw: unsafe { &*raw } }
+    }
+}
+
 impl HookState<'_> {
     /// The hook number (`NF_INET_*`).
     pub fn hook(&self) -> u32 {

@@ -122,6 +122,25 @@ impl<T> NetGeneric<T> {
         // only once nothing of the namespace can call here.
         unsafe { &*self.area(net) }
     }
+
+    /// The data of `net`, or `None` if the namespace's `init` has not run
+    /// yet (its `net_generic` pointer for this id is still NULL: the core
+    /// allocates and assigns it right before calling `init`).
+    ///
+    /// For callers from other modules' hooks, which are registered in a new
+    /// namespace before this module's set-up reaches it. Otherwise the rule
+    /// of [`NetGeneric::get`] applies: the namespace is live and its `exit`
+    /// has not run (a namespace's devices, hence its packets, are gone
+    /// before any of its pernet `exit`s runs).
+    pub fn try_get(&self, net: Net) -> Option<&T> {
+        let area = self.area(net);
+        // SAFETY: non-null means the core allocated the area (zeroed) and is
+        // about to run, or has run, the init trampoline, which writes a `T`
+        // before the namespace's devices exist; no packet of the namespace
+        // can reach a caller before that. By the rule above its exit has not
+        // dropped the value.
+        unsafe { area.as_ref() }
+    }
 }
 
 /// A [`PernetHandler`] with per-namespace data.

@@ -29,3 +29,4 @@
 #include "rnf_helpers.h"
 #include "rnf_conntrack_api.h"
 #include "rnf_nat_api.h"
+#include "rnf_tables_api.h"

@@ -7,6 +7,10 @@
 //! User memory is copied into kernel buffers first; the engine parses and
 //! validates the bytes; a new table is built in full before it replaces the
 //! one in force, under [`crate::Shared::lock`] (the kernel's xt mutex).
+//!
+//! A request names its table: `filter`, or one another module registered
+//! (`registry.rs`) and so present in the caller's namespace; any other name
+//! is ENOENT, as for a table that is not loaded.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -18,7 +22,7 @@ use crate::glue::sockopt::{Caller, SetArg, SockoptHandler, SockoptRange, UserPtr
 use crate::glue::{self};
 use crate::instance::{Instance, MAX_TABLE_BYTES};
 use crate::netns::{self, Fam, IPV4, IPV6};
-use crate::xt::{self, ReplaceHeader, GET_ENTRIES_SIZE, GET_REVISION_SIZE};
+use crate::xt::{self, ReplaceHeader, TableDef, GET_ENTRIES_SIZE, GET_REVISION_SIZE};
 
 /// Whether every namespace has its tables: set at the end of module init,
 /// after the pernet registration; the options are registered before it.
@@ -49,10 +53,11 @@ fn name_in(field: &[u8]) -> &[u8] {
     field.get(..n).unwrap_or(&[])
 }
 
-/// Whether `name` (from a request) names this module's table of `fam`;
-/// every other name is ENOENT, as for a table that is not loaded.
-fn is_ours(fam: &Fam, name: &[u8]) -> bool {
-    name_in(name) == fam.def.name.as_bytes()
+/// The definition of the table of `fam` named `name` (from a request) in
+/// the caller's namespace; `None` (ENOENT) if it has none of that name.
+fn def_of(fam: &Fam, caller: &Caller, name: &[u8]) -> Option<&'static TableDef> {
+    let rcu = RcuReadGuard::new();
+    netns::tables(caller.net()).find(fam, name_in(name), &rcu).map(|(_, inst)| inst.def)
 }
 
 /// `SET_REPLACE`: validates the new table in full, swaps it in, waits for a
@@ -85,31 +90,41 @@ fn replace(fam: &Fam, caller: &Caller, arg: &SetArg, len: u32) -> Result {
     }
     let mut blob = KVVec::from_elem(0u8, size, GFP_KERNEL)?;
     arg.read(hb.len(), &mut blob)?;
-    let new = Instance::build(fam.def, &hdr, blob).map_err(|e| {
+    // A name the namespace has no table of is checked against `filter`'s
+    // definition, which refuses it (ENOENT) after the blob's own checks.
+    let def = def_of(fam, caller, &hdr.name).unwrap_or(fam.filter);
+    let new = Instance::build(def, &hdr, blob).map_err(|e| {
         if glue::net_ratelimit() {
-            pr_info!("{}: table {} refused: {} (errno {})\n", fam.tool, fam.def.name, e.reason, e.errno);
+            pr_info!("{}: table {} refused: {} (errno {})\n", fam.tool, def.name, e.reason, e.errno);
         }
         errno(e)
     })?;
-    if !is_ours(fam, &hdr.name) {
+    if name_in(&hdr.name) != def.name.as_bytes() {
         return Err(ENOENT);
     }
-    if hdr.valid_hooks != fam.def.valid_hooks {
+    if hdr.valid_hooks != def.valid_hooks {
         return Err(EINVAL);
     }
     let n = hdr.num_counters as usize;
     let mut counters = KVVec::from_elem(0u8, n.checked_mul(16).ok_or(ENOMEM)?, GFP_KERNEL)?;
 
     let shared = crate::shared().ok_or(ENODEV)?;
-    let slot = netns::tables(caller.net()).slot(fam);
+    let tables = netns::tables(caller.net());
     let guard = shared.lock.lock();
-    let current = {
+    // Under the lock the table cannot come or go (registration fills and
+    // empties the slots under it too): it must still be the one `def` was
+    // taken from.
+    let (id, current) = {
         let rcu = RcuReadGuard::new();
-        slot.read(&rcu).map(|t| t.table.num_entries())
+        match tables.find(fam, def.name.as_bytes(), &rcu) {
+            Some((id, inst)) if core::ptr::eq(inst.def, def) => (id, inst.table.num_entries()),
+            _ => return Err(ENOENT),
+        }
     };
-    if current != Some(hdr.num_counters) {
+    if current != hdr.num_counters {
         return Err(EAGAIN);
     }
+    let slot = &tables.slots(fam)[id];
     // Publish, wait until no hook walks the old table, then read its
     // counters: nothing adds to them any more.
     let old = slot.replace(Some(new));
@@ -142,13 +157,10 @@ fn add_counters(fam: &Fam, caller: &Caller, arg: &SetArg, len: u32) -> Result {
     let mut buf = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
     arg.read(0, &mut buf)?;
     let add = xt::parse_add_counters(&buf).map_err(errno)?;
-    if !is_ours(fam, &add.name) {
-        return Err(ENOENT);
-    }
     let shared = crate::shared().ok_or(ENODEV)?;
     let _guard = shared.lock.lock();
     let rcu = RcuReadGuard::new();
-    let inst = netns::tables(caller.net()).slot(fam).read(&rcu).ok_or(ENOENT)?;
+    let (_, inst) = netns::tables(caller.net()).find(fam, name_in(&add.name), &rcu).ok_or(ENOENT)?;
     if inst.table.num_entries() != add.num_counters {
         return Err(EINVAL);
     }
@@ -166,12 +178,9 @@ fn get_info(fam: &Fam, caller: &Caller, user: UserPtr, len: i32) -> Result<i32> 
     }
     let mut name = [0u8; 32];
     user.read(0, &mut name)?;
-    if !is_ours(fam, &name[..31]) {
-        return Err(ENOENT);
-    }
     let info = {
         let rcu = RcuReadGuard::new();
-        let inst = netns::tables(caller.net()).slot(fam).read(&rcu).ok_or(ENOENT)?;
+        let (_, inst) = netns::tables(caller.net()).find(fam, name_in(&name[..31]), &rcu).ok_or(ENOENT)?;
         inst.table.info().to_bytes()
     };
     user.write(0, &info)?;
@@ -193,13 +202,13 @@ fn get_entries(fam: &Fam, caller: &Caller, user: UserPtr, len: i32) -> Result<i3
     if len as u64 != GET_ENTRIES_SIZE as u64 + u64::from(size) {
         return Err(EINVAL);
     }
-    if !is_ours(fam, &hb[..31]) {
+    if def_of(fam, caller, &hb[..31]).is_none() {
         return Err(ENOENT);
     }
     let mut out = KVVec::from_elem(0u8, size as usize, GFP_KERNEL)?;
     {
         let rcu = RcuReadGuard::new();
-        let inst = netns::tables(caller.net()).slot(fam).read(&rcu).ok_or(ENOENT)?;
+        let (_, inst) = netns::tables(caller.net()).find(fam, name_in(&hb[..31]), &rcu).ok_or(ENOENT)?;
         if inst.table.size() != size {
             return Err(EAGAIN);
         }
@@ -220,7 +229,7 @@ fn get_revision(fam: &Fam, user: UserPtr, len: i32, target: bool) -> Result<i32>
     user.read(0, &mut rb)?;
     let (name, rev) = rb.split_at(GET_REVISION_SIZE - 1);
     let rev = rev.first().copied().unwrap_or(0);
-    xt::find_revision(fam.def.family, target, name_in(name), rev).map_err(errno)
+    xt::find_revision(fam.filter.family, target, name_in(name), rev).map_err(errno)
 }
 
 fn set(fam: &Fam, caller: &Caller, cmd: i32, arg: &SetArg, len: u32) -> Result {

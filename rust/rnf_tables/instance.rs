@@ -44,6 +44,8 @@ pub(crate) const MAX_TABLE_BYTES: usize = 512 * 1024 * 1024;
 
 /// A table in force in one namespace.
 pub(crate) struct Instance {
+    /// The engine's definition of the table (name, family, hooks).
+    pub(crate) def: &'static TableDef,
     /// The decoded rules and the blob they came from.
     pub(crate) table: CoreTable,
     /// The sets that let the packet path skip rules that cannot match;
@@ -70,12 +72,12 @@ fn defaults<T: Default>(n: usize) -> Result<KvSlice<T>, xt::Error> {
 /// Builds the classifier of `table` (process context, `GFP_KERNEL`); the
 /// scratch space is freed on return. `None` when the table is small, no
 /// rule constrains a classified field, or memory is short (logged).
-fn classifier(table: &CoreTable) -> Option<CoreClassifier> {
+fn classifier(def: &TableDef, table: &CoreTable) -> Option<CoreClassifier> {
     if table.num_entries() < CLASSIFY_MIN_ENTRIES {
         return None;
     }
     build_classifier(table).unwrap_or_else(|e| {
-        pr_warn!("filter table ({:?}): {} (errno {}): rules walked one by one\n", table.family(), e.reason, e.errno);
+        pr_warn!("{} table ({:?}): {} (errno {}): rules walked one by one\n", def.name, table.family(), e.reason, e.errno);
         None
     })
 }
@@ -98,19 +100,19 @@ impl Instance {
     /// the header) for table `def`. Process context (allocates with
     /// `GFP_KERNEL`). Errors: the engine's (EINVAL, ELOOP, ENOENT, ...) or
     /// ENOMEM.
-    pub(crate) fn build(def: &TableDef, hdr: &ReplaceHeader, blob: KVVec<u8>) -> Result<KBox<Instance>, xt::Error> {
+    pub(crate) fn build(def: &'static TableDef, hdr: &ReplaceHeader, blob: KVVec<u8>) -> Result<KBox<Instance>, xt::Error> {
         let sizes = xt::measure(def, hdr, &blob)?;
         let rules = defaults::<xt::Rule>(sizes.rules)?;
         let matches = defaults::<xt::Match>(sizes.matches)?;
         let table = CoreTable::translate(def, hdr, KvSlice(blob), rules, matches)?;
         let counters = PerCpuCounters::new(table.num_entries() as usize).map_err(|_| nomem("no per-CPU memory for counters"))?;
-        let classifier = classifier(&table);
-        KBox::new(Instance { table, classifier, counters }, GFP_KERNEL).map_err(|_| nomem("no memory for the table"))
+        let classifier = classifier(def, &table);
+        KBox::new(Instance { def, table, classifier, counters }, GFP_KERNEL).map_err(|_| nomem("no memory for the table"))
     }
 
     /// The table a namespace starts with: every built-in chain empty with
     /// policy ACCEPT (as `ipt_alloc_initial_table`).
-    pub(crate) fn initial(def: &TableDef) -> Result<KBox<Instance>, xt::Error> {
+    pub(crate) fn initial(def: &'static TableDef) -> Result<KBox<Instance>, xt::Error> {
         let mut blob = KVVec::from_elem(0u8, xt::initial_size(def), GFP_KERNEL).map_err(|_| nomem("no memory for the initial table"))?;
         let hdr = xt::initial_table(def, &mut blob)?;
         Self::build(def, &hdr, blob)

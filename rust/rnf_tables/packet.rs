@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The packet path: the filter hooks at LOCAL_IN, FORWARD and LOCAL_OUT
 //! (`NF_IP_PRI_FILTER` / `NF_IP6_PRI_FILTER`, 0), like iptable_filter.c
-//! and ipt_do_table.
+//! and ipt_do_table, and the walk of a registered table that another
+//! module's hook asks for ([`table_walk`], behind `rnf_tables_walk`).
 //!
 //! Hooks run under `rcu_read_lock()` in softirq or process context. The
 //! walk itself runs with bottom halves disabled, so the per-CPU counters the
@@ -9,14 +10,14 @@
 
 use crate::glue::bindings;
 use crate::glue::hook::{Hook, HookOps, HookState};
-use crate::glue::rcu::{BhDisabled, RcuReadGuard};
+use crate::glue::rcu::{BhDisabled, RcuBox, RcuReadGuard};
 use crate::glue::skb::{Skb, HEADER_BYTES};
 use crate::tables_glue::{self as tglue, CtLookup, Reject};
 use crate::glue::{self, Verdict};
 use crate::instance::Instance;
-use crate::netns::{self, Fam, IPV4, IPV6};
+use crate::netns::{self, Fam, IPV4, IPV6, MAX_TABLES};
 use crate::packet as pkt;
-use crate::xt::{self, Action, CtState, Env, RejectWith};
+use crate::xt::{self, Action, CtState, Env, NatTarget, RejectWith};
 
 use kernel::prelude::*;
 
@@ -104,11 +105,21 @@ fn reject_of(with: RejectWith) -> Reject {
     Reject::Unreach(code as u8)
 }
 
-/// Judges one packet against the filter table of `fam` in its namespace.
-fn filter(fam: &Fam, skb: &Skb<'_>, state: &HookState<'_>) -> Verdict {
+/// What the walk of one table decided about a packet.
+pub(crate) enum Outcome {
+    /// A verdict (a REJECT's answer already sent).
+    Verdict(Verdict),
+    /// A NAT target: the caller maps the connection and accepts the packet.
+    Nat(NatTarget),
+}
+
+/// Walks the table in `slot` (of family `fam`, in the packet's namespace)
+/// for one packet at the hook of `state`. An empty slot accepts.
+#[inline(always)]
+fn walk(fam: &Fam, slot: &RcuBox<Instance>, skb: &Skb<'_>, state: &HookState<'_>) -> Outcome {
     let rcu = RcuReadGuard::new();
-    let Some(inst) = netns::tables(state.net()).slot(fam).read(&rcu) else {
-        return Verdict::Accept;
+    let Some(inst) = slot.read(&rcu) else {
+        return Outcome::Verdict(Verdict::Accept);
     };
     let mut buf = [0u8; HEADER_BYTES];
     let headers = skb.network_bytes(&mut buf).unwrap_or(&[]);
@@ -124,20 +135,40 @@ fn filter(fam: &Fam, skb: &Skb<'_>, state: &HookState<'_>) -> Verdict {
         Some(cls) => inst.table.evaluate_classified(cls, &p, &mut env),
         None => inst.table.evaluate(&p, &mut env),
     };
-    let verdict = match action {
-        Action::Accept => Verdict::Accept,
-        Action::Drop => Verdict::Drop,
+    let outcome = match action {
+        Action::Accept => Outcome::Verdict(Verdict::Accept),
+        Action::Drop => Outcome::Verdict(Verdict::Drop),
         // Sent with BHs still disabled, as ipt_do_table runs ipt_REJECT.
         Action::Reject(r) => {
             tglue::send_reject(skb, state, fam.ipv6, reject_of(r));
-            Verdict::Drop
+            Outcome::Verdict(Verdict::Drop)
         }
-        // NAT targets are refused outside the nat table at SET_REPLACE
-        // (checkentry), so a filter walk cannot end in one; fail closed.
-        Action::Nat(_) => Verdict::Drop,
+        Action::Nat(t) => Outcome::Nat(t),
     };
     drop(bh);
-    verdict
+    outcome
+}
+
+/// Judges one packet against the filter table of `fam` in its namespace.
+fn filter(fam: &Fam, skb: &Skb<'_>, state: &HookState<'_>) -> Verdict {
+    match walk(fam, netns::tables(state.net()).filter(fam), skb, state) {
+        Outcome::Verdict(v) => v,
+        // NAT targets are refused outside the nat table at SET_REPLACE
+        // (checkentry), so a filter walk cannot end in one; fail closed.
+        Outcome::Nat(_) => Verdict::Drop,
+    }
+}
+
+/// Walks table `id` of family `pf` (`NFPROTO_*`) in the namespace of
+/// `state` for `skb` at `state`'s hook: what `rnf_tables_walk` answers.
+/// Accepts, with no NAT target, when the family or id is unknown or the
+/// namespace has no such table (not set up yet, or being unregistered).
+pub(crate) fn table_walk(pf: u8, id: i32, skb: &Skb<'_>, state: &HookState<'_>) -> Outcome {
+    let accept = Outcome::Verdict(Verdict::Accept);
+    let Some(fam) = netns::fam_of(pf) else { return accept };
+    let Some(id) = usize::try_from(id).ok().filter(|&i| i < MAX_TABLES) else { return accept };
+    let Some(tables) = netns::try_tables(state.net()) else { return accept };
+    walk(fam, &tables.slots(fam)[id], skb, state)
 }
 
 struct Filter4;

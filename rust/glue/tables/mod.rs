@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Glue only rnf_tables uses: calls into other modules (nf_reject_ipv4,
-//! nf_reject_ipv6, rnf_conntrack). It is mounted by rnf_tables_main.rs alone,
-//! not by `glue/mod.rs`, so that the other modules neither link these
+//! nf_reject_ipv6, rnf_conntrack) and the entry points it exports to the
+//! modules that register tables (`api`). It is mounted by rnf_tables_main.rs
+//! alone, not by `glue/mod.rs`, so that the other modules neither link these
 //! symbols nor gain their `depends=`.
 //!
 //! C headers: [include/net/netfilter/ipv4/nf_reject.h](srctree/include/net/netfilter/ipv4/nf_reject.h),
@@ -11,6 +12,8 @@
 use crate::glue::bindings;
 use crate::glue::hook::HookState;
 use crate::glue::skb::Skb;
+
+pub mod api;
 
 /// What a REJECT target sends back before the packet is dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
