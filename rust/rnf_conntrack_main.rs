@@ -150,7 +150,7 @@ impl kernel::Module for RnfConntrack {
             u64::from(buckets).saturating_mul(2 * core::mem::size_of::<u32>() as u64),
             max,
             core::mem::size_of::<Slot>() + core::mem::size_of::<Option<ct_glue::nfct::CtRef>>(),
-            core::mem::size_of::<bindings::nf_conn>() + 4,
+            nfct.object_size(),
             core::mem::size_of::<bindings::nf_conn>()
         );
         Ok(RnfConntrack { pernet: Some(pernet), nfct: Some(nfct), gc: Some(gc), controls: Some(controls) })

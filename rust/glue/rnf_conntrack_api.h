@@ -226,6 +226,7 @@ struct rnf_ct;
 #define RNF_CT_NO_SLOT 0xffffffffU
 
 int rnf_nfct_init(void);
+unsigned int rnf_nfct_object_size(void);
 void rnf_nfct_exit(void);
 /* A new object with one reference (the caller's), GFP_ATOMIC; NULL if out of memory. */
 struct rnf_ct *rnf_nfct_alloc(struct net *net, u32 slot, u32 status);

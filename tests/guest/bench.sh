@@ -180,10 +180,12 @@ rnf-modload /lib/rnf/rnf_conntrack.ko "/lib/modules/$KVER/kernel/net/ipv4/netfil
 measure "rnf_conntrack"
 echo "bench: rnf_conntrack entries: $(in_ns r cat /proc/sys/net/rnf/conntrack_count)"
 
-line=$(dmesg | grep -o 'max [0-9]* connections, [0-9]* bytes each (struct nf_conn: [0-9]* bytes)' | tail -n 1)
-rnf=$(echo "$line" | sed -n 's/.*, \([0-9]*\) bytes each.*/\1/p')
+line=$(dmesg | grep -o 'max [0-9]* connections, [0-9]* bytes each in the table + [0-9]* per object packets carry (struct nf_conn: [0-9]* bytes)' | tail -n 1)
+rnf=$(echo "$line" | sed -n 's/.*, \([0-9]*\) bytes each in the table.*/\1/p')
+obj=$(echo "$line" | sed -n 's/.* + \([0-9]*\) per object.*/\1/p')
 kern=$(echo "$line" | sed -n 's/.*nf_conn: \([0-9]*\) bytes.*/\1/p')
-echo "bench: memory per connection: rnf_conntrack $rnf bytes (+4 per hash bucket, all allocated at load);" \
+echo "bench: memory per connection: rnf_conntrack $rnf bytes in its table (+8 per hash bucket pair," \
+    "all allocated at load) + $obj for the object packets carry (slab, per live connection);" \
     "kernel struct nf_conn $kern bytes, $(((kern + 63) / 64 * 64)) in its cache-aligned slab" \
     "(+8 per hash bucket, extensions extra)"
 

@@ -329,6 +329,12 @@ static struct notifier_block rnf_nfct_module_nb = {
 	.notifier_call = rnf_nfct_module_event,
 };
 
+/* Bytes a connection object takes in its slab (struct rnf_ct, cache-aligned). */
+unsigned int rnf_nfct_object_size(void)
+{
+	return kmem_cache_size(rnf_ct_cache);
+}
+
 int rnf_nfct_init(void)
 {
 	int err;

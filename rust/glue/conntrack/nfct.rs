@@ -209,6 +209,12 @@ pub struct NfctHook {
 }
 
 impl NfctHook {
+    /// Bytes one connection object takes in its slab (cache-aligned).
+    pub fn object_size(&self) -> u32 {
+        // SAFETY: the cache exists while the hook is claimed (`self`).
+        unsafe { bindings::rnf_nfct_object_size() }
+    }
+
     /// See the type.
     pub fn claim() -> Result<NfctHook> {
         // SAFETY: called once, from module init (the only caller), in
