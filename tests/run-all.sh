@@ -175,7 +175,7 @@ test_arch() {
 
     echo "=== $arch: build: the modules and their declared dependencies"
     release=$(cat "$kdir/include/config/kernel.release")
-    for m in rnf_conntrack rnf_nat rnf_tables; do
+    for m in rnf_conntrack rnf_nat rnf_tables rnf_tables_nat; do
         if [ -f "$moddir/$m.ko" ] &&
            [ "$(modinfo -F vermagic "$moddir/$m.ko" | cut -d' ' -f1)" = "$release" ]; then
             pass "$arch: build: $m.ko built for $release"
@@ -204,11 +204,17 @@ test_arch() {
     else
         fail "$arch: build: rnf_tables depends on nf_reject_ipv4, nf_reject_ipv6, rnf_conntrack" "depends=$deps"
     fi
+    deps=$(modinfo -F depends "$moddir/rnf_tables_nat.ko" | tr ',' '\n' | sort | paste -sd,)
+    if [ "$deps" = rnf_nat,rnf_tables ]; then
+        pass "$arch: build: rnf_tables_nat depends on exactly rnf_nat, rnf_tables"
+    else
+        fail "$arch: build: rnf_tables_nat depends on rnf_nat, rnf_tables" "depends=$deps"
+    fi
 
     echo "=== $arch: guest: tests/guest/conntrack.sh on the reference kernel (QEMU, TCG)"
     # The loader loads what modules-load.d/rnf.conf lists: every module.
     guest_script "$arch" conntrack.sh guest -t 900 -m "$moddir/rnf_conntrack.ko" \
-        -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko"
+        -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko" -m "$moddir/rnf_tables_nat.ko"
 
     echo "=== $arch: guest: KUnit suites of rnf_conntrack, rnf_nat and rnf_tables, parsed by kunit.py"
     kunit_log "$arch" "$log/guest-console.log" "$log/ktap" 'rnf_(conntrack|nat|tables)_' 3
