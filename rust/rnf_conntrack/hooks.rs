@@ -82,7 +82,13 @@ impl Tracker {
                     pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INVALID);
                     return Verdict::Accept;
                 }
-                Outcome::Kill(_) => {
+                Outcome::Kill(ctinfo) => {
+                    // As nf_ct_kill_acct() in tcp_packet(): the connection
+                    // leaves the table but this packet (a RST that was the
+                    // only reply) keeps it, so NAT still translates it.
+                    if let Some(o) = g.obj(i) {
+                        o.attach(skb, ctinfo as u8);
+                    }
                     if g.remove_confirmed(i) {
                         pn.count_add(-1);
                     }
