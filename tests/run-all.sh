@@ -14,7 +14,9 @@
 #           kernel's own tools/testing/kunit/kunit.py; tests/guest/loader.sh;
 #           tests/guest/tables.sh with TABLES=rnf (the stock iptables-legacy
 #           against rnf_tables; a FAIL "rnf_tables.ko not built" until the
-#           module exists).
+#           module exists); tests/guest/tables-smoke.sh; tests/guest/nat.sh
+#           with NAT=rnf (the stock iptables-legacy -t nat on rnf_tables_nat
+#           and rnf_nat, real traffic translated).
 #
 # Each check prints `PASS: arch: area: name` or `FAIL: arch: area: name: why`
 # (arch: the ARCH it ran on; host-only checks name the ARCH of the kernel
@@ -241,6 +243,13 @@ test_arch() {
     echo "=== $arch: guest: tests/guest/tables-smoke.sh (replaces under traffic, EBUSY beside ip_tables)"
     guest_script "$arch" tables-smoke.sh tables-smoke -m "$moddir/rnf_conntrack.ko" \
         -m "$moddir/rnf_tables.ko"
+
+    echo "=== $arch: guest: tests/guest/nat.sh, NAT=rnf (iptables-legacy -t nat on rnf_tables_nat, rnf_nat)"
+    # The same script passes against the kernel's iptable_nat/ip6table_nat
+    # with NAT=kernel (vm-test.sh tests/guest/nat.sh -a NAT=kernel): that is
+    # where its expected listings, counters and verdicts come from.
+    guest_script "$arch" nat.sh nat -t 900 -a NAT=rnf -m "$moddir/rnf_conntrack.ko" \
+        -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko" -m "$moddir/rnf_tables_nat.ko"
 
     # Another guest script goes here: guest_script with the modules in $moddir.
 }

@@ -6,7 +6,10 @@
 # iptables-legacy and ip6tables-legacy), give the router a stateful FORWARD
 # policy and a REJECT, send real TCP, UDP, ICMP and ICMPv6 traffic from a
 # client through the router to a server (three network namespaces, see
-# lib.sh), and show the rule counters and the connections the router tracks.
+# lib.sh), and show the rule counters and the connections the router tracks;
+# then take the server's route back away and let the router masquerade
+# (and forward a port), with the nat tables' counters and the translated
+# connections.
 # Exits non-zero (with a "demo: FAILED:" line) if a step does not work.
 
 . "$(dirname "$0")/lib.sh"
@@ -103,12 +106,46 @@ for t in iptables-legacy ip6tables-legacy; do
     [ "${pol:-0}" -ge 1 ] || die "$t: policy DROP counted '$pol'"
 done
 
-step "the router's /proc/net/rnf_conntrack"
+step "NAT: the server loses its way back to the client's network; the router masquerades"
+in_ns server ip route del default || die "server: route del"
+in_ns server ip -6 route del default || die "server: route -6 del"
+if in_ns client ping -c 1 -W 2 "$SERVER4" >/dev/null 2>&1; then
+    die "ping $SERVER4 got an answer without NAT and without a route back"
+fi
+echo "client: ping $SERVER4: no answer (the server has no route to $CLIENT4)"
+for t in iptables-legacy ip6tables-legacy; do
+    in_ns router "$t" -t nat -A POSTROUTING -o eth-server -j MASQUERADE || die "$t: MASQUERADE"
+done
+# A port forward: the router's port 8080 on the server side goes to the client's port 80.
+in_ns router iptables-legacy -t nat -A PREROUTING -i eth-server -p tcp --dport 8080 \
+    -j DNAT --to-destination "$CLIENT4:80" || die "iptables: DNAT"
+in_ns router iptables-legacy -I FORWARD 3 -i eth-server -d "$CLIENT4" -p tcp --dport 80 \
+    -m conntrack --ctstate DNAT -j ACCEPT || die "iptables: FORWARD for the port forward"
+for s in "$SERVER4" "$SERVER6"; do
+    out=$(in_ns client ping -c 2 "$s" 2>&1) || die "ping $s through NAT: $out"
+    echo "$out" | tail -n 2
+done
+in_ns client rnf-udp send "$SERVER4" 123 --size 48 --sport 40124 || die "UDP through NAT"
+bg_start /tmp/nc-fwd.log in_ns client sh -c "sleep 20 | nc -l -p 80"
+wait_for 50 in_ns client sh -c "netstat -ltn | grep -q ':80 '" || die "TCP server on the client"
+bg_start /tmp/nc-fwd-client.log in_ns server sh -c "(echo GET /forwarded; sleep 20) | nc $ROUTER4_SERVER 8080"
+wait_for 50 grep -q 'GET /forwarded' /tmp/nc-fwd.log || die "the port forward $ROUTER4_SERVER:8080 -> $CLIENT4:80"
+echo "server: nc $ROUTER4_SERVER 8080: the client's port 80 got: $(cat /tmp/nc-fwd.log)"
+for t in iptables-legacy ip6tables-legacy; do
+    echo "\$ $t -t nat -vnL"
+    in_ns router "$t" -t nat -vnL || die "$t -t nat -vnL"
+    masq=$(in_ns router "$t" -t nat -xvnL POSTROUTING | awk '$3 == "MASQUERADE" { print $1 }')
+    [ "${masq:-0}" -gt 0 ] || die "$t: MASQUERADE counted '$masq'"
+done
+
+step "the router's /proc/net/rnf_conntrack (NATed replies go to the router's address)"
 in_ns router cat /proc/net/rnf_conntrack
+in_ns router grep -q "src=$SERVER4 dst=$ROUTER4_SERVER " /proc/net/rnf_conntrack ||
+    die "no masqueraded connection in the listing"
 
 topology_down
 step "unloading in reverse order"
 rnf-modload -v -r -l "$LIST" /lib/rnf "/lib/modules/$KVER" || die "unloading"
-dmesg | grep 'rnf_nat: classified' | tail -n 1
+dmesg | grep 'rnf_nat: packets by conntrack state' | tail -n 1
 echo
 echo "demo: OK"
