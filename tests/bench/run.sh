@@ -36,6 +36,7 @@ case "$ARCH" in
 esac
 scripts/vm/mkinitramfs.sh -a "$ARCH" -o "$work/initrd.cpio.gz" \
     -m "$moddir/rnf_conntrack.ko" -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko" \
+    -m "$moddir/rnf_tables_nat.ko" \
     -f "$root/tests/guest:/tests" -f "$kdir/modroot/lib/modules:/lib/modules" \
     -f "$root/scripts/rnf-modload:/sbin/rnf-modload" \
     -b "$xt/xtables-legacy-multi" -f "$extsrc:$extdir" >/dev/null

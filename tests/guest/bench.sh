@@ -136,6 +136,32 @@ rules_table() {
     done
 }
 
+# measure_nat NAME KEY: as measure, through the router's MASQUERADE out of
+# dum1 (a masquerading router: every packet is source-NATed), keeping the
+# bests in /tmp/nat-KEY-FLOWS for nat_table.
+measure_nat() {
+    for flows in 1 "$FLOWS_MANY"; do
+        best_of "$flows" "$COUNT"
+        echo "bench: $1, $flows flows: best $best pps (runs:$runs)"
+        echo "$best" >"/tmp/nat-$2-$flows"
+    done
+    hits=$(in_ns r "$IPT" -t nat -xvnL POSTROUTING | awk '$3 == "MASQUERADE" { print $1 }')
+    echo "bench: $1: MASQUERADE counted $hits connections"
+}
+
+# nat_table: the kernel's nf_nat and rnf_nat side by side.
+nat_table() {
+    echo "bench: NAT, pps (best of $RUNS runs of $COUNT packets), MASQUERADE, kernel nf_nat vs rnf_nat (each on its conntrack):"
+    for flows in 1 "$FLOWS_MANY"; do
+        k=$(cat "/tmp/nat-kernel-$flows" 2>/dev/null)
+        r=$(cat "/tmp/nat-rnf-$flows" 2>/dev/null)
+        ratio=-
+        [ -n "$k" ] && [ -n "$r" ] && [ "$k" -gt 0 ] && ratio=$(awk -v r="$r" -v k="$k" 'BEGIN { printf "%.2f", r / k }')
+        printf 'bench: NAT, %5d flows: kernel %8s pps, rnf %8s pps, rnf/kernel %s\n' \
+            "$flows" "${k:--}" "${r:--}" "$ratio"
+    done
+}
+
 # measure NAME: RUNS runs for 1 flow and for FLOWS_MANY flows; prints
 # them all and the best.
 measure() {
@@ -167,8 +193,12 @@ echo "bench: kernel nf_conntrack entries: $(in_ns r cat /proc/sys/net/netfilter/
 in_ns r "$IPT" -F FORWARD
 modprobe xt_tcpudp && modprobe xt_multiport || exit 1
 measure_rules "kernel ip_tables + nf_conntrack" kernel
+modprobe iptable_nat && modprobe xt_MASQUERADE || exit 1
+in_ns r "$IPT" -t nat -A POSTROUTING -o dum1 -j MASQUERADE || exit 1
+measure_nat "kernel nf_nat, MASQUERADE (iptable_nat, nf_conntrack)" kernel
 ip netns del r
 # rnf_tables registers the same socket options: the kernel's must be gone.
+modprobe -r xt_MASQUERADE iptable_nat nf_nat 2>/dev/null
 modprobe -r xt_state xt_comment xt_tcpudp xt_multiport iptable_filter nf_conntrack 2>/dev/null
 modprobe -r ip_tables x_tables 2>/dev/null
 setup >/dev/null 2>&1
@@ -200,3 +230,13 @@ else
     echo "bench: rules, rnf_tables: skipped, rnf_tables.ko not built"
 fi
 rules_table
+
+if [ -f /lib/rnf/rnf_tables_nat.ko ] &&
+    rnf-modload /lib/rnf/rnf_tables_nat.ko /lib/rnf "/lib/modules/$KVER/kernel/net/ipv4/netfilter" \
+        "/lib/modules/$KVER/kernel/net/ipv6/netfilter" &&
+    in_ns r "$IPT" -t nat -A POSTROUTING -o dum1 -j MASQUERADE; then
+    measure_nat "rnf_nat, MASQUERADE (rnf_tables_nat, rnf_conntrack)" rnf
+else
+    echo "bench: NAT, rnf: skipped: rnf_tables_nat.ko missing or not loaded: $(dmesg | tail -n 2 | tr '\n' ' ')"
+fi
+nat_table
