@@ -413,6 +413,7 @@ EXPORT_SYMBOL_GPL(rnf_ct_lookup);
 EXPORT_SYMBOL_GPL(rnf_ct_nat_setup);
 EXPORT_SYMBOL_GPL(rnf_ct_flush_masq);
 EXPORT_SYMBOL_GPL(rnf_ct_kill);
+EXPORT_SYMBOL_GPL(rnf_ct_nat_cleanup);
 
 /* Implemented in Rust: reclaims a batch of expired entries, returns the
  * delay in jiffies until the next batch. */

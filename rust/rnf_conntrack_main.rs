@@ -77,7 +77,7 @@ use tracker::{Tracker, TRACKER};
 // The entry points of `ct_glue` call these (see rust/glue/conntrack/mod.rs).
 pub(crate) use hooks::{closing, confirm_skb};
 pub(crate) use lookup::ct_lookup;
-pub(crate) use nat_setup::{flush_masq, kill, setup as nat_setup};
+pub(crate) use nat_setup::{flush_masq, kill, nat_cleanup, setup as nat_setup};
 pub(crate) use tracker::{gc_run, release_slot};
 
 module! {

@@ -127,8 +127,11 @@ impl Drop for RnfNat {
         drop(self.pernet.take());
         drop(self.masq.take());
         glue::synchronize_rcu();
+        // As nf_nat_cleanup(): no connection keeps a mapping nobody applies.
+        let deleted = nat_glue::ct_nat_cleanup();
         drop(HOOKS.take());
         let n = |i: usize| engine::SEEN.get(i).map_or(0, |c| c.load(Ordering::Relaxed));
+        pr_info!("unloaded: {} NATed connections deleted\n", deleted);
         pr_info!(
             "packets by conntrack state: new={} established={} reply={} related={} untracked={}\n",
             n(2),

@@ -93,6 +93,11 @@ struct rnf_nat_target;
  * masq_index): its connections go when it goes down or loses the address. */
 void rnf_ct_set_masq_index(struct sk_buff *skb, int ifindex);
 
+/* nf_nat_cleanup()'s walk when rnf_nat goes: deletes the connections NAT
+ * changed, clears the NAT_DONE bits of the others; returns how many were
+ * deleted. Process context, after rnf_nat's hooks are gone. */
+unsigned int rnf_ct_nat_cleanup(void);
+
 /* nf_ct_kill() of the connection @skb carries: it leaves the table (the
  * packet keeps its reference). Takes the table lock; hook context. */
 void rnf_ct_kill(struct sk_buff *skb);

@@ -169,3 +169,52 @@ pub(crate) fn kill(skb: &Skb<'_>) {
     }
     g.publish_count();
 }
+
+/// `nf_nat_cleanup()`'s walk (`nf_nat_proto_clean`), when rnf_nat goes
+/// away: connections NAT changed (`IPS_NAT_MASK`) are deleted, so their next
+/// packets start connections of their own; null and identity bindings only
+/// lose their `IPS_*_NAT_DONE` bits and their by-source link. Returns how
+/// many were deleted.
+pub(crate) fn nat_cleanup() -> u32 {
+    use crate::nat::rewrite::{IPS_NAT_DONE_MASK, IPS_NAT_MASK};
+    let Some(t) = tracker() else { return 0 };
+    let mut g = t.state.lock();
+    let mut doomed = KVec::new();
+    let mut cleared = KVec::new();
+    for (i, c) in g.table.iter() {
+        let list = if c.status & IPS_NAT_MASK != 0 {
+            &mut doomed
+        } else if c.status & IPS_NAT_DONE_MASK != 0 {
+            &mut cleared
+        } else {
+            continue;
+        };
+        // Out of memory: the rest keep their bindings until they expire.
+        if list.push(i, GFP_ATOMIC).is_err() {
+            break;
+        }
+    }
+    for &i in cleared.iter() {
+        g.table.unlink_bysource_slot(i);
+        let mut status = 0;
+        if let Some(c) = g.table.get_mut(i) {
+            c.status &= !IPS_NAT_DONE_MASK;
+            status = c.status;
+        }
+        if let Some(o) = g.obj(i) {
+            o.set_status(status);
+        }
+    }
+    let mut removed = 0;
+    for &i in doomed.iter() {
+        let netns = g.table.get(i).map(|c| c.netns);
+        if g.remove_confirmed(i) {
+            removed += 1;
+            if let Some(n) = netns {
+                crate::ct_glue::count_sub_inum(n, 1);
+            }
+        }
+    }
+    g.publish_count();
+    removed
+}

@@ -379,3 +379,9 @@ pub unsafe extern "C" fn rnf_ct_kill(skb: *mut bindings::sk_buff) {
     let skb = unsafe { Skb::from_raw(skb) };
     crate::kill(&skb);
 }
+
+/// Exported to rnf_nat (see `rnf_ct_nat_cleanup` in rnf_conntrack_api.h).
+#[no_mangle]
+pub extern "C" fn rnf_ct_nat_cleanup() -> core::ffi::c_uint {
+    crate::nat_cleanup()
+}

@@ -229,3 +229,11 @@ pub fn out_ifindex(st: &HookState<'_>) -> i32 {
     // SAFETY: the hook's state, valid for the call.
     unsafe { bindings::rnf_nat_out_ifindex(st.as_raw()) }
 }
+
+/// Clears NAT from every connection as rnf_nat goes (`rnf_ct_nat_cleanup`):
+/// NATed ones are deleted, null bindings forgotten. Returns how many were
+/// deleted. Call after the hooks are unregistered.
+pub fn ct_nat_cleanup() -> u32 {
+    // SAFETY: no preconditions beyond process context, which module exit is.
+    unsafe { bindings::rnf_ct_nat_cleanup() }
+}

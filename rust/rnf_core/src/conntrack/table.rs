@@ -343,6 +343,16 @@ where
         true
     }
 
+    /// Takes slot `i` out of the by-source index, if it is in it (NAT going
+    /// away clears its bindings).
+    pub fn unlink_bysource_slot(&mut self, i: u32) {
+        if self.is_bysource(i) {
+            if let Some(c) = self.get(i).copied() {
+                self.unlink_bysource(i, &c);
+            }
+        }
+    }
+
     fn unlink_bysource(&mut self, i: u32, conn: &Conn) {
         let b = self.src_bucket_of_conn(conn) as usize;
         let next = self.src_next_of(i);
