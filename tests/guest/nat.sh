@@ -41,6 +41,9 @@
 # (the only MTU below 1500): the wan host is then a hop beyond the NAT that
 # sends ICMP errors (time exceeded for traceroute, fragmentation needed and
 # Packet Too Big for PMTU discovery) which the router must translate back.
+# Case 14 adds an ipip and an ip6ip6 tunnel from the router to the wan host
+# (tun4 10.99.4.1/30 - 10.99.4.2, tun6 fd99:6::1/64 - fd99:6::2), whose path
+# MTU is below their device MTU.
 #
 # Covered: MASQUERADE for TCP, UDP, ping and ping6; two LAN hosts using the
 # same source port at once get distinct ports outside; SNAT to a two-port
@@ -49,11 +52,15 @@
 # to a local port; DNAT in OUTPUT for the router's own traffic; a 3000-byte
 # UDP datagram crossing NAT in fragments; ICMP errors about NATed flows
 # reaching the LAN host translated (port unreachable, traceroute, PMTU); a
-# reset from a closed port behind DNAT; MASQUERADE connections flushed when
-# the WAN address goes; a rule added mid-flow leaves an existing flow alone;
-# exact -vnL listings with per-connection counters; a ruleset with every
-# target in both families against exact -save text, saved back byte for
-# byte after a restore; targets refused in the wrong chains; unloading.
+# tunnel's fragmentation needed and Packet Too Big about a masqueraded
+# packet (icmp_ndo_send, icmpv6_ndo_send: they read the packet's connection
+# as a struct nf_conn) reaching the LAN host; a reset from a closed port
+# behind DNAT; MASQUERADE connections flushed when the WAN address goes; a
+# rule added mid-flow leaves an existing flow alone; exact -vnL listings
+# with per-connection counters; a ruleset with every target in both
+# families against exact -save text, saved back byte for byte after a
+# restore; targets refused in the wrong chains; unloading the NAT modules
+# under traffic.
 #
 # By hand: make vm-run SCRIPT=tests/guest/nat.sh (rnf), or
 #   scripts/vm/vm-test.sh tests/guest/nat.sh -a NAT=kernel -t 900
@@ -792,6 +799,111 @@ Chain POSTROUTING (policy ACCEPT 0 packets, 0 bytes)
    15  7032 MASQUERADE  0    --  *      eth-wan  ::/0                 ::/0' ns_ip6t router -t nat -vnL
 bg_stop_all
 
+# --- 14. ICMP errors from a tunnel about a NATed packet ---------------------------------
+
+# The router masquerades lan1's traffic into tunnels to the wan host: ipip
+# (tun4) and ip6ip6 (tun6), between the router's WAN addresses and a second
+# address of the wan host. The tunnel devices keep the MTU of a 1500-byte
+# link (1480, 1452), so the router forwards a 1380-byte datagram into them
+# (a smaller device MTU would have ip_forward answer, before NAT); but the
+# router's route to the tunnels' far end has a smaller MTU (1300, 1400), so
+# the tunnel's transmit path (ip_tunnel.c tnl_update_pmtu, ip6_tunnel.c
+# ip6_tnl_xmit) finds the encapsulated packet too big, after POSTROUTING has
+# masqueraded it, and answers with icmp_ndo_send()/icmpv6_ndo_send(). Those
+# read skb->_nfct as a struct nf_conn: with IPS_SRC_NAT in its status they
+# address the error to tuplehash[dir].tuple's source (lan1), not to the
+# packet's translated source (the router's own tunnel address). The
+# tunnel's MTU: 1300 - 20 (IPv4); 1400 - 40 - 8 (IPv6, with the default
+# encapsulation limit option).
+WAN_TUN4=203.0.113.50 # the wan host's tunnel end
+WAN_TUN6=2001:db8:1::50
+R_TUN4=10.99.4.1 # the tunnels' own addresses (router, wan host)
+W_TUN4=10.99.4.2
+R_TUN6=fd99:6::1
+W_TUN6=fd99:6::2
+TUN_PMTU4=1280
+TUN_PMTU6=1352
+
+_before_tun=$(awk '{ print $1 }' /proc/modules)
+_tun_ok=yes
+for m in ipip ip6_tunnel; do
+    modprobe "$m" || _tun_ok=no
+done
+# The modules loaded for the tunnels, newest first (unloaded at the end).
+TUN_MODS=$(awk '{ print $1 }' /proc/modules | while read -r m; do
+    echo "$_before_tun" | grep -qx "$m" || echo "$m"
+done | tr '\n' ' ')
+if [ "$_tun_ok" = yes ] && {
+    {
+        echo "link add tun4 type ipip local $R_WAN4 remote $WAN_TUN4"
+        echo "link set dev tun4 mtu 1480 up"
+        echo "addr add $R_TUN4/30 dev tun4"
+        echo "route add $WAN_TUN4/32 dev eth-wan mtu 1300"
+        echo "link add tun6 type ip6tnl mode ip6ip6 local $R_WAN6 remote $WAN_TUN6"
+        echo "link set dev tun6 mtu 1452 up"
+        echo "addr add $R_TUN6/64 dev tun6 nodad"
+        echo "route add $WAN_TUN6/128 dev eth-wan mtu 1400"
+    } | ip -n router -batch - &&
+        {
+            echo "addr add $WAN_TUN4/32 dev eth0"
+            echo "addr add $WAN_TUN6/128 dev eth0 nodad"
+            echo "link add tun4 type ipip local $WAN_TUN4 remote $R_WAN4"
+            echo "link set dev tun4 up"
+            echo "addr add $W_TUN4/30 dev tun4"
+            echo "link add tun6 type ip6tnl mode ip6ip6 local $WAN_TUN6 remote $R_WAN6"
+            echo "link set dev tun6 up"
+            echo "addr add $W_TUN6/64 dev tun6 nodad"
+        } | ip -n wan -batch - &&
+        ns_ipt router -t nat -A POSTROUTING -o tun4 -j MASQUERADE &&
+        ns_ip6t router -t nat -A POSTROUTING -o tun6 -j MASQUERADE
+}; then
+    pass "tunnel: ipip and ip6ip6 tunnels from the router to the wan host, MASQUERADE out of them (modules: $TUN_MODS)"
+else
+    fail "tunnel: the tunnels and their MASQUERADE rules" "a step failed"
+fi
+
+# tunnel_pmtu NAME W_TUN R_TUN PMTU LAN1 FRAGFAILS: a flow from lan1:5140
+# to the wan host's tunnel address W_TUN: a small datagram gets its echo
+# (masqueraded to R_TUN), a 1380-byte one gets the tunnel's error at lan1,
+# whose route to W_TUN then has the tunnel's MTU PMTU. Every packet the
+# tunnel sends leaves the tunnel's MTU on the router's route (a PMTU
+# exception); IPv6 honours it when forwarding, so the next big packet would
+# be refused after POSTROUTING by ip6_fragment() (an icmpv6_send() to the
+# packet's translated source, which NAT at LOCAL_OUT must translate back and
+# route again) instead of reaching the tunnel: the router forgets it first,
+# and its FRAGFAILS counter shows that ip6_fragment() refused nothing.
+tunnel_pmtu() {
+    udp_serve wan "$2" 7014
+    expect_udp "$1: a small datagram from lan1 through the tunnel gets its echo" reply lan1 "$2" 7014 --sport 5140
+    expect_eq "$1: the wan host saw it from the router's tunnel address" "$(udp_peers wan "$2" 7014)" "$(hp "$3" 5140)"
+    expect_ct "$1: the router's table has the flow masqueraded to its tunnel address" \
+        "src=$(ctaddr "$5") dst=$(ctaddr "$2") sport=5140 dport=7014 src=$(ctaddr "$2") dst=$(ctaddr "$3") sport=7014 dport=5140 "
+    case "$2" in *:*) ip -n router -6 route flush cache ;; *) ip -n router route flush cache ;; esac
+    _ff=$(snmp router "$6")
+    expect_udp "$1: a 1380-byte datagram, too big for the tunnel, gets the tunnel's error at lan1 (os error 90)" \
+        "(os error 90)" lan1 "$2" 7014 --sport 5140 --size 1380
+    expect_eq "$1: the error came from the tunnel's transmit path (the router's $6 unchanged)" \
+        "$(($(snmp router "$6") - _ff))" 0
+    _rg=$(ip -n lan1 route get "$2" 2>&1)
+    if echo "$_rg" | grep -Eq "mtu $4( |\$)"; then
+        pass "$1: lan1's route to $2 has the tunnel's MTU $4 (ip route get)"
+    else
+        fail "$1: lan1's route to $2 has the tunnel's MTU $4" "ip route get said: $(echo "$_rg" | tr '\n' ' ')"
+    fi
+}
+tunnel_pmtu "tunnel, IPv4" "$W_TUN4" "$R_TUN4" "$TUN_PMTU4" "$LAN1_4" FragFails
+tunnel_pmtu "tunnel, IPv6" "$W_TUN6" "$R_TUN6" "$TUN_PMTU6" "$LAN1_6" Ip6FragFails
+# The error's source: the router's address towards lan1 (__icmp_send routes
+# it to the connection's original source); a probe of a new flow, TTL 2,
+# with DF, after lan1 forgets the MTU it learnt.
+ip -n lan1 route flush cache
+_out=$(in_ns lan1 traceroute -n -F -q 1 -w 3 -f 2 -m 2 "$W_TUN4" 1380 2>&1)
+case "$(hops "$_out" | tr '\n' '|')/$_out" in
+    "2 $R_LAN1_4|/"*"!F"*) pass "tunnel, IPv4: a new flow's DF probe gets fragmentation needed from $R_LAN1_4 at lan1 ($(echo "$_out" | tail -n 1 | sed 's/  */ /g'))" ;;
+    *) fail "tunnel, IPv4: fragmentation needed from the router reaches lan1" "traceroute -F said: $(echo "$_out" | tr '\n' '|')" ;;
+esac
+bg_stop_all
+
 # --- 12. every target in both families: listings, save, restore ------------------------------
 
 ip netns add fw
@@ -1042,13 +1154,69 @@ unload_all() {
     [ -z "$(mods_left)" ]
 }
 
+# Unloading under traffic: ping, ping6 and a UDP flow of each family from
+# lan1 keep crossing the masquerading router while the NAT modules go. rnf:
+# rmmod rnf_tables_nat with the nat rules still loaded in four namespaces,
+# then rnf_nat (it leaves the connections' mappings in place). The kernel:
+# a table with rules of its own holds its module (ip_tables' do_replace
+# takes a module reference for them), so the nat tables are flushed first
+# (the connections keep their mappings and are still translated), then
+# rmmod iptable_nat, ip6table_nat, the xt targets and matches, and nf_nat
+# (which deletes the NATed connections).
+udp_serve wan "$WAN4" 7013
+udp_serve wan "$WAN6" 7013
+bg_ns /tmp/unload-ping4.log lan1 ping -i 0.2 "$WAN4"
+_up4=$RNF_BG_PID
+bg_ns /tmp/unload-ping6.log lan1 ping -6 -i 0.2 "$WAN6"
+_up6=$RNF_BG_PID
+bg_ns /tmp/unload-udp.log lan1 sh -c "while :; do rnf-udp send $WAN4 7013 --size 64 --sport 5130 --count 4;
+    rnf-udp send $WAN6 7013 --size 64 --sport 5130 --count 4; sleep 0.1; done"
+_upu=$RNF_BG_PID
+
+# flowing: each ping has had a reply and the wan host echoed UDP of each family.
+flowing() {
+    grep -q "bytes from" /tmp/unload-ping4.log && grep -q "bytes from" /tmp/unload-ping6.log &&
+        [ -n "$(udp_peers wan "$WAN4" 7013)" ] && [ -n "$(udp_peers wan "$WAN6" 7013)" ]
+}
+if wait_for 100 flowing; then
+    pass "unloading under traffic: ping, ping6 and UDP of both families cross the router"
+else
+    fail "unloading under traffic: traffic crosses the router" "$(tail -n 2 /tmp/unload-ping4.log /tmp/unload-ping6.log /tmp/unload-udp.log | tr '\n' ' ')"
+fi
 if [ "$NAT" = rnf ]; then
-    # rnf's nat table goes with rules loaded in four namespaces.
-    if rmmod rnf_tables_nat; then
-        pass "rmmod rnf_tables_nat with nat rules loaded"
+    UNLOAD_UNDER="rnf_tables_nat rnf_nat"
+else
+    UNLOAD_UNDER="iptable_nat ip6table_nat xt_MASQUERADE xt_nat xt_REDIRECT xt_NETMAP xt_tcpudp nf_nat"
+    _flushed=yes
+    for _ns in router fw fw2; do
+        for c in ns_ipt ns_ip6t; do
+            if ! "$c" "$_ns" -t nat -F || ! "$c" "$_ns" -t nat -X; then
+                _flushed=no
+            fi
+        done
+    done
+    expect_eq "unloading under traffic: the kernel's nat tables flushed in router, fw and fw2" "$_flushed" yes
+fi
+for m in $UNLOAD_UNDER; do
+    # A few tries: the kernel frees a replaced table's entries (and their
+    # targets' module references) after the packets using it are done.
+    _with=
+    [ "$m" = rnf_tables_nat ] && _with=" with nat rules loaded"
+    if wait_for 50 rmmod "$m"; then
+        pass "unloading under traffic: rmmod $m$_with"
     else
-        fail "rmmod rnf_tables_nat with nat rules loaded" "exit status $?"
+        fail "unloading under traffic: rmmod $m$_with" "$(rmmod "$m" 2>&1)"
     fi
+done
+sleep 1
+_dead=
+for _p in "$_up4 ping" "$_up6 ping6" "$_upu UDP"; do
+    exited "${_p% *}" && _dead="$_dead ${_p#* }"
+done
+if [ -z "$_dead" ]; then
+    pass "unloading under traffic: ping, ping6 and the UDP flows ran throughout ($UNLOAD_UNDER)"
+else
+    fail "unloading under traffic: the traffic ran throughout" "exited:$_dead"
 fi
 nat_topology_down
 ip netns del fw
@@ -1057,6 +1225,23 @@ if wait_for 150 unload_all; then
     pass "every module loaded here unloads once the namespaces are gone ($LOADED_MODS)"
 else
     fail "the modules unload" "still loaded: $(mods_left)"
+fi
+# tun_left: the modules of TUN_MODS still loaded, after an rmmod of each.
+tun_left() {
+    for _m in $TUN_MODS; do
+        grep -q "^$_m " /proc/modules && rmmod "$_m" 2>/dev/null
+    done
+    for _m in $TUN_MODS; do
+        grep -q "^$_m " /proc/modules && echo "$_m"
+    done | tr '\n' ' '
+}
+tun_gone() {
+    [ -z "$(tun_left)" ]
+}
+if wait_for 50 tun_gone; then
+    pass "the tunnel modules unload ($TUN_MODS)"
+else
+    fail "the tunnel modules unload" "still loaded: $(tun_left)"
 fi
 if [ "$NAT" = rnf ]; then
     _kmods=$(grep -Eo '^(x_tables|ip_tables|ip6_tables|iptable_nat|ip6table_nat|nf_nat|nf_conntrack) ' /proc/modules | tr '\n' ' ')
