@@ -40,8 +40,53 @@ fn manip_of(hook: u32) -> ManipType {
     }
 }
 
-/// The hook body, at every NAT hook of both families.
+/// The hook body, at every NAT hook of both families, with the per-hook
+/// ends of nf_nat_proto.c: at PRE_ROUTING a packet whose destination
+/// changed is routed again (`nf_nat_ipv4_pre_routing`, `nf_nat_ipv6_in`:
+/// `skb_dst_drop`), at LOCAL_OUT a packet of a connection whose tuples say
+/// NAT changed an address is re-routed (`nf_nat_ipv4_local_fn`,
+/// `nf_nat_ipv6_local_fn`), ICMP errors the host generates about a NATed
+/// flow included.
 pub(crate) fn nat_hook(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
+    let hook = st.hook();
+    if hook == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING {
+        let before = dst_addr(skb, st.pf());
+        let v = nat_fn(skb, st);
+        if v == Verdict::Accept && before != dst_addr(skb, st.pf()) {
+            nat_glue::dst_drop(skb);
+        }
+        return v;
+    }
+    let v = nat_fn(skb, st);
+    if v == Verdict::Accept && hook == bindings::nf_inet_hooks_NF_INET_LOCAL_OUT {
+        if let Some(ct) = nat_glue::ct_info(skb) {
+            let dir = usize::from(ct.dir.min(1));
+            let (this, other) = (ct.tuple.get(dir), ct.tuple.get(1 - dir));
+            if let (Some(t), Some(o)) = (this, other) {
+                if t.dst != o.src && nat_glue::route_me_harder(skb, st).is_err() {
+                    return Verdict::Drop;
+                }
+            }
+        }
+    }
+    v
+}
+
+/// The packet's destination address (zero when it cannot be read).
+fn dst_addr(skb: &Skb<'_>, pf: u8) -> [u8; 16] {
+    let mut buf = [0u8; HEADER_BYTES];
+    let mut a = [0u8; 16];
+    let Some(bytes) = skb.network_bytes(&mut buf) else { return a };
+    let (off, n) = if pf == bindings::NFPROTO_IPV6 as u8 { (24, 16) } else { (16, 4) };
+    if let (Some(s), Some(d)) = (bytes.get(off..off + n), a.get_mut(..n)) {
+        d.copy_from_slice(s);
+    }
+    a
+}
+
+/// `nf_nat_inet_fn()` with the ICMP error translation of `nf_nat_ipv4_fn()`
+/// / `nf_nat_ipv6_fn()`.
+fn nat_fn(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
     let Some(l3) = L3Proto::from_nfproto(st.pf()) else { return Verdict::Accept };
     let Some(mut ct) = nat_glue::ct_info(skb) else {
         count(UNTRACKED);
@@ -209,25 +254,15 @@ fn header_addrs(buf: &[u8], l3: L3Proto) -> ([u8; 16], [u8; 16], u16) {
     (s, d, sport)
 }
 
-/// What each hook does after a rewrite: route again after a new
-/// destination (PRE_ROUTING drops the route, LOCAL_OUT re-routes), and
-/// orphan an early-demuxed packet whose source changed at LOCAL_IN.
+/// After a rewrite at LOCAL_IN: orphan an early-demuxed packet whose source
+/// changed (`nf_nat_ipv4_local_in`; routing again at PRE_ROUTING and
+/// LOCAL_OUT is done by [`nat_hook`]).
 fn after_nat(skb: &Skb<'_>, st: &HookState<'_>, target: &Tuple, manip: ManipType, before: ([u8; 16], [u8; 16], u16)) -> Verdict {
-    let hook = st.hook();
-    match manip {
-        ManipType::Dst if target.dst != before.1 => {
-            if hook == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING {
-                nat_glue::dst_drop(skb);
-            } else if hook == bindings::nf_inet_hooks_NF_INET_LOCAL_OUT && nat_glue::route_me_harder(skb, st).is_err() {
-                return Verdict::Drop;
-            }
-        }
-        ManipType::Src if hook == bindings::nf_inet_hooks_NF_INET_LOCAL_IN => {
-            if target.src != before.0 || (target.src_id != before.2 && before.2 != 0) {
-                nat_glue::local_in_orphan(skb);
-            }
-        }
-        _ => {}
+    if manip == ManipType::Src
+        && st.hook() == bindings::nf_inet_hooks_NF_INET_LOCAL_IN
+        && (target.src != before.0 || (target.src_id != before.2 && before.2 != 0))
+    {
+        nat_glue::local_in_orphan(skb);
     }
     Verdict::Accept
 }

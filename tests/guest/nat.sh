@@ -893,6 +893,17 @@ tunnel_pmtu() {
 }
 tunnel_pmtu "tunnel, IPv4" "$W_TUN4" "$R_TUN4" "$TUN_PMTU4" "$LAN1_4" FragFails
 tunnel_pmtu "tunnel, IPv6" "$W_TUN6" "$R_TUN6" "$TUN_PMTU6" "$LAN1_6" Ip6FragFails
+# The router's own Packet Too Big about a masqueraded flow: the tunnel left
+# its MTU on the router's route, so the next big datagram is refused by
+# ip6_fragment() after POSTROUTING, with an error addressed to the packet's
+# translated source, the router itself; NAT at LOCAL_OUT translates it back
+# to lan1 and routes it again (nf_nat_ipv6_local_fn).
+ip -n lan1 -6 route flush cache
+_ff=$(snmp router Ip6FragFails)
+expect_udp "tunnel, IPv6: the router's own Packet Too Big (ip6_fragment, learnt MTU) reaches lan1 translated (os error 90)" \
+    "(os error 90)" lan1 "$W_TUN6" 7014 --sport 5141 --size 1380
+expect_eq "tunnel, IPv6: that error came from ip6_fragment() (the router's Ip6FragFails +1)" \
+    "$(($(snmp router Ip6FragFails) - _ff))" 1
 # The error's source: the router's address towards lan1 (__icmp_send routes
 # it to the connection's original source); a probe of a new flow, TTL 2,
 # with DF, after lan1 forgets the MTU it learnt.
