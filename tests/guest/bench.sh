@@ -193,20 +193,35 @@ echo "bench: kernel nf_conntrack entries: $(in_ns r cat /proc/sys/net/netfilter/
 in_ns r "$IPT" -F FORWARD
 modprobe xt_tcpudp && modprobe xt_multiport || exit 1
 measure_rules "kernel ip_tables + nf_conntrack" kernel
+# NAT in a fresh namespace: no connection left over from the runs above
+# (those were confirmed without NAT and would walk the nat table on every
+# packet instead of being masqueraded).
+ip netns del r
+setup >/dev/null 2>&1
 modprobe iptable_nat && modprobe xt_MASQUERADE || exit 1
 in_ns r "$IPT" -t nat -A POSTROUTING -o dum1 -j MASQUERADE || exit 1
 measure_nat "kernel nf_nat, MASQUERADE (iptable_nat, nf_conntrack)" kernel
+# A rule holds its target's module: flush before the modules go.
+in_ns r "$IPT" -t nat -F
 ip netns del r
+# The namespace's own conntrack and nat state goes in a work item.
+sleep 2
 # rnf_tables registers the same socket options: the kernel's must be gone.
 modprobe -r xt_MASQUERADE iptable_nat nf_nat 2>/dev/null
-modprobe -r xt_state xt_comment xt_tcpudp xt_multiport iptable_filter nf_conntrack 2>/dev/null
+# iptables 1.8 sends -m state as the conntrack match: xt_conntrack holds
+# nf_conntrack too, and rnf_conntrack refuses to load beside it.
+modprobe -r xt_state xt_conntrack xt_comment xt_tcpudp xt_multiport iptable_filter nf_conntrack 2>/dev/null
 modprobe -r ip_tables x_tables 2>/dev/null
 setup >/dev/null 2>&1
 
 mkdir -p /etc/rnf
 echo "options rnf_conntrack conntrack_max=$MAX hashsize=$MAX" >/etc/rnf/modload.conf
-rnf-modload /lib/rnf/rnf_conntrack.ko "/lib/modules/$KVER/kernel/net/ipv4/netfilter" \
-    "/lib/modules/$KVER/kernel/net/ipv6/netfilter" || exit 1
+if ! rnf-modload /lib/rnf/rnf_conntrack.ko "/lib/modules/$KVER/kernel/net/ipv4/netfilter" \
+    "/lib/modules/$KVER/kernel/net/ipv6/netfilter"; then
+    echo "bench: loading rnf_conntrack failed: $(dmesg | tail -n 4 | tr '\n' ' ')"
+    echo "bench: modules loaded: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
+    exit 1
+fi
 measure "rnf_conntrack"
 echo "bench: rnf_conntrack entries: $(in_ns r cat /proc/sys/net/rnf/conntrack_count)"
 
@@ -231,6 +246,8 @@ else
 fi
 rules_table
 
+ip netns del r
+setup >/dev/null 2>&1
 if [ -f /lib/rnf/rnf_tables_nat.ko ] &&
     rnf-modload /lib/rnf/rnf_tables_nat.ko /lib/rnf "/lib/modules/$KVER/kernel/net/ipv4/netfilter" \
         "/lib/modules/$KVER/kernel/net/ipv6/netfilter" &&
