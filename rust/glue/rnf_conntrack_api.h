@@ -87,6 +87,10 @@ struct rnf_ct_nat_info {
  */
 int rnf_ct_nat_info(const struct sk_buff *skb, struct rnf_ct_nat_info *out);
 
+/* The status, ctinfo and masq_index of rnf_ct_nat_info without the tuples:
+ * 0, or -ENOENT when @skb carries no connection. */
+int rnf_ct_nat_status(const struct sk_buff *skb, u32 *status, u8 *ctinfo, s32 *masq_index);
+
 struct rnf_nat_target;
 
 /* Records the interface MASQUERADE mapped @skb's connection for (nf_conn_nat's

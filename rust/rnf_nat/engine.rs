@@ -48,17 +48,8 @@ fn manip_of(hook: u32) -> ManipType {
 /// `nf_nat_ipv6_local_fn`), ICMP errors the host generates about a NATed
 /// flow included.
 pub(crate) fn nat_hook(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
-    let hook = st.hook();
-    if hook == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING {
-        let before = dst_addr(skb, st.pf());
-        let v = nat_fn(skb, st);
-        if v == Verdict::Accept && before != dst_addr(skb, st.pf()) {
-            nat_glue::dst_drop(skb);
-        }
-        return v;
-    }
     let v = nat_fn(skb, st);
-    if v == Verdict::Accept && hook == bindings::nf_inet_hooks_NF_INET_LOCAL_OUT {
+    if v == Verdict::Accept && st.hook() == bindings::nf_inet_hooks_NF_INET_LOCAL_OUT {
         if let Some(ct) = nat_glue::ct_info(skb) {
             let dir = usize::from(ct.dir.min(1));
             let (this, other) = (ct.tuple.get(dir), ct.tuple.get(1 - dir));
@@ -72,28 +63,30 @@ pub(crate) fn nat_hook(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
     v
 }
 
-/// The packet's destination address (zero when it cannot be read).
-fn dst_addr(skb: &Skb<'_>, pf: u8) -> [u8; 16] {
-    let mut buf = [0u8; HEADER_BYTES];
-    let mut a = [0u8; 16];
-    let Some(bytes) = skb.network_bytes(&mut buf) else { return a };
-    let (off, n) = if pf == bindings::NFPROTO_IPV6 as u8 { (24, 16) } else { (16, 4) };
-    if let (Some(s), Some(d)) = (bytes.get(off..off + n), a.get_mut(..n)) {
-        d.copy_from_slice(s);
+/// After a rewrite at PRE_ROUTING that changed the destination, the packet
+/// is routed again (`nf_nat_ipv4_pre_routing`, `nf_nat_ipv6_in`).
+fn pre_routing_reroute(skb: &Skb<'_>, st: &HookState<'_>, before: &[u8; 16], after: &[u8; 16]) {
+    if st.hook() == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING && before != after {
+        nat_glue::dst_drop(skb);
     }
-    a
 }
 
 /// `nf_nat_inet_fn()` with the ICMP error translation of `nf_nat_ipv4_fn()`
 /// / `nf_nat_ipv6_fn()`.
 fn nat_fn(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
     let Some(l3) = L3Proto::from_nfproto(st.pf()) else { return Verdict::Accept };
-    let Some(mut ct) = nat_glue::ct_info(skb) else {
+    let Some(quick) = nat_glue::ct_status(skb) else {
         count(UNTRACKED);
         return Verdict::Accept;
     };
-    count(usize::from(ct.ctinfo));
+    count(usize::from(quick.ctinfo));
     let manip = manip_of(st.hook());
+    // Most packets: an established connection this manip does not change,
+    // not masqueraded: nothing to read beyond the status.
+    if !needs_work(&quick, manip) && (quick.masq_index == 0 || st.hook() != bindings::nf_inet_hooks_NF_INET_POST_ROUTING) {
+        return Verdict::Accept;
+    }
+    let Some(mut ct) = nat_glue::ct_info(skb) else { return Verdict::Accept };
     if matches!(ct.ctinfo, IP_CT_RELATED | IP_CT_RELATED_REPLY) {
         if let Some(hdrlen) = icmp_offset(skb, l3) {
             return icmp_error(skb, st, &ct, manip, hdrlen, l3);
@@ -138,6 +131,22 @@ fn oif_changed(st: &HookState<'_>, ct: &CtNat) -> bool {
         && st.hook() == bindings::nf_inet_hooks_NF_INET_POST_ROUTING
         && ct.dir == 0
         && ct.masq_index != nat_glue::out_ifindex(st)
+}
+
+/// Whether a packet with this connection status may need the table walk,
+/// an ICMP translation or a rewrite at a hook of manip type `manip`.
+fn needs_work(q: &nat_glue::CtStatus, manip: ManipType) -> bool {
+    if matches!(q.ctinfo, IP_CT_NEW | IP_CT_RELATED | IP_CT_RELATED_REPLY) {
+        return true;
+    }
+    let mut statusbit = match manip {
+        ManipType::Src => IPS_SRC_NAT,
+        ManipType::Dst => IPS_DST_NAT,
+    };
+    if q.dir == 1 {
+        statusbit ^= IPS_NAT_MASK;
+    }
+    q.status & statusbit != 0
 }
 
 fn count(i: usize) {
@@ -218,13 +227,15 @@ fn do_nat(skb: &Skb<'_>, st: &HookState<'_>, ct: &CtNat, manip: ManipType) -> Ve
     // The header addresses before the rewrite, to see what changed.
     let mut before = ([0u8; 16], [0u8; 16], 0u16);
     for _ in 0..3 {
+        let local_in = st.hook() == bindings::nf_inet_hooks_NF_INET_LOCAL_IN;
         let r = nat_glue::with_writable(skb, need, |buf, len| {
-            before = header_addrs(buf, target.l3);
+            before = header_addrs(buf, target.l3, local_in);
             rewrite::manip_pkt(buf, len, 0, &target, manip, &mut summed)
         });
         match r {
             Some(Ok(())) => {
                 nat_glue::set_summed(skb, summed);
+                pre_routing_reroute(skb, st, &before.1, &target.dst);
                 return after_nat(skb, st, &target, manip, before);
             }
             Some(Err(RewriteError::NeedWritable(n))) if n > need && n <= len => need = n,
@@ -234,8 +245,9 @@ fn do_nat(skb: &Skb<'_>, st: &HookState<'_>, ct: &CtNat, manip: ManipType) -> Ve
     Verdict::Drop
 }
 
-/// Source and destination address and source port of the packet in `buf`.
-fn header_addrs(buf: &[u8], l3: L3Proto) -> ([u8; 16], [u8; 16], u16) {
+/// Source and destination address of the packet in `buf`, and its source
+/// port when `with_port` (parsed only then: LOCAL_IN needs it).
+fn header_addrs(buf: &[u8], l3: L3Proto, with_port: bool) -> ([u8; 16], [u8; 16], u16) {
     let (mut s, mut d) = ([0u8; 16], [0u8; 16]);
     let (so, dof, n) = match l3 {
         L3Proto::Ipv4 => (12, 16, 4),
@@ -246,6 +258,9 @@ fn header_addrs(buf: &[u8], l3: L3Proto) -> ([u8; 16], [u8; 16], u16) {
     }
     if let (Some(x), Some(y)) = (buf.get(dof..dof + n), d.get_mut(..n)) {
         y.copy_from_slice(x);
+    }
+    if !with_port {
+        return (s, d, 0);
     }
     let sport = packet::parse(l3, buf).ok().map_or(0, |p| match p.l4 {
         packet::L4::Tcp { sport, .. } | packet::L4::Udp { sport, .. } => sport,
@@ -296,12 +311,17 @@ fn icmp_error(skb: &Skb<'_>, st: &HookState<'_>, ct: &CtNat, manip: ManipType, h
     };
     let mut summed = nat_glue::summed(skb);
     let len = skb.len() as usize;
+    let mut dsts = ([0u8; 16], [0u8; 16]);
     let r = nat_glue::with_writable(skb, len, |buf, _| {
-        rewrite::icmp_reply_translation(buf, hdrlen, &ct.tuple, ct.status, dir, manip, &mut summed)
+        dsts.0 = header_addrs(buf, l3, false).1;
+        let v = rewrite::icmp_reply_translation(buf, hdrlen, &ct.tuple, ct.status, dir, manip, &mut summed);
+        dsts.1 = header_addrs(buf, l3, false).1;
+        v
     });
     match r {
         Some(Ok(IcmpVerdict::Accept)) => {
             nat_glue::set_summed(skb, summed);
+            pre_routing_reroute(skb, st, &dsts.0, &dsts.1);
             Verdict::Accept
         }
         _ => Verdict::Drop,

@@ -176,6 +176,20 @@ int rnf_ct_nat_info(const struct sk_buff *skb, struct rnf_ct_nat_info *out)
 }
 EXPORT_SYMBOL_GPL(rnf_ct_nat_info);
 
+int rnf_ct_nat_status(const struct sk_buff *skb, u32 *status, u8 *ctinfo, s32 *masq_index)
+{
+	enum ip_conntrack_info info;
+	struct nf_conn *ct = nf_ct_get(skb, &info);
+
+	if (!ct)
+		return -ENOENT;
+	*status = (u32)READ_ONCE(ct->status);
+	*ctinfo = info;
+	*masq_index = READ_ONCE(rnf_ct_of(ct)->masq_index);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(rnf_ct_nat_status);
+
 void rnf_ct_set_masq_index(struct sk_buff *skb, int ifindex)
 {
 	enum ip_conntrack_info ctinfo;

@@ -90,6 +90,27 @@ pub fn ct_info(skb: &Skb<'_>) -> Option<CtNat> {
     })
 }
 
+/// What NAT reads first of a packet's connection: no tuples.
+pub struct CtStatus {
+    /// `IPS_*` bits.
+    pub status: u32,
+    /// `enum ip_conntrack_info` of this packet.
+    pub ctinfo: u8,
+    /// 0 original, 1 reply.
+    pub dir: u8,
+    /// The interface MASQUERADE mapped it for, 0 if none.
+    pub masq_index: i32,
+}
+
+/// The status part of [`ct_info`] (`rnf_ct_nat_status`), `None` without a
+/// connection: a few loads, no copies.
+pub fn ct_status(skb: &Skb<'_>) -> Option<CtStatus> {
+    let (mut status, mut ctinfo, mut masq) = (0u32, 0u8, 0i32);
+    // SAFETY: `skb` is valid while borrowed; the out-pointers are writable.
+    let rc = unsafe { bindings::rnf_ct_nat_status(skb.as_ptr(), &mut status, &mut ctinfo, &mut masq) };
+    (rc == 0).then_some(CtStatus { status, ctinfo, dir: u8::from(ctinfo >= 3), masq_index: masq })
+}
+
 /// `rnf_ct_nat_setup`: maps the packet's unconfirmed connection for
 /// `manip` into `range`. Errors: `ENOENT`, `EEXIST` (see the header).
 pub fn ct_setup(skb: &Skb<'_>, range: &NatRange, manip: ManipType) -> Result {
