@@ -123,14 +123,22 @@ measure_rules() {
     in_ns r "$IPT" -F FORWARD
 }
 
+# ratio KERNEL RNF: RNF / KERNEL to two decimals, "-" without both figures.
+ratio() {
+    if [ -n "$1" ] && [ -n "$2" ] && [ "$1" -gt 0 ]; then
+        awk -v r="$2" -v k="$1" 'BEGIN { printf "%.2f", r / k }'
+    else
+        echo -
+    fi
+}
+
 # rules_table: kernel ip_tables and rnf_tables side by side.
 rules_table() {
     echo "bench: rules, pps (best of $RUNS runs of $RULES_COUNT packets), kernel ip_tables vs rnf_tables (both with conntrack):"
     for n in 10 100 1000; do
         k=$(cat "/tmp/rules-kernel-$n" 2>/dev/null)
         r=$(cat "/tmp/rules-rnf-$n" 2>/dev/null)
-        ratio=-
-        [ -n "$k" ] && [ -n "$r" ] && [ "$k" -gt 0 ] && ratio=$(awk -v r="$r" -v k="$k" 'BEGIN { printf "%.2f", r / k }')
+        ratio=$(ratio "$k" "$r")
         printf 'bench: rules, %4d non-matching + 1: kernel %8s pps, rnf_tables %8s pps, rnf/kernel %s\n' \
             "$n" "${k:--}" "${r:--}" "$ratio"
     done
@@ -155,8 +163,7 @@ nat_table() {
     for flows in 1 "$FLOWS_MANY"; do
         k=$(cat "/tmp/nat-kernel-$flows" 2>/dev/null)
         r=$(cat "/tmp/nat-rnf-$flows" 2>/dev/null)
-        ratio=-
-        [ -n "$k" ] && [ -n "$r" ] && [ "$k" -gt 0 ] && ratio=$(awk -v r="$r" -v k="$k" 'BEGIN { printf "%.2f", r / k }')
+        ratio=$(ratio "$k" "$r")
         printf 'bench: NAT, %5d flows: kernel %8s pps, rnf %8s pps, rnf/kernel %s\n' \
             "$flows" "${k:--}" "${r:--}" "$ratio"
     done

@@ -230,3 +230,31 @@ kernel_log_clean() {
         fail "$1" "$(echo "$_bad" | head -n 5 | tr '\n' '|')"
     fi
 }
+
+# ns_ipt NS ARGS...: iptables-legacy in namespace NS (ns_ip6t: ip6tables).
+ns_ipt() {
+    _ns=$1
+    shift
+    in_ns "$_ns" iptables-legacy "$@"
+}
+ns_ip6t() {
+    _ns=$1
+    shift
+    in_ns "$_ns" ip6tables-legacy "$@"
+}
+
+# expect_text NAME EXPECTED CMD...: CMD's output (trailing blanks removed
+# from each line: the listing pads its header) must be EXPECTED exactly.
+expect_text() {
+    _name=$1
+    _want=$2
+    shift 2
+    _got=$("$@" 2>&1 | sed 's/[[:space:]]*$//')
+    if [ "$_got" = "$_want" ]; then
+        pass "$_name"
+    else
+        fail "$_name" "'$*' printed:"
+        echo "$_got" | sed 's/^/    got: /'
+        echo "$_want" | sed 's/^/   want: /'
+    fi
+}
