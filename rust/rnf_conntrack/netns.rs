@@ -8,13 +8,12 @@ use kernel::prelude::*;
 
 use crate::conntrack::conn::Timeouts;
 use crate::conntrack::tcp::TcpState;
-use crate::ct_glue::nfct::NO_SLOT;
 use crate::ct_glue::{self, CtNet};
 use crate::glue::{self, bindings};
 use crate::glue::hook::Net;
 use crate::glue::pernet::PernetHandler;
 use crate::proc::{ProcConntrack, PROC_NAME};
-use crate::tracker::tracker;
+use crate::tracker::{forget, tracker};
 
 /// The timeouts in force in the namespace of `pn` (see [`CtNet::timeouts`]).
 pub(crate) fn timeouts_of(pn: CtNet) -> Timeouts {
@@ -75,12 +74,7 @@ impl PernetHandler for PerNet {
             let mut g = t.state.lock();
             let st = &mut *g;
             let refs = &mut st.refs;
-            let removed = st.table.flush(Some(net.id()), |slot| {
-                if let Some(r) = refs.get_mut(slot as usize).and_then(Option::take) {
-                    r.set_slot(NO_SLOT);
-                    drop(r);
-                }
-            });
+            let removed = st.table.flush(Some(net.id()), |slot| forget(refs, slot));
             if let Some(pn) = CtNet::of(net) {
                 pn.count_add(-(removed.min(i32::MAX as u32) as i32));
             }

@@ -93,10 +93,7 @@ impl State {
     /// connection left the table): its slot is cleared first, so dropping
     /// the reference here, under the lock, never re-enters the table.
     pub(crate) fn forget_obj(&mut self, i: u32) {
-        if let Some(r) = self.refs.get_mut(i as usize).and_then(Option::take) {
-            r.set_slot(NO_SLOT);
-            drop(r);
-        }
+        forget(&mut self.refs, i);
     }
 
     /// Removes the confirmed connection of slot `i` and gives up its
@@ -124,6 +121,15 @@ impl State {
     }
 }
 
+/// [`State::forget_obj`] on the references alone, for the table walks
+/// that hold the table itself borrowed (GC, flush).
+pub(crate) fn forget(refs: &mut KVVec<Option<CtRef>>, slot: u32) {
+    if let Some(r) = refs.get_mut(slot as usize).and_then(Option::take) {
+        r.set_slot(NO_SLOT);
+        drop(r);
+    }
+}
+
 /// Reclaims a batch of expired connections; returns jiffies until the next
 /// batch, `None` without a tracker. Called by the GC delayed work (process
 /// context) through `ct_glue::rnf_ct_gc_run`.
@@ -140,10 +146,7 @@ pub(crate) fn gc_run() -> Option<u32> {
     let refs = &mut st.refs;
     let (removed, next) = st.table.gc(now, start, batch, |slot, netns| {
         ct_glue::count_sub_inum(netns, 1);
-        if let Some(r) = refs.get_mut(slot as usize).and_then(Option::take) {
-            r.set_slot(NO_SLOT);
-            drop(r);
-        }
+        forget(refs, slot);
     });
     g.gc_next = next;
     if removed > 0 {

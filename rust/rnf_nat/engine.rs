@@ -18,7 +18,7 @@ use crate::glue::hook::HookState;
 use crate::glue::skb::{Skb, HEADER_BYTES};
 use crate::glue::{bindings, Verdict};
 use crate::nat::range::{ManipType, NatRange};
-use crate::nat::rewrite::{self, IcmpVerdict, RewriteError, IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_NAT_MASK, IPS_SRC_NAT, IPS_SRC_NAT_DONE};
+use crate::nat::rewrite::{self, IcmpVerdict, RewriteError, IPS_DST_NAT_DONE, IPS_NAT_MASK, IPS_SRC_NAT_DONE};
 use crate::nat_glue::{self, CtNat, Lookup};
 use crate::packet::{self, L3Proto, IPPROTO_ICMP, IPPROTO_ICMPV6};
 
@@ -49,7 +49,10 @@ fn manip_of(hook: u32) -> ManipType {
 /// flow included.
 pub(crate) fn nat_hook(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
     let v = nat_fn(skb, st);
-    if v == Verdict::Accept && st.hook() == bindings::nf_inet_hooks_NF_INET_LOCAL_OUT {
+    // Without a NAT bit the reply tuple is the original's inverse, so the
+    // addresses agree: only a NATed connection's tuples need reading.
+    let nated = || nat_glue::ct_status(skb).is_some_and(|q| q.status & IPS_NAT_MASK != 0);
+    if v == Verdict::Accept && st.hook() == bindings::nf_inet_hooks_NF_INET_LOCAL_OUT && nated() {
         if let Some(ct) = nat_glue::ct_info(skb) {
             let dir = usize::from(ct.dir.min(1));
             let (this, other) = (ct.tuple.get(dir), ct.tuple.get(1 - dir));
@@ -139,14 +142,7 @@ fn needs_work(q: &nat_glue::CtStatus, manip: ManipType) -> bool {
     if matches!(q.ctinfo, IP_CT_NEW | IP_CT_RELATED | IP_CT_RELATED_REPLY) {
         return true;
     }
-    let mut statusbit = match manip {
-        ManipType::Src => IPS_SRC_NAT,
-        ManipType::Dst => IPS_DST_NAT,
-    };
-    if q.dir == 1 {
-        statusbit ^= IPS_NAT_MASK;
-    }
-    q.status & statusbit != 0
+    q.status & rewrite::statusbit(manip, q.dir == 1) != 0
 }
 
 fn count(i: usize) {
@@ -190,33 +186,16 @@ fn range_for(skb: &Skb<'_>, st: &HookState<'_>, ct: &CtNat, t: &bindings::rnf_na
                 ManipType::Dst => curr.dst,
                 ManipType::Src => curr.src,
             };
-            NatRange::to_addr(&rule, netmap(&rule, &addr))
+            NatRange::to_addr(&rule, rule.netmap(&addr))
         }
         _ => null,
     })
 }
 
-/// NETMAP's address: the host part of `addr` under the rule's prefix.
-fn netmap(r: &NatRange, addr: &[u8; 16]) -> [u8; 16] {
-    let mut out = [0u8; 16];
-    for (((o, a), lo), hi) in out.iter_mut().zip(addr).zip(&r.min_addr).zip(&r.max_addr) {
-        let mask = !(lo ^ hi);
-        *o = (a & !mask) | (lo & mask);
-    }
-    out
-}
-
 /// `nf_nat_packet()` and the per-hook ends of nf_nat_proto.c.
 fn do_nat(skb: &Skb<'_>, st: &HookState<'_>, ct: &CtNat, manip: ManipType) -> Verdict {
-    let mut statusbit = match manip {
-        ManipType::Src => IPS_SRC_NAT,
-        ManipType::Dst => IPS_DST_NAT,
-    };
     let dir = usize::from(ct.dir.min(1));
-    if dir == 1 {
-        statusbit ^= IPS_NAT_MASK;
-    }
-    if ct.status & statusbit == 0 {
+    if ct.status & rewrite::statusbit(manip, dir == 1) == 0 {
         return Verdict::Accept;
     }
     let Some(other) = ct.tuple.get(1 - dir) else { return Verdict::Accept };

@@ -42,16 +42,26 @@ pub fn csum_replace2(check: u16, from: u16, to: u16) -> u16 {
     csum_replace(check, &[from], &[to])
 }
 
-/// The full Internet checksum (RFC 1071) of `data`, for tests and for
-/// building packets; an odd final byte is padded with zero.
-pub fn checksum(data: &[u8]) -> u16 {
-    let mut s = 0u32;
+/// The one's-complement sum (RFC 1071) of `data` read as big-endian 16-bit
+/// words, added to `seed` (any 32-bit partial sum, such as a pseudo-header
+/// sum); folded to 16 bits, not complemented. An odd final byte is padded
+/// with zero.
+pub fn sum(data: &[u8], seed: u32) -> u32 {
+    let mut s = u32::from(fold(seed));
     let mut chunks = data.chunks_exact(2);
     for c in chunks.by_ref() {
-        s = add1c(s, u32::from(u16::from_be_bytes([c[0], c[1]])));
+        if let [a, b] = *c {
+            s = add1c(s, u32::from(u16::from_be_bytes([a, b])));
+        }
     }
     if let [last] = chunks.remainder() {
         s = add1c(s, u32::from(u16::from_be_bytes([*last, 0])));
     }
-    !fold(s)
+    s
+}
+
+/// The full Internet checksum (RFC 1071) of `data`: the complement of
+/// [`sum`].
+pub fn checksum(data: &[u8]) -> u16 {
+    !fold(sum(data, 0))
 }

@@ -204,6 +204,18 @@ impl NatRange {
         a >= lo && a <= hi
     }
 
+    /// NETMAP's address (`netmap_tg4`/`netmap_tg6`): the host part of `addr`
+    /// under the prefix of the range, `(addr & ~netmask) | (min & netmask)`
+    /// with `netmask = ~(min ^ max)`, byte by byte.
+    pub fn netmap(&self, addr: &[u8; 16]) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        for (((o, a), lo), hi) in out.iter_mut().zip(addr).zip(&self.min_addr).zip(&self.max_addr) {
+            let mask = !(lo ^ hi);
+            *o = (a & !mask) | (lo & mask);
+        }
+        out
+    }
+
     /// Whether a random flag (`--random` or `--random-fully`) is set.
     pub fn random(&self) -> bool {
         self.flags & PROTO_RANDOM_ALL != 0

@@ -39,6 +39,21 @@ pub const IPS_DST_NAT_DONE: u32 = 0x100;
 /// `IPS_NAT_DONE_MASK`.
 pub const IPS_NAT_DONE_MASK: u32 = IPS_SRC_NAT_DONE | IPS_DST_NAT_DONE;
 
+/// The status bit that says a packet of direction `reply` (or the original)
+/// is rewritten at a hook of manip type `manip` (`nf_nat_packet`): the
+/// manip's own bit, the other one for the reply direction.
+pub fn statusbit(manip: ManipType, reply: bool) -> u32 {
+    let bit = match manip {
+        ManipType::Src => IPS_SRC_NAT,
+        ManipType::Dst => IPS_DST_NAT,
+    };
+    if reply {
+        bit ^ IPS_NAT_MASK
+    } else {
+        bit
+    }
+}
+
 /// The packet's checksum state, `skb->ip_summed` with `skb->csum`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Summed {
@@ -341,30 +356,16 @@ pub enum IcmpVerdict {
     Drop,
 }
 
-/// The checksum of `data` as an unfolded 32-bit sum of big-endian words.
-fn sum_be(data: &[u8], mut s: u32) -> u32 {
-    let mut chunks = data.chunks_exact(2);
-    for c in chunks.by_ref() {
-        if let [a, b] = *c {
-            s = wadd(s, u32::from(u16::from_be_bytes([a, b])));
-        }
-    }
-    if let [last] = chunks.remainder() {
-        s = wadd(s, u32::from(u16::from_be_bytes([*last, 0])));
-    }
-    s
-}
-
 /// `csum_ipv6_magic`: the ICMPv6/TCP/UDP checksum over IPv6 `src`, `dst`,
 /// upper-layer length `len`, protocol `proto` and the upper-layer bytes.
 pub fn ipv6_checksum(src: &[u8; 16], dst: &[u8; 16], proto: u8, data: &[u8]) -> u16 {
     let len = data.len() as u32;
-    let mut s = sum_be(src, 0);
-    s = sum_be(dst, s);
+    let mut s = super::checksum::sum(src, 0);
+    s = super::checksum::sum(dst, s);
     s = wadd(s, len >> 16);
     s = wadd(s, len & 0xffff);
     s = wadd(s, u32::from(proto));
-    !fold16(sum_be(data, s))
+    !fold16(super::checksum::sum(data, s))
 }
 
 /// `nf_nat_icmp_reply_translation` / `nf_nat_icmpv6_reply_translation`: an
@@ -401,14 +402,7 @@ pub fn icmp_reply_translation(
     {
         return Ok(IcmpVerdict::Drop);
     }
-    let mut statusbit = match manip {
-        ManipType::Src => IPS_SRC_NAT,
-        ManipType::Dst => IPS_DST_NAT,
-    };
-    if dir == Direction::Reply {
-        statusbit ^= IPS_NAT_MASK;
-    }
-    if status & statusbit == 0 {
+    if status & statusbit(manip, dir == Direction::Reply) == 0 {
         return Ok(IcmpVerdict::Accept);
     }
     let other = match dir {
@@ -425,7 +419,7 @@ pub fn icmp_reply_translation(
         put16(pkt, hdrlen + 2, 0);
         let body = pkt.get(hdrlen..).unwrap_or(&[]);
         let c = match l3 {
-            L3Proto::Ipv4 => !fold16(sum_be(body, 0)),
+            L3Proto::Ipv4 => super::checksum::checksum(body),
             L3Proto::Ipv6 => {
                 let mut s = [0u8; 16];
                 let mut d = [0u8; 16];

@@ -92,17 +92,3 @@ pub(crate) fn decode_nat_target(kind: NatKind, payload: Payload, family: Family,
     }
     Ok(NatTarget { kind, range })
 }
-
-impl NatTarget {
-    /// NETMAP's address (`netmap_tg4`/`netmap_tg6`): the host part of `addr`
-    /// under the prefix of the range, `(addr & ~netmask) | (min & netmask)`
-    /// with `netmask = ~(min ^ max)`, word by word.
-    pub fn netmap_addr(&self, addr: &[u8; 16]) -> [u8; 16] {
-        let mut out = [0u8; 16];
-        for (((o, a), lo), hi) in out.iter_mut().zip(addr).zip(&self.range.min_addr).zip(&self.range.max_addr) {
-            let mask = !(lo ^ hi);
-            *o = (a & !mask) | (lo & mask);
-        }
-        out
-    }
-}

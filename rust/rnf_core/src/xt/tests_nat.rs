@@ -205,6 +205,6 @@ fn netmap_keeps_the_host_part() {
     let Action::Nat(n) = t.evaluate(&p, &mut TEnv::new()) else { panic!() };
     let mut a = [0u8; 16];
     a[..4].copy_from_slice(&[192, 168, 7, 9]);
-    assert_eq!(&n.netmap_addr(&a)[..4], &[10, 1, 7, 9]);
-    assert_eq!(n.netmap_addr(&a)[4..], [0; 12]);
+    assert_eq!(&n.range.netmap(&a)[..4], &[10, 1, 7, 9]);
+    assert_eq!(n.range.netmap(&a)[4..], [0; 12]);
 }

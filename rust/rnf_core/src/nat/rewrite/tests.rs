@@ -215,7 +215,7 @@ fn partial_checksum_keeps_the_pseudo_header_sum() {
             let seglen = (p.len() - l4off) as u32;
             let pseudo = |p: &[u8]| -> u16 {
                 let (src, dst) = if l3 == L3Proto::Ipv4 { (&p[12..16], &p[16..20]) } else { (&p[8..24], &p[24..40]) };
-                fold16(wadd(wadd(sum_be(src, sum_be(dst, 0)), u32::from(proto)), seglen))
+                fold16(wadd(wadd(crate::nat::checksum::sum(src, crate::nat::checksum::sum(dst, 0)), u32::from(proto)), seglen))
             };
             // What the stack puts in the field for CHECKSUM_PARTIAL.
             let co = l4off + check_off(proto);
