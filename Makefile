@@ -108,7 +108,7 @@ check:
 	tests/run-all.sh
 
 # The modules the guest gets (vm-test.sh -m), for demo and vm-run.
-VM_MODULES = $(foreach m,rnf_conntrack rnf_nat rnf_tables rnf_tables_nat,-m $(MODDIR)/$(m).ko)
+VM_MODULES = $(foreach m,rnf_conntrack rnf_nat rnf_tables rnf_tables_nat rnf_tables_mangle rnf_tables_raw,-m $(MODDIR)/$(m).ko)
 
 demo: modules
 	scripts/vm/vm-test.sh demo.sh $(VM_MODULES) -a loglevel=5

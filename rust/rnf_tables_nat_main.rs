@@ -15,7 +15,11 @@ use kernel::prelude::*;
 #[path = "glue/mod.rs"]
 pub mod glue;
 
-/// Glue only this module uses (rnf_tables' and rnf_nat's registrations).
+/// Glue of the modules that add tables to rnf_tables (the registration).
+#[path = "glue/tables_reg/mod.rs"]
+pub mod tables_reg;
+
+/// Glue only this module uses (rnf_nat's lookup registration).
 #[path = "glue/tables_nat/mod.rs"]
 pub mod tables_nat_glue;
 
@@ -24,7 +28,8 @@ pub mod tables_nat_glue;
 #[path = "rnf_core/src/selftest/mod.rs"]
 pub mod selftest;
 
-use tables_nat_glue::{Family, Lookup, Table};
+use tables_nat_glue::Lookup;
+use tables_reg::{Family, Table};
 
 module! {
     type: RnfTablesNat,

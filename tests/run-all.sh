@@ -177,7 +177,7 @@ test_arch() {
 
     echo "=== $arch: build: the modules and their declared dependencies"
     release=$(cat "$kdir/include/config/kernel.release")
-    for m in rnf_conntrack rnf_nat rnf_tables rnf_tables_nat; do
+    for m in rnf_conntrack rnf_nat rnf_tables rnf_tables_nat rnf_tables_mangle rnf_tables_raw; do
         if [ -f "$moddir/$m.ko" ] &&
            [ "$(modinfo -F vermagic "$moddir/$m.ko" | cut -d' ' -f1)" = "$release" ]; then
             pass "$arch: build: $m.ko built for $release"
@@ -212,11 +212,20 @@ test_arch() {
     else
         fail "$arch: build: rnf_tables_nat depends on rnf_nat, rnf_tables" "depends=$deps"
     fi
+    for m in rnf_tables_mangle rnf_tables_raw; do
+        deps=$(modinfo -F depends "$moddir/$m.ko")
+        if [ "$deps" = rnf_tables ]; then
+            pass "$arch: build: $m depends on exactly rnf_tables"
+        else
+            fail "$arch: build: $m depends on rnf_tables" "depends=$deps"
+        fi
+    done
 
     echo "=== $arch: guest: tests/guest/conntrack.sh on the reference kernel (QEMU, TCG)"
     # The loader loads what modules-load.d/rnf.conf lists: every module.
     guest_script "$arch" conntrack.sh guest -t 900 -m "$moddir/rnf_conntrack.ko" \
-        -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko" -m "$moddir/rnf_tables_nat.ko"
+        -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko" -m "$moddir/rnf_tables_nat.ko" \
+        -m "$moddir/rnf_tables_mangle.ko" -m "$moddir/rnf_tables_raw.ko"
 
     echo "=== $arch: guest: KUnit suites of rnf_conntrack, rnf_nat and rnf_tables, parsed by kunit.py"
     kunit_log "$arch" "$log/guest-console.log" "$log/ktap" 'rnf_(conntrack|nat|tables)_' 3

@@ -19,6 +19,7 @@
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/skbuff.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/spinlock.h>
 #include <net/net_namespace.h>
 #include <kunit/test.h>
@@ -209,6 +210,11 @@ const u8 *rnf_skb_mac_header(const struct sk_buff *skb, u32 *len)
 u32 rnf_skb_len(const struct sk_buff *skb)
 {
 	return skb->len;
+}
+
+bool rnf_skb_untracked(const struct sk_buff *skb)
+{
+	return skb->_nfct == IP_CT_UNTRACKED;
 }
 
 void rnf_printk(int level, const char *buf, unsigned long len)

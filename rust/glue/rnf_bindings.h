@@ -30,3 +30,4 @@
 #include "rnf_conntrack_api.h"
 #include "rnf_nat_api.h"
 #include "rnf_tables_api.h"
+#include "rnf_table_hooks.h"

@@ -96,6 +96,11 @@ void rnf_dev_name(const struct net_device *dev, u8 *out);
 const u8 *rnf_skb_mac_header(const struct sk_buff *skb, u32 *len);
 /* skb->len: the packet's length in bytes from its network header on. */
 u32 rnf_skb_len(const struct sk_buff *skb);
+/*
+ * Whether @skb is marked untracked (skb->_nfct == IP_CT_UNTRACKED, as
+ * nf_ct_set(skb, NULL, IP_CT_UNTRACKED) leaves it: CT --notrack, NOTRACK).
+ */
+bool rnf_skb_untracked(const struct sk_buff *skb);
 
 /* printk of @len bytes at KERN_<@level> (0 emerg .. 7 debug), one line. */
 void rnf_printk(int level, const char *buf, unsigned long len);

@@ -60,6 +60,7 @@ impl Env for HookEnv<'_> {
         }
         let c = match tglue::ct_lookup(self.skb, self.state) {
             CtLookup::Found(r) => CtState::Tracked { ctinfo: r.ctinfo, status: r.status, dir: r.dir, proto: r.proto },
+            CtLookup::Untracked => CtState::Untracked,
             // The kernel attaches no conntrack to these: INVALID to
             // `state`/`conntrack`, except what it marks UNTRACKED.
             CtLookup::NoConnection if self.ipv6 && icmpv6_untracked(self.headers) => CtState::Untracked,

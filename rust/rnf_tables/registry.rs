@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Tables other modules register (`rnf_tables_register_table`, declared in
-//! rust/glue/rnf_tables_api.h): `nat` from rnf_tables_nat, as iptable_nat.c
-//! registers its table with x_tables.
+//! rust/glue/rnf_tables_api.h): `nat` from rnf_tables_nat, `mangle` from
+//! rnf_tables_mangle and `raw` from rnf_tables_raw, as iptable_nat.c,
+//! iptable_mangle.c and iptable_raw.c register their tables with x_tables.
 //!
 //! A registered table gets an id (its index in every namespace's slots,
 //! see `netns.rs`) and pernet operations of its own that create its
@@ -22,7 +23,8 @@ use crate::xt::{self, TableDef};
 
 /// The tables a module may register: those the engine has a definition
 /// (name, hooks, and the targets bound to them) for.
-static KNOWN: [&TableDef; 2] = [&xt::NAT_IPV4, &xt::NAT_IPV6];
+static KNOWN: [&TableDef; 6] =
+    [&xt::NAT_IPV4, &xt::NAT_IPV6, &xt::MANGLE_IPV4, &xt::MANGLE_IPV6, &xt::RAW_IPV4, &xt::RAW_IPV6];
 
 /// The registered tables' pernet operations, by family (IPv4, IPv6) and id
 /// (`None` for `filter` and free ids). Kept in [`crate::Shared`] under a

@@ -26,7 +26,8 @@ INIT=/usr/share/rnf/rnf-modules.init
 PARAM=/sys/module/rnf_conntrack/parameters/udp_timeout
 # The set rnf.conf leads to: the kernel's defrag and reject modules and ours.
 SET="nf_defrag_ipv4 nf_defrag_ipv6 nf_reject_ipv4 nf_reject_ipv6 rnf_conntrack rnf_nat rnf_tables rnf_tables_nat"
-NSET=8
+SET="$SET rnf_tables_mangle rnf_tables_raw"
+NSET=10
 
 # loaded_of_set: the modules of SET in /proc/modules, one line.
 loaded_of_set() {
@@ -70,7 +71,8 @@ echo "bundle: $BUNDLE"
 rm -rf /sbin/rnf-modload /etc/modules-load.d /etc/rnf /lib/rnf
 check "loader: bundle unpacks into / with busybox tar" tar -xzf "$BUNDLE" -C /
 for f in /sbin/rnf-modload "$LIST" "$OPTS" /usr/share/rnf/MANIFEST "$INIT" \
-	"$EXTRA/rnf_conntrack.ko" "$EXTRA/rnf_nat.ko" "$EXTRA/rnf_tables.ko" "$EXTRA/rnf_tables_nat.ko"; do
+	"$EXTRA/rnf_conntrack.ko" "$EXTRA/rnf_nat.ko" "$EXTRA/rnf_tables.ko" "$EXTRA/rnf_tables_nat.ko" \
+	"$EXTRA/rnf_tables_mangle.ko" "$EXTRA/rnf_tables_raw.ko"; do
 	[ -f "$f" ] || fail "loader: bundle has $f" "missing"
 done
 check "loader: the bundle's loader is executable" test -x /sbin/rnf-modload
@@ -116,6 +118,8 @@ if echo "$plan" | grep -qx "insmod $EXTRA/rnf_conntrack.ko udp_timeout=7  # list
 	echo "$plan" | grep -qx "insmod $EXTRA/rnf_nat.ko  # listed in $LIST" &&
 	echo "$plan" | grep -qx "insmod $EXTRA/rnf_tables.ko  # listed in $LIST" &&
 	echo "$plan" | grep -qx "insmod $EXTRA/rnf_tables_nat.ko  # listed in $LIST" &&
+	echo "$plan" | grep -qx "insmod $EXTRA/rnf_tables_mangle.ko  # listed in $LIST" &&
+	echo "$plan" | grep -qx "insmod $EXTRA/rnf_tables_raw.ko  # listed in $LIST" &&
 	echo "$plan" | grep -Eqx "insmod /lib/modules/$KVER/kernel/.*/nf_reject_ipv6.ko  # needed by rnf_tables" &&
 	echo "$plan" | grep -Eqx "insmod /lib/modules/$KVER/kernel/.*/nf_defrag_ipv4.ko  # needed by rnf_conntrack"; then
 	pass "loader: dry run (no operands: --boot) plans the set from the bundle with reasons and options"

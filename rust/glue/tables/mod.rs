@@ -51,6 +51,8 @@ pub enum CtLookup {
     Found(bindings::rnf_ct_lookup),
     /// No connection (`-ENOENT`): nothing trackable, or not a valid opener.
     NoConnection,
+    /// Marked untracked (`IP_CT_UNTRACKED`: the raw table's `CT --notrack`).
+    Untracked,
     /// Headers rnf_conntrack could not parse (`-EINVAL`, or any other error).
     Unparsable,
 }
@@ -63,6 +65,10 @@ pub fn ct_lookup(skb: &Skb<'_>, state: &HookState<'_>) -> CtLookup {
     let rc = unsafe { bindings::rnf_ct_lookup(state.net().as_ptr(), state.pf(), skb.as_ptr(), &mut r) };
     match rc {
         0 => CtLookup::Found(r),
+        // SAFETY: reads one field of the live skb.
+        e if e == -(bindings::ENOENT as i32) && unsafe { bindings::rnf_skb_untracked(skb.as_ptr()) } => {
+            CtLookup::Untracked
+        }
         e if e == -(bindings::ENOENT as i32) => CtLookup::NoConnection,
         _ => CtLookup::Unparsable,
     }

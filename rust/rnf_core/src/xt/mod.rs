@@ -102,6 +102,23 @@ pub const NAT_IPV4: TableDef = TableDef { name: "nat", family: Family::Ipv4, val
 /// The IPv6 `nat` table (net/ipv6/netfilter/ip6table_nat.c).
 pub const NAT_IPV6: TableDef = TableDef { name: "nat", family: Family::Ipv6, valid_hooks: NAT_HOOKS };
 
+/// Hooks of the `mangle` tables: all five (0x1f).
+const MANGLE_HOOKS: u32 = (1 << NF_INET_NUMHOOKS) - 1;
+
+/// The IPv4 `mangle` table (net/ipv4/netfilter/iptable_mangle.c).
+pub const MANGLE_IPV4: TableDef = TableDef { name: "mangle", family: Family::Ipv4, valid_hooks: MANGLE_HOOKS };
+/// The IPv6 `mangle` table (net/ipv6/netfilter/ip6table_mangle.c).
+pub const MANGLE_IPV6: TableDef = TableDef { name: "mangle", family: Family::Ipv6, valid_hooks: MANGLE_HOOKS };
+
+/// Hooks of the `raw` tables: PREROUTING and OUTPUT (0x9), before
+/// connection tracking.
+const RAW_HOOKS: u32 = (1 << NF_INET_PRE_ROUTING) | (1 << NF_INET_LOCAL_OUT);
+
+/// The IPv4 `raw` table (net/ipv4/netfilter/iptable_raw.c).
+pub const RAW_IPV4: TableDef = TableDef { name: "raw", family: Family::Ipv4, valid_hooks: RAW_HOOKS };
+/// The IPv6 `raw` table (net/ipv6/netfilter/ip6table_raw.c).
+pub const RAW_IPV6: TableDef = TableDef { name: "raw", family: Family::Ipv6, valid_hooks: RAW_HOOKS };
+
 /// Positive errno values the engine answers with (include/uapi/asm-generic/errno-base.h, errno.h).
 pub mod errno {
     /// Operation not permitted.
