@@ -6,6 +6,7 @@
 #
 # Results:   pass NAME; fail NAME WHY; check NAME CMD...; summary
 # Network:   topology_up; topology_down; in_ns NS CMD...
+# Traffic:   tcp_serve, tcp_check, udp_serve, udp_send, expect_udp, udp_peers
 # Processes: bg_start LOG CMD...; wait_for TENTHS CMD...; wait_pid PID TENTHS;
 #            exited PID
 #
@@ -257,4 +258,87 @@ expect_text() {
         echo "$_got" | sed 's/^/    got: /'
         echo "$_want" | sed 's/^/   want: /'
     fi
+}
+
+# --- traffic: TCP with busybox nc, UDP with rnf-udp ---------------------------
+
+# tcp_serve NS PORT: a one-connection TCP listener in NS that answers with
+# the first line it got and NS's `netstat -tn`: the client sees what the
+# server saw.
+tcp_serve() {
+    bg_ns "/tmp/tcp-$1-$2.log" "$1" nc -l -p "$2" -e sh -c 'head -n 1; netstat -tn'
+    wait_for 50 in_ns "$1" sh -c "netstat -ltn | grep -q ':$2 '"
+}
+
+# conn_of OUT PORT: "LOCAL PEER" (addresses without ports, IPv4-mapped
+# shown as IPv4) of the live connection on local port PORT in the netstat
+# lines of OUT.
+conn_of() {
+    echo "$1" | awk -v p=":$2" '$1 ~ /^tcp/ && ($6 == "ESTABLISHED" || $6 == "CLOSE_WAIT") &&
+        substr($4, length($4) - length(p) + 1) == p {
+        l = $4; r = $5
+        sub(/:[0-9]+$/, "", l); sub(/:[0-9]+$/, "", r)
+        sub(/^::ffff:/, "", l); sub(/^::ffff:/, "", r)
+        print l, r; exit }'
+}
+
+# tcp_check NAME NS ADDR PORT SERVER_PORT WANT: NS connects to ADDR:PORT
+# with nc and sends a line; passes when the line comes back and the
+# server's view of the connection on its SERVER_PORT (conn_of) is WANT
+# ("SERVER_ADDR CLIENT_ADDR").
+tcp_check() {
+    _tag="hello-$$-$4-$(echo "$3" | tr ':.' '__')"
+    _out=$(echo "$_tag" | in_ns "$2" timeout 10 nc "$3" "$4" 2>&1)
+    _conn=$(conn_of "$_out" "$5")
+    case "$_out" in
+        *"$_tag"*)
+            if [ "$_conn" = "$6" ]; then
+                pass "$1 (server saw $_conn)"
+            else
+                fail "$1" "the server saw '$_conn', want '$6': $(echo "$_out" | tr '\n' '|')"
+            fi
+            ;;
+        *) fail "$1" "nc said '$(echo "$_out" | tr '\n' '|')'" ;;
+    esac
+}
+
+# udp_serve NS ADDR PORT: an rnf-udp echo server; its log is
+# /tmp/udp-NS-PORT[-6].log.
+udp_serve() {
+    case "$2" in *:*) _l=/tmp/udp-$1-$3-6.log _six=-6 ;; *) _l=/tmp/udp-$1-$3.log _six= ;; esac
+    # shellcheck disable=SC2086 # _six is empty or -6
+    bg_ns "$_l" "$1" rnf-udp serve $_six "$2" "$3"
+    wait_for 50 grep -q listening "$_l"
+}
+
+# udp_log NS ADDR PORT: the log of udp_serve NS ADDR PORT.
+udp_log() {
+    case "$2" in *:*) echo "/tmp/udp-$1-$3-6.log" ;; *) echo "/tmp/udp-$1-$3.log" ;; esac
+}
+
+# udp_peers NS ADDR PORT: the peers (ADDR:PORT, IPv6 in brackets) the server
+# echoed to, one a line, in order.
+udp_peers() {
+    sed -n 's/.* bytes from \(.*\), echo.*/\1/p' "$(udp_log "$@")"
+}
+
+# udp_send NS ADDR PORT [ARG...]: one datagram of 16 bytes (unless --size
+# comes in ARG) with --expect-reply; prints rnf-udp's output.
+udp_send() {
+    _ns=$1 _a=$2 _p=$3
+    shift 3
+    in_ns "$_ns" rnf-udp send "$_a" "$_p" --expect-reply --timeout 3 "$@" 2>&1
+}
+
+# expect_udp NAME WANT NS ADDR PORT [ARG...]: udp_send's output contains WANT
+# ("reply", or "(os error N)": 111 ECONNREFUSED, 90 EMSGSIZE, numbers
+# because glibc and musl word them apart).
+expect_udp() {
+    _name=$1 _want=$2
+    shift 2
+    case " $* " in *" --size "*) _out=$(udp_send "$@") ;; *) _out=$(udp_send "$@" --size 16) ;; esac
+    case "$_out" in
+        *"$_want"*) pass "$_name" ;;
+        *) fail "$_name" "wanted '$_want': $(echo "$_out" | tr '\n' ' ')" ;;
+    esac
 }

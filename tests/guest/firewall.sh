@@ -1,0 +1,202 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=sh
+#
+# Guest test of a router's whole firewall (issue 14): the ruleset OpenWrt's
+# fw3 generates for a lan and a wan zone (tests/guest/data/fw3/ipv4.rules and
+# ipv6.rules: every table, "!fw3" comments on every rule, syn_flood with
+# limit, reject chains, a masquerading wan with a port forward, MSS clamping
+# and connection marks in mangle, notrack in raw), restored with the stock
+# iptables-legacy-restore and ip6tables-legacy-restore in the router of
+# lib.sh (lan: eth-client, wan: eth-server), saved back, and crossed by
+# real traffic.
+#
+# It runs against either implementation, chosen by FW (from the environment,
+# or FW=... on the kernel command line: vm-test.sh -a FW=kernel):
+#
+#   FW=rnf     (default) every rnf module from /lib/rnf, loaded by rnf-modload
+#   FW=kernel  the kernel's nf_conntrack, iptable_*/ip6table_* and xt_*
+#              modules: the reference. Its save output is the expected text
+#              in tests/guest/data/fw3/*.save, and its counters and
+#              connection marks are the expected values below.
+#
+# Covered: restore and byte-for-byte save of the four tables of both
+# families; forwarding lan to wan (ping, ping6, TCP, UDP) through the zone
+# chains and MASQUERADE; wan to lan refused (REJECT with a reset and with
+# port unreachable); the port forward (DNAT accepted by --ctstate DNAT);
+# notrack'd datagrams (CT --notrack) pass as UNTRACKED and appear in no
+# connection listing; a connection's mark saved and restored by CONNMARK
+# with masks (mark= in the listing, the classify chain entered once per
+# connection); exact per-rule counters of the mangle and raw tables.
+
+. "$(dirname "$0")/lib.sh"
+
+KVER=$(uname -r)
+DATA=$(dirname "$0")/data/fw3
+KNF=/lib/modules/$KVER/kernel/net
+if [ -z "${FW:-}" ]; then
+    for _arg in $(cat /proc/cmdline); do
+        case "$_arg" in FW=*) FW=${_arg#FW=} ;; esac
+    done
+fi
+FW=${FW:-rnf}
+echo "firewall: FW=$FW"
+
+KERNEL_MODS="nf_conntrack iptable_filter iptable_nat iptable_mangle iptable_raw ip6table_filter
+    ip6table_mangle ip6table_raw xt_nat xt_MASQUERADE xt_tcpudp xt_conntrack xt_comment xt_limit xt_mark
+    xt_connmark xt_TCPMSS xt_CT ipt_REJECT ip6t_REJECT"
+
+case "$FW" in
+    kernel)
+        _ok=yes
+        for m in $KERNEL_MODS; do
+            modprobe "$m" || { _ok=no; echo "modprobe $m failed"; }
+        done
+        if [ "$_ok" = yes ]; then
+            pass "the kernel's conntrack, tables and xt modules loaded"
+        else
+            fail "kernel modules" "see above"
+            summary
+            exit 1
+        fi
+        ;;
+    rnf)
+        for m in rnf_tables_nat rnf_tables_mangle rnf_tables_raw; do
+            if rnf-modload "/lib/rnf/$m.ko" /lib/rnf "$KNF/ipv4/netfilter" "$KNF/ipv6/netfilter" "$KNF/netfilter"; then
+                pass "rnf-modload loads $m and what it needs"
+            else
+                fail "rnf-modload loads $m" "exit status $?"
+                summary
+                exit 1
+            fi
+        done
+        for m in nf_conntrack ip_tables ip6_tables x_tables; do
+            if grep -q "^$m " /proc/modules; then
+                fail "the kernel's $m stays unloaded" "it is loaded"
+            else
+                pass "the kernel's $m stays unloaded"
+            fi
+        done
+        ;;
+    *)
+        fail "FW" "unknown FW=$FW (rnf or kernel)"
+        summary
+        exit 1
+        ;;
+esac
+
+# ct: the router's connection listing, whichever name it has.
+ct() {
+    if [ -r /proc/net/nf_conntrack ]; then
+        in_ns router cat /proc/net/nf_conntrack
+    else
+        in_ns router cat /proc/net/rnf_conntrack
+    fi
+}
+
+# saved FAMILY [-c]: the router's ruleset as iptables-legacy-save (4) or
+# ip6tables-legacy-save (6) prints it, without its dated comment lines.
+saved() {
+    if [ "$1" = 4 ]; then _save=iptables-legacy-save; else _save=ip6tables-legacy-save; fi
+    shift
+    in_ns router "$_save" "$@" | grep -v '^#'
+}
+
+# --- the ruleset ---------------------------------------------------------------
+
+if ! topology_up; then
+    fail "topology" "topology_up failed"
+    summary
+    exit 1
+fi
+
+for f in 4 6; do
+    if [ "$f" = 4 ]; then _restore=iptables-legacy-restore; else _restore=ip6tables-legacy-restore; fi
+    if _out=$(in_ns router "$_restore" <"$DATA/ipv$f.rules" 2>&1); then
+        pass "IPv$f: the fw3 ruleset restores"
+    else
+        fail "IPv$f: the fw3 ruleset restores" "$(echo "$_out" | tail -n 3 | tr '\n' '|')"
+    fi
+    # The expected text is what the kernel's modules save (FW=kernel).
+    expect_text "IPv$f: saved back as the kernel saves it" "$(cat "$DATA/ipv$f.save")" saved "$f"
+done
+
+# --- traffic -------------------------------------------------------------------
+
+# lan to wan: zone_lan_forward -> zone_wan_dest_ACCEPT, masqueraded.
+check "ping lan -> wan is forwarded" in_ns client ping -c 2 -W 3 "$SERVER4"
+check "ping6 lan -> wan is forwarded" in_ns client ping -6 -c 2 -W 3 "$SERVER6"
+tcp_serve server 81
+tcp_check "TCP lan -> wan is masqueraded" client "$SERVER4" 81 81 "$SERVER4 $ROUTER4_SERVER"
+tcp_serve server 81
+tcp_check "TCP over IPv6 lan -> wan is routed" client "$SERVER6" 81 81 "$SERVER6 $CLIENT6"
+
+# wan to lan: only the port forward gets through; the rest meets `reject`.
+tcp_serve client 80
+tcp_check "the port forward wan:8080 -> lan:80 (DNAT, --ctstate DNAT)" server "$ROUTER4_SERVER" 8080 80 \
+    "$CLIENT4 $SERVER4"
+_out=$(echo x | in_ns server timeout 5 nc "$CLIENT4" 82 2>&1)
+case "$_out" in
+    *refused*) pass "TCP wan -> lan is reset (REJECT --reject-with tcp-reset)" ;;
+    *) fail "TCP wan -> lan is reset" "nc said '$(echo "$_out" | tr '\n' '|')'" ;;
+esac
+udp_serve client "$CLIENT4" 83
+expect_udp "UDP wan -> lan is refused (REJECT, port unreachable)" "(os error 111)" server "$CLIENT4" 83
+udp_serve client "$CLIENT6" 83
+expect_udp "UDP over IPv6 wan -> lan is refused (icmp6-port-unreachable)" "(os error 111)" server "$CLIENT6" 83
+
+# notrack: datagrams to 5353 from the lan are untracked in raw, forwarded as
+# UNTRACKED (zone_wan_dest_ACCEPT's INVALID drop does not take them), and
+# their answers, which nothing tracked, meet `reject`.
+udp_serve server "$SERVER4" 5353
+in_ns client rnf-udp send "$SERVER4" 5353 --size 16 --count 2 >/dev/null 2>&1
+# seen LOG N: the udp_serve log LOG has N datagrams.
+seen() {
+    [ "$(grep -c 'bytes from' "$1")" -eq "$2" ]
+}
+if wait_for 30 seen "$(udp_log server "$SERVER4" 5353)" 2; then
+    pass "notrack'd datagrams reach the wan"
+else
+    fail "notrack'd datagrams reach the wan" "server log: $(tr '\n' '|' <"$(udp_log server "$SERVER4" 5353)")"
+fi
+if ct | grep -q 'dport=5353'; then
+    fail "notrack'd datagrams make no connection" "$(ct | grep 'dport=5353' | head -n 2 | tr '\n' '|')"
+else
+    pass "notrack'd datagrams make no connection"
+fi
+
+# A connection's mark: the first datagram is classified (MARK 0x200 in
+# qos_mark, saved to the connection); the later ones get it back from the
+# connection (--restore-mark) and skip the classify chain.
+udp_serve server "$SERVER4" 9999
+_out=$(in_ns client rnf-udp send "$SERVER4" 9999 --size 16 --count 3 --sport 4444 --expect-reply --timeout 3 2>&1)
+case "$_out" in
+    *reply*) pass "UDP lan -> wan with a connection mark" ;;
+    *) fail "UDP lan -> wan with a connection mark" "$(echo "$_out" | tr '\n' '|')" ;;
+esac
+_line=$(ct | grep 'dport=9999' | head -n 1)
+case "$_line" in
+    *" mark=512 "*) pass "CONNMARK --save-mark: the connection's mark is 0x200 (mark=512)" ;;
+    *) fail "CONNMARK --save-mark: mark=512" "listing: '$_line'" ;;
+esac
+
+# Every rule's counters in mangle and raw, against the kernel's.
+expect_text "IPv4: raw counters" "$(cat "$DATA/ipv4-raw.counters")" saved 4 -c -t raw
+expect_text "IPv4: mangle counters" "$(cat "$DATA/ipv4-mangle.counters")" saved 4 -c -t mangle
+expect_text "IPv6: raw counters" "$(cat "$DATA/ipv6-raw.counters")" saved 6 -c -t raw
+
+if [ "$FW" = kernel ]; then
+    # The expected files' content, for updating them from this run's log.
+    for f in 4 6; do
+        echo "=== ipv$f.save"
+        saved "$f"
+        for t in raw mangle nat filter; do
+            echo "=== ipv$f-$t.counters"
+            saved "$f" -c -t "$t"
+        done
+    done
+    ct
+fi
+
+topology_down
+kernel_log_clean "the kernel log has no oops, BUG, WARNING or lockdep report"
+summary
