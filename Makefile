@@ -11,6 +11,8 @@
 #   make demo            boot the reference kernel in QEMU, load, show tracking
 #   make check           every test on x86_64 and arm64 (ARCHS=x86_64 for one);
 #                        ends with "N passed, N failed"
+#   make check-debug     the same on the debug reference kernel (KASAN,
+#                        kmemleak, SLUB debugging): slower, not in CI
 #   make vm-run SCRIPT=path/to/script.sh   run a script in the guest
 #   make bench           packets per second in the guest: conntrack and rule
 #                        tables, the kernel's against rnf's (figures, not tests),
@@ -55,7 +57,7 @@ TREE_SOURCES = Kbuild $(filter-out %_generated.rs,$(shell find rust -path rust/r
 
 KMAKE = $(MAKE) -C $(KDIR) M=$(MODDIR) LLVM=1
 
-.PHONY: bench all modules setup tree print-moddir modules_install clean check demo vm-run host-test
+.PHONY: bench all modules setup tree print-moddir modules_install clean check check-debug demo vm-run host-test
 
 all: modules
 
@@ -106,6 +108,11 @@ host-test:
 # build failure is a FAIL line of that ARCH and the other ARCHS still run.
 check:
 	tests/run-all.sh
+
+# The same tests on the `debug` variant of the reference kernel
+# (scripts/kernel/debug.config): its own kernel cache and build/ARCH-debug/.
+check-debug:
+	KVARIANT=debug tests/run-all.sh
 
 # The modules the guest gets (vm-test.sh -m), for demo and vm-run.
 VM_MODULES = $(foreach m,rnf_conntrack rnf_nat rnf_tables rnf_tables_nat rnf_tables_mangle rnf_tables_raw,-m $(MODDIR)/$(m).ko)

@@ -59,7 +59,7 @@ count_lines() {
 build() {
     local arch=$1 log=$logs/$1/build.log
     echo "=== $arch: build: make ARCH=$arch modules"
-    kdir=$(scripts/setup.sh --arch "$arch" --kdir)
+    kdir=$(scripts/setup.sh --arch "$arch" ${KVARIANT:+--variant "$KVARIANT"} --kdir)
     moddir=$(make -s --no-print-directory ARCH="$arch" print-moddir)
     make --no-print-directory ARCH="$arch" modules 2>&1 | tee "$log" | grep --line-buffered '^setup: '
     if [ "${PIPESTATUS[0]}" -ne 0 ]; then
@@ -67,7 +67,7 @@ build() {
         fail "$arch: build: make ARCH=$arch modules" "see $log"
         return 1
     fi
-    kdir=$(scripts/setup.sh --arch "$arch" --kdir)
+    kdir=$(scripts/setup.sh --arch "$arch" ${KVARIANT:+--variant "$KVARIANT"} --kdir)
 }
 
 for arch in "${archs[@]}"; do

@@ -67,6 +67,8 @@ fi
 # single-step have messages of their own.
 problems='Oops|BUG:|kernel BUG at|WARNING:|KASAN|UBSAN|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|Kernel panic|Call Trace:|general protection fault|detected stall|rcu.*stall|blocked for more than|Unable to handle kernel|Internal error:'
 problems="$problems|Call trace:|SError Interrupt|Unhandled [a-zA-Z0-9 ]* exception on CPU|Insufficient stack space|Unexpected kernel"
+# kmemleak's reports (the debug kernel; scripts/vm/init scans after the script).
+problems="$problems|unreferenced object"
 
 # panic=-1 reboots at once on a panic, and -no-reboot turns every reboot
 # (including /init's final `reboot -f`) into a QEMU exit. oops=panic so an oops

@@ -9,7 +9,10 @@
 #                         [-l LOG] [-a EXTRA_KERNEL_ARGS] [-A ARCH]
 #
 # ARCH: x86_64 or arm64 (default: $ARCH, else x86_64); the modules must be
-# built for it (make ARCH=... puts them in build/ARCH/).
+# built for it (make ARCH=... puts them in build/ARCH/). KVARIANT (from the
+# environment): boot that variant of the reference kernel
+# (scripts/kernel/KVARIANT.config, e.g. debug for `make check-debug`); the
+# modules must then come from build/ARCH-KVARIANT/.
 #
 # SCRIPT is a file in tests/guest/ (`smoke.sh` or `tests/guest/smoke.sh`), or
 # any other file, which is then copied in as /tests/local/<name>.
@@ -49,7 +52,7 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$script" ] || die "usage: vm-test.sh SCRIPT [-m MODULE.ko]... (see -h)"
 
-kdir=$("$root/scripts/setup.sh" --arch "$arch" --kdir)
+kdir=$("$root/scripts/setup.sh" --arch "$arch" ${KVARIANT:+--variant "$KVARIANT"} --kdir)
 case "$arch" in
     x86_64) kernel=$kdir/arch/x86/boot/bzImage ;;
     arm64) kernel=$kdir/arch/arm64/boot/Image ;;

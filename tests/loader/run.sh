@@ -642,7 +642,7 @@ check systemd_unit_loads_before_the_network_and_removes_on_stop "see $unit" eval
 kernel_case() {
     local kdir modroot ver mod want got n=0 bad=""
     if [ -n "${RNF_KDIR:-}" ]; then kdir=$RNF_KDIR
-    else kdir=$("$root/scripts/setup.sh" --kdir 2>/dev/null) || kdir=""; fi
+    else kdir=$("$root/scripts/setup.sh" ${KVARIANT:+--variant "$KVARIANT"} --kdir 2>/dev/null) || kdir=""; fi
     if [ -z "$kdir" ] || [ ! -f "$kdir/.rnf-complete" ] || [ ! -d "$kdir/modroot/lib/modules" ]; then
         if [ -z "${RNF_KDIR:-}" ] && [ "$no_kernel" -eq 1 ]; then
             echo "SKIP: loader: kernel_modules_order_matches_modprobe: no reference kernel (--no-kernel)"
