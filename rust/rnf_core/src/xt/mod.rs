@@ -39,6 +39,7 @@ mod nat;
 mod pkt_matches;
 mod rule;
 pub mod selftest;
+mod selftest_router;
 mod translate;
 
 pub use classify::{Classifier, Plan, MAX_BUILD_WORK};

@@ -445,6 +445,8 @@ pub const XT_EVAL: Suite = Suite {
         Case { name: c"xt_eval_tcp_state_multiport", run: xt_area_cases::xt_eval_tcp_state_multiport },
         Case { name: c"xt_eval_limit_and_log", run: xt_area_cases::xt_eval_limit_and_log },
         Case { name: c"xt_eval_classifier_exact", run: xt_area_cases::xt_eval_classifier_exact },
+        Case { name: c"xt_eval_marks", run: super::selftest_router::xt_eval_marks },
+        Case { name: c"xt_eval_header_and_ct_matches", run: super::selftest_router::xt_eval_header_and_ct_matches },
     ],
 };
 
