@@ -892,3 +892,67 @@ fn get_entries_returns_the_new_extensions_data_unchanged() {
         assert_eq!(&out[o + l.size..o + n], &blob[o + l.size..o + n]);
     }
 }
+
+/// Fuzz seeds with the new extensions (regenerated with the others by
+/// `cargo test -- --ignored write_fuzz_seeds`).
+#[test]
+#[ignore]
+fn write_fuzz_seeds_router() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/xt_replace");
+    std::fs::create_dir_all(&dir).unwrap();
+    let none = ([0u8; 16], [0u8; 16]);
+    let mut src = none;
+    src.0[..4].copy_from_slice(&A);
+    src.1[..4].copy_from_slice(&[255, 255, 0, 0]);
+    let seeds: Vec<(&str, Family, Vec<Rl>)> = vec![
+        (
+            "marks",
+            Family::Ipv4,
+            vec![
+                rl(ANY, vec![], connmark_t(2, 0, 0xff, 0xff, marks::CONNMARK_RESTORE, (0, 0))),
+                rl(ANY, vec![(b"mark", 1, mark_m(0, 0xff, 0))], mark_t(0x2, 0xff)),
+                rl(ANY, vec![], connmark_t(1, 0, 0xff, 0xff, marks::CONNMARK_SAVE, (0, 0))),
+                rl(ANY, vec![(b"connmark", 1, mark_m(2, 0xff, 1))], TargetSpec::Standard(DROP)),
+            ],
+        ),
+        (
+            "header_matches",
+            Family::Ipv4,
+            vec![
+                rl(ANY, vec![(b"dscp", 0, vec![0x2e, 0]), (b"tos", 1, vec![0xff, 0x10, 1])], TargetSpec::Standard(DROP)),
+                rl(ANY, vec![(b"iprange", 1, iprange_m(Family::Ipv4, Some((a4(A), a4(B))), None, 0))], TargetSpec::Standard(DROP)),
+                rl(TCP, vec![(b"tcpmss", 0, range_m(1000, 1460, 0)), (b"length", 0, range_m(40, 60, 1))], TargetSpec::Standard(DROP)),
+                rl(ANY, vec![(b"pkttype", 0, vec![2, 0, 0, 0, 0, 0, 0, 0]), (b"mac", 0, vec![2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0])], TargetSpec::Standard(DROP)),
+                rl(ANY, vec![(b"addrtype", 1, addrtype_m(UNICAST, LOCAL, 4))], TargetSpec::Standard(ACCEPT)),
+            ],
+        ),
+        (
+            "conntrack_tuples",
+            Family::Ipv4,
+            vec![rl(ANY, vec![(b"conntrack", 3, ct_full(3, 0x0004 | 0x0200 | 0x1000, 0x0004, [src, none, none, none], [[0; 2], [80, 90], [0; 2], [0; 2]], 0))], TargetSpec::Standard(DROP))],
+        ),
+        (
+            "header_matches6",
+            Family::Ipv6,
+            vec![
+                rl(TCP6, vec![(b"tcpmss", 0, range_m(1000, 1460, 0)), (b"addrtype", 1, addrtype_m(MULTICAST, 0, 1))], mark_t(1, 1)),
+                rl(ANY, vec![(b"iprange", 1, iprange_m(Family::Ipv6, None, Some(([0xfd; 16], [0xfe; 16])), 0x20))], TargetSpec::Standard(DROP)),
+            ],
+        ),
+    ];
+    for (name, family, rules) in seeds {
+        table_in(family, INPUT, &rules).unwrap();
+        let mut out = vec![0u8; 4096];
+        let mut b = Builder::new(family, &mut out);
+        let first = b.offset();
+        for x in &rules {
+            let ms: Vec<(&[u8], u8, &[u8])> = x.m.iter().map(|(n, v, d)| (*n, *v, &d[..])).collect();
+            b.entry(&x.ip, &ms, x.t);
+        }
+        let def = if family == Family::Ipv4 { FILTER_IPV4 } else { FILTER_IPV6 };
+        let buf = super::tests::finish_filter(b, &def, first, ACCEPT);
+        let mut data = vec![if family == Family::Ipv4 { 0u8 } else { 1 }];
+        data.extend_from_slice(&buf);
+        std::fs::write(dir.join(name), data).unwrap();
+    }
+}
