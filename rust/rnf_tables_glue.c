@@ -1,13 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rnf_tables' C glue: the shared static-inline helpers, and the export of
+ * rnf_tables' C glue: the shared static-inline helpers, the export of
  * the Rust-implemented table registration and walk (rnf_tables_api.h,
- * rust/glue/tables/api.rs). The socket options, hooks and per-namespace
+ * rust/glue/tables/api.rs), and what the xt matches and targets read and
+ * write of a packet (rnf_helpers.h: marks, the packet type, the Ethernet
+ * source, address types as xt_addrtype.c finds them). The socket options, hooks and per-namespace
  * tables are registered from Rust (rust/glue/sockopt.rs, hook.rs,
  * pernet.rs); REJECT calls nf_send_reset* and nf_send_unreach* of
  * nf_reject_ipv4/6 directly (rust/glue/tables/).
  */
 #include <linux/export.h>
+#include <linux/etherdevice.h>
+#include <linux/if_arp.h>
+#include <linux/netfilter_ipv6.h>
+#include <linux/netfilter/xt_addrtype.h>
+#include <net/ip6_fib.h>
+#include <net/ip6_route.h>
+#include <net/route.h>
+#include <net/netfilter/nf_conntrack.h>
 
 #include "glue/helpers.c"
 #include "glue/rnf_tables_api.h"
@@ -15,3 +25,109 @@
 EXPORT_SYMBOL_GPL(rnf_tables_register_table);
 EXPORT_SYMBOL_GPL(rnf_tables_unregister_table);
 EXPORT_SYMBOL_GPL(rnf_tables_walk);
+
+/* --- what the xt matches and targets read and write (rnf_helpers.h) --- */
+
+u32 rnf_skb_mark(const struct sk_buff *skb)
+{
+	return skb->mark;
+}
+
+void rnf_skb_set_mark(struct sk_buff *skb, u32 mark)
+{
+	skb->mark = mark;
+}
+
+/*
+ * rnf_conntrack attaches a real struct nf_conn to skb->_nfct (nfct.c):
+ * nf_ct_get() and ct->mark are a header inline and a field, so reading
+ * them needs no symbol of the kernel's nf_conntrack (as xt_connmark.c).
+ */
+int rnf_skb_ct_mark(const struct sk_buff *skb, u32 *mark)
+{
+	enum ip_conntrack_info ctinfo;
+	const struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
+
+	if (!ct)
+		return -ENOENT;
+	*mark = READ_ONCE(ct->mark);
+	return 0;
+}
+
+void rnf_skb_set_ct_mark(struct sk_buff *skb, u32 mark)
+{
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
+
+	/* No nf_conntrack_event_cache(IPCT_MARK): rnf has no event listeners. */
+	if (ct)
+		WRITE_ONCE(ct->mark, mark);
+}
+
+u8 rnf_skb_pkt_type(const struct sk_buff *skb)
+{
+	return skb->pkt_type;
+}
+
+bool rnf_skb_eth_source(const struct sk_buff *skb, u8 *out)
+{
+	if (skb->dev == NULL || skb->dev->type != ARPHRD_ETHER)
+		return false;
+	if (!skb_mac_header_was_set(skb) || skb_mac_header_len(skb) < ETH_HLEN)
+		return false;
+	ether_addr_copy(out, eth_hdr(skb)->h_source);
+	return true;
+}
+
+#if IS_ENABLED(CONFIG_IPV6)
+/* match_lookup_rt6() of xt_addrtype.c, as if every type were asked for. */
+static u16 rnf_addr_type6(struct net *net, const struct net_device *dev, const struct in6_addr *addr)
+{
+	struct flowi6 flow;
+	struct rt6_info *rt;
+	u16 ret = 0;
+	int route_err;
+
+	memset(&flow, 0, sizeof(flow));
+	flow.daddr = *addr;
+	if (dev)
+		flow.flowi6_oif = dev->ifindex;
+
+	if (dev && nf_ipv6_chk_addr(net, addr, dev, true))
+		ret = XT_ADDRTYPE_LOCAL;
+
+	route_err = nf_ip6_route(net, (struct dst_entry **)&rt, flowi6_to_flowi(&flow), false);
+	if (route_err)
+		return XT_ADDRTYPE_UNREACHABLE;
+
+	if (rt->rt6i_flags & RTF_REJECT)
+		ret = XT_ADDRTYPE_UNREACHABLE;
+
+	if (dev == NULL && rt->rt6i_flags & RTF_LOCAL)
+		ret |= XT_ADDRTYPE_LOCAL;
+	if (ipv6_anycast_destination((struct dst_entry *)rt, addr))
+		ret |= XT_ADDRTYPE_ANYCAST;
+
+	dst_release(&rt->dst);
+	return ret;
+}
+#endif
+
+u16 rnf_addr_type(struct net *net, const struct net_device *dev, const u8 *addr, u8 pf)
+{
+	if (pf == NFPROTO_IPV4) {
+		__be32 a;
+
+		memcpy(&a, addr, sizeof(a));
+		return 1 << inet_dev_addr_type(net, dev, a);
+	}
+#if IS_ENABLED(CONFIG_IPV6)
+	if (pf == NFPROTO_IPV6) {
+		struct in6_addr a;
+
+		memcpy(&a, addr, sizeof(a));
+		return rnf_addr_type6(net, dev, &a);
+	}
+#endif
+	return 0;
+}

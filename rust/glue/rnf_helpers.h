@@ -105,4 +105,35 @@ bool rnf_skb_untracked(const struct sk_buff *skb);
 /* printk of @len bytes at KERN_<@level> (0 emerg .. 7 debug), one line. */
 void rnf_printk(int level, const char *buf, unsigned long len);
 
+/*
+ * What the xt matches and targets read and write of a packet, defined in
+ * rnf_tables_glue.c (rnf_tables alone calls them). Hook context.
+ */
+/* skb->mark, and setting it. */
+u32 rnf_skb_mark(const struct sk_buff *skb);
+void rnf_skb_set_mark(struct sk_buff *skb, u32 mark);
+/*
+ * The mark of the connection @skb carries (nf_ct_get(), READ_ONCE(ct->mark)):
+ * 0 and *@mark, or -ENOENT when it carries none (untracked included).
+ */
+int rnf_skb_ct_mark(const struct sk_buff *skb, u32 *mark);
+/* WRITE_ONCE(ct->mark, @mark) on @skb's connection; nothing without one. */
+void rnf_skb_set_ct_mark(struct sk_buff *skb, u32 mark);
+/* skb->pkt_type (PACKET_*). */
+u8 rnf_skb_pkt_type(const struct sk_buff *skb);
+/*
+ * The Ethernet source address as xt_mac.c reads it into @out (6 bytes):
+ * true, or false when skb->dev is not ARPHRD_ETHER or the MAC header is
+ * unset or shorter than ETH_HLEN.
+ */
+bool rnf_skb_eth_source(const struct sk_buff *skb, u8 *out);
+/*
+ * xt_addrtype.c's view of @addr (network order; 4 bytes for NFPROTO_IPV4,
+ * 16 for NFPROTO_IPV6 in @pf) in @net, restricted to @dev (may be NULL):
+ * IPv4 1 << inet_dev_addr_type(); IPv6 match_lookup_rt6()'s bits
+ * (XT_ADDRTYPE_LOCAL, _ANYCAST, _UNREACHABLE) for every type. 0 for
+ * another @pf.
+ */
+u16 rnf_addr_type(struct net *net, const struct net_device *dev, const u8 *addr, u8 pf);
+
 #endif /* RNF_HELPERS_H */

@@ -17,7 +17,7 @@ use crate::glue::{self, Verdict};
 use crate::instance::Instance;
 use crate::netns::{self, Fam, IPV4, IPV6, MAX_TABLES};
 use crate::packet as pkt;
-use crate::xt::{self, Action, CtState, Env, NatTarget, RejectWith};
+use crate::xt::{self, Action, AddrDev, CtState, CtTuple, Env, NatTarget, RejectWith};
 
 use kernel::prelude::*;
 
@@ -80,6 +80,45 @@ impl Env for HookEnv<'_> {
 
     fn hz(&self) -> u32 {
         glue::hz()
+    }
+
+    fn mark(&mut self) -> u32 {
+        tglue::skb_mark(self.skb)
+    }
+
+    fn set_mark(&mut self, mark: u32) {
+        tglue::set_skb_mark(self.skb, mark)
+    }
+
+    fn ct_mark(&mut self) -> Option<u32> {
+        tglue::ct_mark(self.skb)
+    }
+
+    fn set_ct_mark(&mut self, mark: u32) {
+        tglue::set_ct_mark(self.skb, mark)
+    }
+
+    fn pkt_type(&mut self) -> u8 {
+        tglue::pkt_type(self.skb)
+    }
+
+    fn mac_source(&mut self) -> Option<[u8; 6]> {
+        tglue::eth_source(self.skb)
+    }
+
+    fn addr_type(&mut self, addr: &[u8], dev: AddrDev) -> u16 {
+        tglue::addr_type(self.state, addr, dev)
+    }
+
+    fn ct_tuples(&mut self) -> Option<[CtTuple; 2]> {
+        let t = tglue::ct_tuples(self.skb)?;
+        let one = |t: &bindings::rnf_tuple| CtTuple {
+            src: u128::from_ne_bytes(t.src),
+            dst: u128::from_ne_bytes(t.dst),
+            src_port: t.src_id,
+            dst_port: t.dst_id,
+        };
+        Some([one(&t[0]), one(&t[1])])
     }
 }
 

@@ -21,7 +21,10 @@
 # client/router/server namespaces of lib.sh (accept, REJECT with a reset and
 # with ICMP/ICMPv6 codes, DROP, a stateful INPUT policy with -m state and with
 # -m conntrack, LOG, multiport, comment, limit, icmp types) with exact
-# per-rule packet counts; a several-hundred-rule ruleset round trip through
+# per-rule packet counts; the matches and targets of a router's firewall
+# (mark, connmark, MARK, CONNMARK, dscp, tos, iprange, length, tcpmss,
+# pkttype, mac, addrtype, conntrack's tuples: tables-ext.sh) listed and
+# saved, and on real traffic; a several-hundred-rule ruleset round trip through
 # restore and save (tests/guest/data); malformed SET_REPLACE blobs (rnf-udp
 # xt-replace) refused with the kernel's errno and the table unchanged; a
 # process without CAP_NET_ADMIN refused; unloading with rules loaded.
@@ -30,6 +33,7 @@
 #   scripts/vm/vm-test.sh tables.sh -a TABLES=kernel
 
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tables-ext.sh"
 
 KVER=$(uname -r)
 DATA=$(dirname "$0")/data
@@ -64,7 +68,7 @@ expect_pkts() {
 
 KERNEL_MODS="x_tables ip_tables iptable_filter ip6_tables ip6table_filter xt_tcpudp xt_multiport
     xt_comment xt_limit xt_state xt_conntrack nf_log_syslog xt_LOG nf_reject_ipv4 ipt_REJECT
-    nf_reject_ipv6 ip6t_REJECT"
+    nf_reject_ipv6 ip6t_REJECT $EXT_KERNEL_MODS"
 
 echo "tables: TABLES=$TABLES"
 case "$TABLES" in
@@ -240,6 +244,10 @@ round_trip ipv4 "$DATA/ruleset-v4.rules" iptables-legacy-restore iptables-legacy
 round_trip ipv6 "$DATA/ruleset-v6.rules" ip6tables-legacy-restore ip6tables-legacy-save
 # A second restore replaces the table as a whole (flush and commit).
 round_trip "ipv4 again" "$DATA/ruleset-v4.rules" iptables-legacy-restore iptables-legacy-save
+
+# --- the matches and targets of a router's firewall (tables-ext.sh) -------------------
+
+ext_listing
 
 # --- real traffic: client -> router -> server (lib.sh), rules in the server -----
 
@@ -444,6 +452,9 @@ stateful ipv4 ns_ipt "$SERVER4" "$CLIENT4" -4 -m state --state
 stateful ipv4 ns_ipt "$SERVER4" "$CLIENT4" -4 -m conntrack --ctstate
 stateful ipv6 ns_ip6t "$SERVER6" "$CLIENT6" -6 -m state --state
 stateful ipv6 ns_ip6t "$SERVER6" "$CLIENT6" -6 -m conntrack --ctstate
+
+ext_traffic ipv4 ns_ipt "$SERVER4" "$CLIENT4" -4 10.1.0.1-10.1.0.5
+ext_traffic ipv6 ns_ip6t "$SERVER6" "$CLIENT6" -6 fd01::1-fd01::5
 
 # --- malformed SET_REPLACE blobs (namespace xt) --------------------------------------
 

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Glue only rnf_tables uses: calls into other modules (nf_reject_ipv4,
-//! nf_reject_ipv6, rnf_conntrack) and the entry points it exports to the
+//! nf_reject_ipv6, rnf_conntrack), what the xt matches and targets read and
+//! write of a packet (marks, the connection's mark and tuples, the packet
+//! type, the Ethernet source, address types: C helpers in
+//! rust/rnf_tables_glue.c) and the entry points it exports to the
 //! modules that register tables (`api`). It is mounted by rnf_tables_main.rs
 //! alone, not by `glue/mod.rs`, so that the other modules neither link these
 //! symbols nor gain their `depends=`.
@@ -72,4 +75,84 @@ pub fn ct_lookup(skb: &Skb<'_>, state: &HookState<'_>) -> CtLookup {
         e if e == -(bindings::ENOENT as i32) => CtLookup::NoConnection,
         _ => CtLookup::Unparsable,
     }
+}
+
+/// `skb->mark`.
+pub fn skb_mark(skb: &Skb<'_>) -> u32 {
+    // SAFETY: the skb is valid while borrowed (invariant of `Skb`).
+    unsafe { bindings::rnf_skb_mark(skb.as_ptr()) }
+}
+
+/// Sets `skb->mark` (the `MARK` target, `CONNMARK --restore-mark`). Only
+/// from a hook of the packet, which owns it for the call.
+pub fn set_skb_mark(skb: &Skb<'_>, mark: u32) {
+    // SAFETY: the skb is valid while borrowed, and the hook that borrowed
+    // it may change its mark (netfilter hands it to the hook to judge).
+    unsafe { bindings::rnf_skb_set_mark(skb.as_ptr(), mark) }
+}
+
+/// The mark of the connection `skb` carries (`READ_ONCE(ct->mark)` of the
+/// `struct nf_conn` rnf_conntrack attached), `None` without one.
+pub fn ct_mark(skb: &Skb<'_>) -> Option<u32> {
+    let mut mark = 0u32;
+    // SAFETY: the skb is valid while borrowed; `mark` is writable. The
+    // connection `_nfct` points to is held by the skb's reference.
+    let rc = unsafe { bindings::rnf_skb_ct_mark(skb.as_ptr(), &mut mark) };
+    (rc == 0).then_some(mark)
+}
+
+/// Sets the mark of the connection `skb` carries (`WRITE_ONCE`); nothing
+/// without one.
+pub fn set_ct_mark(skb: &Skb<'_>, mark: u32) {
+    // SAFETY: the skb and the connection it holds a reference to are valid
+    // while borrowed; `ct->mark` is written with WRITE_ONCE, as by
+    // xt_connmark.c, so concurrent readers see the old or the new value.
+    unsafe { bindings::rnf_skb_set_ct_mark(skb.as_ptr(), mark) }
+}
+
+/// `skb->pkt_type` (`PACKET_*`).
+pub fn pkt_type(skb: &Skb<'_>) -> u8 {
+    // SAFETY: the skb is valid while borrowed.
+    unsafe { bindings::rnf_skb_pkt_type(skb.as_ptr()) }
+}
+
+/// The Ethernet source address, as `mac_mt` reads it: `None` unless the
+/// packet's device is an Ethernet one and the MAC header is complete.
+pub fn eth_source(skb: &Skb<'_>) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    // SAFETY: the skb is valid while borrowed; `out` has 6 writable bytes.
+    unsafe { bindings::rnf_skb_eth_source(skb.as_ptr(), out.as_mut_ptr()) }.then_some(out)
+}
+
+/// `xt_addrtype`'s lookup of `addr` (4 bytes IPv4, 16 IPv6, network order)
+/// in the namespace of `state`, restricted to the hook's input or output
+/// device as `dev` says (see `rnf_addr_type` in rnf_helpers.h); 0 for an
+/// address of another length.
+pub fn addr_type(state: &HookState<'_>, addr: &[u8], dev: crate::xt::AddrDev) -> u16 {
+    let pf = match addr.len() {
+        4 => bindings::NFPROTO_IPV4,
+        16 => bindings::NFPROTO_IPV6,
+        _ => return 0,
+    };
+    let raw = state.as_raw();
+    let dev = match dev {
+        crate::xt::AddrDev::Any => core::ptr::null(),
+        crate::xt::AddrDev::In => raw.in_.cast_const(),
+        crate::xt::AddrDev::Out => raw.out.cast_const(),
+    };
+    // SAFETY: `state->net` and its devices (or NULL) are live for the hook
+    // call; `addr` holds the bytes the family needs. The lookups take RCU
+    // read sections of their own and do not sleep.
+    unsafe { bindings::rnf_addr_type(raw.net, dev, addr.as_ptr(), pf as u8) }
+}
+
+/// The original and reply tuples of the connection `skb` carries, read
+/// from its `struct nf_conn` (`rnf_ct_nat_info`), `None` without one.
+pub fn ct_tuples(skb: &Skb<'_>) -> Option<[bindings::rnf_tuple; 2]> {
+    // SAFETY: all-zero is a valid `rnf_ct_nat_info` (integers and byte arrays).
+    let mut out: bindings::rnf_ct_nat_info = unsafe { core::mem::zeroed() };
+    // SAFETY: the skb is valid while borrowed; `out` is writable.
+    // rnf_conntrack stays loaded while we are (we depend on it).
+    let rc = unsafe { bindings::rnf_ct_nat_info(skb.as_ptr(), &mut out) };
+    (rc == 0).then_some(out.tuple)
 }

@@ -9,8 +9,37 @@ use rnf_core::xt::*;
 
 /// Deterministic environment: the conntrack answer and the clock depend
 /// only on `seed`, so two walks of the same packet can be compared.
-struct FuzzEnv(u64, Vec<usize>);
+/// The packet's and the connection's marks start from the seed and change
+/// with MARK and CONNMARK, as the kernel's would.
+struct FuzzEnv(u64, Vec<usize>, u32, Option<u32>);
 impl Env for FuzzEnv {
+    fn mark(&mut self) -> u32 {
+        self.2
+    }
+    fn set_mark(&mut self, mark: u32) {
+        self.2 = mark;
+    }
+    fn ct_mark(&mut self) -> Option<u32> {
+        self.3
+    }
+    fn set_ct_mark(&mut self, mark: u32) {
+        if self.3.is_some() {
+            self.3 = Some(mark);
+        }
+    }
+    fn pkt_type(&mut self) -> u8 {
+        (self.0 % 6) as u8
+    }
+    fn mac_source(&mut self) -> Option<[u8; 6]> {
+        (self.0 & 2 != 0).then_some([2, 0, 0, 0, 0, (self.0 & 0xff) as u8])
+    }
+    fn addr_type(&mut self, addr: &[u8], _dev: AddrDev) -> u16 {
+        1 << (addr.iter().fold(self.0 as u32, |a, &b| a.wrapping_add(u32::from(b))) % 12)
+    }
+    fn ct_tuples(&mut self) -> Option<[CtTuple; 2]> {
+        let t = CtTuple { src: u128::from(self.0), dst: !u128::from(self.0), src_port: self.0 as u16, dst_port: 80 };
+        (self.0 % 7 < 5).then_some([t, CtTuple { src: t.dst, dst: t.src, src_port: 80, dst_port: t.src_port }])
+    }
     fn count(&mut self, i: usize) {
         self.1.push(i);
     }
@@ -76,11 +105,12 @@ fuzz_target!(|data: &[u8]| {
             let pk = Packet { hook, in_dev: b"eth0\0\0\0\0\0\0\0\0\0\0\0\0", out_dev: &[0; 16], len: p.len() as u32, headers: p, mac: &[1, 2, 3] };
             // The classifier must not change verdicts or counters.
             let seed = u64::from(sel) + u64::from(hook);
-            let mut lin = FuzzEnv(seed, Vec::new());
+            let ct_mark = (seed % 3 != 0).then_some(seed as u32);
+            let mut lin = FuzzEnv(seed, Vec::new(), seed as u32 >> 1, ct_mark);
             let a = t.evaluate(&pk, &mut lin);
-            let mut c = FuzzEnv(seed, Vec::new());
+            let mut c = FuzzEnv(seed, Vec::new(), seed as u32 >> 1, ct_mark);
             let b = t2.evaluate_classified(&cls, &pk, &mut c);
-            assert_eq!((a, &lin.1), (b, &c.1), "classifier differs from the linear walk");
+            assert_eq!((a, &lin.1, lin.2, lin.3), (b, &c.1, c.2, c.3), "classifier differs from the linear walk");
         }
     }
     let mut out = vec![0u8; t.size() as usize];

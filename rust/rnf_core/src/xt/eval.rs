@@ -109,6 +109,80 @@ pub trait Env {
     fn jiffies(&mut self) -> u64;
     /// `HZ`.
     fn hz(&self) -> u32;
+    /// The packet's mark (`skb->mark`), for `mark` and `CONNMARK --save-mark`.
+    fn mark(&mut self) -> u32 {
+        0
+    }
+    /// Sets the packet's mark (`skb->mark = mark`: `MARK`, `CONNMARK --restore-mark`).
+    fn set_mark(&mut self, _mark: u32) {}
+    /// The mark of the packet's connection (`READ_ONCE(ct->mark)` of
+    /// `nf_ct_get(skb)`); `None` when the packet carries no connection
+    /// (untracked, invalid, not trackable).
+    fn ct_mark(&mut self) -> Option<u32> {
+        None
+    }
+    /// Sets the connection's mark (`WRITE_ONCE(ct->mark, mark)`); nothing
+    /// when the packet carries no connection.
+    fn set_ct_mark(&mut self, _mark: u32) {}
+    /// The link-layer packet type (`skb->pkt_type`, `PACKET_*` of
+    /// include/uapi/linux/if_packet.h): 0 host, 1 broadcast, 2 multicast,
+    /// 3 otherhost, 4 outgoing, 5 loopback.
+    fn pkt_type(&mut self) -> u8 {
+        0
+    }
+    /// The Ethernet source address of the packet as `mac_mt` reads it:
+    /// `None` unless `skb->dev` is an `ARPHRD_ETHER` device and the MAC
+    /// header is set and at least `ETH_HLEN` bytes long.
+    fn mac_source(&mut self) -> Option<[u8; 6]> {
+        None
+    }
+    /// The address type of `addr` (4 bytes IPv4 or 16 bytes IPv6, network
+    /// order) as `xt_addrtype` looks it up in the packet's namespace,
+    /// restricted to the device `dev` says: for IPv4 `1 <<
+    /// inet_dev_addr_type()` (an `XT_ADDRTYPE_*` bit, `RTN_*` shifted); for
+    /// IPv6 the bits `match_lookup_rt6` returns (`XT_ADDRTYPE_LOCAL`,
+    /// `ANYCAST`, `UNREACHABLE`). The default is a route-less host:
+    /// `XT_ADDRTYPE_UNICAST` for IPv4, `XT_ADDRTYPE_UNREACHABLE` for IPv6.
+    fn addr_type(&mut self, addr: &[u8], _dev: AddrDev) -> u16 {
+        if addr.len() == 4 {
+            1 << 1
+        } else {
+            1 << 7
+        }
+    }
+    /// The original (`[0]`) and reply (`[1]`) tuples of the packet's
+    /// connection (`ct->tuplehash[dir].tuple`); `None` when the packet
+    /// carries none.
+    fn ct_tuples(&mut self) -> Option<[CtTuple; 2]> {
+        None
+    }
+}
+
+/// Which device an address-type lookup is restricted to
+/// (`--limit-iface-in` / `--limit-iface-out` of `addrtype` revision 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddrDev {
+    /// No device (`dev == NULL`).
+    Any,
+    /// The input device of the hook (`xt_in(par)`).
+    In,
+    /// The output device of the hook (`xt_out(par)`).
+    Out,
+}
+
+/// One direction of a connection as the `conntrack` match reads it
+/// (`struct nf_conntrack_tuple`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CtTuple {
+    /// Source address: the 16 bytes (network order, IPv4 in the first 4,
+    /// rest zero) as `u128::from_ne_bytes`, like the rule's addresses.
+    pub src: u128,
+    /// Destination address, the same way.
+    pub dst: u128,
+    /// `ntohs(src.u.all)`: the source port, or the ICMP echo identifier.
+    pub src_port: u16,
+    /// `ntohs(dst.u.all)`: the destination port, or ICMP `type << 8 | code`.
+    pub dst_port: u16,
 }
 
 /// Per-packet facts computed once before the walk.
@@ -135,6 +209,9 @@ pub(crate) struct Facts<'a> {
     pub mac: &'a [u8],
     pub in_name: &'a [u8; 16],
     pub out_name: &'a [u8; 16],
+    /// The table's blob, where matches too large to decode keep their data
+    /// (`iprange` and `conntrack` addresses); empty until the walk sets it.
+    pub blob: &'a [u8],
 }
 
 fn addr(b: &[u8], off: usize, n: usize) -> Option<u128> {
@@ -201,6 +278,7 @@ impl<'a> Facts<'a> {
             mac: pkt.mac,
             in_name: pkt.in_dev,
             out_name: pkt.out_dev,
+            blob: &[],
         };
         match family {
             Family::Ipv4 => {
@@ -330,7 +408,8 @@ where
         if hook >= NF_INET_NUMHOOKS || self.valid_hooks & (1 << hook) == 0 {
             return Action::Accept;
         }
-        let Some(f) = Facts::new(self.family, pkt) else { return Action::Drop };
+        let Some(mut f) = Facts::new(self.family, pkt) else { return Action::Drop };
+        f.blob = self.blob.as_ref();
         let rules = self.rules.as_ref();
         let matches = self.matches.as_ref();
         let stack_max = self.stacksize.min(JUMP_STACK_DEPTH);
@@ -407,6 +486,14 @@ where
                 }
                 Target::Log { level, flags, ref prefix } => {
                     super::log::log_packet(&f, level, flags, prefix, env);
+                    i += 1;
+                }
+                Target::Mark { mark, mask } => {
+                    super::marks::mark_target(mark, mask, env);
+                    i += 1;
+                }
+                Target::Connmark(ref c) => {
+                    super::marks::connmark_target(c, env);
                     i += 1;
                 }
             }

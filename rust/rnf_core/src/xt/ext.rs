@@ -5,6 +5,9 @@
 //! C sources: net/netfilter/x_tables.c (`xt_find_revision`, `xt_check_match`,
 //! `xt_check_target`), xt_tcpudp.c, xt_state.c, xt_conntrack.c,
 //! xt_multiport.c, xt_comment.c, xt_limit.c, xt_LOG.c, ipt_REJECT.c, ip6t_REJECT.c.
+//! The mark extensions register in [`super::marks`], the header, link-layer
+//! and address-type matches in [`super::pkt_matches`]; [`lookup`] and
+//! [`find_revision`] search all these lists.
 
 use super::abi::{self, bytes, ne16, ne32, xt_align, XT_EXTENSION_MAXNAMELEN};
 use super::rule::{ConntrackInfo, IcmpInfo, IpPart, LimitInfo, MatchKind, MultiportInfo, TcpInfo, UdpInfo};
@@ -29,6 +32,11 @@ pub(crate) enum ExtId {
     Reject,
     Log,
     Nat(NatKind, Payload),
+    /// `mark`, `connmark`, `MARK`, `CONNMARK` ([`super::marks`]).
+    Mark(super::marks::MarkId),
+    /// `dscp`, `tos`, `iprange`, `length`, `tcpmss`, `pkttype`, `mac`,
+    /// `addrtype` ([`super::pkt_matches`]).
+    Pkt(super::pkt_matches::PktId),
 }
 
 /// One registered revision of a match or target.
@@ -76,8 +84,8 @@ const fn t(name: &'static [u8], rev: u8, family: Option<Family>, size: usize, id
     Ext { name, rev, family, target: true, size, usersize: size, proto: 0, hooks: 0, table: None, id }
 }
 
-const V4: Option<Family> = Some(Family::Ipv4);
-const V6: Option<Family> = Some(Family::Ipv6);
+pub(crate) const V4: Option<Family> = Some(Family::Ipv4);
+pub(crate) const V6: Option<Family> = Some(Family::Ipv6);
 
 /// Every extension revision, as the kernel registers them (sizes LP64), in
 /// the list of the family they are registered for (`None`: NFPROTO_UNSPEC),
@@ -127,6 +135,12 @@ pub(crate) static EXTS: [Ext; 36] = [
     nat(b"NETMAP", 0, V6, SRC_HOOKS | DST_HOOKS, NatKind::Netmap, Payload::Range1),
 ];
 
+/// Every registered extension revision: [`EXTS`] and the lists of the
+/// extension files.
+fn all() -> impl Iterator<Item = &'static Ext> {
+    EXTS.iter().chain(super::marks::EXTS.iter()).chain(super::pkt_matches::EXTS.iter())
+}
+
 fn family_ok(e: &Ext, family: Family) -> bool {
     e.family.is_none() || e.family == Some(family)
 }
@@ -140,11 +154,11 @@ fn family_ok(e: &Ext, family: Family) -> bool {
 /// conntrack, comment, limit) EPROTOTYPE.
 pub(crate) fn lookup(family: Family, target: bool, name: &[u8], rev: u8) -> Result<&'static Ext, Error> {
     let named = |e: &&Ext| e.target == target && e.name == name;
-    if let Some(e) = EXTS.iter().filter(named).find(|e| e.family == Some(family) && e.rev == rev) {
+    if let Some(e) = all().filter(named).find(|e| e.family == Some(family) && e.rev == rev) {
         return Ok(e);
     }
     let mut seen = false;
-    for e in EXTS.iter().filter(named).filter(|e| e.family.is_none()) {
+    for e in all().filter(named).filter(|e| e.family.is_none()) {
         if e.rev == rev {
             return Ok(e);
         }
@@ -170,7 +184,7 @@ pub fn find_revision(family: Family, target: bool, name: &[u8], rev: u8) -> Resu
     };
     let mut best: i32 = -1;
     let mut have = false;
-    for e in EXTS.iter() {
+    for e in all() {
         if e.target == target && family_ok(e, family) && e.name == name {
             best = best.max(i32::from(e.rev));
             have |= e.rev == rev;
@@ -190,6 +204,11 @@ pub(crate) struct CheckCtx<'a> {
     pub table: &'a [u8],
     pub hook_mask: u32,
     pub ip: &'a IpPart,
+    /// The table's family (`par->family`).
+    pub family: Family,
+    /// Byte offset in the blob of the data of the match being checked
+    /// (after its `xt_entry_match` header).
+    pub data_off: usize,
 }
 
 /// The generic part of `xt_check_match`/`xt_check_target`: size, table, hooks, protocol.
@@ -215,10 +234,12 @@ const XT_TCP_INV_MASK: u8 = 0x0f;
 const XT_UDP_INV_MASK: u8 = 0x03;
 const IPT_ICMP_INV: u8 = 0x01;
 
-/// Conntrack match flags this engine evaluates (`XT_CONNTRACK_STATE`,
-/// `PROTO`, `STATUS`, `DIRECTION`, `STATE_ALIAS`); any other flag is refused
-/// with EINVAL rather than mis-matched.
-pub(crate) const CT_SUPPORTED: u16 = 0x0001 | 0x0002 | 0x0040 | 0x1000 | 0x2000;
+/// `XT_CONNTRACK_EXPIRES`: the one conntrack match flag this engine cannot
+/// evaluate (rnf_conntrack offers no connection's remaining time to other
+/// modules yet); a rule with it is refused with EINVAL rather than
+/// mis-matched. Every other flag is evaluated, and bits the kernel does
+/// not know are ignored as the kernel ignores them.
+pub(crate) const CT_UNSUPPORTED: u16 = 0x0080;
 
 /// Decodes and checks a match's data (`checkentry`).
 pub(crate) fn decode_match(e: &Ext, d: &[u8], cx: &CheckCtx<'_>) -> Result<MatchKind, Error> {
@@ -265,11 +286,24 @@ pub(crate) fn decode_match(e: &Ext, d: &[u8], cx: &CheckCtx<'_>) -> Result<Match
         ExtId::State => MatchKind::State(ne32(d, 0).ok_or(short)?),
         ExtId::Conntrack(rev) => {
             let mut info = ConntrackInfo {
+                expires: [ne32(d, 128).ok_or(short)?, ne32(d, 132).ok_or(short)?],
                 l4proto: ne16(d, 136).ok_or(short)?,
                 match_flags: ne16(d, 146).ok_or(short)?,
                 invert_flags: ne16(d, 148).ok_or(short)?,
+                data: u32::try_from(cx.data_off).map_err(|_| short)?,
                 ..Default::default()
             };
+            for k in 0..4 {
+                let off = 138 + 2 * k;
+                info.ports[k] = if rev == 3 {
+                    // Host order, with the range's top at 154.. (xt_conntrack_mtinfo3).
+                    [ne16(d, off).ok_or(short)?, ne16(d, 154 + 2 * k).ok_or(short)?]
+                } else {
+                    // __be16, compared for equality with the tuple's port.
+                    let p = super::abi::be16(d, off).ok_or(short)?;
+                    [p, p]
+                };
+            }
             if rev == 1 {
                 info.state_mask = u16::from(*d.get(150).ok_or(short)?);
                 info.status_mask = u16::from(*d.get(151).ok_or(short)?);
@@ -277,8 +311,8 @@ pub(crate) fn decode_match(e: &Ext, d: &[u8], cx: &CheckCtx<'_>) -> Result<Match
                 info.state_mask = ne16(d, 150).ok_or(short)?;
                 info.status_mask = ne16(d, 152).ok_or(short)?;
             }
-            if info.match_flags & !CT_SUPPORTED != 0 {
-                return Err(Error::inval("conntrack: only --ctstate/--ctproto/--ctstatus/--ctdir are supported"));
+            if info.match_flags & CT_UNSUPPORTED != 0 {
+                return Err(Error::inval("conntrack: --ctexpire is not supported"));
             }
             MatchKind::Conntrack(info)
         }
@@ -307,6 +341,8 @@ pub(crate) fn decode_match(e: &Ext, d: &[u8], cx: &CheckCtx<'_>) -> Result<Match
             }
             MatchKind::Limit(LimitInfo { avg, burst, ..Default::default() })
         }
+        ExtId::Mark(id) => super::marks::decode_match(id, d)?,
+        ExtId::Pkt(id) => super::pkt_matches::decode_match(id, d, cx)?,
         ExtId::Standard | ExtId::ErrorTarget | ExtId::Reject | ExtId::Log | ExtId::Nat(..) => {
             return Err(Error::new(errno::ENOENT, "target used as a match"))
         }

@@ -7,7 +7,8 @@
 
 use core::sync::atomic::Ordering;
 
-use super::eval::{CtState, Env, Facts};
+use super::eval::{CtState, CtTuple, Env, Facts};
+use super::pkt_matches as pm;
 use super::rule::{ConntrackInfo, IcmpInfo, LimitInfo, Match, MatchKind, MultiportInfo};
 use super::Family;
 
@@ -59,7 +60,7 @@ pub(crate) fn eval<E: Env>(m: &Match, f: &Facts<'_>, env: &mut E) -> Option<bool
             };
             Some(mask & bit != 0)
         }
-        MatchKind::Conntrack(c) => Some(conntrack(c, env.conntrack())),
+        MatchKind::Conntrack(c) => Some(conntrack(c, f, env)),
         MatchKind::Multiport(mp) => {
             if f.fragoff != 0 {
                 return Some(false);
@@ -70,6 +71,16 @@ pub(crate) fn eval<E: Env>(m: &Match, f: &Facts<'_>, env: &mut E) -> Option<bool
             Some(multiport(mp, f.sport, f.dport))
         }
         MatchKind::Limit(l) => Some(limit(l, env)),
+        MatchKind::Mark(mk) => Some(mk.test(env.mark())),
+        MatchKind::Connmark(mk) => Some(env.ct_mark().is_some_and(|m| mk.test(m))),
+        MatchKind::Dscp(i) => Some(pm::dscp(i, f)),
+        MatchKind::Tos(i) => Some(pm::tos(i, f)),
+        MatchKind::Iprange(i) => Some(pm::iprange(i, f)),
+        MatchKind::Length(i) => Some(pm::length(i, f)),
+        MatchKind::Tcpmss(i) => pm::tcpmss(i, f),
+        MatchKind::Pkttype(i) => Some(pm::pkttype(i, f, env)),
+        MatchKind::Mac(i) => Some(pm::mac(i, env)),
+        MatchKind::Addrtype(i) => Some(pm::addrtype(i, f, env)),
     }
 }
 
@@ -124,8 +135,93 @@ fn icmp(i: &IcmpInfo, f: &Facts<'_>) -> Option<bool> {
 const IPS_SRC_NAT: u32 = 1 << 4;
 const IPS_DST_NAT: u32 = 1 << 5;
 
-/// `conntrack_mt` for the supported flags (state, proto, status, direction).
-fn conntrack(c: &ConntrackInfo, ct: CtState) -> bool {
+/// `XT_CONNTRACK_ORIGSRC` .. `REPLDST`: the address flags, in the order of
+/// the addresses in `xt_conntrack_mtinfo*` (each followed by its mask).
+const CT_ADDR_FLAGS: [u16; 4] = [0x0004, 0x0008, 0x0010, 0x0020];
+/// `XT_CONNTRACK_ORIGSRC_PORT` .. `REPLDST_PORT`.
+const CT_PORT_FLAGS: [u16; 4] = [0x0100, 0x0200, 0x0400, 0x0800];
+
+/// Address `k` (0 orig src, 1 orig dst, 2 reply src, 3 reply dst) and its
+/// mask from the match data in the blob, as `u128::from_ne_bytes` of the
+/// 16 bytes (IPv4: the first 4, the rest zeroed as the kernel compares
+/// only `.ip`).
+fn ct_addr(f: &Facts<'_>, data: u32, k: usize) -> Option<(u128, u128)> {
+    let d = f.blob.get(data as usize..)?;
+    let n = if f.family == Family::Ipv4 { 4 } else { 16 };
+    let read = |off: usize| -> Option<u128> {
+        let mut a = [0u8; 16];
+        a.get_mut(..n)?.copy_from_slice(d.get(off..off + n)?);
+        Some(u128::from_ne_bytes(a))
+    };
+    Some((read(32 * k)?, read(32 * k + 16)?))
+}
+
+/// The tuple field address test `k` compares (`conntrack_mt_origsrc` ..).
+fn tuple_addr(t: &[CtTuple; 2], k: usize) -> u128 {
+    match k {
+        0 => t[0].src,
+        1 => t[0].dst,
+        2 => t[1].src,
+        _ => t[1].dst,
+    }
+}
+
+/// The tuple port test `k` compares (`ct_proto_port_check`).
+fn tuple_port(t: &[CtTuple; 2], k: usize) -> u16 {
+    match k {
+        0 => t[0].src_port,
+        1 => t[0].dst_port,
+        2 => t[1].src_port,
+        _ => t[1].dst_port,
+    }
+}
+
+/// `conntrack_mt` (all revisions; revisions 1 and 2 compare one port,
+/// decoded as a one-port range, revision 3 a range), for every flag but
+/// `XT_CONNTRACK_EXPIRES` (refused at translate).
+fn conntrack<E: Env>(c: &ConntrackInfo, f: &Facts<'_>, env: &mut E) -> bool {
+    let ct = env.conntrack();
+    if !conntrack_state(c, ct) {
+        return false;
+    }
+    let CtState::Tracked { status, proto, .. } = ct else {
+        return c.match_flags & 0x0001 != 0;
+    };
+    let inv = |flag: u16| c.invert_flags & flag != 0;
+    let want = |flag: u16| c.match_flags & flag != 0;
+    if want(0x0002) && ((u16::from(proto) == c.l4proto) ^ !inv(0x0002)) {
+        return false;
+    }
+    if want(0x0040) && ((u32::from(c.status_mask) & status != 0) ^ !inv(0x0040)) {
+        return false;
+    }
+    if !CT_ADDR_FLAGS.iter().chain(CT_PORT_FLAGS.iter()).any(|&fl| want(fl)) {
+        return true;
+    }
+    // The tests on the connection's tuples. An Env that cannot give them
+    // matches nothing that asks (the kernel always has them).
+    let Some(t) = env.ct_tuples() else { return false };
+    for (k, &fl) in CT_ADDR_FLAGS.iter().enumerate() {
+        if want(fl) {
+            let Some((addr, mask)) = ct_addr(f, c.data, k) else { return false };
+            if (((tuple_addr(&t, k) ^ addr) & mask) == 0) ^ !inv(fl) {
+                return false;
+            }
+        }
+    }
+    for (k, &fl) in CT_PORT_FLAGS.iter().enumerate() {
+        if want(fl) {
+            let [lo, hi] = c.ports[k];
+            if !port_match(lo, hi, tuple_port(&t, k), inv(fl)) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// The state and direction part of `conntrack_mt`.
+fn conntrack_state(c: &ConntrackInfo, ct: CtState) -> bool {
     let inv = |flag: u16| c.invert_flags & flag != 0;
     let mut statebit: u16 = match ct {
         CtState::Tracked { ctinfo, .. } => 1 << (u16::from(ctinfo) % 3 + 1),
@@ -145,17 +241,10 @@ fn conntrack(c: &ConntrackInfo, ct: CtState) -> bool {
             return false;
         }
     }
-    let CtState::Tracked { status, dir, proto, .. } = ct else {
-        return c.match_flags & 0x0001 != 0;
-    };
-    if c.match_flags & 0x1000 != 0 && ((dir == 0) ^ !inv(0x1000)) {
-        return false;
-    }
-    if c.match_flags & 0x0002 != 0 && ((u16::from(proto) == c.l4proto) ^ !inv(0x0002)) {
-        return false;
-    }
-    if c.match_flags & 0x0040 != 0 && ((u32::from(c.status_mask) & status != 0) ^ !inv(0x0040)) {
-        return false;
+    if let CtState::Tracked { dir, .. } = ct {
+        if c.match_flags & 0x1000 != 0 && ((dir == 0) ^ !inv(0x1000)) {
+            return false;
+        }
     }
     true
 }

@@ -33,10 +33,13 @@ mod ext;
 mod header;
 mod initial;
 mod log;
+mod marks;
 mod matches;
 mod nat;
+mod pkt_matches;
 mod rule;
 pub mod selftest;
+mod selftest_router;
 mod translate;
 
 pub use classify::{Classifier, Plan, MAX_BUILD_WORK};
@@ -45,6 +48,7 @@ pub use abi::{
     XT_ERROR_TARGET_SIZE, XT_RETURN, XT_STANDARD_TARGET_SIZE,
 };
 pub use eval::{Action, CtState, Env, Packet, RejectWith};
+pub use eval::{AddrDev, CtTuple};
 pub use ext::find_revision;
 pub use header::{parse_add_counters, parse_get_entries, AddCounters, Info, ReplaceHeader, GET_ENTRIES_SIZE, COUNTERS_INFO_SIZE, GET_REVISION_SIZE};
 pub use nat::{NatKind, NatTarget};
@@ -137,6 +141,8 @@ pub mod errno {
     pub const EFAULT: i32 = 14;
     /// Invalid argument: the usual answer to a malformed blob.
     pub const EINVAL: i32 = 22;
+    /// Numerical argument out of domain (`dscp` above 63).
+    pub const EDOM: i32 = 33;
     /// Result out of range (`limit` rate overflow).
     pub const ERANGE: i32 = 34;
     /// Too many levels of symbolic links: a rule loop.
@@ -177,3 +183,5 @@ mod tests_match;
 mod tests_classify;
 #[cfg(test)]
 mod tests_nat;
+#[cfg(test)]
+mod tests_router;

@@ -85,6 +85,10 @@ pub(crate) enum Target {
     /// A NAT target (nat table only): ends the walk; the caller sets up the
     /// connection's mapping.
     Nat(super::nat::NatTarget),
+    /// `MARK` rev 2: `skb->mark = (skb->mark & !mask) ^ mark`, then the next rule.
+    Mark { mark: u32, mask: u32 },
+    /// `CONNMARK` rev 1 and 2: set, save or restore a mark, then the next rule.
+    Connmark(super::marks::ConnmarkTarget),
 }
 
 /// One decoded rule (one `ipt_entry` / `ip6t_entry`), index = entry number.
@@ -133,7 +137,11 @@ pub(crate) struct IcmpInfo {
     pub invflags: u8,
 }
 
-/// The supported part of `xt_conntrack_mtinfo1/2/3`.
+/// `xt_conntrack_mtinfo1/2/3`: the flags, masks, protocol, expiry range
+/// and port ranges (host order; revisions 1 and 2 compare one port, kept
+/// as the range `port..=port`), and where the eight addresses and masks
+/// are in the table's blob (read from there, to keep every decoded match
+/// small).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ConntrackInfo {
     pub l4proto: u16,
@@ -141,6 +149,12 @@ pub(crate) struct ConntrackInfo {
     pub invert_flags: u16,
     pub state_mask: u16,
     pub status_mask: u16,
+    /// `expires_min`, `expires_max` in seconds.
+    pub expires: [u32; 2],
+    /// `origsrc`, `origdst`, `replsrc`, `repldst` port ranges (host order).
+    pub ports: [[u16; 2]; 4],
+    /// Byte offset of the match data (`origsrc_addr` first) in the blob.
+    pub data: u32,
 }
 
 /// `xt_multiport` (rev 0) and `xt_multiport_v1` (rev 1).
@@ -180,6 +194,26 @@ pub(crate) enum MatchKind {
     Conntrack(ConntrackInfo),
     Multiport(MultiportInfo),
     Limit(LimitInfo),
+    /// `mark` rev 1 (xt_mark.c).
+    Mark(super::marks::MarkMatch),
+    /// `connmark` rev 1 (xt_connmark.c).
+    Connmark(super::marks::MarkMatch),
+    /// `dscp` rev 0 (xt_dscp.c).
+    Dscp(super::pkt_matches::DscpInfo),
+    /// `tos` rev 1 (xt_dscp.c).
+    Tos(super::pkt_matches::TosInfo),
+    /// `iprange` rev 1.
+    Iprange(super::pkt_matches::IprangeInfo),
+    /// `length` rev 0.
+    Length(super::pkt_matches::RangeInfo),
+    /// `tcpmss` rev 0.
+    Tcpmss(super::pkt_matches::RangeInfo),
+    /// `pkttype` rev 0.
+    Pkttype(super::pkt_matches::PkttypeInfo),
+    /// `mac` rev 0.
+    Mac(super::pkt_matches::MacInfo),
+    /// `addrtype` rev 0 and 1.
+    Addrtype(super::pkt_matches::AddrtypeInfo),
 }
 
 /// One decoded match of a rule.

@@ -267,9 +267,9 @@ mod xt_area_cases {
         ensure(errno_of(Family::Ipv4, ANY, &[(b"limit", 0, &lim)], st) == errno::ERANGE, "limit burst 0: ERANGE")?;
         let mut ct = [0u8; 164];
         if let Some(x) = ct.get_mut(146..148) {
-            x.copy_from_slice(&0x0004u16.to_ne_bytes()); // --ctorigsrc: not supported
+            x.copy_from_slice(&0x0080u16.to_ne_bytes()); // --ctexpire: not supported
         }
-        ensure(errno_of(Family::Ipv4, ANY, &[(b"conntrack", 3, &ct)], st) == errno::EINVAL, "conntrack ORIGSRC: EINVAL")?;
+        ensure(errno_of(Family::Ipv4, ANY, &[(b"conntrack", 3, &ct)], st) == errno::EINVAL, "conntrack EXPIRES: EINVAL")?;
         ensure(errno_of(Family::Ipv4, ANY, &[], TargetSpec::Standard(-7)) == errno::EINVAL, "verdict out of range: EINVAL")?;
         ensure(errno_of(Family::Ipv4, ANY, &[], TargetSpec::Other(b"REJECT", 0, &[7, 0, 0, 0, 0, 0, 0, 0])) == errno::EINVAL, "tcp-reset without -p tcp")?;
         ensure(errno_of(Family::Ipv6, IpSpec { flags: 0x01, proto: 1, ..ANY }, &[(b"icmp", 0, &[8, 0, 255, 0])], st) == errno::ENOENT, "icmp in ip6tables: ENOENT")?;
@@ -445,6 +445,8 @@ pub const XT_EVAL: Suite = Suite {
         Case { name: c"xt_eval_tcp_state_multiport", run: xt_area_cases::xt_eval_tcp_state_multiport },
         Case { name: c"xt_eval_limit_and_log", run: xt_area_cases::xt_eval_limit_and_log },
         Case { name: c"xt_eval_classifier_exact", run: xt_area_cases::xt_eval_classifier_exact },
+        Case { name: c"xt_eval_marks", run: super::selftest_router::xt_eval_marks },
+        Case { name: c"xt_eval_header_and_ct_matches", run: super::selftest_router::xt_eval_header_and_ct_matches },
     ],
 };
 

@@ -415,7 +415,8 @@ where
                 r.comefrom &= (1 << NF_INET_NUMHOOKS) - 1;
                 let eb = b.get(r.offset as usize..r.offset as usize + usize::from(r.next_offset)).ok_or(Error::inval("short entry"))?;
                 let target_off = usize::from(ne16(eb, l.target_offset).ok_or(Error::inval("short entry"))?);
-                let cx = CheckCtx { table: def.name.as_bytes(), hook_mask: r.comefrom, ip: &r.ip };
+                let mut cx =
+                    CheckCtx { table: def.name.as_bytes(), hook_mask: r.comefrom, ip: &r.ip, family, data_off: 0 };
                 let mut pos = l.size;
                 for k in 0..usize::from(r.num_matches) {
                     let ms_size = usize::from(ne16(eb, pos).ok_or(Error::inval("short match"))?);
@@ -424,6 +425,7 @@ where
                         .ok_or(Error::inval("match name not NUL-terminated"))?;
                     let rev = *mb.get(31).ok_or(Error::inval("short match"))?;
                     let ext = ext::lookup(family, false, name, rev)?;
+                    cx.data_off = r.offset as usize + pos + XT_ENTRY_MATCH_SIZE;
                     let kind = ext::decode_match(ext, mb.get(32..).unwrap_or(&[]), &cx)?;
                     let slot = ms.get_mut(r.first_match as usize + k).ok_or(Error::inval("match storage"))?;
                     *slot = Match { kind };
@@ -453,6 +455,7 @@ where
                     ExtId::Nat(kind, payload) => {
                         r.target = Target::Nat(super::nat::decode_nat_target(kind, payload, family, data)?)
                     }
+                    ExtId::Mark(id) => r.target = super::marks::decode_target(id, data)?,
                     _ => return Err(Error::new(errno::ENOENT, "match used as a target")),
                 }
             }
