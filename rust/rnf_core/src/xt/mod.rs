@@ -28,11 +28,13 @@ mod abi;
 pub mod build;
 mod classify;
 mod copy;
+mod ct;
 mod eval;
 mod ext;
 mod header;
 mod initial;
 mod log;
+pub mod mangle;
 mod matches;
 mod nat;
 mod rule;
@@ -120,8 +122,12 @@ pub mod errno {
     pub const EFAULT: i32 = 14;
     /// Invalid argument: the usual answer to a malformed blob.
     pub const EINVAL: i32 = 22;
+    /// Math argument out of domain (`DSCP` value above 0x3f).
+    pub const EDOM: i32 = 33;
     /// Result out of range (`limit` rate overflow).
     pub const ERANGE: i32 = 34;
+    /// File name too long (`CT` helper or timeout name without NUL).
+    pub const ENAMETOOLONG: i32 = 36;
     /// Too many levels of symbolic links: a rule loop.
     pub const ELOOP: i32 = 40;
     /// Protocol wrong type for socket: `xt_find_match`'s answer for an
@@ -131,6 +137,8 @@ pub mod errno {
     pub const ENOPROTOOPT: i32 = 92;
     /// Protocol not supported: the extension exists but not that revision.
     pub const EPROTONOSUPPORT: i32 = 93;
+    /// Operation not supported (`CT` zones and timeout policies).
+    pub const EOPNOTSUPP: i32 = 95;
 }
 
 /// Why a control-path request was refused: the errno the kernel would return
@@ -160,3 +168,5 @@ mod tests_match;
 mod tests_classify;
 #[cfg(test)]
 mod tests_nat;
+#[cfg(test)]
+mod tests_mangle;
