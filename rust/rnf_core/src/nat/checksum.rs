@@ -129,15 +129,6 @@ fn collect8(b: &[u8]) -> [u16; 8] {
     w
 }
 
-/// The first 4 bytes of `b` (zero padded).
-pub(crate) fn collect4(b: &[u8]) -> [u8; 4] {
-    let mut w = [0u8; 4];
-    if let Some(s) = b.get(..4) {
-        w.copy_from_slice(s);
-    }
-    w
-}
-
 /// `inet_proto_csum_replace{2,4,16}`: the transport checksum at `check_off`
 /// in `pkt` after the field `from` (2, 4 or 16 bytes, wire order) became
 /// `to`. `pseudohdr` says whether the field is in the pseudo-header (an

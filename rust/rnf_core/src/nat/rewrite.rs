@@ -16,7 +16,7 @@
 //! changing anything, and the caller makes that many bytes writable
 //! (`skb_ensure_writable`) and calls again.
 
-use super::checksum::{collect4, fold16, get16, inet_proto_csum_replace, put16, wadd};
+use super::checksum::{fold16, get16, inet_proto_csum_replace, put16, wadd};
 pub use super::checksum::Summed;
 use super::range::ManipType;
 use crate::conntrack::conn::Direction;
@@ -71,6 +71,14 @@ fn new_addr(t: &Tuple, manip: ManipType) -> [u8; 16] {
         ManipType::Src => t.src,
         ManipType::Dst => t.dst,
     }
+}
+
+fn collect4(b: &[u8]) -> [u8; 4] {
+    let mut w = [0u8; 4];
+    if let Some(s) = b.get(..4) {
+        w.copy_from_slice(s);
+    }
+    w
 }
 
 fn need(pkt: &[u8], n: usize, len: usize) -> Result<(), RewriteError> {

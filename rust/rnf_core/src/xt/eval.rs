@@ -13,7 +13,7 @@ use crate::nat::checksum::Summed;
 
 /// Bytes of the packet the walk reads back after an edit ([`Env::reread`]):
 /// as many as the glue hands it in [`Packet::headers`].
-pub const REREAD_BYTES: usize = 192;
+pub(crate) const REREAD_BYTES: usize = 192;
 
 /// A packet as a hook sees it.
 #[derive(Clone, Copy, Debug)]
