@@ -39,6 +39,7 @@ mod matches;
 mod nat;
 mod rule;
 pub mod selftest;
+mod selftest_mangle;
 mod translate;
 
 pub use classify::{Classifier, Plan, MAX_BUILD_WORK};
