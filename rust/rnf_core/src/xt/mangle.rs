@@ -284,8 +284,14 @@ pub fn set_dsfield(family: Family, pkt: &mut [u8], ds: u8) -> bool {
 /// The TCP header is where the rule's `-p tcp` found it (`ipv6_find_hdr`
 /// for IPv6), the same offset as `tcpmss_tg6`'s `ipv6_skip_exthdr` walk of
 /// the same chain: both skip the same extension headers the same way, and
-/// a packet whose chain cannot be walked never matches `-p tcp`.
+/// a packet whose chain cannot be walked never matches `-p tcp`. (Only a
+/// blob iptables never sends, `-p tcp` without `IP6T_F_PROTO`, reaches
+/// here with an unwalked chain: dropped, where the kernel would walk it
+/// over the whole packet rather than the first 192 bytes.)
 fn tcpmss_target<E: Env>(f: &Facts<'_>, mss: u16, env: &mut E) -> Option<bool> {
+    if f.family == Family::Ipv6 && f.proto.is_none() {
+        return None;
+    }
     if f.fragoff != 0 {
         return Some(false);
     }
