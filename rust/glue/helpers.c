@@ -21,7 +21,13 @@
 #include <linux/skbuff.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/spinlock.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/netfilter.h>
+#include <net/dst.h>
+#include <net/flow.h>
 #include <net/net_namespace.h>
+#include <net/netfilter/nf_conntrack.h>
 #include <kunit/test.h>
 
 #include "rnf_helpers.h"
@@ -231,4 +237,83 @@ void rnf_printk(int level, const char *buf, unsigned long len)
 	case 6: printk(KERN_INFO "%.*s\n", n, buf); break;
 	default: printk(KERN_DEBUG "%.*s\n", n, buf); break;
 	}
+}
+
+int rnf_skb_copy_network(const struct sk_buff *skb, u8 *buf, u32 *len)
+{
+	int off = skb_network_offset(skb);
+
+	if (off < 0 || skb->len <= (unsigned int)off)
+		return -EINVAL;
+	if (*len > skb->len - off)
+		*len = skb->len - off;
+	return skb_copy_bits(skb, off, buf, *len);
+}
+
+u8 *rnf_skb_edit(struct sk_buff *skb, unsigned int need, unsigned int grow, unsigned int *linear, unsigned int *len)
+{
+	int off = skb_network_offset(skb);
+
+	if (off < 0 || (unsigned int)off > skb->len)
+		return NULL;
+	if (grow) {
+		if (skb_is_nonlinear(skb))
+			return NULL;
+		if (skb_tailroom(skb) < grow &&
+		    pskb_expand_head(skb, 0, grow - skb_tailroom(skb), GFP_ATOMIC))
+			return NULL;
+		skb_put(skb, grow);
+	}
+	if (need > skb->len - off || skb_ensure_writable(skb, off + need))
+		return NULL;
+	*linear = skb_headlen(skb) - off;
+	*len = skb->len - off;
+	return skb_network_header(skb);
+}
+
+u8 rnf_skb_ip_summed(const struct sk_buff *skb)
+{
+	return skb->ip_summed;
+}
+
+u32 rnf_skb_csum(const struct sk_buff *skb)
+{
+	return (__force u32)skb->csum;
+}
+
+void rnf_skb_set_csum(struct sk_buff *skb, u32 csum)
+{
+	skb->csum = (__force __wsum)csum;
+}
+
+bool rnf_skb_set_untracked(struct sk_buff *skb)
+{
+	if (skb->_nfct)
+		return false;
+	nf_ct_set(skb, NULL, IP_CT_UNTRACKED);
+	return true;
+}
+
+u32 rnf_skb_path_mtu(struct sk_buff *skb, struct net *net, u8 pf)
+{
+	struct dst_entry *dst = skb_dst(skb), *rt = NULL;
+	u32 in_mtu = ~0U;
+	struct flowi fl;
+
+	/* tcpmss_reverse_mtu */
+	if (pf == NFPROTO_IPV4) {
+		memset(&fl.u.ip4, 0, sizeof(fl.u.ip4));
+		fl.u.ip4.daddr = ip_hdr(skb)->saddr;
+	} else {
+		memset(&fl.u.ip6, 0, sizeof(fl.u.ip6));
+		fl.u.ip6.daddr = ipv6_hdr(skb)->saddr;
+	}
+	nf_route(net, &rt, &fl, false, pf);
+	if (rt) {
+		in_mtu = dst_mtu(rt);
+		dst_release(rt);
+	}
+	if (!dst)
+		return 0;
+	return min(dst_mtu(dst), in_mtu);
 }

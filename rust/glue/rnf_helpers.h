@@ -136,4 +136,43 @@ bool rnf_skb_eth_source(const struct sk_buff *skb, u8 *out);
  */
 u16 rnf_addr_type(struct net *net, const struct net_device *dev, const u8 *addr, u8 pf);
 
+/*
+ * Packet editing, for the targets that change a packet (TCPMSS, DSCP, TOS).
+ *
+ * rnf_skb_copy_network() copies the first *@len bytes from the network header
+ * into @buf (skb_copy_bits), clamping *@len to what the skb holds; 0, or
+ * -EINVAL when there is nothing to copy. Unlike rnf_skb_network_bytes(), the
+ * result never points into the skb, so it stays valid across an edit.
+ *
+ * rnf_skb_edit() first grows the skb by @grow bytes at its tail when @grow
+ * is not zero (a linear skb only: pskb_expand_head() when the tailroom is
+ * short, then skb_put(), as xt_TCPMSS.c), then makes the first @need bytes
+ * from the network header linear, writable and the skb's own
+ * (skb_ensure_writable()). Returns the network header, with *@linear the
+ * bytes from there in the linear area and *@len those in the whole skb; NULL
+ * when the skb cannot be grown or made writable (or holds fewer than @need
+ * bytes). The data may have moved: pointers into the skb taken before are
+ * stale. Softirq context (GFP_ATOMIC).
+ */
+int rnf_skb_copy_network(const struct sk_buff *skb, u8 *buf, u32 *len);
+u8 *rnf_skb_edit(struct sk_buff *skb, unsigned int need, unsigned int grow, unsigned int *linear, unsigned int *len);
+/* skb->ip_summed (CHECKSUM_NONE 0, UNNECESSARY 1, COMPLETE 2, PARTIAL 3), skb->csum. */
+u8 rnf_skb_ip_summed(const struct sk_buff *skb);
+u32 rnf_skb_csum(const struct sk_buff *skb);
+void rnf_skb_set_csum(struct sk_buff *skb, u32 csum);
+/*
+ * NOTRACK / CT --notrack (xt_CT.c): when the skb carries no conntrack
+ * (skb->_nfct == 0), marks it untracked (nf_ct_set(skb, NULL,
+ * IP_CT_UNTRACKED)) and returns true; false, unchanged, otherwise.
+ */
+bool rnf_skb_set_untracked(struct sk_buff *skb);
+/*
+ * The path MTU TCPMSS --clamp-mss-to-pmtu clamps to: the smaller of
+ * dst_mtu(skb_dst(skb)) and the MTU of the route in @net back to the
+ * packet's source (tcpmss_reverse_mtu: nf_route(), ~0U without one), for
+ * family @pf (NFPROTO_IPV4/IPV6). 0 when the skb has no route (the kernel's
+ * target would dereference it; the target then drops the packet).
+ */
+u32 rnf_skb_path_mtu(struct sk_buff *skb, struct net *net, u8 pf);
+
 #endif /* RNF_HELPERS_H */

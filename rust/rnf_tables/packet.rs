@@ -7,16 +7,23 @@
 //! Hooks run under `rcu_read_lock()` in softirq or process context. The
 //! walk itself runs with bottom halves disabled, so the per-CPU counters the
 //! engine bumps (through [`Env::count`]) have one writer per CPU.
+//!
+//! A table with a target that edits the packet (`TCPMSS`, `DSCP`, `TOS`:
+//! [`xt::Table::edits`]) is walked over copies of the headers and of the
+//! link-layer header, never views into the skb, because the edit may
+//! rewrite or move the skb's data; the engine reads the edited packet back
+//! ([`Env::reread`]) for the rules after an edit.
 
 use crate::glue::bindings;
 use crate::glue::hook::{Hook, HookOps, HookState};
 use crate::glue::rcu::{BhDisabled, RcuBox, RcuReadGuard};
-use crate::glue::skb::{Skb, HEADER_BYTES};
+use crate::glue::skb::{Csum, Skb, HEADER_BYTES, MAC_COPY_BYTES};
 use crate::tables_glue::{self as tglue, CtLookup, Reject};
 use crate::glue::{self, Verdict};
 use crate::instance::Instance;
 use crate::netns::{self, Fam, IPV4, IPV6, MAX_TABLES};
 use crate::packet as pkt;
+use crate::nat::checksum::Summed;
 use crate::xt::{self, Action, AddrDev, CtState, CtTuple, Env, NatTarget, RejectWith};
 
 use kernel::prelude::*;
@@ -80,6 +87,54 @@ impl Env for HookEnv<'_> {
 
     fn hz(&self) -> u32 {
         glue::hz()
+    }
+
+    fn edit<R>(&mut self, need: usize, grow: usize, edit: impl FnOnce(&mut [u8], usize, &mut Summed) -> R) -> Option<R> {
+        self.skb.edit(need, grow, |buf, len, cs| {
+            let mut summed = match cs.ip_summed {
+                1 => Summed::Unnecessary,
+                2 => Summed::Complete(cs.csum),
+                3 => Summed::Partial,
+                _ => Summed::None,
+            };
+            let r = edit(buf, len, &mut summed);
+            if let Summed::Complete(c) = summed {
+                *cs = Csum { csum: c, ..*cs };
+            }
+            r
+        })
+    }
+
+    fn reread(&mut self, buf: &mut [u8]) -> Option<(usize, u32)> {
+        let n = self.skb.network_copy(buf)?;
+        let len = self.skb.len();
+        // Counters after an edit count the packet's new length, as the
+        // kernel's do (TCPMSS may have grown it).
+        self.len = u64::from(len);
+        Some((n, len))
+    }
+
+    fn path_mtu(&mut self) -> u32 {
+        let pf = if self.ipv6 { bindings::NFPROTO_IPV6 } else { bindings::NFPROTO_IPV4 };
+        self.skb.path_mtu(self.state.net(), pf as u8)
+    }
+
+    fn set_untracked(&mut self) {
+        if self.skb.set_untracked() {
+            self.ct = Some(CtState::Untracked);
+        }
+    }
+
+    fn warn(&mut self, line: &[u8]) {
+        if glue::net_ratelimit() {
+            let mut b = [0u8; 96];
+            let p = b"rnf_tables: ";
+            let n = (p.len() + line.len()).min(b.len());
+            for (d, s) in b.iter_mut().zip(Iterator::chain(p.iter(), line.iter())) {
+                *d = *s;
+            }
+            glue::printk(3, b.get(..n).unwrap_or(&[]));
+        }
     }
 
     fn mark(&mut self) -> u32 {
@@ -162,11 +217,22 @@ fn walk(fam: &Fam, slot: &RcuBox<Instance>, skb: &Skb<'_>, state: &HookState<'_>
         return Outcome::Verdict(Verdict::Accept);
     };
     let mut buf = [0u8; HEADER_BYTES];
-    let headers = skb.network_bytes(&mut buf).unwrap_or(&[]);
+    let mut mac_buf = [0u8; MAC_COPY_BYTES];
+    // A table that edits gets copies (module docs); the others views.
+    let edits = inst.table.edits();
+    let headers = if edits {
+        skb.network_copy(&mut buf).and_then(|n| buf.get(..n)).unwrap_or(&[])
+    } else {
+        skb.network_bytes(&mut buf).unwrap_or(&[])
+    };
     let (in_dev, out_dev) = (state.in_name(), state.out_name());
     let len = skb.len();
     // The LOG target prints the link-layer header of received packets only.
-    let mac = if in_dev[0] != 0 { skb.mac_header() } else { &[] };
+    let mac = match (in_dev[0] != 0, edits) {
+        (false, _) => &[][..],
+        (true, false) => skb.mac_header(),
+        (true, true) => skb.mac_header_copy(&mut mac_buf),
+    };
     let p = xt::Packet { hook: state.hook(), in_dev: &in_dev, out_dev: &out_dev, len, headers, mac };
     let bh = BhDisabled::new();
     let mut env =

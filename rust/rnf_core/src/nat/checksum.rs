@@ -6,6 +6,10 @@
 //! as the kernel's `csum_replace4`/`inet_proto_csum_replace*` do
 //! (include/net/checksum.h). Checksums and fields are given as the 16-bit
 //! words they are on the wire, read big-endian.
+//!
+//! [`inet_proto_csum_replace`] also keeps the skb's checksum state
+//! ([`Summed`]) right (net/core/utils.c). This file depends on nothing else
+//! in the crate: rnf_tables mounts it alone for its packet-editing targets.
 
 /// One's-complement sum of `a` and `b` with end-around carry.
 fn add1c(a: u32, b: u32) -> u32 {
@@ -64,4 +68,103 @@ pub fn sum(data: &[u8], seed: u32) -> u32 {
 /// [`sum`].
 pub fn checksum(data: &[u8]) -> u16 {
     !fold(sum(data, 0))
+}
+
+/// The packet's checksum state, `skb->ip_summed` with `skb->csum`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Summed {
+    /// `CHECKSUM_NONE`: checksums are in the packet and must be kept valid.
+    None,
+    /// `CHECKSUM_UNNECESSARY`: verified by the device; kept valid as `None`.
+    Unnecessary,
+    /// `CHECKSUM_COMPLETE`: `skb->csum` is the 32-bit one's-complement sum
+    /// of the packet (native-endian words, as `csum_partial` computes it).
+    Complete(u32),
+    /// `CHECKSUM_PARTIAL`: the transport checksum field holds the pseudo-header
+    /// sum and the device completes it.
+    Partial,
+}
+
+/// The big-endian 16-bit word at `off`, 0 when out of range.
+pub(crate) fn get16(pkt: &[u8], off: usize) -> u16 {
+    match pkt.get(off..off + 2) {
+        Some(&[a, b]) => u16::from_be_bytes([a, b]),
+        _ => 0,
+    }
+}
+
+/// Stores `v` big-endian at `off`; nothing when out of range.
+pub(crate) fn put16(pkt: &mut [u8], off: usize, v: u16) {
+    if let Some(d) = pkt.get_mut(off..off + 2) {
+        d.copy_from_slice(&v.to_be_bytes());
+    }
+}
+
+/// 32-bit one's-complement add (`csum_add`).
+pub(crate) fn wadd(a: u32, b: u32) -> u32 {
+    let (s, c) = a.overflowing_add(b);
+    s.wrapping_add(u32::from(c))
+}
+
+/// 16-bit one's-complement fold without complement (`~csum_fold`).
+pub(crate) fn fold16(mut s: u32) -> u16 {
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    s as u16
+}
+
+/// Big-endian 16-bit words of `from` and `to` (2, 4 or 16 bytes each).
+fn words16(b: &[u8]) -> impl Iterator<Item = u16> + '_ {
+    b.chunks_exact(2).map(|c| match *c {
+        [x, y] => u16::from_be_bytes([x, y]),
+        _ => 0,
+    })
+}
+
+fn collect8(b: &[u8]) -> [u16; 8] {
+    let mut w = [0u16; 8];
+    for (x, v) in w.iter_mut().zip(words16(b)) {
+        *x = v;
+    }
+    w
+}
+
+/// `inet_proto_csum_replace{2,4,16}`: the transport checksum at `check_off`
+/// in `pkt` after the field `from` (2, 4 or 16 bytes, wire order) became
+/// `to`. `pseudohdr` says whether the field is in the pseudo-header (an
+/// address or the length) rather than in the transport header (a port, an
+/// option). With `CHECKSUM_PARTIAL` only a pseudo-header change touches the
+/// field (which holds the pseudo-header sum); with `CHECKSUM_COMPLETE` a
+/// pseudo-header change of 2 or 4 bytes also goes into `skb->csum`
+/// (`inet_proto_csum_replace2` is `..._replace4` of the zero-extended
+/// `__be16`), a 16-byte one does not (net/core/utils.c says why).
+pub fn inet_proto_csum_replace(pkt: &mut [u8], check_off: usize, summed: &mut Summed, from: &[u8], to: &[u8], pseudohdr: bool) {
+    let check = get16(pkt, check_off);
+    if *summed == Summed::Partial {
+        if pseudohdr {
+            // The field holds the pseudo-header sum, not complemented.
+            let mut s = u32::from(check);
+            for (m, m2) in words16(from).zip(words16(to)) {
+                s = wadd(wadd(s, u32::from(!m)), u32::from(m2));
+            }
+            put16(pkt, check_off, fold16(s));
+        }
+        return;
+    }
+    let from16: [u16; 8] = collect8(from);
+    let to16: [u16; 8] = collect8(to);
+    let n = from.len() / 2;
+    put16(pkt, check_off, csum_replace(check, from16.get(..n).unwrap_or(&[]), to16.get(..n).unwrap_or(&[])));
+    if let (Summed::Complete(csum), true) = (*summed, pseudohdr) {
+        // `(__force __wsum)from`: the field's bytes as a native u32, a
+        // __be16 zero-extended (its bytes in the low half).
+        let native = |b: &[u8]| match *b {
+            [x, y] => Some(u32::from(u16::from_ne_bytes([x, y]))),
+            [w, x, y, z] => Some(u32::from_ne_bytes([w, x, y, z])),
+            _ => None,
+        };
+        if let (Some(f), Some(t)) = (native(from), native(to)) {
+            *summed = Summed::Complete(!wadd(wadd(!csum, !f), t));
+        }
+    }
 }

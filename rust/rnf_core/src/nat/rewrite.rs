@@ -16,6 +16,8 @@
 //! changing anything, and the caller makes that many bytes writable
 //! (`skb_ensure_writable`) and calls again.
 
+use super::checksum::{fold16, get16, inet_proto_csum_replace, put16, wadd};
+pub use super::checksum::Summed;
 use super::range::ManipType;
 use crate::conntrack::conn::Direction;
 use crate::packet::{L3Proto, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP};
@@ -54,21 +56,6 @@ pub fn statusbit(manip: ManipType, reply: bool) -> u32 {
     }
 }
 
-/// The packet's checksum state, `skb->ip_summed` with `skb->csum`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Summed {
-    /// `CHECKSUM_NONE`: checksums are in the packet and must be kept valid.
-    None,
-    /// `CHECKSUM_UNNECESSARY`: verified by the device; kept valid as `None`.
-    Unnecessary,
-    /// `CHECKSUM_COMPLETE`: `skb->csum` is the 32-bit one's-complement sum
-    /// of the packet (native-endian words, as `csum_partial` computes it).
-    Complete(u32),
-    /// `CHECKSUM_PARTIAL`: the transport checksum field holds the pseudo-header
-    /// sum and the device completes it.
-    Partial,
-}
-
 /// Why a packet cannot be rewritten.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RewriteError {
@@ -84,79 +71,6 @@ fn new_addr(t: &Tuple, manip: ManipType) -> [u8; 16] {
         ManipType::Src => t.src,
         ManipType::Dst => t.dst,
     }
-}
-
-fn get16(pkt: &[u8], off: usize) -> u16 {
-    match pkt.get(off..off + 2) {
-        Some(&[a, b]) => u16::from_be_bytes([a, b]),
-        _ => 0,
-    }
-}
-
-fn put16(pkt: &mut [u8], off: usize, v: u16) {
-    if let Some(d) = pkt.get_mut(off..off + 2) {
-        d.copy_from_slice(&v.to_be_bytes());
-    }
-}
-
-/// 32-bit one's-complement add (`csum_add`).
-fn wadd(a: u32, b: u32) -> u32 {
-    let (s, c) = a.overflowing_add(b);
-    s.wrapping_add(u32::from(c))
-}
-
-/// 16-bit one's-complement fold without complement (`~csum_fold`).
-fn fold16(mut s: u32) -> u16 {
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    s as u16
-}
-
-/// Big-endian 16-bit words of `from` and `to` (2, 4 or 16 bytes each).
-fn words16(b: &[u8]) -> impl Iterator<Item = u16> + '_ {
-    b.chunks_exact(2).map(|c| match *c {
-        [x, y] => u16::from_be_bytes([x, y]),
-        _ => 0,
-    })
-}
-
-/// `inet_proto_csum_replace{2,4,16}`: the transport checksum at `check_off`
-/// after the field `from` (2, 4 or 16 bytes) became `to`. `pseudohdr` says
-/// whether the field is in the pseudo-header (an address) rather than in the
-/// transport header (a port).
-fn proto_csum_replace(pkt: &mut [u8], check_off: usize, summed: &mut Summed, from: &[u8], to: &[u8], pseudohdr: bool) {
-    let check = get16(pkt, check_off);
-    if *summed == Summed::Partial {
-        if pseudohdr {
-            // The field holds the pseudo-header sum, not complemented.
-            let mut s = u32::from(check);
-            for (m, m2) in words16(from).zip(words16(to)) {
-                s = wadd(wadd(s, u32::from(!m)), u32::from(m2));
-            }
-            put16(pkt, check_off, fold16(s));
-        }
-        return;
-    }
-    let from16: [u16; 8] = collect8(from);
-    let to16: [u16; 8] = collect8(to);
-    let n = from.len() / 2;
-    put16(pkt, check_off, super::checksum::csum_replace(check, from16.get(..n).unwrap_or(&[]), to16.get(..n).unwrap_or(&[])));
-    // IPv4 only: the address change is cancelled in skb->csum by the IP
-    // header checksum, the transport checksum's change is not (for IPv6 the
-    // address and the checksum cancel; net/core/utils.c says why).
-    if let (Summed::Complete(csum), true, 4) = (*summed, pseudohdr, from.len()) {
-        let f = u32::from_ne_bytes(collect4(from));
-        let t = u32::from_ne_bytes(collect4(to));
-        *summed = Summed::Complete(!wadd(wadd(!csum, !f), t));
-    }
-}
-
-fn collect8(b: &[u8]) -> [u16; 8] {
-    let mut w = [0u16; 8];
-    for (x, v) in w.iter_mut().zip(words16(b)) {
-        *x = v;
-    }
-    w
 }
 
 fn collect4(b: &[u8]) -> [u8; 4] {
@@ -204,7 +118,7 @@ fn pseudo_update(pkt: &mut [u8], iphdroff: usize, check_off: usize, t: &Tuple, m
     let old = old_addr(pkt, iphdroff, t.l3, manip);
     let new = new_addr(t, manip);
     if let (Some(o), Some(nw)) = (old.get(..n), new.get(..n)) {
-        proto_csum_replace(pkt, check_off, summed, o, nw, true);
+        inet_proto_csum_replace(pkt, check_off, summed, o, nw, true);
     }
 }
 
@@ -229,7 +143,7 @@ fn l4_manip(pkt: &mut [u8], len: usize, iphdroff: usize, hdroff: usize, t: &Tupl
             put16(pkt, hdroff + port_off, new_port);
             if full {
                 pseudo_update(pkt, iphdroff, hdroff + 16, t, manip, summed);
-                proto_csum_replace(pkt, hdroff + 16, summed, &old.to_be_bytes(), &new_port.to_be_bytes(), false);
+                inet_proto_csum_replace(pkt, hdroff + 16, summed, &old.to_be_bytes(), &new_port.to_be_bytes(), false);
             }
         }
         (_, IPPROTO_UDP | IPPROTO_UDPLITE) => {
@@ -240,7 +154,7 @@ fn l4_manip(pkt: &mut [u8], len: usize, iphdroff: usize, hdroff: usize, t: &Tupl
             let old = get16(pkt, hdroff + port_off);
             if do_csum {
                 pseudo_update(pkt, iphdroff, hdroff + 6, t, manip, summed);
-                proto_csum_replace(pkt, hdroff + 6, summed, &old.to_be_bytes(), &new_port.to_be_bytes(), false);
+                inet_proto_csum_replace(pkt, hdroff + 6, summed, &old.to_be_bytes(), &new_port.to_be_bytes(), false);
                 if get16(pkt, hdroff + 6) == 0 {
                     put16(pkt, hdroff + 6, CSUM_MANGLED_0);
                 }
@@ -252,7 +166,7 @@ fn l4_manip(pkt: &mut [u8], len: usize, iphdroff: usize, hdroff: usize, t: &Tupl
             // Only queries and replies carry an identifier (icmp_manip_pkt).
             if matches!(pkt.get(hdroff), Some(0 | 8 | 13 | 14 | 15 | 16 | 17 | 18)) {
                 let old = get16(pkt, hdroff + 4);
-                proto_csum_replace(pkt, hdroff + 2, summed, &old.to_be_bytes(), &t.src_id.to_be_bytes(), false);
+                inet_proto_csum_replace(pkt, hdroff + 2, summed, &old.to_be_bytes(), &t.src_id.to_be_bytes(), false);
                 put16(pkt, hdroff + 4, t.src_id);
             }
         }
@@ -261,7 +175,7 @@ fn l4_manip(pkt: &mut [u8], len: usize, iphdroff: usize, hdroff: usize, t: &Tupl
             pseudo_update(pkt, iphdroff, hdroff + 2, t, manip, summed);
             if matches!(pkt.get(hdroff), Some(128 | 129)) {
                 let old = get16(pkt, hdroff + 4);
-                proto_csum_replace(pkt, hdroff + 2, summed, &old.to_be_bytes(), &t.src_id.to_be_bytes(), false);
+                inet_proto_csum_replace(pkt, hdroff + 2, summed, &old.to_be_bytes(), &t.src_id.to_be_bytes(), false);
                 put16(pkt, hdroff + 4, t.src_id);
             }
         }

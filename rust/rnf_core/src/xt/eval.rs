@@ -9,6 +9,11 @@ use super::abi::inv;
 use super::classify::Classifier;
 use super::rule::{IpPart, Match, Rule, Target};
 use super::{Family, Table, JUMP_STACK_DEPTH, NF_INET_NUMHOOKS};
+use crate::nat::checksum::Summed;
+
+/// Bytes of the packet the walk reads back after an edit ([`Env::reread`]):
+/// as many as the glue hands it in [`Packet::headers`].
+pub(crate) const REREAD_BYTES: usize = 192;
 
 /// A packet as a hook sees it.
 #[derive(Clone, Copy, Debug)]
@@ -109,6 +114,50 @@ pub trait Env {
     fn jiffies(&mut self) -> u64;
     /// `HZ`.
     fn hz(&self) -> u32;
+
+    /// Edits the packet for a target (`TCPMSS`, `DSCP`, `TOS`): grows it by
+    /// `grow` bytes at its tail first when `grow` is not zero (the kernel's
+    /// `pskb_expand_head` when the tailroom is short, then `skb_put`; only a
+    /// linear packet can grow), makes its first `need` bytes from the
+    /// network header linear, writable and its own (`skb_ensure_writable`),
+    /// and runs `edit` over its writable bytes from the network header on
+    /// (at least `need`), its length (`skb->len`, from the network header)
+    /// and its checksum state (`skb->ip_summed`, `skb->csum`; the caller
+    /// stores a changed `skb->csum` back). `None` when the packet cannot be
+    /// grown or made writable: the target drops it, as the kernel's do.
+    /// The default has no packet to edit (`None`).
+    fn edit<R>(&mut self, _need: usize, _grow: usize, _edit: impl FnOnce(&mut [u8], usize, &mut Summed) -> R) -> Option<R> {
+        None
+    }
+
+    /// After an edit: copies the packet's first bytes from its network
+    /// header as they are now into `buf` (as many as fit) and returns how
+    /// many, and the packet's length (`skb->len`). The rest of the walk
+    /// matches those, as the kernel's later matches see the edited packet.
+    /// `None` (the default) when the packet cannot be read back: the walk
+    /// then drops it rather than match stale bytes; an `Env` whose
+    /// [`Env::edit`] edits must implement this.
+    fn reread(&mut self, _buf: &mut [u8]) -> Option<(usize, u32)> {
+        None
+    }
+
+    /// The path MTU `TCPMSS --clamp-mss-to-pmtu` clamps to: the smaller of
+    /// the packet's route's MTU (`dst_mtu(skb_dst(skb))`) and that of the
+    /// route back to its source (`tcpmss_reverse_mtu`, `~0` without one).
+    /// The default, 0, makes the target drop the packet (invalid MTU).
+    fn path_mtu(&mut self) -> u32 {
+        0
+    }
+
+    /// `NOTRACK` / `CT --notrack`: when the packet has no conntrack yet
+    /// (`skb->_nfct == 0`), marks it untracked (`nf_ct_set(skb, NULL,
+    /// IP_CT_UNTRACKED)`), and later [`Env::conntrack`] calls of this walk
+    /// answer [`CtState::Untracked`]. The default does nothing.
+    fn set_untracked(&mut self) {}
+
+    /// A target's error line, rate-limited by the caller
+    /// (`net_err_ratelimited`). The default drops it.
+    fn warn(&mut self, _line: &[u8]) {}
     /// The packet's mark (`skb->mark`), for `mark` and `CONNMARK --save-mark`.
     fn mark(&mut self) -> u32 {
         0
@@ -317,6 +366,14 @@ impl<'a> Facts<'a> {
     }
 }
 
+/// The facts of the packet after an edit: its bytes read back into `view`
+/// through [`Env::reread`], its devices and link-layer header as before.
+fn reread<'v, E: Env>(family: Family, pkt: &Packet<'v>, env: &mut E, view: &'v mut [u8]) -> Option<Facts<'v>> {
+    let (n, len) = env.reread(view)?;
+    let view: &'v [u8] = view;
+    Facts::new(family, &Packet { headers: view.get(..n)?, len, ..*pkt })
+}
+
 /// Result of the ip part: match, no match, or hot-drop.
 #[derive(PartialEq, Eq)]
 enum IpResult {
@@ -408,6 +465,8 @@ where
         if hook >= NF_INET_NUMHOOKS || self.valid_hooks & (1 << hook) == 0 {
             return Action::Accept;
         }
+        // After an edit, `f` views the packet as re-read into `view`.
+        let mut view = [0u8; REREAD_BYTES];
         let Some(mut f) = Facts::new(self.family, pkt) else { return Action::Drop };
         f.blob = self.blob.as_ref();
         let rules = self.rules.as_ref();
@@ -488,6 +547,25 @@ where
                     super::log::log_packet(&f, level, flags, prefix, env);
                     i += 1;
                 }
+                Target::Tcpmss(_) | Target::DsField { .. } => {
+                    match super::mangle::edit(&f, &r.target, env) {
+                        None => return Action::Drop,
+                        Some(false) => {}
+                        // The rest of the walk sees the edited packet. The
+                        // classifier's lookup stays right: no edit changes
+                        // the protocol, the addresses or the ports.
+                        Some(true) => match reread(self.family, pkt, env, &mut view) {
+                            Some(nf) => f = Facts { blob: self.blob.as_ref(), ..nf },
+                            None => return Action::Drop,
+                        },
+                    }
+                    i += 1;
+                }
+                Target::Notrack => {
+                    env.set_untracked();
+                    i += 1;
+                }
+                Target::CtTemplate => i += 1,
                 Target::Mark { mark, mask } => {
                     super::marks::mark_target(mark, mask, env);
                     i += 1;

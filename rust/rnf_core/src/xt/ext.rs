@@ -11,6 +11,7 @@
 
 use super::abi::{self, bytes, ne16, ne32, xt_align, XT_EXTENSION_MAXNAMELEN};
 use super::rule::{ConntrackInfo, IcmpInfo, IpPart, LimitInfo, MatchKind, MultiportInfo, TcpInfo, UdpInfo};
+use super::ct::{CT_INFO_SIZE, CT_INFO_V1_SIZE, CT_USERSIZE};
 use super::nat::{NatKind, Payload};
 use super::{errno, Error, Family, NF_INET_FORWARD, NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING, NF_INET_PRE_ROUTING};
 use crate::packet::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP};
@@ -32,6 +33,16 @@ pub(crate) enum ExtId {
     Reject,
     Log,
     Nat(NatKind, Payload),
+    /// xt_TCPMSS.c.
+    Tcpmss,
+    /// xt_DSCP.c: `DSCP` revision 0.
+    Dscp,
+    /// xt_DSCP.c: `TOS` revision 1.
+    Tos,
+    /// xt_CT.c: `CT` of this revision.
+    Ct(u8),
+    /// xt_CT.c: `NOTRACK` revision 0.
+    Notrack,
     /// `mark`, `connmark`, `MARK`, `CONNMARK` ([`super::marks`]).
     Mark(super::marks::MarkId),
     /// `dscp`, `tos`, `iprange`, `length`, `tcpmss`, `pkttype`, `mac`,
@@ -90,7 +101,7 @@ pub(crate) const V6: Option<Family> = Some(Family::Ipv6);
 /// Every extension revision, as the kernel registers them (sizes LP64), in
 /// the list of the family they are registered for (`None`: NFPROTO_UNSPEC),
 /// which decides the errno of an unsupported revision (see [`lookup`]).
-pub(crate) static EXTS: [Ext; 36] = [
+pub(crate) static EXTS: [Ext; 50] = [
     // xt_tcpudp.c registers tcp, udp, icmp and icmp6 per family.
     m(b"tcp", 0, V4, 12, IPPROTO_TCP, ExtId::Tcp),
     m(b"tcp", 0, V6, 12, IPPROTO_TCP, ExtId::Tcp),
@@ -133,7 +144,31 @@ pub(crate) static EXTS: [Ext; 36] = [
     nat(b"REDIRECT", 0, V6, DST_HOOKS, NatKind::Redirect, Payload::Range1),
     nat(b"NETMAP", 0, V4, SRC_HOOKS | DST_HOOKS, NatKind::Netmap, Payload::Compat),
     nat(b"NETMAP", 0, V6, SRC_HOOKS | DST_HOOKS, NatKind::Netmap, Payload::Range1),
+    // xt_TCPMSS.c: per family, `.proto = IPPROTO_TCP`, any table and hook
+    // (checkentry limits --clamp-mss-to-pmtu's hooks).
+    Ext { proto: IPPROTO_TCP, ..t(b"TCPMSS", 0, V4, 2, ExtId::Tcpmss) },
+    Ext { proto: IPPROTO_TCP, ..t(b"TCPMSS", 0, V6, 2, ExtId::Tcpmss) },
+    // xt_DSCP.c: DSCP revision 0 and TOS revision 1, per family, mangle only.
+    Ext { table: Some(b"mangle"), ..t(b"DSCP", 0, V4, 1, ExtId::Dscp) },
+    Ext { table: Some(b"mangle"), ..t(b"DSCP", 0, V6, 1, ExtId::Dscp) },
+    Ext { table: Some(b"mangle"), ..t(b"TOS", 1, V4, 2, ExtId::Tos) },
+    Ext { table: Some(b"mangle"), ..t(b"TOS", 1, V6, 2, ExtId::Tos) },
+    // xt_CT.c: NOTRACK (no data) and CT revisions 0-2 per family, raw only;
+    // CT's usersize stops before its kernel pointer (super::ct).
+    Ext { table: Some(b"raw"), ..t(b"NOTRACK", 0, V4, 0, ExtId::Notrack) },
+    Ext { table: Some(b"raw"), ..t(b"NOTRACK", 0, V6, 0, ExtId::Notrack) },
+    ct_t(0, V4, CT_INFO_SIZE),
+    ct_t(1, V4, CT_INFO_V1_SIZE),
+    ct_t(2, V4, CT_INFO_V1_SIZE),
+    ct_t(0, V6, CT_INFO_SIZE),
+    ct_t(1, V6, CT_INFO_V1_SIZE),
+    ct_t(2, V6, CT_INFO_V1_SIZE),
 ];
+
+/// A revision of the `CT` target (`.table = "raw"`).
+const fn ct_t(rev: u8, family: Option<Family>, size: usize) -> Ext {
+    Ext { usersize: CT_USERSIZE, table: Some(b"raw"), ..t(b"CT", rev, family, size, ExtId::Ct(rev)) }
+}
 
 /// Every registered extension revision: [`EXTS`] and the lists of the
 /// extension files.
@@ -343,7 +378,16 @@ pub(crate) fn decode_match(e: &Ext, d: &[u8], cx: &CheckCtx<'_>) -> Result<Match
         }
         ExtId::Mark(id) => super::marks::decode_match(id, d)?,
         ExtId::Pkt(id) => super::pkt_matches::decode_match(id, d, cx)?,
-        ExtId::Standard | ExtId::ErrorTarget | ExtId::Reject | ExtId::Log | ExtId::Nat(..) => {
+        ExtId::Standard
+        | ExtId::ErrorTarget
+        | ExtId::Reject
+        | ExtId::Log
+        | ExtId::Nat(..)
+        | ExtId::Tcpmss
+        | ExtId::Dscp
+        | ExtId::Tos
+        | ExtId::Ct(_)
+        | ExtId::Notrack => {
             return Err(Error::new(errno::ENOENT, "target used as a match"))
         }
     })

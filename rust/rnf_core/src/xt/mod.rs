@@ -28,18 +28,21 @@ mod abi;
 pub mod build;
 mod classify;
 mod copy;
+mod ct;
 mod eval;
 mod ext;
 mod header;
 mod initial;
 mod log;
 mod marks;
+pub mod mangle;
 mod matches;
 mod nat;
 mod pkt_matches;
 mod rule;
 pub mod selftest;
 mod selftest_router;
+mod selftest_mangle;
 mod translate;
 
 pub use classify::{Classifier, Plan, MAX_BUILD_WORK};
@@ -141,10 +144,12 @@ pub mod errno {
     pub const EFAULT: i32 = 14;
     /// Invalid argument: the usual answer to a malformed blob.
     pub const EINVAL: i32 = 22;
-    /// Numerical argument out of domain (`dscp` above 63).
+    /// Numerical argument out of domain (`dscp` match or `DSCP` target value above 63).
     pub const EDOM: i32 = 33;
     /// Result out of range (`limit` rate overflow).
     pub const ERANGE: i32 = 34;
+    /// File name too long (`CT` helper or timeout name without NUL).
+    pub const ENAMETOOLONG: i32 = 36;
     /// Too many levels of symbolic links: a rule loop.
     pub const ELOOP: i32 = 40;
     /// Protocol wrong type for socket: `xt_find_match`'s answer for an
@@ -154,6 +159,8 @@ pub mod errno {
     pub const ENOPROTOOPT: i32 = 92;
     /// Protocol not supported: the extension exists but not that revision.
     pub const EPROTONOSUPPORT: i32 = 93;
+    /// Operation not supported (`CT` zones and timeout policies).
+    pub const EOPNOTSUPP: i32 = 95;
 }
 
 /// Why a control-path request was refused: the errno the kernel would return
@@ -185,3 +192,5 @@ mod tests_classify;
 mod tests_nat;
 #[cfg(test)]
 mod tests_router;
+#[cfg(test)]
+mod tests_mangle;

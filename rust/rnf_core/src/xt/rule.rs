@@ -85,6 +85,19 @@ pub(crate) enum Target {
     /// A NAT target (nat table only): ends the walk; the caller sets up the
     /// connection's mapping.
     Nat(super::nat::NatTarget),
+    /// `TCPMSS`: the MSS to set (host order), or
+    /// [`super::mangle::TCPMSS_CLAMP_PMTU`] for `--clamp-mss-to-pmtu`;
+    /// edits the packet and continues (drops on failure).
+    Tcpmss(u16),
+    /// `DSCP` and `TOS`: the DS field becomes `(ds & keep) ^ xor`; edits the
+    /// packet and continues.
+    DsField { keep: u8, xor: u8 },
+    /// `CT --notrack` and `NOTRACK`: a packet without conntrack yet becomes
+    /// untracked; continues.
+    Notrack,
+    /// `CT` without options: the kernel attaches a template of the default
+    /// zone, which changes nothing conntrack does; continues.
+    CtTemplate,
     /// `MARK` rev 2: `skb->mark = (skb->mark & !mask) ^ mark`, then the next rule.
     Mark { mark: u32, mask: u32 },
     /// `CONNMARK` rev 1 and 2: set, save or restore a mark, then the next rule.

@@ -434,10 +434,13 @@ mod xt_area_cases {
 /// Table engine: checkentry errnos.
 pub const XT_VALIDATE: Suite = Suite {
     name: c"rnf_tables_validate",
-    cases: &[Case { name: c"xt_validate_errnos", run: xt_area_cases::xt_validate_errnos }],
+    cases: &[
+        Case { name: c"xt_validate_errnos", run: xt_area_cases::xt_validate_errnos },
+        Case { name: c"xt_validate_ct_errnos", run: super::selftest_mangle::xt_validate_ct_errnos },
+    ],
 };
 
-/// Table engine: matches, LOG and the classifier.
+/// Table engine: matches, LOG, the classifier and the editing targets.
 pub const XT_EVAL: Suite = Suite {
     name: c"rnf_tables_eval",
     cases: &[
@@ -445,6 +448,8 @@ pub const XT_EVAL: Suite = Suite {
         Case { name: c"xt_eval_tcp_state_multiport", run: xt_area_cases::xt_eval_tcp_state_multiport },
         Case { name: c"xt_eval_limit_and_log", run: xt_area_cases::xt_eval_limit_and_log },
         Case { name: c"xt_eval_classifier_exact", run: xt_area_cases::xt_eval_classifier_exact },
+        Case { name: c"xt_mangle_tcpmss_option", run: super::selftest_mangle::xt_mangle_tcpmss_option },
+        Case { name: c"xt_mangle_dsfield", run: super::selftest_mangle::xt_mangle_dsfield },
         Case { name: c"xt_eval_marks", run: super::selftest_router::xt_eval_marks },
         Case { name: c"xt_eval_header_and_ct_matches", run: super::selftest_router::xt_eval_header_and_ct_matches },
     ],

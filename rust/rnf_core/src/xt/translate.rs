@@ -161,6 +161,9 @@ pub struct Table<B, R, M> {
     pub(crate) blob: B,
     pub(crate) rules: R,
     pub(crate) matches: M,
+    /// Some rule has a target that edits the packet's bytes (`TCPMSS`,
+    /// `DSCP`, `TOS`): see [`Table::edits`].
+    pub(crate) edits: bool,
 }
 
 /// Rule index of the entry at byte offset `off` (binary search, like `xt_find_jump_offset`).
@@ -455,6 +458,15 @@ where
                     ExtId::Nat(kind, payload) => {
                         r.target = Target::Nat(super::nat::decode_nat_target(kind, payload, family, data)?)
                     }
+                    ExtId::Tcpmss => {
+                        let first = r.first_match as usize;
+                        let own = ms.get(first..first + usize::from(r.num_matches)).unwrap_or(&[]);
+                        r.target = super::mangle::decode_tcpmss(data, r.comefrom, own)?;
+                    }
+                    ExtId::Dscp => r.target = super::mangle::decode_dscp(data)?,
+                    ExtId::Tos => r.target = super::mangle::decode_tos(data)?,
+                    ExtId::Ct(rev) => r.target = super::ct::decode_ct(rev, data)?,
+                    ExtId::Notrack => r.target = Target::Notrack,
                     ExtId::Mark(id) => r.target = super::marks::decode_target(id, data)?,
                     _ => return Err(Error::new(errno::ENOENT, "match used as a target")),
                 }
@@ -462,7 +474,8 @@ where
         }
         let mut name = [0u8; 32];
         name.get_mut(..def.name.len().min(31)).map(|d| d.copy_from_slice(def.name.as_bytes().get(..d.len()).unwrap_or(&[])));
-        Ok(Table { family, name, valid_hooks: def.valid_hooks, hook_entry, underflow, hook_rule, underflow_rule, stacksize, blob, rules, matches })
+        let edits = rules.as_ref().iter().any(|r| matches!(r.target, Target::Tcpmss(_) | Target::DsField { .. }));
+        Ok(Table { family, name, valid_hooks: def.valid_hooks, hook_entry, underflow, hook_rule, underflow_rule, stacksize, blob, rules, matches, edits })
     }
 
     /// The `GET_INFO` answer.
@@ -490,6 +503,15 @@ where
     /// The table's family.
     pub fn family(&self) -> Family {
         self.family
+    }
+
+    /// Whether a walk of this table may change the packet's bytes (it has a
+    /// `TCPMSS`, `DSCP` or `TOS` rule). The caller of [`Table::evaluate`]
+    /// must then hand it headers and a link-layer header that do not point
+    /// into the packet (copies), because [`Env::edit`](super::Env::edit)
+    /// writes there and may move the packet's data.
+    pub fn edits(&self) -> bool {
+        self.edits
     }
 
     /// The table name without NUL.

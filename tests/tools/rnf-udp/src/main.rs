@@ -16,10 +16,13 @@
 //! rnf-udp forge-rst [-6] --src S --dst D --sport P --dport Q --seq N
 //! rnf-udp xt-replace [-6] CASE...|all
 //! rnf-udp nocap COMMAND [ARG]...
+//! rnf-udp sniff DEV [--count N] [--timeout SECS]
+//! rnf-udp forge-syn --src S --dst D --sport P --dport Q [--mss N]
 //! ```
 //!
 //! `xt-replace` and `nocap`, for the rule table tests, are described in
-//! `xt.rs` (the blob builder is `xt_blob.rs`); the three before them in `raw.rs`; the packet builders are in
+//! `xt.rs` (the blob builder is `xt_blob.rs`); `sniff` and `forge-syn`, for
+//! the targets that edit packets, in `sniff.rs`; the three before them in `raw.rs`; the packet builders are in
 //! `forge.rs`, the raw socket calls in `sys.rs`.
 //!
 //! `serve` echoes every datagram back to its sender and exits after `N`
@@ -40,6 +43,7 @@ use std::time::{Duration, Instant};
 
 mod forge;
 mod raw;
+mod sniff;
 mod sys;
 mod xt;
 mod xt_blob;
@@ -53,7 +57,9 @@ usage: rnf-udp serve [-6] BIND_ADDR PORT [--count N]
        rnf-udp tcp-hold ADDR PORT --sport P --secs N [--abort]
        rnf-udp forge-rst [-6] --src S --dst D --sport P --dport Q --seq N
        rnf-udp xt-replace [-6] CASE...|all
-       rnf-udp nocap COMMAND [ARG]...";
+       rnf-udp nocap COMMAND [ARG]...
+       rnf-udp sniff DEV [--count N] [--timeout SECS]
+       rnf-udp forge-syn --src S --dst D --sport P --dport Q [--mss N]";
 
 /// The largest UDP payload an IPv6 datagram can carry (without jumbograms).
 const MAX_PAYLOAD: usize = 65527;
@@ -115,6 +121,8 @@ enum Command {
     ForgeRst(raw::RstArgs),
     XtReplace(xt::ReplaceArgs),
     NoCap(Vec<String>),
+    Sniff(sniff::SniffArgs),
+    ForgeSyn(sniff::SynArgs),
 }
 
 fn parse_ip(text: &str, v6: bool) -> Result<IpAddr, Error> {
@@ -164,6 +172,8 @@ fn parse_args(args: &[String]) -> Result<Command, Error> {
         "xt-replace" => return xt::parse_replace(rest).map(Command::XtReplace),
         "nocap" if rest.is_empty() => return usage("nocap needs a COMMAND"),
         "nocap" => return Ok(Command::NoCap(rest.to_vec())),
+        "sniff" => return sniff::parse_sniff(rest).map(Command::Sniff),
+        "forge-syn" => return sniff::parse_syn(rest).map(Command::ForgeSyn),
         _ => {}
     }
     let mut positional = Vec::new();
@@ -339,6 +349,8 @@ fn main() -> ExitCode {
         Command::ForgeRst(a) => raw::forge_rst(&a),
         Command::XtReplace(a) => xt::xt_replace(&a),
         Command::NoCap(a) => xt::nocap(&a),
+        Command::Sniff(a) => sniff::sniff(&a),
+        Command::ForgeSyn(a) => sniff::forge_syn(&a),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

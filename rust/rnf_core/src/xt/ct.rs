@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The raw table's conntrack targets, `CT` (revisions 0, 1, 2) and
+//! `NOTRACK`, and their `checkentry` rules.
+//!
+//! C source: net/netfilter/xt_CT.c (`xt_ct_tg_check_v0/v1/v2`,
+//! `xt_ct_tg_check`, `xt_ct_set_helper`, `xt_ct_set_timeout`,
+//! `xt_ct_target`, `notrack_tg`); header
+//! include/uapi/linux/netfilter/xt_CT.h.
+//!
+//! What rnf does not have is refused at rule load with the errno the kernel
+//! gives when it lacks the same thing, never accepted and ignored:
+//!
+//! - a zone (`--zone`, `--zone-orig`, `--zone-reply`, `mark`; a zone id
+//!   other than 0 or any zone flag): EOPNOTSUPP, the kernel's answer when
+//!   built without `CONFIG_NF_CONNTRACK_ZONES` (the reference kernel has
+//!   zones and accepts them);
+//! - `--ctevents`, `--expevents`: EINVAL, the kernel's answer without
+//!   `CONFIG_NF_CONNTRACK_EVENTS` (as the reference kernel);
+//! - `--helper`: ENOENT, the kernel's answer when no such helper exists
+//!   (also when the rule has no `-p`), after ENAMETOOLONG for a name that
+//!   fills its 16 bytes;
+//! - `--timeout`: EOPNOTSUPP, the kernel's answer without
+//!   `CONFIG_NF_CONNTRACK_TIMEOUT` (as the reference kernel), after
+//!   ENAMETOOLONG for a name that fills its 32 bytes.
+//!
+//! `CT` without any of these allocates a template of the default zone in
+//! the kernel, which the packet carries into conntrack and which changes
+//! nothing there; rnf accepts it and does nothing ([`Target::CtTemplate`]).
+//! `--notrack` (and `NOTRACK`, which iptables 1.8.9 sends as `CT` revision 2
+//! with `XT_CT_NOTRACK | XT_CT_NOTRACK_ALIAS`) marks the packet untracked.
+
+use super::abi::{ne16, ne32};
+use super::rule::Target;
+use super::{errno, Error};
+
+/// `XT_CT_NOTRACK`.
+const XT_CT_NOTRACK: u16 = 1 << 0;
+/// `XT_CT_ZONE_DIR_ORIG`, `XT_CT_ZONE_DIR_REPL`, `XT_CT_ZONE_MARK`.
+const XT_CT_ZONE_FLAGS: u16 = (1 << 2) | (1 << 3) | (1 << 4);
+/// `XT_CT_MASK`: every flag revision 2 knows (`NOTRACK`, `NOTRACK_ALIAS`,
+/// the zone flags).
+const XT_CT_MASK: u16 = 0x1f;
+
+/// `sizeof(struct xt_ct_target_info)` (revision 0, LP64): flags, zone,
+/// ct_events, exp_events, helper[16], then the kernel's `struct nf_conn *`
+/// aligned to 8 at offset 32.
+pub(crate) const CT_INFO_SIZE: usize = 40;
+/// `sizeof(struct xt_ct_target_info_v1)` (revisions 1 and 2): revision 0's
+/// fields, timeout[32], the pointer at offset 64.
+pub(crate) const CT_INFO_V1_SIZE: usize = 72;
+/// The `usersize` of every revision: `offsetof(struct xt_ct_target_info,
+/// ct)`, also for the larger v1 structure (as xt_CT.c registers it), so
+/// `GET_ENTRIES` returns bytes 32 on of any revision zeroed, its timeout
+/// name included.
+pub(crate) const CT_USERSIZE: usize = 32;
+
+/// `strnlen(s, s.len()) == s.len()`: no NUL in the field.
+fn unterminated(s: &[u8]) -> bool {
+    !s.contains(&0)
+}
+
+/// `xt_ct_tg_check_v0/v1/v2` and `xt_ct_tg_check` on the target data of
+/// revision `rev` (generic checks done before: size, table `raw`).
+pub(crate) fn decode_ct(rev: u8, data: &[u8]) -> Result<Target, Error> {
+    let short = Error::inval("short CT");
+    let flags = ne16(data, 0).ok_or(short)?;
+    let zone = ne16(data, 2).ok_or(short)?;
+    let ct_events = ne32(data, 4).ok_or(short)?;
+    let exp_events = ne32(data, 8).ok_or(short)?;
+    let helper = data.get(12..28).ok_or(short)?;
+    let timeout = if rev >= 1 { data.get(28..60).ok_or(short)? } else { &[][..] };
+    let known = if rev == 2 { XT_CT_MASK } else { XT_CT_NOTRACK };
+    if flags & !known != 0 {
+        return Err(Error::inval("CT: unknown flags for this revision"));
+    }
+    if flags & XT_CT_NOTRACK != 0 {
+        return Ok(Target::Notrack);
+    }
+    if zone != 0 || flags & XT_CT_ZONE_FLAGS != 0 {
+        return Err(Error::new(errno::EOPNOTSUPP, "CT: conntrack zones are not supported"));
+    }
+    if ct_events != 0 || exp_events != 0 {
+        return Err(Error::inval("CT: conntrack events are not supported"));
+    }
+    if helper.first().is_some_and(|&c| c != 0) {
+        if unterminated(helper) {
+            return Err(Error::new(errno::ENAMETOOLONG, "CT: helper name too long"));
+        }
+        return Err(Error::new(errno::ENOENT, "CT: no such helper (rnf has no conntrack helpers)"));
+    }
+    if timeout.first().is_some_and(|&c| c != 0) {
+        if unterminated(timeout) {
+            return Err(Error::new(errno::ENAMETOOLONG, "CT: timeout policy name too long"));
+        }
+        return Err(Error::new(errno::EOPNOTSUPP, "CT: timeout policies are not supported"));
+    }
+    Ok(Target::CtTemplate)
+}
