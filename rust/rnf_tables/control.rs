@@ -9,8 +9,9 @@
 //! one in force, under [`crate::Shared::lock`] (the kernel's xt mutex).
 //!
 //! A request names its table: `filter`, or one another module registered
-//! (`registry.rs`) and so present in the caller's namespace; any other name
-//! is ENOENT, as for a table that is not loaded.
+//! (`registry.rs`), which comes into the caller's namespace with the first
+//! request that names it (`netns::instantiate`); any other name is ENOENT,
+//! as for a table that is not loaded.
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -53,11 +54,15 @@ fn name_in(field: &[u8]) -> &[u8] {
     field.get(..n).unwrap_or(&[])
 }
 
-/// The definition of the table of `fam` named `name` (from a request) in
-/// the caller's namespace; `None` (ENOENT) if it has none of that name.
-fn def_of(fam: &Fam, caller: &Caller, name: &[u8]) -> Option<&'static TableDef> {
-    let rcu = RcuReadGuard::new();
-    netns::tables(caller.net()).find(fam, name_in(name), &rcu).map(|(_, inst)| inst.def)
+/// The definition of the table of `fam` named `name` (from a request):
+/// `filter` or a registered table; `None` (ENOENT) for any other name.
+fn def_of(fam: &Fam, name: &[u8]) -> Option<&'static TableDef> {
+    let name = name_in(name);
+    if name == fam.filter.name.as_bytes() {
+        Some(fam.filter)
+    } else {
+        crate::registry::find(fam, name).map(|(_, def)| def)
+    }
 }
 
 /// `SET_REPLACE`: validates the new table in full, swaps it in, waits for a
@@ -92,7 +97,7 @@ fn replace(fam: &Fam, caller: &Caller, arg: &SetArg, len: u32) -> Result {
     arg.read(hb.len(), &mut blob)?;
     // A name the namespace has no table of is checked against `filter`'s
     // definition, which refuses it (ENOENT) after the blob's own checks.
-    let def = def_of(fam, caller, &hdr.name).unwrap_or(fam.filter);
+    let def = def_of(fam, &hdr.name).unwrap_or(fam.filter);
     let new = Instance::build(def, &hdr, blob).map_err(|e| {
         if glue::net_ratelimit() {
             pr_info!("{}: table {} refused: {} (errno {})\n", fam.tool, def.name, e.reason, e.errno);
@@ -107,6 +112,9 @@ fn replace(fam: &Fam, caller: &Caller, arg: &SetArg, len: u32) -> Result {
     }
     let n = hdr.num_counters as usize;
     let mut counters = KVVec::from_elem(0u8, n.checked_mul(16).ok_or(ENOMEM)?, GFP_KERNEL)?;
+    // A valid table replaces the one in force, which comes into the
+    // namespace now if it was not there (`xt_request_find_table_lock`).
+    netns::instantiate(fam, caller.net(), def.name.as_bytes())?;
 
     let shared = crate::shared().ok_or(ENODEV)?;
     let tables = netns::tables(caller.net());
@@ -157,6 +165,7 @@ fn add_counters(fam: &Fam, caller: &Caller, arg: &SetArg, len: u32) -> Result {
     let mut buf = KVVec::from_elem(0u8, len, GFP_KERNEL)?;
     arg.read(0, &mut buf)?;
     let add = xt::parse_add_counters(&buf).map_err(errno)?;
+    netns::instantiate(fam, caller.net(), name_in(&add.name))?;
     let shared = crate::shared().ok_or(ENODEV)?;
     let _guard = shared.lock.lock();
     let rcu = RcuReadGuard::new();
@@ -178,6 +187,7 @@ fn get_info(fam: &Fam, caller: &Caller, user: UserPtr, len: i32) -> Result<i32> 
     }
     let mut name = [0u8; 32];
     user.read(0, &mut name)?;
+    netns::instantiate(fam, caller.net(), name_in(&name[..31]))?;
     let info = {
         let rcu = RcuReadGuard::new();
         let (_, inst) = netns::tables(caller.net()).find(fam, name_in(&name[..31]), &rcu).ok_or(ENOENT)?;
@@ -202,9 +212,10 @@ fn get_entries(fam: &Fam, caller: &Caller, user: UserPtr, len: i32) -> Result<i3
     if len as u64 != GET_ENTRIES_SIZE as u64 + u64::from(size) {
         return Err(EINVAL);
     }
-    if def_of(fam, caller, &hb[..31]).is_none() {
+    if def_of(fam, &hb[..31]).is_none() {
         return Err(ENOENT);
     }
+    netns::instantiate(fam, caller.net(), name_in(&hb[..31]))?;
     let mut out = KVVec::from_elem(0u8, size as usize, GFP_KERNEL)?;
     {
         let rcu = RcuReadGuard::new();

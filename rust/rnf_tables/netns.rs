@@ -4,13 +4,21 @@
 //!
 //! Each namespace keeps, in its `net_generic` area, one RCU-protected
 //! pointer per family and table id to the [`Instance`] in force. Id
-//! [`FILTER`] is this module's `filter` table: a namespace starts with its
-//! initial table (policy ACCEPT); the other ids belong to the tables other
-//! modules register (`registry.rs`), which fill and empty their slot in
-//! every namespace themselves. `SET_REPLACE` swaps in a new instance (see
-//! `control.rs`); the exit frees what is left after the hooks are gone.
+//! [`FILTER`] is this module's `filter` table; the other ids belong to the
+//! tables other modules register (`registry.rs`).
+//!
+//! As x_tables' templates (6.12: `xt_register_template`, every built-in
+//! table with iptable_filter's default `forward=1`), a table comes into a
+//! namespace the first time a socket option names it ([`instantiate`]:
+//! its initial table, policy ACCEPT): until then its slot is empty, its
+//! hooks accept without walking or counting, and `ip_tables_names` does
+//! not list it. The names are listed newest first, as x_tables'
+//! `list_add` leaves them, which decides the order of `iptables-save`.
+//! `SET_REPLACE` swaps in a new instance (see `control.rs`); the exit
+//! frees what is left after the hooks are gone.
 
 use core::ffi::CStr;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use kernel::prelude::*;
 
@@ -56,6 +64,12 @@ pub(crate) fn fam_of(pf: u8) -> Option<&'static Fam> {
 pub(crate) struct NetTables {
     v4: [RcuBox<Instance>; MAX_TABLES],
     v6: [RcuBox<Instance>; MAX_TABLES],
+    /// When each table came into the namespace (per family, by id): a
+    /// number from `next_stamp`, 0 while the slot is empty. Written under
+    /// [`crate::Shared::lock`].
+    stamps: [[AtomicU32; MAX_TABLES]; 2],
+    /// The last stamp given.
+    next_stamp: AtomicU32,
 }
 
 impl NetTables {
@@ -72,6 +86,14 @@ impl NetTables {
     #[inline(always)]
     pub(crate) fn filter(&self, fam: &Fam) -> &RcuBox<Instance> {
         &self.slots(fam)[FILTER]
+    }
+
+    /// Records that table `id` of `fam` has just come into the namespace
+    /// (0: it has gone). Under [`crate::Shared::lock`].
+    pub(crate) fn stamp(&self, fam: &Fam, id: usize, present: bool) {
+        let Some(s) = self.stamps[usize::from(fam.ipv6)].get(id) else { return };
+        let v = if present { self.next_stamp.fetch_add(1, Ordering::Relaxed).wrapping_add(1) } else { 0 };
+        s.store(v, Ordering::Relaxed);
     }
 
     /// The table of `fam` named `name`, and its id, while `rcu` lives.
@@ -102,17 +124,64 @@ pub(crate) fn try_tables(net: Net) -> Option<&'static NetTables> {
 const NAMES4: &CStr = c"ip_tables_names";
 const NAMES6: &CStr = c"ip6_tables_names";
 
-/// Writes the names of the tables of `fam` in `net`, one a line, the newest
-/// (highest id) first as x_tables lists them: what `iptables-legacy-save`
-/// reads to find them.
+/// Writes the names of the tables of `fam` in `net`, one a line, the one
+/// that came into the namespace last first, as x_tables lists them: what
+/// `iptables-legacy-save` reads to find them, in that order.
 fn show_names(fam: &Fam, net: Net, seq: &mut SeqFile<'_>) {
     let rcu = RcuReadGuard::new();
-    for slot in tables(net).slots(fam).iter().rev() {
-        if let Some(inst) = slot.read(&rcu) {
+    let t = tables(net);
+    let stamps = &t.stamps[usize::from(fam.ipv6)];
+    let mut ids: [usize; MAX_TABLES] = core::array::from_fn(|i| i);
+    // Four entries: an insertion sort by stamp, newest first.
+    let stamp = |id: usize| stamps.get(id).map_or(0, |s| s.load(Ordering::Relaxed));
+    for i in 1..MAX_TABLES {
+        let mut j = i;
+        while j > 0 && stamp(ids[j - 1]) < stamp(ids[j]) {
+            ids.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+    for id in ids {
+        if let Some(inst) = t.slots(fam).get(id).and_then(|s| s.read(&rcu)) {
             seq.write(inst.table.name());
             seq.write(b"\n");
         }
     }
+}
+
+/// Brings table `name` of `fam` into `net` if it is not there yet, as
+/// `xt_find_table_lock` runs a template's `table_init`: its initial table
+/// (an ACCEPT policy per built-in chain). Every socket option that names a
+/// table calls it first. A name that is neither `filter` nor a registered
+/// table is left alone (the option then answers ENOENT). Process context;
+/// takes [`crate::Shared::lock`]. Errors: ENOMEM, ENODEV.
+pub(crate) fn instantiate(fam: &Fam, net: Net, name: &[u8]) -> Result {
+    let shared = crate::shared().ok_or(ENODEV)?;
+    let _guard = shared.lock.lock();
+    let (id, def) = if name == fam.filter.name.as_bytes() {
+        (FILTER, fam.filter)
+    } else {
+        match crate::registry::find(fam, name) {
+            Some(found) => found,
+            None => return Ok(()),
+        }
+    };
+    let t = tables(net);
+    let Some(slot) = t.slots(fam).get(id) else { return Ok(()) };
+    {
+        let rcu = RcuReadGuard::new();
+        if slot.read(&rcu).is_some() {
+            return Ok(());
+        }
+    }
+    let inst = Instance::initial(def).map_err(|e| {
+        pr_err!("{}: initial {} table refused: {}\n", fam.tool, def.name, e.reason);
+        Error::from_errno(-e.errno)
+    })?;
+    // The slot is empty: `replace` returns at once (no grace period).
+    drop(slot.replace(Some(inst)));
+    t.stamp(fam, id, true);
+    Ok(())
 }
 
 /// `/proc/net/ip_tables_names`.
@@ -141,15 +210,9 @@ impl PernetData for PerNet {
         &NETS
     }
 
-    fn init(net: Net, data: &NetTables) -> Result {
-        for fam in [&IPV4, &IPV6] {
-            let inst = Instance::initial(fam.filter).map_err(|e| {
-                pr_err!("{}: initial filter table refused: {}\n", fam.tool, e.reason);
-                Error::from_errno(-e.errno)
-            })?;
-            // Nothing can read the slot yet: no grace period to wait for.
-            drop(data.filter(fam).replace(Some(inst)));
-        }
+    fn init(net: Net, _data: &NetTables) -> Result {
+        // No table yet: each comes with the first socket option naming it
+        // (`instantiate`).
         proc::create::<TableNames4>(net, NAMES4, 0o440)?;
         if let Err(e) = proc::create::<TableNames6>(net, NAMES6, 0o440) {
             proc::remove(net, NAMES4);

@@ -5,10 +5,9 @@
 //! iptable_mangle.c and iptable_raw.c register their tables with x_tables.
 //!
 //! A registered table gets an id (its index in every namespace's slots,
-//! see `netns.rs`) and pernet operations of its own that create its
-//! initial table (ACCEPT policies) in every namespace, present and future,
-//! and free it (rules loaded or not) when the namespace goes or the table
-//! is unregistered. The id lets the owner's hooks reach the table without
+//! see `netns.rs`, where it comes into a namespace with the first socket
+//! option naming it) and pernet operations of its own that free it (rules
+//! loaded or not) when the namespace goes or the table is unregistered. The id lets the owner's hooks reach the table without
 //! a name lookup (`rnf_tables_walk`); the socket options find it by name.
 
 use core::sync::atomic::{AtomicU8, Ordering};
@@ -17,7 +16,6 @@ use kernel::prelude::*;
 
 use crate::glue::hook::Net;
 use crate::glue::pernet::{Pernet, PernetHandler};
-use crate::instance::Instance;
 use crate::netns::{self, Fam, FILTER, IPV4, IPV6, MAX_TABLES};
 use crate::xt::{self, TableDef};
 
@@ -28,8 +26,9 @@ static KNOWN: [&TableDef; 6] =
 
 /// The registered tables' pernet operations, by family (IPv4, IPv6) and id
 /// (`None` for `filter` and free ids). Kept in [`crate::Shared`] under a
-/// mutex of its own, which registration holds while the namespace core runs
-/// the new table's set-up (that takes [`crate::Shared::lock`]).
+/// mutex of its own, which registration and unregistration hold while the
+/// namespace core runs the table's pernet operations (whose exit takes
+/// [`crate::Shared::lock`]).
 pub(crate) type Registered = [[Option<Pernet>; MAX_TABLES]; 2];
 
 /// What each id holds: 0 free, `i + 1` for `KNOWN[i]`. Set before an id's
@@ -63,32 +62,31 @@ impl<const V6: bool, const ID: usize> TableNet<V6, ID> {
 }
 
 impl<const V6: bool, const ID: usize> PernetHandler for TableNet<V6, ID> {
-    fn init(net: Net) -> Result {
-        let fam = Self::fam();
-        let def = def_at(fam, ID).ok_or(ENOENT)?;
-        let inst = Instance::initial(def).map_err(|e| {
-            pr_err!("{}: initial {} table refused: {}\n", fam.tool, def.name, e.reason);
-            Error::from_errno(-e.errno)
-        })?;
-        let shared = crate::shared().ok_or(ENODEV)?;
-        // Under the xt lock, so that a SET_REPLACE sees the slot filled or
-        // empty, never changing under it.
-        let _guard = shared.lock.lock();
-        // The slot is empty: `replace` returns at once (no grace period).
-        drop(netns::tables(net).slots(fam)[ID].replace(Some(inst)));
+    fn init(_net: Net) -> Result {
+        // Nothing yet: the table comes into a namespace with the first
+        // socket option that names it (`netns::instantiate`).
         Ok(())
     }
 
     fn exit(net: Net) {
         let Some(shared) = crate::shared() else { return };
         let _guard = shared.lock.lock();
+        let t = netns::tables(net);
         // Waits for a grace period: no walk still reads the table.
-        drop(netns::tables(net).slots(Self::fam())[ID].take());
+        drop(t.slots(Self::fam())[ID].take());
+        t.stamp(Self::fam(), ID, false);
     }
 }
 
+/// The registered table of `fam` named `name`: its id and definition.
+/// Read under [`crate::Shared::lock`], the answer holds until it is
+/// released: unregistration clears the definition under that lock.
+pub(crate) fn find(fam: &Fam, name: &[u8]) -> Option<(usize, &'static TableDef)> {
+    (0..MAX_TABLES).find_map(|id| def_at(fam, id).filter(|d| d.name.as_bytes() == name).map(|d| (id, d)))
+}
+
 /// Registers the pernet operations of table `id` of the family (IPv6 if
-/// `v6`): creates the table in every namespace.
+/// `v6`): their exit frees the table in every namespace.
 fn register_pernet(v6: bool, id: usize) -> Result<Pernet> {
     match (v6, id) {
         (false, 1) => Pernet::register::<TableNet<false, 1>>(),
@@ -151,12 +149,17 @@ pub(crate) fn unregister(pf: u8, id: i32) {
     let Some(shared) = crate::shared() else { return };
     let mut reg = shared.registry.lock();
     let f = fam_index(fam);
-    // Unregistering the pernet operations runs their exit in every
-    // namespace: the tables are freed there.
     if let Some(p) = reg[f][id].take() {
-        drop(p);
         let name = def_at(fam, id).map_or("?", |d| d.name);
-        DEFS[f][id].store(0, Ordering::Release);
+        // First no socket option may bring the table into a namespace any
+        // more (`netns::instantiate` looks it up under the same lock) ...
+        {
+            let _guard = shared.lock.lock();
+            DEFS[f][id].store(0, Ordering::Release);
+        }
+        // ... then unregistering the pernet operations runs their exit in
+        // every namespace: the tables are freed there.
+        drop(p);
         pr_info!("{}: {} table unregistered\n", fam.tool, name);
     }
 }

@@ -168,8 +168,12 @@ topology_up() {
         _fwd=
         [ "$_ns" = router ] && _fwd="net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1"
         # shellcheck disable=SC2086 # _fwd is a list of words
+        # No router solicitations either: nothing here advertises, and
+        # their timing (a random delay, then every 4 s) would put packets
+        # into exact counters at times that differ from run to run.
         sysctl_ns "$_ns" net.ipv6.conf.all.accept_dad=0 \
-            net.ipv6.conf.default.accept_dad=0 $_fwd || return 1
+            net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.router_solicitations=0 \
+            net.ipv6.conf.default.router_solicitations=0 $_fwd || return 1
     done
     if ! {
         {
