@@ -99,6 +99,7 @@ kunit_suites! {
     2 => CASES_2, SUITE_2;
     3 => CASES_3, SUITE_3;
     4 => CASES_4, SUITE_4;
+    5 => CASES_5, SUITE_5;
 }
 
 struct RnfConntrack {

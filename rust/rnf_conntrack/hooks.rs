@@ -20,7 +20,7 @@ use crate::ct_glue::{self, CtNet};
 use crate::glue::hook::{Hook, HookOps, HookState, Net};
 use crate::glue::skb::Skb;
 use crate::glue::{self, bindings, Verdict};
-use crate::netns::timeouts_of;
+use crate::netns::{settings_of, timeouts_of};
 use crate::tracker::{tracker, State, Tracker};
 
 /// `IP_CT_IS_REPLY`: ctinfo values from this on are of the reply direction.
@@ -60,17 +60,17 @@ impl Tracker {
             }
             Err(Untracked::NoTuple) => return Verdict::Accept,
         };
-        let tmo = timeouts_of(pn);
+        let cfg = settings_of(pn);
         let mut g = self.state.lock();
         if let Some((i, dir)) = g.table.find(&t, netns) {
             pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_FOUND);
             let outcome = match g.table.get_mut(i) {
                 Some(c) if c.expired(now) => Outcome::Reopen,
-                Some(c) => c.packet(dir, &p, now, self.hz, &tmo),
+                Some(c) => c.packet(dir, &p, now, self.hz, &cfg),
                 None => return Verdict::Accept,
             };
             match outcome {
-                Outcome::Accept(ctinfo) => {
+                Outcome::Accept(ctinfo) | Outcome::Ignored(ctinfo) => {
                     let status = g.table.get(i).map_or(0, |c| c.status);
                     if let Some(o) = g.obj(i) {
                         o.set_status(status);
@@ -102,7 +102,7 @@ impl Tracker {
                 }
             }
         }
-        let Ok(conn) = Conn::new(&t, &p, netns, now, self.hz, &tmo) else {
+        let Ok(conn) = Conn::new(&t, &p, netns, now, self.hz, &cfg) else {
             // Cannot open a connection (e.g. an echo reply): untracked.
             g.publish_count();
             return Verdict::Accept;

@@ -6,7 +6,7 @@
 
 use kernel::prelude::*;
 
-use crate::conntrack::conn::Timeouts;
+use crate::conntrack::conn::{Settings, Timeouts};
 use crate::conntrack::tcp::TcpState;
 use crate::ct_glue::{self, CtNet};
 use crate::glue::{self, bindings};
@@ -18,6 +18,11 @@ use crate::tracker::{forget, tracker};
 /// The timeouts in force in the namespace of `pn` (see [`CtNet::timeouts`]).
 pub(crate) fn timeouts_of(pn: CtNet) -> Timeouts {
     timeouts_from(&pn.timeouts())
+}
+
+/// The tracking settings in force in the namespace of `pn`.
+pub(crate) fn settings_of(pn: CtNet) -> Settings {
+    Settings { timeouts: timeouts_of(pn), tcp: Default::default() }
 }
 
 /// The timeouts, from seconds indexed by `enum rnf_ct_timeout`.
@@ -41,6 +46,7 @@ fn timeouts_from(v: &[u32]) -> Timeouts {
         }
     }
     t.tcp_unack = at(bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_UNACK);
+    t.tcp_retrans = t.tcp_unack;
     t.udp_unreplied = at(bindings::rnf_ct_timeout_RNF_CT_TMO_UDP);
     t.udp_replied = at(bindings::rnf_ct_timeout_RNF_CT_TMO_UDP_STREAM);
     t.icmp = at(bindings::rnf_ct_timeout_RNF_CT_TMO_ICMP);
