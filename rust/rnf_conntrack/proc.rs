@@ -6,7 +6,7 @@
 
 use core::ffi::CStr;
 
-use crate::conntrack::procfmt::{self, FixedBuf};
+use crate::conntrack::procfmt::{self, ConnExtras, FixedBuf};
 use crate::glue;
 use crate::glue::hook::Net;
 use crate::glue::proc::{SeqFile, SeqShow};
@@ -28,7 +28,8 @@ impl SeqShow for ProcConntrack {
             line.clear();
             // The object's reference count: the table's and the packets'.
             let use_count = g.obj(i).map_or(1, |o| o.use_count());
-            if procfmt::write_conn(&mut line, c, now, t.hz, use_count).is_ok() {
+            let x = ConnExtras { mark: Some(0), use_count, ..ConnExtras::default() };
+            if procfmt::write_conn(&mut line, c, now, t.hz, &x).is_ok() {
                 seq.write(line.as_bytes());
             }
         }
