@@ -523,6 +523,46 @@ where
         None
     }
 
+    /// Moves every connection onto new bucket arrays, `buckets` for the
+    /// tuple hash and `src_buckets` for the by-source index (the kernel's
+    /// `nf_conntrack_hash_resize()`), and returns the old ones for the
+    /// caller to free outside its lock. Either array empty: nothing
+    /// changes, and the new arrays come back as the error. Slots, and so
+    /// connections' indices, stay where they are; only the chains are
+    /// rebuilt.
+    pub fn rehash(&mut self, mut buckets: B, mut src_buckets: B) -> Result<(B, B), (B, B)> {
+        if buckets.is_empty() || src_buckets.is_empty() {
+            return Err((buckets, src_buckets));
+        }
+        for b in buckets.iter_mut().chain(src_buckets.iter_mut()) {
+            *b = NIL;
+        }
+        let old = core::mem::replace(&mut self.buckets, buckets);
+        let old_src = core::mem::replace(&mut self.src_buckets, src_buckets);
+        for i in 0..self.capacity() {
+            let Some(Slot { conn: Some(conn), hashed, bysrc, .. }) = self.slot(i).copied() else { continue };
+            if hashed {
+                for dir in [Direction::Original, Direction::Reply] {
+                    let b = self.bucket_of(&conn.tuple[dir as usize], conn.netns) as usize;
+                    let head = self.buckets.get(b).copied().unwrap_or(NIL);
+                    self.set_next(node(i, dir), head);
+                    if let Some(h) = self.buckets.get_mut(b) {
+                        *h = node(i, dir);
+                    }
+                }
+            }
+            if bysrc {
+                let b = self.src_bucket_of_conn(&conn) as usize;
+                let head = self.src_buckets.get(b).copied().unwrap_or(NIL);
+                self.set_src_next(i, head);
+                if let Some(h) = self.src_buckets.get_mut(b) {
+                    *h = i;
+                }
+            }
+        }
+        Ok((old, old_src))
+    }
+
     /// Every confirmed connection with its slot index, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &Conn)> + '_ {
         self.slots
@@ -728,5 +768,63 @@ mod tests {
         assert!(!t.link_bysource(x));
         assert!(same_src(&t, 1, 100).is_empty());
         assert!(t.remove(x).is_some());
+    }
+
+    #[test]
+    fn rehash_keeps_every_connection_findable() {
+        let mut a = Arena::new(64, 4);
+        let mut t = a.table();
+        let mut slots = Vec::new();
+        for p in 0..40u16 {
+            let c = udp(CLIENT, 1000 + p % 10, [192, 0, 2, (p / 10) as u8], 53, 1 + u32::from(p % 2));
+            let i = t.insert(c).unwrap();
+            let linked = p % 3 == 0;
+            if linked {
+                assert!(t.link_bysource(i));
+            }
+            slots.push((i, c, linked));
+        }
+        // One unconfirmed connection stays unhashed and unlinked.
+        let u = t.alloc(udp(CLIENT, 7, [192, 0, 2, 9], 53, 1)).unwrap();
+        fn check(t: &ConnTable<&mut [Slot], &mut [u32]>, slots: &[(u32, Conn, bool)]) {
+            for (i, c, _) in slots {
+                assert_eq!(t.find(&c.tuple[0], c.netns), Some((*i, Direction::Original)));
+                assert_eq!(t.find(&c.tuple[1], c.netns), Some((*i, Direction::Reply)));
+            }
+            assert_eq!(t.find(&udp(CLIENT, 7, [192, 0, 2, 9], 53, 1).tuple[0], 1), None);
+            for sport in 1000..1010u16 {
+                let mut want: Vec<u32> = slots
+                    .iter()
+                    .filter(|(_, c, linked)| *linked && c.tuple[0].src_id == sport && c.netns == 1)
+                    .map(|(i, _, _)| *i)
+                    .collect();
+                let mut got = same_src(t, 1, sport);
+                want.sort();
+                got.sort();
+                assert_eq!(got, want, "by-source chain of port {sport}");
+            }
+        }
+        check(&t, &slots);
+        let (mut b16, mut s16) = (vec![0u32; 16], vec![0u32; 16]);
+        let (old_b, _) = t.rehash(&mut b16[..], &mut s16[..]).ok().unwrap();
+        assert_eq!(old_b.len(), 4);
+        assert_eq!(t.buckets(), 16);
+        check(&t, &slots);
+        let (mut b1, mut s1) = (vec![0u32; 1], vec![0u32; 1]);
+        assert!(t.rehash(&mut b1[..], &mut s1[..]).is_ok());
+        check(&t, &slots);
+        // Removal and GC still walk the rebuilt chains.
+        let (i0, c0, _) = slots.remove(0);
+        assert!(t.remove(i0).is_some());
+        assert_eq!(t.find(&c0.tuple[1], c0.netns), None);
+        check(&t, &slots);
+        assert!(t.hash(u).is_ok());
+        let (removed, _) = t.gc(5000, 0, 1, |_, _| {});
+        assert_eq!(removed as usize, slots.len() + 1);
+        assert_eq!(t.count(), 0);
+        // Empty arrays are refused and the table keeps its own.
+        let (mut e, mut s2) = (vec![0u32; 0], vec![0u32; 2]);
+        assert!(t.rehash(&mut e[..], &mut s2[..]).is_err());
+        assert_eq!(t.buckets(), 1);
     }
 }
