@@ -453,11 +453,18 @@ where
     /// namespace is going away) or, with `None`, every confirmed connection,
     /// calling `gone` with each slot. Unconfirmed ones stay with their
     /// owners. Returns how many.
-    pub fn flush(&mut self, netns: Option<u32>, mut gone: impl FnMut(u32)) -> u32 {
+    pub fn flush(&mut self, netns: Option<u32>, gone: impl FnMut(u32)) -> u32 {
+        self.flush_matching(|c| netns.is_none_or(|n| c.netns == n), gone)
+    }
+
+    /// Removes every confirmed connection for which `doomed` holds (the
+    /// kernel's `nf_ct_iterate_cleanup()`), calling `gone` with each slot.
+    /// Unconfirmed ones stay with their owners. Returns how many.
+    pub fn flush_matching(&mut self, doomed: impl Fn(&Conn) -> bool, mut gone: impl FnMut(u32)) -> u32 {
         let mut removed = 0;
         for i in 0..self.capacity() {
             if let Some(c) = self.get(i) {
-                if self.is_hashed(i) && netns.is_none_or(|n| c.netns == n) {
+                if self.is_hashed(i) && doomed(c) {
                     self.remove(i);
                     gone(i);
                     removed += 1;
@@ -588,6 +595,21 @@ pub fn default_buckets(ram_bytes: u64, bucket_head_bytes: u64) -> u32 {
         ram_bytes / 16_384 / bucket_head_bytes.max(1)
     };
     n.clamp(1024, 262_144) as u32
+}
+
+/// The bucket count the kernel makes of a requested `n`
+/// (`nf_ct_alloc_hashtable()`): rounded up to a whole page of bucket heads,
+/// `per_page` of them (`PAGE_SIZE / sizeof(struct hlist_nulls_head)`).
+/// `None` for 0 (`EINVAL` in `nf_conntrack_hash_resize()`) and for more
+/// than `INT_MAX / 8` (the kernel's limit; `ENOMEM`).
+pub fn round_buckets(n: u32, per_page: u32) -> Option<u32> {
+    const LIMIT: u32 = i32::MAX as u32 / 8;
+    if n == 0 || n > LIMIT {
+        return None;
+    }
+    let per_page = per_page.max(1);
+    let rounded = n.div_ceil(per_page).checked_mul(per_page)?;
+    (rounded <= LIMIT).then_some(rounded)
 }
 
 #[cfg(test)]
@@ -826,5 +848,17 @@ mod tests {
         let (mut e, mut s2) = (vec![0u32; 0], vec![0u32; 2]);
         assert!(t.rehash(&mut e[..], &mut s2[..]).is_err());
         assert_eq!(t.buckets(), 1);
+    }
+
+    #[test]
+    fn buckets_round_up_to_a_page_of_heads() {
+        assert_eq!(round_buckets(1, 512), Some(512));
+        assert_eq!(round_buckets(512, 512), Some(512));
+        assert_eq!(round_buckets(1000, 512), Some(1024));
+        assert_eq!(round_buckets(7812, 512), Some(8192));
+        assert_eq!(round_buckets(0, 512), None);
+        assert_eq!(round_buckets(i32::MAX as u32 / 8 + 1, 512), None);
+        assert_eq!(round_buckets(u32::MAX, 512), None);
+        assert_eq!(round_buckets(5, 0), Some(5));
     }
 }
