@@ -200,12 +200,14 @@ luci_masked() {
     luci "$1" | awk '$3 == 6 { $8 = "P"; $9 = "B" } { print }'
 }
 
-# flows: the fixed set of connections the router tracks (its accounting on):
-# 2 pings each family, a UDP request and reply each family (sport 40100,
-# 40101), and a TCP connection held open (sport 40200); echo servers stay
-# up until topology_down.
+# flows: the fixed set of connections the router tracks (its accounting on,
+# and its ICMP and UDP timeouts long enough that none expires while a slow
+# emulated guest works through the checks): 2 pings each family, a UDP
+# request and reply each family (sport 40100, 40101), and a TCP connection
+# held open (sport 40200); echo servers stay up until topology_down.
 flows() {
-    sysctl_ns router net.netfilter.nf_conntrack_acct=1
+    sysctl_ns router net.netfilter.nf_conntrack_acct=1 net.netfilter.nf_conntrack_icmp_timeout=600 \
+        net.netfilter.nf_conntrack_icmpv6_timeout=600 net.netfilter.nf_conntrack_udp_timeout=600
     bg_ns /tmp/udp4.log server rnf-udp serve "$SERVER4" 5300
     bg_ns /tmp/udp6.log server rnf-udp serve -6 "$SERVER6" 5300
     bg_ns /tmp/tcp.log server sh -c "sleep 60 | nc -l -p 8090"
