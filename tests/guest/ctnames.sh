@@ -20,12 +20,13 @@
 #              both families, a held TCP connection) with accounting on,
 #              recorded; it is unloaded, rnf_conntrack loaded by rnf-modload,
 #              and the same is compared, then rnf's own checks: flushes,
-#              nf_conntrack_max, a timeout, log_invalid, and the settings
-#              kept by rnf-modload --save across --remove and a new load.
+#              nf_conntrack_max, a timeout, tcp_loose, log_invalid, and the
+#              settings kept by rnf-modload --save across --remove and a new
+#              load.
 #   CT=kernel  the kernel's nf_conntrack alone, through the checks that do
 #              not need rnf: what the script expects of the kernel (a write
 #              to /proc/net/nf_conntrack is EACCES in mainline, the limit,
-#              the timeout and the log) holds there too.
+#              the timeout, tcp_loose and the log) holds there too.
 #
 # The topology is lib.sh's (client -> router -> server); the router's table
 # is the one read.
@@ -503,6 +504,47 @@ if ct_has router "sport=20500 dport=6001" && wait_for 80 ct_lacks router "sport=
 else
     fail "nf_conntrack_udp_timeout takes effect" "$(ct router | grep 'sport=20500' | tr '\n' '|')"
 fi
+
+# --- nf_conntrack_tcp_loose ----------------------------------------------------------------
+
+# A connection whose entry expired in the router (an ESTABLISHED timeout of
+# 2 s) sends its second line 6 s in: with tcp_loose 1 the router picks it
+# up mid-stream, with 0 the segment is INVALID and nothing is tracked.
+sysctl_ns router net.netfilter.nf_conntrack_tcp_timeout_established=2
+for loose in 0 1; do
+    port=$((8092 + loose))
+    sysctl_ns router net.netfilter.nf_conntrack_tcp_loose=$loose
+    bg_ns "/tmp/loose-$loose-server.log" server sh -c "sleep 30 | nc -l -p $port"
+    wait_for 50 in_ns server sh -c "netstat -ltn | grep -q ':$port '"
+    bg_ns "/tmp/loose-$loose-client.log" client sh -c "(echo a; sleep 6; echo b; sleep 1) | timeout 12 nc $SERVER4 $port"
+    client=$RNF_BG_PID
+    if wait_for 30 ct_has router "ESTABLISHED src=$CLIENT4 dst=$SERVER4 sport=[0-9]+ dport=$port " &&
+        wait_for 50 ct_lacks router "dport=$port "; then
+        inv=$(stat_col router invalid)
+        wait_pid "$client" 150
+        case "$loose" in
+            0)
+                if ct_lacks router "dport=$port " && [ "$(stat_col router invalid)" -gt "$inv" ]; then
+                    pass "nf_conntrack_tcp_loose=0: a segment of a connection the router lost is INVALID, not picked up"
+                else
+                    fail "nf_conntrack_tcp_loose=0" "invalid $inv -> $(stat_col router invalid): $(ct router | grep "dport=$port " | tr '\n' '|')"
+                fi
+                ;;
+            1)
+                if ct_has router "src=$CLIENT4 dst=$SERVER4 sport=[0-9]+ dport=$port "; then
+                    pass "nf_conntrack_tcp_loose=1: the router picks the connection up mid-stream"
+                else
+                    fail "nf_conntrack_tcp_loose=1 picks up" "$(ct router | tr '\n' '|')"
+                fi
+                ;;
+        esac
+    else
+        fail "tcp_loose=$loose: the connection was tracked, then expired before its second line" \
+            "$(ct router | grep "dport=$port " | tr '\n' '|')"
+        wait_pid "$client" 150
+    fi
+done
+sysctl_ns router net.netfilter.nf_conntrack_tcp_timeout_established=432000
 
 # --- nf_conntrack_log_invalid ------------------------------------------------------------
 
