@@ -38,6 +38,7 @@ fn checksum_bad(sw: &Switches, skb: &Skb<'_>, st: &HookState<'_>, p: &PacketInfo
         L4::Other => return false,
     };
     sw.checksum
+        && st.hook() == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING
         && matches!(proto, IPPROTO_TCP | IPPROTO_UDP | IPPROTO_ICMP | IPPROTO_ICMPV6)
         && ct_glue::checksum_bad(skb, st.hook(), u32::try_from(p.l4_offset).unwrap_or(u32::MAX), proto, st.pf())
 }
