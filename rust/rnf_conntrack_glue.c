@@ -1,45 +1,80 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * rnf_conntrack's C glue: module parameters, the per-namespace data (count,
- * timeouts, statistics, sysctls), the GC delayed work, and the export of the
- * Rust-implemented rnf_ct_lookup(). The logic is in Rust
- * (rnf_conntrack_main.rs); this file only wires it to kernel macros.
+ * timeouts and switches, statistics), the kernel's names for them
+ * (glue/conntrack/names.c: sysctls, /proc files), the checksum check and
+ * invalid-packet log of the kernel's protocol trackers, the GC delayed work,
+ * and the export of the Rust-implemented rnf_ct_lookup(). The logic is in
+ * Rust (rnf_conntrack_main.rs); this file only wires it to kernel macros.
  */
 #include <linux/export.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/netfilter.h>
+#include <linux/nsproxy.h>
 #include <linux/percpu.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/sysctl.h>
+#include <linux/udp.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <net/net_namespace.h>
+#include <net/netfilter/nf_log.h>
 #include <net/netns/generic.h>
 
 #include "glue/helpers.c"
 #include "glue/rnf_conntrack_api.h"
 #include "glue/conntrack/nfct.c"
 
+/*
+ * hashsize: the hash buckets, as nf_conntrack's parameter of that name: at
+ * load, the size to start with (0: derived from memory like the kernel's);
+ * afterwards the current size, and a write (initial namespace only) resizes
+ * the table like nf_conntrack_buckets.
+ */
 static unsigned int hashsize;
-module_param(hashsize, uint, 0444);
-MODULE_PARM_DESC(hashsize, "hash buckets (0: derived from memory like nf_conntrack)");
 
-/* conntrack_max: at load, the table size (0: same as hashsize); afterwards
- * the limit, writable up to that size. */
+/* Rust (rust/glue/conntrack/mod.rs): resizes the hash, 0 or -errno
+ * (-ENODEV while the module is not set up). */
+int rnf_ct_resize(unsigned int buckets);
+
+static int rnf_ct_set_hashsize(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int err;
+
+	if (current->nsproxy->net_ns != &init_net)
+		return -EOPNOTSUPP;
+	err = kstrtouint(val, 0, &n);
+	if (err)
+		return err;
+	err = rnf_ct_resize(n);
+	/* Before init (insmod's arguments): the size to start with. */
+	return err == -ENODEV ? param_set_uint(val, kp) : err;
+}
+
+module_param_call(hashsize, rnf_ct_set_hashsize, param_get_uint, &hashsize, 0644);
+MODULE_PARM_DESC(hashsize, "hash buckets (0 at load: derived from memory like nf_conntrack); sysctl net.netfilter.nf_conntrack_buckets");
+
+/* conntrack_max: the limit of each namespace's count (nf_conntrack_max; 0:
+ * the table size). At load it also sizes the table when above the buckets
+ * (0 at load: as many as the buckets); afterwards it is writable up to the
+ * table's size. */
 static unsigned int conntrack_max;
 module_param(conntrack_max, uint, 0644);
-MODULE_PARM_DESC(conntrack_max, "maximum tracked connections (0: same as hashsize); sysctl net.rnf.conntrack_max");
+MODULE_PARM_DESC(conntrack_max, "maximum tracked connections (0: same as hashsize); sysctl net.netfilter.nf_conntrack_max");
 
-/* Global, like nf_conntrack_buckets and the kernel's table size. */
-static unsigned int rnf_ct_buckets, rnf_ct_capacity;
+/* The table size chosen at load (global, like the kernel's table). */
+static unsigned int rnf_ct_capacity;
 /* Connections in the table, all namespaces together (net.rnf.conntrack_count_all). */
 static unsigned int rnf_ct_count_all;
 
 /*
- * The timeouts of the initial namespace. They are also the module parameters,
- * so what the loader saves and re-applies is init_net's setting; a namespace
- * created later starts from these values.
+ * The timeouts and switches of the initial namespace. They are also the
+ * module parameters, so what the loader saves and re-applies is init_net's
+ * setting; a namespace created later starts from these values.
  */
 static unsigned int timeouts[RNF_CT_TMO_MAX] = {
 	[RNF_CT_TMO_TCP_SYN_SENT] = 120,
@@ -56,11 +91,51 @@ static unsigned int timeouts[RNF_CT_TMO_MAX] = {
 	[RNF_CT_TMO_ICMP] = 30,
 	[RNF_CT_TMO_ICMPV6] = 30,
 	[RNF_CT_TMO_GENERIC] = 600,
+	[RNF_CT_TMO_TCP_RETRANS] = 300,
+};
+
+static unsigned int settings[RNF_CT_SET_MAX] = {
+	[RNF_CT_SET_CHECKSUM] = 1,
+	[RNF_CT_SET_LOG_INVALID] = 0,
+	[RNF_CT_SET_ACCT] = 0,
+	[RNF_CT_SET_TCP_LOOSE] = 1,
+	[RNF_CT_SET_TCP_BE_LIBERAL] = 0,
+	[RNF_CT_SET_TCP_IGNORE_INVALID_RST] = 0,
+	[RNF_CT_SET_TCP_MAX_RETRANS] = 3,
+};
+
+/* The ranges the sysctls allow (proc_dou8vec_minmax's and
+ * proc_dointvec_jiffies's), for the parameters too. */
+static unsigned int rnf_ct_one = 1, rnf_ct_u8_max = 255, rnf_ct_tmo_ceiling = INT_MAX / HZ;
+
+static int rnf_ct_param_set_01(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, rnf_ct_one);
+}
+
+static int rnf_ct_param_set_u8(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, rnf_ct_u8_max);
+}
+
+static int rnf_ct_param_set_tmo(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, rnf_ct_tmo_ceiling);
+}
+
+static const struct kernel_param_ops rnf_ct_param_ops_01 = {
+	.set = rnf_ct_param_set_01, .get = param_get_uint,
+};
+static const struct kernel_param_ops rnf_ct_param_ops_u8 = {
+	.set = rnf_ct_param_set_u8, .get = param_get_uint,
+};
+static const struct kernel_param_ops rnf_ct_param_ops_tmo = {
+	.set = rnf_ct_param_set_tmo, .get = param_get_uint,
 };
 
 #define RNF_TIMEOUT_PARAM(pname, idx, what)					\
-	module_param_named(pname, timeouts[idx], uint, 0644);			\
-	MODULE_PARM_DESC(pname, "seconds " what " (initial namespace); sysctl net.rnf.conntrack_" #pname)
+	module_param_cb(pname, &rnf_ct_param_ops_tmo, &timeouts[idx], 0644);	\
+	MODULE_PARM_DESC(pname, "seconds " what " (initial namespace); sysctl net.netfilter.nf_conntrack_" #pname)
 
 RNF_TIMEOUT_PARAM(tcp_timeout_syn_sent, RNF_CT_TMO_TCP_SYN_SENT, "in SYN_SENT and SYN_SENT2");
 RNF_TIMEOUT_PARAM(tcp_timeout_syn_recv, RNF_CT_TMO_TCP_SYN_RECV, "in SYN_RECV");
@@ -70,27 +145,55 @@ RNF_TIMEOUT_PARAM(tcp_timeout_close_wait, RNF_CT_TMO_TCP_CLOSE_WAIT, "in CLOSE_W
 RNF_TIMEOUT_PARAM(tcp_timeout_last_ack, RNF_CT_TMO_TCP_LAST_ACK, "in LAST_ACK");
 RNF_TIMEOUT_PARAM(tcp_timeout_time_wait, RNF_CT_TMO_TCP_TIME_WAIT, "in TIME_WAIT");
 RNF_TIMEOUT_PARAM(tcp_timeout_close, RNF_CT_TMO_TCP_CLOSE, "in CLOSE");
+RNF_TIMEOUT_PARAM(tcp_timeout_max_retrans, RNF_CT_TMO_TCP_RETRANS,
+		  "at most after tcp_max_retrans retransmissions or a zero window");
 RNF_TIMEOUT_PARAM(tcp_timeout_unacknowledged, RNF_CT_TMO_TCP_UNACK,
-		  "at most, with unacknowledged data, retransmissions or before a reply");
+		  "at most, with unacknowledged data or before a reply");
 RNF_TIMEOUT_PARAM(udp_timeout, RNF_CT_TMO_UDP, "an unreplied UDP flow lives");
 RNF_TIMEOUT_PARAM(udp_timeout_stream, RNF_CT_TMO_UDP_STREAM, "a UDP stream lives");
 RNF_TIMEOUT_PARAM(icmp_timeout, RNF_CT_TMO_ICMP, "an ICMP echo lives");
 RNF_TIMEOUT_PARAM(icmpv6_timeout, RNF_CT_TMO_ICMPV6, "an ICMPv6 echo lives");
 RNF_TIMEOUT_PARAM(generic_timeout, RNF_CT_TMO_GENERIC, "other protocols live");
 
-unsigned int rnf_ct_param_hashsize(void) { return hashsize; }
+#define RNF_SETTING_PARAM(pname, idx, ops, what)				\
+	module_param_cb(pname, &ops, &settings[idx], 0644);			\
+	MODULE_PARM_DESC(pname, what " (initial namespace); sysctl net.netfilter.nf_conntrack_" #pname)
+
+RNF_SETTING_PARAM(checksum, RNF_CT_SET_CHECKSUM, rnf_ct_param_ops_01,
+		  "1: packets with a bad TCP, UDP, ICMP or ICMPv6 checksum are INVALID");
+RNF_SETTING_PARAM(log_invalid, RNF_CT_SET_LOG_INVALID, rnf_ct_param_ops_u8,
+		  "protocol number whose INVALID packets are logged (255: all, 0: none)");
+RNF_SETTING_PARAM(acct, RNF_CT_SET_ACCT, rnf_ct_param_ops_01,
+		  "1: new connections count packets and bytes per direction");
+RNF_SETTING_PARAM(tcp_loose, RNF_CT_SET_TCP_LOOSE, rnf_ct_param_ops_01,
+		  "1: TCP connections may be picked up mid-stream");
+RNF_SETTING_PARAM(tcp_be_liberal, RNF_CT_SET_TCP_BE_LIBERAL, rnf_ct_param_ops_01,
+		  "1: TCP segments outside the window are not INVALID");
+RNF_SETTING_PARAM(tcp_ignore_invalid_rst, RNF_CT_SET_TCP_IGNORE_INVALID_RST, rnf_ct_param_ops_01,
+		  "1: a TCP RST below the peer's highest ACK is not INVALID");
+RNF_SETTING_PARAM(tcp_max_retrans, RNF_CT_SET_TCP_MAX_RETRANS, rnf_ct_param_ops_u8,
+		  "identical TCP ACKs after which tcp_timeout_max_retrans applies");
+
+unsigned int rnf_ct_param_hashsize(void) { return READ_ONCE(hashsize); }
 unsigned int rnf_ct_param_max(void) { return READ_ONCE(conntrack_max); }
 
-void rnf_ct_set_limits(unsigned int buckets, unsigned int capacity)
+void rnf_ct_set_limits(unsigned int buckets, unsigned int capacity, unsigned int max)
 {
-	rnf_ct_buckets = buckets;
+	WRITE_ONCE(hashsize, buckets);
 	rnf_ct_capacity = capacity;
-	WRITE_ONCE(conntrack_max, capacity);
+	WRITE_ONCE(conntrack_max, max);
+}
+
+void rnf_ct_set_buckets(unsigned int buckets)
+{
+	WRITE_ONCE(hashsize, buckets);
 }
 
 unsigned int rnf_ct_max(void)
 {
-	return min(READ_ONCE(conntrack_max), rnf_ct_capacity);
+	unsigned int max = READ_ONCE(conntrack_max);
+
+	return max ? min(max, rnf_ct_capacity) : rnf_ct_capacity;
 }
 
 void rnf_ct_set_count_all(unsigned int count)
@@ -106,20 +209,24 @@ struct rnf_ct_pcpu_stat {
 
 /*
  * What rnf_conntrack keeps per namespace, as the kernel's struct
- * nf_conntrack_net plus net->ct.stat and the per-net timeouts. Allocated
- * and zeroed by the namespace core (net_generic, rnf_ct_net_id) before
- * rnf_ct_net_init() and freed after rnf_ct_net_exit().
+ * nf_conntrack_net plus net->ct.stat, the sysctl_* switches and the
+ * per-protocol nets. Allocated and zeroed by the namespace core
+ * (net_generic, rnf_ct_net_id) before rnf_ct_net_init() and freed after
+ * rnf_ct_net_exit().
  */
 struct rnf_ct_net {
-	/* Connections of this namespace (net.rnf.conntrack_count); changed
-	 * only under the table lock, read without it. */
+	/* Connections of this namespace (nf_conntrack_count); changed only
+	 * under the table lock, read without it. */
 	atomic_t count;
-	/* The timeouts in force: the module's array in init_net, own_tmo in
-	 * any other namespace. */
+	/* The timeouts and switches in force: the module's arrays in
+	 * init_net, own_* in any other namespace. */
 	unsigned int *tmo;
 	unsigned int own_tmo[RNF_CT_TMO_MAX];
+	unsigned int *set;
+	unsigned int own_set[RNF_CT_SET_MAX];
 	struct rnf_ct_pcpu_stat __percpu *stats;
 	struct ctl_table_header *sysctl;
+	struct ctl_table_header *sysctl_rnf;
 	u32 inum;
 };
 
@@ -148,6 +255,14 @@ void rnf_ct_net_timeouts(const struct rnf_ct_net *pn, u32 *out)
 		out[i] = READ_ONCE(pn->tmo[i]);
 }
 
+void rnf_ct_net_settings(const struct rnf_ct_net *pn, u32 *out)
+{
+	int i;
+
+	for (i = 0; i < RNF_CT_SET_MAX; i++)
+		out[i] = READ_ONCE(pn->set[i]);
+}
+
 unsigned int rnf_ct_net_count(const struct rnf_ct_net *pn)
 {
 	return atomic_read(&pn->count);
@@ -166,164 +281,46 @@ void rnf_ct_count_sub_inum(u32 inum, unsigned int n)
 		atomic_sub(n, &pn->count);
 }
 
-/* --- statistics: /proc/net/stat/rnf_conntrack, per namespace ----------------- */
-
-static struct rnf_ct_pcpu_stat __percpu *seq_stats(struct seq_file *seq)
+bool rnf_ct_checksum_bad(struct sk_buff *skb, unsigned int hook, unsigned int l4off, u8 proto, u8 pf)
 {
-	return rnf_ct_net(seq_file_net(seq))->stats;
-}
+	unsigned int dataoff = skb_network_offset(skb) + l4off;
 
-static void *ct_cpu_seq_start(struct seq_file *seq, loff_t *pos)
-{
-	int cpu;
+	if (hook != NF_INET_PRE_ROUTING)
+		return false;
+	switch (proto) {
+	case IPPROTO_UDP: {
+		__sum16 _check, *check;
 
-	if (*pos == 0)
-		return SEQ_START_TOKEN;
-	for (cpu = *pos - 1; cpu < nr_cpu_ids; ++cpu) {
-		if (!cpu_possible(cpu))
-			continue;
-		*pos = cpu + 1;
-		return per_cpu_ptr(seq_stats(seq), cpu);
+		/* udp_error(): a datagram without a checksum is not checked. */
+		check = skb_header_pointer(skb, dataoff + offsetof(struct udphdr, check),
+					   sizeof(_check), &_check);
+		if (!check || !*check)
+			return false;
+		break;
 	}
-	return NULL;
-}
-
-static void *ct_cpu_seq_next(struct seq_file *seq, void *v, loff_t *pos)
-{
-	int cpu;
-
-	for (cpu = *pos; cpu < nr_cpu_ids; ++cpu) {
-		if (!cpu_possible(cpu))
-			continue;
-		*pos = cpu + 1;
-		return per_cpu_ptr(seq_stats(seq), cpu);
+	case IPPROTO_TCP:
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		break;
+	default:
+		return false;
 	}
-	(*pos)++;
-	return NULL;
+	return nf_checksum(skb, hook, dataoff, proto, pf) != 0;
 }
 
-static void ct_cpu_seq_stop(struct seq_file *seq, void *v)
+void rnf_ct_log_invalid(const struct nf_hook_state *state, struct sk_buff *skb, u8 proto, const char *msg)
 {
+	struct rnf_ct_net *pn = rnf_ct_net(state->net);
+	unsigned int level = READ_ONCE(pn->set[RNF_CT_SET_LOG_INVALID]);
+
+	if (level != proto && level != IPPROTO_RAW)
+		return;
+	nf_log_packet(state->net, state->pf, 0, skb, state->in, state->out, NULL,
+		      "nf_ct_proto_%d: %s ", proto, msg);
 }
 
-/* The columns of nf_conntrack's ct_cpu_seq_show(), then "related". */
-static int ct_cpu_seq_show(struct seq_file *seq, void *v)
-{
-	const struct rnf_ct_pcpu_stat *st = v;
-
-	if (v == SEQ_START_TOKEN) {
-		seq_puts(seq, "entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart related\n");
-		return 0;
-	}
-	seq_printf(seq, "%08x  %08x %08x %08x %08x %08x %08x %08x "
-		   "%08x %08x %08x %08x %08x  %08x %08x %08x %08x %08x\n",
-		   rnf_ct_net_count(rnf_ct_net(seq_file_net(seq))), 0,
-		   st->v[RNF_CT_STAT_FOUND], 0,
-		   st->v[RNF_CT_STAT_INVALID], 0, 0, 0,
-		   st->v[RNF_CT_STAT_INSERT], st->v[RNF_CT_STAT_INSERT_FAILED],
-		   st->v[RNF_CT_STAT_DROP], st->v[RNF_CT_STAT_EARLY_DROP],
-		   st->v[RNF_CT_STAT_ICMP_ERROR], 0, 0, 0,
-		   st->v[RNF_CT_STAT_SEARCH_RESTART], st->v[RNF_CT_STAT_RELATED]);
-	return 0;
-}
-
-static const struct seq_operations ct_cpu_seq_ops = {
-	.start = ct_cpu_seq_start,
-	.next = ct_cpu_seq_next,
-	.stop = ct_cpu_seq_stop,
-	.show = ct_cpu_seq_show,
-};
-
-/* --- sysctls: /proc/sys/net/rnf/ in every namespace ---------------------------- */
-
-/* Positions in rnf_ct_sysctl_table; the timeouts follow in enum order. */
-enum {
-	RNF_SYSCTL_MAX,
-	RNF_SYSCTL_COUNT,
-	RNF_SYSCTL_BUCKETS,
-	RNF_SYSCTL_TMO,
-	RNF_SYSCTL_COUNT_ALL = RNF_SYSCTL_TMO + RNF_CT_TMO_MAX,
-	RNF_SYSCTL_LAST,
-};
-
-#define RNF_TIMEOUT_SYSCTL(name, idx)						\
-	[RNF_SYSCTL_TMO + idx] = {						\
-		.procname = "conntrack_" name, .data = &timeouts[idx],		\
-		.maxlen = sizeof(unsigned int), .mode = 0644,			\
-		.proc_handler = proc_douintvec }
-
-/*
- * The template: init_net's data. Each namespace registers a copy pointing at
- * its own count and timeouts; as nf_conntrack_standalone_init_sysctl() does,
- * the global settings (conntrack_max, conntrack_buckets) are read-only
- * outside init_net, and the total over all namespaces (the last entry) is
- * shown in init_net only.
- */
-static const struct ctl_table rnf_ct_sysctl_table[RNF_SYSCTL_LAST] = {
-	[RNF_SYSCTL_MAX] = {
-		.procname = "conntrack_max", .data = &conntrack_max,
-		.maxlen = sizeof(unsigned int), .mode = 0644,
-		.proc_handler = proc_douintvec_minmax,
-		.extra1 = SYSCTL_ONE, .extra2 = &rnf_ct_capacity },
-	[RNF_SYSCTL_COUNT] = {
-		.procname = "conntrack_count", .maxlen = sizeof(int),
-		.mode = 0444, .proc_handler = proc_dointvec },
-	[RNF_SYSCTL_BUCKETS] = {
-		.procname = "conntrack_buckets", .data = &rnf_ct_buckets,
-		.maxlen = sizeof(unsigned int), .mode = 0444,
-		.proc_handler = proc_douintvec },
-	RNF_TIMEOUT_SYSCTL("tcp_timeout_syn_sent", RNF_CT_TMO_TCP_SYN_SENT),
-	RNF_TIMEOUT_SYSCTL("tcp_timeout_syn_recv", RNF_CT_TMO_TCP_SYN_RECV),
-	RNF_TIMEOUT_SYSCTL("tcp_timeout_established", RNF_CT_TMO_TCP_ESTABLISHED),
-	RNF_TIMEOUT_SYSCTL("tcp_timeout_fin_wait", RNF_CT_TMO_TCP_FIN_WAIT),
-	RNF_TIMEOUT_SYSCTL("tcp_timeout_close_wait", RNF_CT_TMO_TCP_CLOSE_WAIT),
-	RNF_TIMEOUT_SYSCTL("tcp_timeout_last_ack", RNF_CT_TMO_TCP_LAST_ACK),
-	RNF_TIMEOUT_SYSCTL("tcp_timeout_time_wait", RNF_CT_TMO_TCP_TIME_WAIT),
-	RNF_TIMEOUT_SYSCTL("tcp_timeout_close", RNF_CT_TMO_TCP_CLOSE),
-	RNF_TIMEOUT_SYSCTL("tcp_timeout_unacknowledged", RNF_CT_TMO_TCP_UNACK),
-	RNF_TIMEOUT_SYSCTL("udp_timeout", RNF_CT_TMO_UDP),
-	RNF_TIMEOUT_SYSCTL("udp_timeout_stream", RNF_CT_TMO_UDP_STREAM),
-	RNF_TIMEOUT_SYSCTL("icmp_timeout", RNF_CT_TMO_ICMP),
-	RNF_TIMEOUT_SYSCTL("icmpv6_timeout", RNF_CT_TMO_ICMPV6),
-	RNF_TIMEOUT_SYSCTL("generic_timeout", RNF_CT_TMO_GENERIC),
-	[RNF_SYSCTL_COUNT_ALL] = {
-		.procname = "conntrack_count_all", .data = &rnf_ct_count_all,
-		.maxlen = sizeof(unsigned int), .mode = 0444,
-		.proc_handler = proc_douintvec },
-};
-
-static int rnf_ct_net_init_sysctl(struct net *net, struct rnf_ct_net *pn)
-{
-	size_t n = ARRAY_SIZE(rnf_ct_sysctl_table);
-	struct ctl_table *table;
-	int i;
-
-	table = kmemdup(rnf_ct_sysctl_table, sizeof(rnf_ct_sysctl_table), GFP_KERNEL);
-	if (!table)
-		return -ENOMEM;
-	table[RNF_SYSCTL_COUNT].data = &pn->count;
-	for (i = 0; i < RNF_CT_TMO_MAX; i++)
-		table[RNF_SYSCTL_TMO + i].data = &pn->tmo[i];
-	if (!net_eq(net, &init_net)) {
-		table[RNF_SYSCTL_MAX].mode = 0444;
-		table[RNF_SYSCTL_BUCKETS].mode = 0444;
-		n = RNF_SYSCTL_COUNT_ALL;
-	}
-	pn->sysctl = register_net_sysctl_sz(net, "net/rnf", table, n);
-	if (!pn->sysctl) {
-		kfree(table);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static void rnf_ct_net_exit_sysctl(struct rnf_ct_net *pn)
-{
-	const struct ctl_table *table = pn->sysctl->ctl_table_arg;
-
-	unregister_net_sysctl_table(pn->sysctl);
-	kfree(table);
-}
+/* The kernel's names: the sysctls, /proc/net/nf_conntrack and the statistics. */
+#include "glue/conntrack/names.c"
 
 /* --- namespace set-up and tear-down -------------------------------------------- */
 
@@ -334,21 +331,24 @@ static int rnf_ct_net_init(struct net *net)
 
 	if (net_eq(net, &init_net)) {
 		pn->tmo = timeouts;
+		pn->set = settings;
 	} else {
 		for (i = 0; i < RNF_CT_TMO_MAX; i++)
 			pn->own_tmo[i] = READ_ONCE(timeouts[i]);
+		for (i = 0; i < RNF_CT_SET_MAX; i++)
+			pn->own_set[i] = READ_ONCE(settings[i]);
 		pn->tmo = pn->own_tmo;
+		pn->set = pn->own_set;
 	}
 	pn->inum = net->ns.inum;
 	pn->stats = alloc_percpu(struct rnf_ct_pcpu_stat);
 	if (!pn->stats)
 		return -ENOMEM;
-	err = rnf_ct_net_init_sysctl(net, pn);
+	err = rnf_ct_init_sysctl(net, pn);
 	if (err)
 		goto free_stats;
-	err = -ENOMEM;
-	if (!proc_create_net("rnf_conntrack", 0444, net->proc_net_stat, &ct_cpu_seq_ops,
-			     sizeof(struct seq_net_private)))
+	err = rnf_ct_init_proc(net);
+	if (err)
 		goto exit_sysctl;
 	err = xa_err(xa_store(&rnf_ct_nets, pn->inum, pn, GFP_KERNEL));
 	if (err)
@@ -356,9 +356,9 @@ static int rnf_ct_net_init(struct net *net)
 	return 0;
 
 remove_proc:
-	remove_proc_entry("rnf_conntrack", net->proc_net_stat);
+	rnf_ct_remove_proc(net);
 exit_sysctl:
-	rnf_ct_net_exit_sysctl(pn);
+	rnf_ct_exit_sysctl(net, pn);
 free_stats:
 	free_percpu(pn->stats);
 	return err;
@@ -375,8 +375,8 @@ static void rnf_ct_net_exit(struct net *net)
 	struct rnf_ct_net *pn = rnf_ct_net(net);
 
 	xa_erase(&rnf_ct_nets, pn->inum);
-	remove_proc_entry("rnf_conntrack", net->proc_net_stat);
-	rnf_ct_net_exit_sysctl(pn);
+	rnf_ct_remove_proc(net);
+	rnf_ct_exit_sysctl(net, pn);
 	free_percpu(pn->stats);
 }
 
@@ -394,7 +394,14 @@ static struct pernet_operations rnf_ct_net_ops = {
  */
 int rnf_ct_controls_init(void)
 {
-	return register_pernet_subsys(&rnf_ct_net_ops);
+	int err = rnf_ct_names_init();
+
+	if (err)
+		return err;
+	err = register_pernet_subsys(&rnf_ct_net_ops);
+	if (err)
+		rnf_ct_names_exit();
+	return err;
 }
 
 /* Called after the hooks are gone in every namespace and a grace period has
@@ -402,6 +409,7 @@ int rnf_ct_controls_init(void)
 void rnf_ct_controls_exit(void)
 {
 	unregister_pernet_subsys(&rnf_ct_net_ops);
+	rnf_ct_names_exit();
 }
 
 u64 rnf_totalram_bytes(void)

@@ -26,7 +26,13 @@
 //! the table under its lock and the GC batches (`tracker`), what a packet
 //! is to tracking (`classify`), the hooks (`hooks`), the lookup other
 //! modules call (`lookup`), the per-namespace set-up and timeouts (`netns`)
-//! and `/proc/net/rnf_conntrack` (`proc`).
+//! and `/proc/net/nf_conntrack` (`proc`).
+//!
+//! While loaded it provides the kernel's names for its state (the C glue,
+//! glue/conntrack/names.c): `/proc/net/nf_conntrack` (and
+//! `/proc/net/rnf_conntrack`), `/proc/net/stat/nf_conntrack` and the
+//! `net.netfilter.nf_conntrack_*` sysctls, backed by the variables the
+//! tracker reads.
 
 use kernel::prelude::*;
 
@@ -78,7 +84,8 @@ use tracker::{Tracker, TRACKER};
 pub(crate) use hooks::{closing, confirm_skb};
 pub(crate) use lookup::ct_lookup;
 pub(crate) use nat_setup::{flush_masq, kill, nat_cleanup, setup as nat_setup};
-pub(crate) use tracker::{gc_run, release_slot};
+pub(crate) use proc::{flush as proc_flush, show as proc_show};
+pub(crate) use tracker::{gc_run, release_slot, resize};
 
 module! {
     type: RnfConntrack,
@@ -99,6 +106,7 @@ kunit_suites! {
     2 => CASES_2, SUITE_2;
     3 => CASES_3, SUITE_3;
     4 => CASES_4, SUITE_4;
+    5 => CASES_5, SUITE_5;
 }
 
 struct RnfConntrack {
@@ -116,12 +124,18 @@ impl kernel::Module for RnfConntrack {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let (hashsize, max) = ct_glue::params();
         let ram = ct_glue::totalram_bytes();
-        let buckets = if hashsize > 0 { hashsize } else { table::default_buckets(ram, 8) };
+        let wanted = if hashsize > 0 { hashsize } else { table::default_buckets(ram, 8) };
+        // Whole pages of heads, as nf_ct_alloc_hashtable() rounds them.
+        let buckets = table::round_buckets(wanted, tracker::BUCKETS_PER_PAGE).ok_or(EINVAL)?;
+        // The limit: conntrack_max, or as many connections as buckets. The
+        // table holds at least that many too, so a limit saved lower than
+        // the default (rnf-modload --save) can be raised again later.
         let max = if max > 0 { max } else { buckets }.min(table::MAX_ENTRIES as u32);
+        let capacity = max.max(buckets).min(table::MAX_ENTRIES as u32);
         // First: with the kernel's nf_conntrack loaded, refuse (EBUSY).
         let nfct = NfctHook::claim()?;
-        let tracker = Tracker::new(buckets, max)?;
-        ct_glue::set_limits(buckets, max);
+        let tracker = Tracker::new(buckets, capacity)?;
+        ct_glue::set_limits(buckets, capacity, max);
         // Per-namespace data, sysctls and statistics, before any hook: the
         // hooks' pernet operations (below) are registered after these, so
         // they run after them in a new namespace and before them in a dying
@@ -145,9 +159,10 @@ impl kernel::Module for RnfConntrack {
         // For comparison: the kernel's `struct nf_conn` as bindgen laid it
         // out for this kernel (its slab rounds it up to a cache line).
         pr_info!(
-            "{} buckets by tuple and as many by source for NAT ({} bytes of heads in all), max {} connections, {} bytes each in the table + {} per object packets carry (struct nf_conn: {} bytes)\n",
+            "{} buckets by tuple and as many by source for NAT ({} bytes of heads in all), room for {} connections (nf_conntrack_max {}), {} bytes each in the table + {} per object packets carry (struct nf_conn: {} bytes)\n",
             buckets,
             u64::from(buckets).saturating_mul(2 * core::mem::size_of::<u32>() as u64),
+            capacity,
             max,
             core::mem::size_of::<Slot>() + core::mem::size_of::<Option<ct_glue::nfct::CtRef>>(),
             nfct.object_size(),

@@ -16,7 +16,9 @@
 #           against rnf_tables; a FAIL "rnf_tables.ko not built" until the
 #           module exists); tests/guest/tables-smoke.sh; tests/guest/nat.sh
 #           with NAT=rnf (the stock iptables-legacy -t nat on rnf_tables_nat
-#           and rnf_nat, real traffic translated).
+#           and rnf_nat, real traffic translated); tests/guest/ctnames.sh with
+#           CT=rnf (the kernel's conntrack names: /proc/net/nf_conntrack,
+#           its statistics and sysctls, against nf_conntrack in the same boot).
 #
 # Each check prints `PASS: arch: area: name` or `FAIL: arch: area: name: why`
 # (arch: the ARCH it ran on; host-only checks name the ARCH of the kernel
@@ -259,6 +261,13 @@ test_arch() {
     # where its expected listings, counters and verdicts come from.
     guest_script "$arch" nat.sh nat -t 900 -a NAT=rnf -m "$moddir/rnf_conntrack.ko" \
         -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko" -m "$moddir/rnf_tables_nat.ko"
+
+    echo "=== $arch: guest: tests/guest/ctnames.sh, CT=rnf (the kernel's conntrack names, nf_conntrack as the oracle)"
+    # CT=rnf records the kernel's nf_conntrack first in the same boot (its
+    # sysctl names, modes, defaults and listing) and compares rnf_conntrack
+    # with it; CT=kernel (vm-test.sh tests/guest/ctnames.sh -a CT=kernel)
+    # runs the rest of the checks against the kernel's alone.
+    guest_script "$arch" ctnames.sh ctnames -t 900 -a CT=rnf -m "$moddir/rnf_conntrack.ko"
 
     # Another guest script goes here: guest_script with the modules in $moddir.
 }

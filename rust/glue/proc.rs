@@ -18,6 +18,17 @@ pub struct SeqFile<'a> {
 }
 
 impl SeqFile<'_> {
+    /// The seq_file `raw`, for a show callback that C calls (one that
+    /// [`create`] did not set up).
+    ///
+    /// # Safety
+    ///
+    /// `raw` must be the live seq_file of a show call in progress, used
+    /// only for the lifetime the caller gives the value, within that call.
+    pub unsafe fn from_raw(raw: *mut bindings::seq_file) -> Self {
+        SeqFile { raw, _p: PhantomData }
+    }
+
     /// Appends `bytes`. If the buffer overflows, the seq_file core retries
     /// the whole show with a bigger one, so nothing is lost.
     pub fn write(&mut self, bytes: &[u8]) {

@@ -11,6 +11,7 @@
 
 struct net;
 struct sk_buff;
+struct nf_hook_state;
 
 /*
  * struct rnf_ct_lookup - what rnf_conntrack knows about a packet.
@@ -128,16 +129,19 @@ unsigned int rnf_ct_flush_masq(struct net *net, int ifindex, const u8 *addr, u8 
 int rnf_ct_nat_setup(struct sk_buff *skb, const struct rnf_nat_target *range, u8 manip);
 
 /*
- * Settings, as nf_conntrack divides them (nf_conntrack_standalone.c):
- * - global: conntrack_max and conntrack_buckets. Each is a sysctl under
- *   /proc/sys/net/rnf/ in every namespace, writable (conntrack_max only) in
- *   the initial one, read-only elsewhere; conntrack_max is also a module
- *   parameter. conntrack_max limits each namespace's count, as
- *   nf_conntrack_max limits each net's ct count.
- * - per namespace: the timeouts (seconds; index with enum rnf_ct_timeout).
- *   The initial namespace's are the module parameters (what the loader
- *   saves and re-applies); a namespace created later starts from the
- *   initial namespace's values at that moment.
+ * Settings, under the kernel's names (nf_conntrack_standalone.c's
+ * nf_ct_sysctl_table, /proc/sys/net/netfilter/nf_conntrack_*), divided as
+ * nf_conntrack divides them:
+ * - global: nf_conntrack_max and nf_conntrack_buckets, writable in the
+ *   initial namespace, read-only (0444) elsewhere; also the module
+ *   parameters conntrack_max and hashsize, and nf_conntrack_max is
+ *   net.nf_conntrack_max too. nf_conntrack_max limits each namespace's
+ *   count, as the kernel's limits each net's ct count.
+ * - per namespace: the timeouts (seconds; index with enum rnf_ct_timeout)
+ *   and the switches (enum rnf_ct_setting). The initial namespace's are
+ *   module parameters (what the loader saves and re-applies); a namespace
+ *   created later starts from the initial namespace's values at that
+ *   moment.
  */
 enum rnf_ct_timeout {
 	RNF_CT_TMO_TCP_SYN_SENT,
@@ -154,15 +158,40 @@ enum rnf_ct_timeout {
 	RNF_CT_TMO_ICMP,
 	RNF_CT_TMO_ICMPV6,
 	RNF_CT_TMO_GENERIC,
+	/* nf_conntrack_tcp_timeout_max_retrans (TCP_CONNTRACK_RETRANS). */
+	RNF_CT_TMO_TCP_RETRANS,
 	RNF_CT_TMO_MAX,
+};
+
+/*
+ * The per-namespace switches (net->ct.sysctl_* and struct nf_tcp_net's),
+ * each the value of its nf_conntrack_* sysctl: checksum (0/1, default 1),
+ * log_invalid (0-255: the IPPROTO_* whose invalid packets are logged, 255
+ * all, default 0), acct (0/1, default 0), tcp_loose (0/1, default 1),
+ * tcp_be_liberal (0/1, default 0), tcp_ignore_invalid_rst (0/1, default 0),
+ * tcp_max_retrans (0-255, default 3).
+ */
+enum rnf_ct_setting {
+	RNF_CT_SET_CHECKSUM,
+	RNF_CT_SET_LOG_INVALID,
+	RNF_CT_SET_ACCT,
+	RNF_CT_SET_TCP_LOOSE,
+	RNF_CT_SET_TCP_BE_LIBERAL,
+	RNF_CT_SET_TCP_IGNORE_INVALID_RST,
+	RNF_CT_SET_TCP_MAX_RETRANS,
+	RNF_CT_SET_MAX,
 };
 
 /* Hash buckets and table size at load (0 = derive the default). */
 unsigned int rnf_ct_param_hashsize(void);
 unsigned int rnf_ct_param_max(void);
-/* Publishes the table size chosen at load: the ceiling of conntrack_max. */
-void rnf_ct_set_limits(unsigned int buckets, unsigned int capacity);
-/* The conntrack_max in force (<= capacity): the limit of each namespace. */
+/* Publishes the table chosen at load: its buckets, its size (the ceiling of
+ * conntrack_max) and the limit conntrack_max. */
+void rnf_ct_set_limits(unsigned int buckets, unsigned int capacity, unsigned int max);
+/* Publishes the number of hash buckets after a resize (nf_conntrack_buckets). */
+void rnf_ct_set_buckets(unsigned int buckets);
+/* The conntrack_max in force (<= capacity; 0 means the capacity): the
+ * limit of each namespace. */
 unsigned int rnf_ct_max(void);
 /* Publishes the number of connections of all namespaces together
  * (net.rnf.conntrack_count_all, initial namespace only). */
@@ -182,6 +211,8 @@ enum rnf_ct_stat {
 	RNF_CT_STAT_ICMP_ERROR,
 	RNF_CT_STAT_SEARCH_RESTART,
 	RNF_CT_STAT_RELATED,
+	/* clash_resolve: the packet got the connection its flow's twin confirmed. */
+	RNF_CT_STAT_CLASH_RESOLVE,
 	RNF_CT_STAT_MAX,
 };
 
@@ -199,6 +230,26 @@ struct rnf_ct_net *rnf_ct_net(const struct net *net);
 void rnf_ct_net_stat_inc(struct rnf_ct_net *pn, enum rnf_ct_stat which);
 /* Copies the namespace's timeouts in force (seconds) into @out[RNF_CT_TMO_MAX]. */
 void rnf_ct_net_timeouts(const struct rnf_ct_net *pn, u32 *out);
+/* Copies the namespace's switches into @out[RNF_CT_SET_MAX]. */
+void rnf_ct_net_settings(const struct rnf_ct_net *pn, u32 *out);
+
+/*
+ * rnf_ct_checksum_bad - the check of nf_conntrack's tcp_error(),
+ * udp_error(), nf_conntrack_icmpv4_error() and icmpv6_error(): whether
+ * @skb's @proto (TCP, UDP, ICMP, ICMPv6; any other is not checked) header
+ * at @l4off bytes from the network header fails nf_checksum() at @hook
+ * (only PRE_ROUTING is checked; a UDP datagram with a zero checksum is
+ * not). Hook context; may set skb->ip_summed, as the kernel's does.
+ */
+bool rnf_ct_checksum_bad(struct sk_buff *skb, unsigned int hook, unsigned int l4off, u8 proto, u8 pf);
+
+/*
+ * rnf_ct_log_invalid - nf_l4proto_log_invalid(): when @net's
+ * nf_conntrack_log_invalid is @proto or 255, logs @skb through the
+ * namespace's packet logger (nf_log_packet(), "nf_ct_proto_<proto>: <msg> ").
+ * @state is the hook's (for the family and the devices). Hook context.
+ */
+void rnf_ct_log_invalid(const struct nf_hook_state *state, struct sk_buff *skb, u8 proto, const char *msg);
 /* The namespace's connection count (net.rnf.conntrack_count), and changing
  * it; changed only under the table lock. */
 unsigned int rnf_ct_net_count(const struct rnf_ct_net *pn);
@@ -256,5 +307,23 @@ bool rnf_nfct_skb_has(const struct sk_buff *skb);
 int rnf_nfct_masq_index(const struct rnf_ct *c);
 /* Reads tuplehash[@dir].tuple back into @t. */
 void rnf_nfct_get_tuple(const struct rnf_ct *c, u8 dir, struct rnf_tuple *t);
+/* nf_conn.mark into *@mark: false (nothing read) on a kernel without
+ * CONFIG_NF_CONNTRACK_MARK. */
+bool rnf_nfct_mark(const struct rnf_ct *c, u32 *mark);
+/* nf_conn.zone's id and dir: false on a kernel without
+ * CONFIG_NF_CONNTRACK_ZONES. */
+bool rnf_nfct_zone(const struct rnf_ct *c, u16 *id, u8 *dir);
+/*
+ * Accounting (nf_conntrack_acct): rnf_nfct_acct_enable() gives a new,
+ * unconfirmed object the kernel's accounting extension (nf_ct_ext with
+ * NF_CT_EXT_ACCT, so nf_conn_acct_find() finds it; GFP_ATOMIC, false when
+ * out of memory); rnf_nfct_acct_add() counts a packet of @len bytes in
+ * direction @dir if the object has it; rnf_nfct_acct_read() fills
+ * @out[4] (original packets, bytes, reply packets, bytes), false when it
+ * has none.
+ */
+bool rnf_nfct_acct_enable(struct rnf_ct *c);
+void rnf_nfct_acct_add(struct rnf_ct *c, u8 dir, unsigned int len);
+bool rnf_nfct_acct_read(const struct rnf_ct *c, u64 *out);
 
 #endif /* RNF_CONNTRACK_API_H */

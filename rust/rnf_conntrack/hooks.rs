@@ -20,11 +20,37 @@ use crate::ct_glue::{self, CtNet};
 use crate::glue::hook::{Hook, HookOps, HookState, Net};
 use crate::glue::skb::Skb;
 use crate::glue::{self, bindings, Verdict};
-use crate::netns::timeouts_of;
+use crate::netns::{settings_of, timeouts_of, Switches};
+use crate::packet::{PacketInfo, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, L4};
 use crate::tracker::{tracker, State, Tracker};
 
 /// `IP_CT_IS_REPLY`: ctinfo values from this on are of the reply direction.
 const IP_CT_IS_REPLY: u8 = 3;
+
+/// Whether `p`'s checksum is one `nf_conntrack_checksum` has checked and
+/// found bad (TCP, UDP, ICMP and ICMPv6 at PRE_ROUTING, as the kernel's
+/// trackers check them in their `error` callbacks).
+fn checksum_bad(sw: &Switches, skb: &Skb<'_>, st: &HookState<'_>, p: &PacketInfo) -> bool {
+    let proto = match p.l4 {
+        L4::Tcp { .. } => IPPROTO_TCP,
+        L4::Udp { .. } => IPPROTO_UDP,
+        L4::Icmp { .. } => p.proto,
+        L4::Other => return false,
+    };
+    sw.checksum
+        && st.hook() == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING
+        && matches!(proto, IPPROTO_TCP | IPPROTO_UDP | IPPROTO_ICMP | IPPROTO_ICMPV6)
+        && ct_glue::checksum_bad(skb, st.hook(), u32::try_from(p.l4_offset).unwrap_or(u32::MAX), proto, st.pf())
+}
+
+/// An INVALID packet of protocol `proto`: counted, and logged when the
+/// namespace's `nf_conntrack_log_invalid` asks for it.
+fn invalid(pn: CtNet, sw: &Switches, skb: &Skb<'_>, st: &HookState<'_>, proto: u8, why: &core::ffi::CStr) {
+    pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INVALID);
+    if sw.log_invalid != 0 {
+        ct_glue::log_invalid(st, skb, proto, why);
+    }
+}
 
 impl Tracker {
     /// PRE_ROUTING / LOCAL_OUT: find the packet's connection (updating its
@@ -38,7 +64,12 @@ impl Tracker {
         let Some(pn) = CtNet::of(st.net()) else { return Verdict::Accept };
         let netns = st.net().id();
         let now = glue::jiffies();
+        let (cfg, sw) = settings_of(pn);
         let (p, t) = match classify(skb, st.pf()) {
+            Ok(Class::Tuple(p, _) | Class::Error(p, _)) if checksum_bad(&sw, skb, st, &p) => {
+                invalid(pn, &sw, skb, st, p.proto, c"bad checksum");
+                return Verdict::Accept;
+            }
             Ok(Class::Tuple(p, t)) => (p, t),
             Ok(Class::Error(p, inner)) => {
                 let g = self.state.lock();
@@ -60,33 +91,39 @@ impl Tracker {
             }
             Err(Untracked::NoTuple) => return Verdict::Accept,
         };
-        let tmo = timeouts_of(pn);
         let mut g = self.state.lock();
         if let Some((i, dir)) = g.table.find(&t, netns) {
             pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_FOUND);
             let outcome = match g.table.get_mut(i) {
                 Some(c) if c.expired(now) => Outcome::Reopen,
-                Some(c) => c.packet(dir, &p, now, self.hz, &tmo),
+                Some(c) => c.packet(dir, &p, now, self.hz, &cfg),
                 None => return Verdict::Accept,
             };
             match outcome {
-                Outcome::Accept(ctinfo) => {
+                Outcome::Accept(ctinfo) | Outcome::Ignored(ctinfo) => {
                     let status = g.table.get(i).map_or(0, |c| c.status);
                     if let Some(o) = g.obj(i) {
                         o.set_status(status);
+                        // nf_ct_refresh_acct() counts what renewed the timeout.
+                        if matches!(outcome, Outcome::Accept(_)) {
+                            o.acct_add(dir as u8, skb.len());
+                        }
                         o.attach(skb, ctinfo as u8);
                     }
                     return Verdict::Accept;
                 }
                 Outcome::Invalid => {
-                    pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INVALID);
+                    drop(g);
+                    invalid(pn, &sw, skb, st, t.proto, c"invalid packet");
                     return Verdict::Accept;
                 }
                 Outcome::Kill(ctinfo) => {
                     // As nf_ct_kill_acct() in tcp_packet(): the connection
-                    // leaves the table but this packet (a RST that was the
-                    // only reply) keeps it, so NAT still translates it.
+                    // leaves the table, counted, but this packet (a RST that
+                    // was the only reply) keeps it, so NAT still translates
+                    // it.
                     if let Some(o) = g.obj(i) {
+                        o.acct_add(dir as u8, skb.len());
                         o.attach(skb, ctinfo as u8);
                     }
                     if g.remove_confirmed(i) {
@@ -102,9 +139,13 @@ impl Tracker {
                 }
             }
         }
-        let Ok(conn) = Conn::new(&t, &p, netns, now, self.hz, &tmo) else {
-            // Cannot open a connection (e.g. an echo reply): untracked.
+        let Ok(conn) = Conn::new(&t, &p, netns, now, self.hz, &cfg) else {
+            // Cannot open a connection (e.g. a TCP segment other than a SYN
+            // with nf_conntrack_tcp_loose off): INVALID, as the kernel's
+            // -NF_ACCEPT from the tracker's `new`.
             g.publish_count();
+            drop(g);
+            invalid(pn, &sw, skb, st, t.proto, c"invalid new");
             return Verdict::Accept;
         };
         // The kernel's nf_conntrack_alloc(): the namespace's count against
@@ -128,7 +169,7 @@ impl Tracker {
                 }
             }
         }
-        let new = new_unconfirmed(&mut g, st.net(), conn);
+        let new = new_unconfirmed(&mut g, st.net(), conn, sw.acct);
         if new.is_some() {
             pn.count_add(1);
         }
@@ -136,6 +177,7 @@ impl Tracker {
         drop(g);
         match new {
             Some(obj) => {
+                obj.acct_add(Direction::Original as u8, skb.len());
                 obj.attach(skb, CtInfo::New as u8);
                 // The skb holds the object now; this was not the last
                 // reference, and the lock is released anyway.
@@ -191,6 +233,7 @@ impl Tracker {
                         // Not under the lock: this may drop the last
                         // reference to our unconfirmed connection.
                         obj.replace_on(skb, ctinfo);
+                        pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_CLASH_RESOLVE);
                         Verdict::Accept
                     }
                     None => {
@@ -221,14 +264,19 @@ impl Tracker {
 }
 
 /// Puts `conn` in a new unconfirmed slot with an object for namespace
-/// `net` carrying its tuples; `None` (the table unchanged) when the table
-/// or the object allocation fails.
-fn new_unconfirmed(g: &mut State, net: Net, conn: Conn) -> Option<CtRef> {
+/// `net` carrying its tuples, and with `acct` (`nf_conntrack_acct`) its
+/// counters (a connection whose counters cannot be allocated is tracked
+/// without, as `nf_ct_acct_ext_add()` failing leaves it); `None` (the table
+/// unchanged) when the table or the object allocation fails.
+fn new_unconfirmed(g: &mut State, net: Net, conn: Conn, acct: bool) -> Option<CtRef> {
     let i = g.table.alloc(conn).ok()?;
     let Some(obj) = CtRef::alloc(net, i, conn.status) else {
         g.table.remove(i);
         return None;
     };
+    if acct {
+        obj.acct_enable();
+    }
     obj.set_tuple(Direction::Original as u8, &conn.tuple[0]);
     obj.set_tuple(Direction::Reply as u8, &conn.tuple[1]);
     Some(obj)

@@ -1,23 +1,52 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Network namespaces, as `nf_conntrack` treats them
 //! (net/netfilter/nf_conntrack_standalone.c): per namespace the hooks,
-//! nf_defrag, the `/proc` file and the timeouts in force; a namespace going
-//! away takes its connections with it.
+//! nf_defrag and the settings in force (the C glue keeps them, with the
+//! namespace's files); a namespace going away takes its connections with it.
 
 use kernel::prelude::*;
 
-use crate::conntrack::conn::Timeouts;
-use crate::conntrack::tcp::TcpState;
+use crate::conntrack::conn::{Settings, Timeouts};
+use crate::conntrack::tcp::{TcpSettings, TcpState};
 use crate::ct_glue::{self, CtNet};
 use crate::glue::{self, bindings};
 use crate::glue::hook::Net;
 use crate::glue::pernet::PernetHandler;
-use crate::proc::{ProcConntrack, PROC_NAME};
 use crate::tracker::{forget, tracker};
 
 /// The timeouts in force in the namespace of `pn` (see [`CtNet::timeouts`]).
 pub(crate) fn timeouts_of(pn: CtNet) -> Timeouts {
     timeouts_from(&pn.timeouts())
+}
+
+/// A namespace's switches (`nf_conntrack_checksum`, ...), read from the
+/// variables its sysctls write.
+#[derive(Clone, Copy)]
+pub(crate) struct Switches {
+    /// `nf_conntrack_checksum`.
+    pub(crate) checksum: bool,
+    /// `nf_conntrack_log_invalid`: the protocol logged, 255 all, 0 none.
+    pub(crate) log_invalid: u8,
+    /// `nf_conntrack_acct`.
+    pub(crate) acct: bool,
+}
+
+/// The tracking settings and switches in force in the namespace of `pn`.
+pub(crate) fn settings_of(pn: CtNet) -> (Settings, Switches) {
+    let v = pn.settings();
+    let at = |i: bindings::rnf_ct_setting| v.get(i as usize).copied().unwrap_or(0);
+    let tcp = TcpSettings {
+        loose: at(bindings::rnf_ct_setting_RNF_CT_SET_TCP_LOOSE) != 0,
+        be_liberal: at(bindings::rnf_ct_setting_RNF_CT_SET_TCP_BE_LIBERAL) != 0,
+        ignore_invalid_rst: at(bindings::rnf_ct_setting_RNF_CT_SET_TCP_IGNORE_INVALID_RST) != 0,
+        max_retrans: at(bindings::rnf_ct_setting_RNF_CT_SET_TCP_MAX_RETRANS).min(255) as u8,
+    };
+    let sw = Switches {
+        checksum: at(bindings::rnf_ct_setting_RNF_CT_SET_CHECKSUM) != 0,
+        log_invalid: at(bindings::rnf_ct_setting_RNF_CT_SET_LOG_INVALID).min(255) as u8,
+        acct: at(bindings::rnf_ct_setting_RNF_CT_SET_ACCT) != 0,
+    };
+    (Settings { timeouts: timeouts_of(pn), tcp }, sw)
 }
 
 /// The timeouts, from seconds indexed by `enum rnf_ct_timeout`.
@@ -41,6 +70,7 @@ fn timeouts_from(v: &[u32]) -> Timeouts {
         }
     }
     t.tcp_unack = at(bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_UNACK);
+    t.tcp_retrans = at(bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_RETRANS);
     t.udp_unreplied = at(bindings::rnf_ct_timeout_RNF_CT_TMO_UDP);
     t.udp_replied = at(bindings::rnf_ct_timeout_RNF_CT_TMO_UDP_STREAM);
     t.icmp = at(bindings::rnf_ct_timeout_RNF_CT_TMO_ICMP);
@@ -55,9 +85,7 @@ impl PernetHandler for PerNet {
     fn init(net: Net) -> Result {
         let t = tracker().ok_or(ENODEV)?;
         ct_glue::defrag_enable(net)?;
-        let res = t.hooks.register(net).and_then(|()| {
-            glue::proc::create::<ProcConntrack>(net, PROC_NAME, 0o444).inspect_err(|_| t.hooks.unregister(net))
-        });
+        let res = t.hooks.register(net);
         if res.is_err() {
             ct_glue::defrag_disable(net);
         }
@@ -66,7 +94,6 @@ impl PernetHandler for PerNet {
 
     fn exit(net: Net) {
         let Some(t) = tracker() else { return };
-        glue::proc::remove(net, PROC_NAME);
         t.hooks.unregister(net);
         // Hooks that started before the unregistration may still insert.
         glue::synchronize_rcu();

@@ -155,6 +155,45 @@ pub(crate) fn gc_run() -> Option<u32> {
     Some((t.hz / GC_RUNS_PER_SEC).max(1))
 }
 
+/// Bucket heads per page (`PAGE_SIZE / sizeof(struct hlist_nulls_head)`):
+/// the kernel sizes its hash in whole pages of heads.
+pub(crate) const BUCKETS_PER_PAGE: u32 = (kernel::page::PAGE_SIZE / core::mem::size_of::<usize>()) as u32;
+
+/// Resizes the hash to `n` buckets, rounded up as the kernel rounds them
+/// (`nf_conntrack_hash_resize()`, for `nf_conntrack_buckets` and the
+/// `hashsize` parameter). The new heads are allocated here (process
+/// context, `GFP_KERNEL`), the connections relinked under the table lock,
+/// the old heads freed after it. Errors: `ENODEV` (not set up), `EINVAL`
+/// (0), `ENOMEM`.
+pub(crate) fn resize(n: u32) -> Result {
+    let t = tracker().ok_or(ENODEV)?;
+    let n = match table::round_buckets(n, BUCKETS_PER_PAGE) {
+        Some(n) => n,
+        None if n == 0 => return Err(EINVAL),
+        None => return Err(ENOMEM),
+    };
+    let heads = KVVec::from_elem(table::NIL, n as usize, GFP_KERNEL)?;
+    let src_heads = KVVec::from_elem(table::NIL, n as usize, GFP_KERNEL)?;
+    // Whatever arrays come out of the lock (the old ones, or the new ones
+    // unused) are freed after it: kvfree may sleep.
+    let (unused, result) = {
+        let mut g = t.state.lock();
+        if g.table.buckets() == n {
+            ((heads, src_heads), Ok(()))
+        } else {
+            match g.table.rehash(heads, src_heads) {
+                Ok(old) => {
+                    ct_glue::set_buckets(n);
+                    (old, Ok(()))
+                }
+                Err(back) => (back, Err(EINVAL)),
+            }
+        }
+    };
+    drop(unused);
+    result
+}
+
 /// Frees the slot of an unconfirmed connection whose object's last
 /// reference went (its packets were freed or dropped before confirmation).
 /// Called from the object's destroy hook, never under the table lock (see

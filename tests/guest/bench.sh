@@ -230,7 +230,7 @@ if ! rnf-modload /lib/rnf/rnf_conntrack.ko "/lib/modules/$KVER/kernel/net/ipv4/n
     exit 1
 fi
 measure "rnf_conntrack"
-echo "bench: rnf_conntrack entries: $(in_ns r cat /proc/sys/net/rnf/conntrack_count)"
+echo "bench: rnf_conntrack entries: $(in_ns r cat /proc/sys/net/netfilter/nf_conntrack_count)"
 
 line=$(dmesg | grep -o 'max [0-9]* connections, [0-9]* bytes each in the table + [0-9]* per object packets carry (struct nf_conn: [0-9]* bytes)' | tail -n 1)
 rnf=$(echo "$line" | sed -n 's/.*, \([0-9]*\) bytes each in the table.*/\1/p')

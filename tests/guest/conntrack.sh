@@ -125,12 +125,18 @@ stat_above() {
     [ "$(stat_col "$_n" "$@")" -gt "$_min" ]
 }
 
-# sysctl_of NS NAME: net.rnf.NAME in namespace NS.
+# sysctl_of NS NAME: net.netfilter.nf_NAME (the kernel's names, which
+# rnf_conntrack provides) in namespace NS; conntrack_count_all is rnf's own,
+# net.rnf.conntrack_count_all.
 sysctl_of() {
+    case "$2" in
+        conntrack_count_all) _f=/proc/sys/net/rnf/$2 ;;
+        *) _f=/proc/sys/net/netfilter/nf_$2 ;;
+    esac
     if [ "$1" = init ]; then
-        cat "/proc/sys/net/rnf/$2" 2>/dev/null
+        cat "$_f" 2>/dev/null
     else
-        in_ns "$1" cat "/proc/sys/net/rnf/$2" 2>/dev/null
+        in_ns "$1" cat "$_f" 2>/dev/null
     fi
 }
 
@@ -196,11 +202,11 @@ ns_watch client router server
 
 check ping4 in_ns client ping -c 2 -W 5 "$SERVER4"
 expect_ct "ICMP echo tracked with its reply" router \
-    "^ipv4 +2 icmp +1 [0-9]+ src=$CLIENT4 dst=$SERVER4 type=8 code=0 id=[0-9]+ src=$SERVER4 dst=$CLIENT4 type=0 code=0 id=[0-9]+ mark=0 use=1$"
+    "^ipv4 +2 icmp +1 [0-9]+ src=$CLIENT4 dst=$SERVER4 type=8 code=0 id=[0-9]+ src=$SERVER4 dst=$CLIENT4 type=0 code=0 id=[0-9]+ mark=0 zone=0 use=2$"
 
 check ping6 in_ns client ping -6 -c 2 -W 5 "$SERVER6"
 expect_ct "ICMPv6 echo tracked with its reply" router \
-    "^ipv6 +10 icmpv6 +58 [0-9]+ src=$C6 dst=$S6 type=128 code=0 id=[0-9]+ src=$S6 dst=$C6 type=129 code=0 id=[0-9]+ mark=0 use=1$"
+    "^ipv6 +10 icmpv6 +58 [0-9]+ src=$C6 dst=$S6 type=128 code=0 id=[0-9]+ src=$S6 dst=$C6 type=129 code=0 id=[0-9]+ mark=0 zone=0 use=2$"
 
 # --- TCP: ESTABLISHED while open, TIME_WAIT after the close -----------------------
 
@@ -209,7 +215,7 @@ bg_start /tmp/tcp-server.log in_ns server sh -c "sleep 30 | nc -l -p 8080"
 wait_for 50 in_ns server sh -c "netstat -ltn | grep -q ':8080 '"
 bg_start /tmp/tcp-client.log in_ns client sh -c "(echo hello; sleep 30) | nc $SERVER4 8080"
 expect_ct "TCP ESTABLISHED and ASSURED while open" router \
-    "^ipv4 +2 tcp +6 [0-9]+ ESTABLISHED src=$CLIENT4 dst=$SERVER4 sport=[0-9]+ dport=8080 src=$SERVER4 dst=$CLIENT4 sport=8080 dport=[0-9]+ \[ASSURED\] mark=0 use=1$"
+    "^ipv4 +2 tcp +6 [0-9]+ ESTABLISHED src=$CLIENT4 dst=$SERVER4 sport=[0-9]+ dport=8080 src=$SERVER4 dst=$CLIENT4 sport=8080 dport=[0-9]+ \[ASSURED\] mark=0 zone=0 use=2$"
 expect_ct "TCP tracked in the client's own namespace too" client \
     "ESTABLISHED src=$CLIENT4 dst=$SERVER4 sport=[0-9]+ dport=8080"
 if ct_has router "tcp .* dport=8080 .*\[UNREPLIED\]"; then
@@ -237,11 +243,11 @@ wait_for 50 grep -q listening /tmp/udp-server.log
 check "UDP request and echo" in_ns client rnf-udp send "$SERVER4" 5353 --size 64 --sport 40001 --count 2 \
     --expect-reply --timeout 5
 expect_ct "UDP tracked both ways" router \
-    "^ipv4 +2 udp +17 [0-9]+ src=$CLIENT4 dst=$SERVER4 sport=40001 dport=5353 src=$SERVER4 dst=$CLIENT4 sport=5353 dport=40001 mark=0 use=1$"
+    "^ipv4 +2 udp +17 [0-9]+ src=$CLIENT4 dst=$SERVER4 sport=40001 dport=5353 src=$SERVER4 dst=$CLIENT4 sport=5353 dport=40001 mark=0 zone=0 use=2$"
 
 in_ns client rnf-udp send "$SERVER4" 5999 --size 32 --sport 40002 >/dev/null 2>&1
 expect_ct "unreplied UDP shown [UNREPLIED]" router \
-    "^ipv4 +2 udp +17 [0-9]+ src=$CLIENT4 dst=$SERVER4 sport=40002 dport=5999 \[UNREPLIED\] src=$SERVER4 dst=$CLIENT4 sport=5999 dport=40002 mark=0 use=1$"
+    "^ipv4 +2 udp +17 [0-9]+ src=$CLIENT4 dst=$SERVER4 sport=40002 dport=5999 \[UNREPLIED\] src=$SERVER4 dst=$CLIENT4 sport=5999 dport=40002 mark=0 zone=0 use=2$"
 if wait_for $(((UDP_TIMEOUT + 4) * 10)) ct_lacks router 'sport=40002 dport=5999'; then
     pass "unreplied UDP expires after udp_timeout=${UDP_TIMEOUT}s"
 else
@@ -262,7 +268,7 @@ else
     fail "the datagram was fragmented" "client created $frags fragments"
 fi
 n=$(ct router | grep -c "sport=40003 dport=5004")
-if [ "$n" -eq 1 ] && ct_has router "^ipv6 +10 udp +17 [0-9]+ src=$C6 dst=$S6 sport=40003 dport=5004 src=$S6 dst=$C6 sport=5004 dport=40003 mark=0 use=1$"; then
+if [ "$n" -eq 1 ] && ct_has router "^ipv6 +10 udp +17 [0-9]+ src=$C6 dst=$S6 sport=40003 dport=5004 src=$S6 dst=$C6 sport=5004 dport=40003 mark=0 zone=0 use=2$"; then
     pass "fragmented IPv6 datagram is one tracked connection"
 else
     fail "fragmented IPv6 datagram is one tracked connection" "$n lines: $(ct router | grep 40003)"
@@ -304,7 +310,7 @@ fi
 udp_timeout_set() {
     echo "$1" >/sys/module/rnf_conntrack/parameters/udp_timeout
     for _ns in client router server; do
-        sysctl_ns "$_ns" net.rnf.conntrack_udp_timeout="$1"
+        sysctl_ns "$_ns" net.netfilter.nf_conntrack_udp_timeout="$1"
     done
 }
 
@@ -327,10 +333,10 @@ udp_timeout_set "$UDP_TIMEOUT"
 
 # conntrack_max is global but, as nf_conntrack_max, limits each namespace's
 # own count: client, router and server may hold 100 each.
-max0=$(cat /proc/sys/net/rnf/conntrack_max)
+max0=$(cat /proc/sys/net/netfilter/nf_conntrack_max)
 early=$(stat_col early_drop router)
 drops=$(stat_col drop router)
-echo 100 >/proc/sys/net/rnf/conntrack_max
+echo 100 >/proc/sys/net/netfilter/nf_conntrack_max
 # Sample the router's count while the flows go out.
 rstat=$(net_dir router)/stat/rnf_conntrack
 (
@@ -376,15 +382,15 @@ if dmesg | grep -q "rnf_conntrack: table full, dropping packet"; then
 else
     fail "a full table is reported in the kernel log" "no 'table full' line"
 fi
-echo "$max0" >/proc/sys/net/rnf/conntrack_max
+echo "$max0" >/proc/sys/net/netfilter/nf_conntrack_max
 
 # --- namespaces: own tables, counts, statistics and timeouts ----------------------------
 
 # Two pairs of namespaces, ta -> ua and tb -> ub, on identical addresses.
-# net.rnf.* exists in each: conntrack_max and conntrack_buckets are global and
+# net.netfilter.nf_conntrack_* exists in each: max and buckets are global and
 # read-only there, conntrack_count and the timeouts are the namespace's own; a
 # namespace starts with the initial namespace's timeouts.
-init_udp=$(cat /proc/sys/net/rnf/conntrack_udp_timeout)
+init_udp=$(cat /proc/sys/net/netfilter/nf_conntrack_udp_timeout)
 for n in a b; do
     ip netns add "t$n" && ip netns add "u$n" &&
         ip -n "t$n" link add eth0 type veth peer name eth0 netns "u$n" &&
@@ -395,57 +401,57 @@ done
 ns_watch ta tb ua ub
 udp_a=$(sysctl_of ta conntrack_udp_timeout)
 est_a=$(sysctl_of ta conntrack_tcp_timeout_established)
-if [ "$udp_a" = "$init_udp" ] && [ "$est_a" = "$(cat /proc/sys/net/rnf/conntrack_tcp_timeout_established)" ]; then
+if [ "$udp_a" = "$init_udp" ] && [ "$est_a" = "$(cat /proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established)" ]; then
     pass "a new namespace starts with the initial namespace's timeouts (udp $udp_a)"
 else
     fail "a new namespace starts with the initial namespace's timeouts" "udp $udp_a (init $init_udp), established $est_a"
 fi
-if [ "$(sysctl_of ta conntrack_max)" = "$(cat /proc/sys/net/rnf/conntrack_max)" ] &&
-    [ "$(sysctl_of ta conntrack_buckets)" = "$(cat /proc/sys/net/rnf/conntrack_buckets)" ] &&
+if [ "$(sysctl_of ta conntrack_max)" = "$(cat /proc/sys/net/netfilter/nf_conntrack_max)" ] &&
+    [ "$(sysctl_of ta conntrack_buckets)" = "$(cat /proc/sys/net/netfilter/nf_conntrack_buckets)" ] &&
     [ "$(sysctl_of ta conntrack_count)" = 0 ] && [ -z "$(sysctl_of ta conntrack_count_all)" ] &&
     [ -n "$(cat /proc/sys/net/rnf/conntrack_count_all)" ]; then
-    pass "net.rnf.* in a namespace: global max and buckets, its own count (0), no conntrack_count_all"
+    pass "net.netfilter.nf_conntrack_* in a namespace: global max and buckets, its own count (0), no conntrack_count_all"
 else
-    fail "net.rnf.* in a namespace" "$(in_ns ta sh -c 'cd /proc/sys/net/rnf && grep . *' | tr '\n' ' ')"
+    fail "net.netfilter.nf_conntrack_* in a namespace" "$(in_ns ta sh -c 'cd /proc/sys/net/netfilter && grep . nf_conntrack_*' | tr '\n' ' ')"
 fi
-max0=$(cat /proc/sys/net/rnf/conntrack_max)
-if in_ns ta sh -c 'echo 50 >/proc/sys/net/rnf/conntrack_max' 2>/dev/null ||
-    in_ns ta sh -c 'echo 50 >/proc/sys/net/rnf/conntrack_buckets' 2>/dev/null; then
+max0=$(cat /proc/sys/net/netfilter/nf_conntrack_max)
+if in_ns ta sh -c 'echo 50 >/proc/sys/net/netfilter/nf_conntrack_max' 2>/dev/null ||
+    in_ns ta sh -c 'echo 50 >/proc/sys/net/netfilter/nf_conntrack_buckets' 2>/dev/null; then
     fail "conntrack_max and conntrack_buckets are read-only in a namespace" "a write succeeded"
-elif [ "$(cat /proc/sys/net/rnf/conntrack_max)" = "$max0" ] && [ "$(sysctl_of ta conntrack_max)" = "$max0" ] &&
-    [ "$(in_ns ta stat -c %a /proc/sys/net/rnf/conntrack_max)" = 444 ]; then
+elif [ "$(cat /proc/sys/net/netfilter/nf_conntrack_max)" = "$max0" ] && [ "$(sysctl_of ta conntrack_max)" = "$max0" ] &&
+    [ "$(in_ns ta stat -c %a /proc/sys/net/netfilter/nf_conntrack_max)" = 444 ]; then
     pass "conntrack_max is read-only (0444) in a namespace: the write is refused, $max0 stays"
 else
-    fail "conntrack_max is read-only in a namespace" "now $(cat /proc/sys/net/rnf/conntrack_max), was $max0"
+    fail "conntrack_max is read-only in a namespace" "now $(cat /proc/sys/net/netfilter/nf_conntrack_max), was $max0"
 fi
-echo $((max0 - 1)) >/proc/sys/net/rnf/conntrack_max
+echo $((max0 - 1)) >/proc/sys/net/netfilter/nf_conntrack_max
 if [ "$(sysctl_of ta conntrack_max)" = $((max0 - 1)) ]; then
     pass "conntrack_max set in the initial namespace is the one every namespace sees"
 else
     fail "conntrack_max is global" "ta sees $(sysctl_of ta conntrack_max), want $((max0 - 1))"
 fi
-echo "$max0" >/proc/sys/net/rnf/conntrack_max
+echo "$max0" >/proc/sys/net/netfilter/nf_conntrack_max
 
 # Different UDP timeouts in ta (3 s) and tb (60 s), set by sysctl there.
-sysctl_ns ta net.rnf.conntrack_udp_timeout=3
-sysctl_ns tb net.rnf.conntrack_udp_timeout=60
+sysctl_ns ta net.netfilter.nf_conntrack_udp_timeout=3
+sysctl_ns tb net.netfilter.nf_conntrack_udp_timeout=60
 if [ "$(sysctl_of ta conntrack_udp_timeout)" = 3 ] && [ "$(sysctl_of tb conntrack_udp_timeout)" = 60 ] &&
-    [ "$(cat /proc/sys/net/rnf/conntrack_udp_timeout)" = "$init_udp" ] &&
+    [ "$(cat /proc/sys/net/netfilter/nf_conntrack_udp_timeout)" = "$init_udp" ] &&
     [ "$(cat /sys/module/rnf_conntrack/parameters/udp_timeout)" = "$init_udp" ]; then
     pass "a namespace's timeout is its own: the initial namespace and the parameter keep $init_udp"
 else
-    fail "per-namespace timeouts" "ta $(sysctl_of ta conntrack_udp_timeout), tb $(sysctl_of tb conntrack_udp_timeout), init $(cat /proc/sys/net/rnf/conntrack_udp_timeout)"
+    fail "per-namespace timeouts" "ta $(sysctl_of ta conntrack_udp_timeout), tb $(sysctl_of tb conntrack_udp_timeout), init $(cat /proc/sys/net/netfilter/nf_conntrack_udp_timeout)"
 fi
-echo 45 >/proc/sys/net/rnf/conntrack_udp_timeout
+echo 45 >/proc/sys/net/netfilter/nf_conntrack_udp_timeout
 if [ "$(sysctl_of ta conntrack_udp_timeout)" = 3 ] && [ "$(sysctl_of ua conntrack_udp_timeout)" = "$init_udp" ]; then
     pass "changing the initial namespace's timeout leaves existing namespaces' alone"
 else
     fail "the initial namespace's timeout is its own" "ta $(sysctl_of ta conntrack_udp_timeout), ua $(sysctl_of ua conntrack_udp_timeout)"
 fi
-echo "$init_udp" >/proc/sys/net/rnf/conntrack_udp_timeout
+echo "$init_udp" >/proc/sys/net/netfilter/nf_conntrack_udp_timeout
 
 init_ins=$(stat_col insert init)
-init_cnt=$(cat /proc/sys/net/rnf/conntrack_count)
+init_cnt=$(cat /proc/sys/net/netfilter/nf_conntrack_count)
 for n in a b; do
     in_ns "t$n" rnf-udp send 10.9.0.2 7000 --size 8 --sport 40700 >/dev/null 2>&1
 done
@@ -461,10 +467,10 @@ fi
 ca=$(sysctl_of ta conntrack_count)
 cb=$(sysctl_of tb conntrack_count)
 if [ "$ca" = 1 ] && [ "$cb" = 21 ] && [ "$(ns_count ta)" = 1 ] && [ "$(ns_count tb)" = 21 ] &&
-    [ "$(cat /proc/sys/net/rnf/conntrack_count)" = "$init_cnt" ]; then
+    [ "$(cat /proc/sys/net/netfilter/nf_conntrack_count)" = "$init_cnt" ]; then
     pass "conntrack_count per namespace: ta 1, tb 21, the initial namespace unchanged ($init_cnt)"
 else
-    fail "conntrack_count per namespace" "ta $ca/$(ns_count ta), tb $cb/$(ns_count tb), init $init_cnt -> $(cat /proc/sys/net/rnf/conntrack_count)"
+    fail "conntrack_count per namespace" "ta $ca/$(ns_count ta), tb $cb/$(ns_count tb), init $init_cnt -> $(cat /proc/sys/net/netfilter/nf_conntrack_count)"
 fi
 if [ "$(stat_col insert ta)" -eq 1 ] && [ "$(stat_col insert tb)" -eq 21 ] &&
     [ "$(stat_col insert init)" -eq "$init_ins" ]; then
@@ -491,7 +497,7 @@ all_consistent() {
 }
 all0=$(cat /proc/sys/net/rnf/conntrack_count_all)
 gone=$(($(ns_count tb) + $(ns_count ub)))
-init_cnt=$(cat /proc/sys/net/rnf/conntrack_count)
+init_cnt=$(cat /proc/sys/net/netfilter/nf_conntrack_count)
 ns_unwatch tb
 ns_unwatch ub
 ip netns del tb
@@ -502,7 +508,7 @@ all_below() {
 }
 if [ "$gone" -ge 21 ] && wait_for 100 all_below $((all0 - gone + 1)) &&
     wait_for 30 all_consistent client router server ta ua &&
-    [ "$(cat /proc/sys/net/rnf/conntrack_count)" = "$init_cnt" ]; then
+    [ "$(cat /proc/sys/net/netfilter/nf_conntrack_count)" = "$init_cnt" ]; then
     pass "a namespace deleted with $gone live entries frees them ($all0 -> $(cat /proc/sys/net/rnf/conntrack_count_all) in all namespaces, the rest consistent)"
 else
     fail "namespace teardown frees its entries" "had $gone, all $all0 -> $(cat /proc/sys/net/rnf/conntrack_count_all); $(cat /tmp/consistent)"
@@ -639,10 +645,10 @@ fi
 # --- a sysctl and a parameter survive --save, --remove and a new load -----------------
 
 modload -l "$LIST"
-echo 77 >/proc/sys/net/rnf/conntrack_udp_timeout_stream
+echo 77 >/proc/sys/net/netfilter/nf_conntrack_udp_timeout_stream
 echo 9 >/sys/module/rnf_conntrack/parameters/icmp_timeout
 if [ "$(cat /sys/module/rnf_conntrack/parameters/udp_timeout_stream)" = 77 ] &&
-    [ "$(cat /proc/sys/net/rnf/conntrack_icmp_timeout)" = 9 ]; then
+    [ "$(cat /proc/sys/net/netfilter/nf_conntrack_icmp_timeout)" = 9 ]; then
     pass "sysctl and module parameter are the same setting"
 else
     fail "sysctl and module parameter are the same setting" \
@@ -651,8 +657,8 @@ fi
 check "loader saves the parameters" rnf-modload --save rnf_conntrack
 modload -r -l "$LIST"
 modload -l "$LIST"
-s77=$(cat /proc/sys/net/rnf/conntrack_udp_timeout_stream 2>/dev/null)
-s9=$(cat /proc/sys/net/rnf/conntrack_icmp_timeout 2>/dev/null)
+s77=$(cat /proc/sys/net/netfilter/nf_conntrack_udp_timeout_stream 2>/dev/null)
+s9=$(cat /proc/sys/net/netfilter/nf_conntrack_icmp_timeout 2>/dev/null)
 if [ "$s77" = 77 ] && [ "$s9" = 9 ]; then
     pass "values set by sysctl and by parameter survive remove and reload"
 else

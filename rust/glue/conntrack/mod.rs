@@ -15,13 +15,14 @@
 //! [include/net/netfilter/ipv4/nf_defrag_ipv4.h](srctree/include/net/netfilter/ipv4/nf_defrag_ipv4.h),
 //! [include/net/netfilter/ipv6/nf_defrag_ipv6.h](srctree/include/net/netfilter/ipv6/nf_defrag_ipv6.h)
 
-use core::ffi::{c_int, c_ulong};
+use core::ffi::{c_char, c_int, c_ulong, CStr};
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use kernel::error::{code::EBUSY, to_result, Result};
 
 use crate::glue::bindings;
-use crate::glue::hook::Net;
+use crate::glue::hook::{HookState, Net};
+use crate::glue::proc::SeqFile;
 use crate::glue::skb::Skb;
 
 pub mod nfct;
@@ -29,6 +30,10 @@ pub mod nfct;
 /// Number of timeouts a namespace has (`RNF_CT_TMO_MAX`), indexed by
 /// `enum rnf_ct_timeout`.
 pub const TIMEOUTS: usize = bindings::rnf_ct_timeout_RNF_CT_TMO_MAX as usize;
+
+/// Number of switches a namespace has (`RNF_CT_SET_MAX`), indexed by
+/// `enum rnf_ct_setting`.
+pub const SETTINGS: usize = bindings::rnf_ct_setting_RNF_CT_SET_MAX as usize;
 
 /// A namespace's data in the C glue (`struct rnf_ct_net`): its connection
 /// count, timeouts and per-CPU statistics.
@@ -91,6 +96,43 @@ impl CtNet {
         unsafe { bindings::rnf_ct_net_timeouts(self.raw, v.as_mut_ptr()) };
         v
     }
+
+    /// The namespace's switches in force (`nf_conntrack_checksum`, ...),
+    /// indexed by `enum rnf_ct_setting`, read as [`CtNet::timeouts`] is.
+    pub fn settings(self) -> [u32; SETTINGS] {
+        let mut v = [0u32; SETTINGS];
+        // SAFETY: `raw` is live (type invariant); `v` has room for
+        // RNF_CT_SET_MAX values.
+        unsafe { bindings::rnf_ct_net_settings(self.raw, v.as_mut_ptr()) };
+        v
+    }
+}
+
+/// `nf_l4proto_log_invalid()`: logs `skb` as an INVALID packet of protocol
+/// `proto` with `msg` when the hook's namespace has
+/// `nf_conntrack_log_invalid` set to `proto` or 255 (through its packet
+/// logger, `nf_log_packet()`; nothing without one).
+pub fn log_invalid(st: &HookState<'_>, skb: &Skb<'_>, proto: u8, msg: &CStr) {
+    // SAFETY: `st` and `skb` are the live state and skb of the hook call
+    // the caller runs in (the namespace is set up, see `CtNet`); `msg` is
+    // NUL-terminated.
+    unsafe { bindings::rnf_ct_log_invalid(st.as_raw(), skb.as_ptr(), proto, msg.as_ptr()) }
+}
+
+/// Whether `skb`'s `proto` header at `l4off` bytes from the network header
+/// fails its checksum (TCP, UDP, ICMP, ICMPv6 at PRE_ROUTING of family `pf`;
+/// see `rnf_ct_checksum_bad` in rnf_conntrack_api.h).
+pub fn checksum_bad(skb: &Skb<'_>, hook: u32, l4off: u32, proto: u8, pf: u8) -> bool {
+    // SAFETY: `skb` is the caller's hook skb, whose checksum state the
+    // hook may update as the kernel's conntrack does.
+    unsafe { bindings::rnf_ct_checksum_bad(skb.as_ptr(), hook, l4off, proto, pf) }
+}
+
+/// Publishes the number of hash buckets after a resize
+/// (`nf_conntrack_buckets`, the `hashsize` parameter).
+pub fn set_buckets(buckets: u32) {
+    // SAFETY: a WRITE_ONCE of a setting; no preconditions.
+    unsafe { bindings::rnf_ct_set_buckets(buckets) }
 }
 
 /// Subtracts `n` from the connection count of the namespace whose inode
@@ -132,14 +174,14 @@ pub fn totalram_bytes() -> u64 {
     unsafe { bindings::rnf_totalram_bytes() }
 }
 
-/// Publishes the table size chosen at load: `buckets` hash buckets and
-/// `max` connections, the ceiling of `conntrack_max`. Call in init, before
-/// [`Controls::register`] (whose sysctls read these).
-pub fn set_limits(buckets: u32, max: u32) {
-    // SAFETY: plain stores of two integers (and a WRITE_ONCE); no
-    // preconditions. Before the sysctls exist nothing reads them
-    // concurrently.
-    unsafe { bindings::rnf_ct_set_limits(buckets, max) }
+/// Publishes the table chosen at load: `buckets` hash buckets, room for
+/// `capacity` connections (the ceiling of `nf_conntrack_max`) and the limit
+/// `max` (`nf_conntrack_max`). Call in init, before [`Controls::register`]
+/// (whose sysctls read these).
+pub fn set_limits(buckets: u32, capacity: u32, max: u32) {
+    // SAFETY: plain stores of three integers; no preconditions. Before the
+    // sysctls exist nothing reads them concurrently.
+    unsafe { bindings::rnf_ct_set_limits(buckets, capacity, max) }
 }
 
 /// Enables the kernel's IPv4 and IPv6 defragmentation in `net`
@@ -244,6 +286,51 @@ impl Drop for GcWork {
         // `GcWork`; cancels it and waits for a running batch.
         unsafe { bindings::rnf_ct_gc_stop() };
         GC_UP.store(false, Ordering::Release);
+    }
+}
+
+/// The listing of `/proc/net/nf_conntrack` and `/proc/net/rnf_conntrack`
+/// (their show callback in glue/conntrack/names.c).
+///
+/// # Safety
+///
+/// `m` must be the seq_file of a show call in progress on one of those
+/// files (a `single_open_net` file: its private data is the namespace).
+#[no_mangle]
+pub unsafe extern "C" fn rnf_ct_proc_show(m: *mut bindings::seq_file) {
+    // SAFETY: the file was opened with single_open_net, which holds the
+    // namespace for as long as it is open.
+    let net = unsafe { Net::from_raw(bindings::rnf_seq_net(m)) };
+    // SAFETY: guaranteed by the caller for the duration of this call.
+    let mut seq = unsafe { SeqFile::from_raw(m) };
+    crate::proc_show(net, &mut seq);
+}
+
+/// A write to `/proc/net/nf_conntrack` (after the C glue's capability
+/// check): 0, or `-EINVAL` for a malformed address.
+///
+/// # Safety
+///
+/// `net` must be live for the call and `buf` valid for reading `len`
+/// bytes.
+#[no_mangle]
+pub unsafe extern "C" fn rnf_ct_proc_flush(net: *mut bindings::net, buf: *const c_char, len: usize) -> c_int {
+    // SAFETY: guaranteed by the caller.
+    let (net, bytes) = unsafe { (Net::from_raw(net), core::slice::from_raw_parts(buf.cast::<u8>(), len)) };
+    match crate::proc_flush(net, bytes) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Resizes the hash to `buckets` buckets (`nf_conntrack_buckets`, the
+/// `hashsize` parameter): 0, or `-EINVAL` (0 buckets), `-ENOMEM`, `-ENODEV`
+/// when the module is not set up. Process context.
+#[no_mangle]
+pub extern "C" fn rnf_ct_resize(buckets: core::ffi::c_uint) -> c_int {
+    match crate::resize(buckets) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
     }
 }
 

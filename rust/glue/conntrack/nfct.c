@@ -24,6 +24,9 @@
 #include <linux/notifier.h>
 #include <linux/slab.h>
 #include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_conntrack_acct.h>
+#include <net/netfilter/nf_conntrack_extend.h>
+#include <net/netfilter/nf_conntrack_zones.h>
 
 struct rnf_ct {
 	struct nf_conn ct;	/* first: &ct.ct_general is what _nfct holds */
@@ -56,8 +59,84 @@ struct rnf_ct *rnf_nfct_alloc(struct net *net, u32 slot, u32 status)
 	spin_lock_init(&c->ct.lock);
 	write_pnet(&c->ct.ct_net, net);
 	WRITE_ONCE(c->ct.status, status);
+#ifdef CONFIG_NF_CONNTRACK_ZONES
+	/* nf_ct_zone_dflt, as __nf_conntrack_alloc() gives every connection. */
+	c->ct.zone.id = NF_CT_DEFAULT_ZONE_ID;
+	c->ct.zone.flags = 0;
+	c->ct.zone.dir = NF_CT_DEFAULT_ZONE_DIR;
+#endif
 	c->slot = slot;
 	return c;
+}
+
+bool rnf_nfct_mark(const struct rnf_ct *c, u32 *mark)
+{
+#ifdef CONFIG_NF_CONNTRACK_MARK
+	*mark = READ_ONCE(c->ct.mark);
+	return true;
+#else
+	return false;
+#endif
+}
+
+bool rnf_nfct_zone(const struct rnf_ct *c, u16 *id, u8 *dir)
+{
+#ifdef CONFIG_NF_CONNTRACK_ZONES
+	*id = c->ct.zone.id;
+	*dir = c->ct.zone.dir;
+	return true;
+#else
+	return false;
+#endif
+}
+
+/*
+ * The accounting extension as nf_ct_ext_add() lays it out: struct
+ * nf_ct_ext (offsets by extension id), then the extension's data at the
+ * next multiple of the struct's alignment. Only NF_CT_EXT_ACCT is present,
+ * so nf_conn_acct_find() (an inline reading ct->ext) finds the counters and
+ * every other extension's lookup finds nothing. Freed with the object.
+ */
+#define RNF_CT_ACCT_OFF ALIGN(sizeof(struct nf_ct_ext), __alignof__(struct nf_ct_ext))
+
+bool rnf_nfct_acct_enable(struct rnf_ct *c)
+{
+	struct nf_ct_ext *e;
+
+	BUILD_BUG_ON(RNF_CT_ACCT_OFF + sizeof(struct nf_conn_acct) > U8_MAX);
+	if (c->ct.ext)
+		return true;
+	e = kzalloc(RNF_CT_ACCT_OFF + sizeof(struct nf_conn_acct), GFP_ATOMIC);
+	if (!e)
+		return false;
+	e->offset[NF_CT_EXT_ACCT] = RNF_CT_ACCT_OFF;
+	e->len = RNF_CT_ACCT_OFF + sizeof(struct nf_conn_acct);
+	c->ct.ext = e;
+	return true;
+}
+
+void rnf_nfct_acct_add(struct rnf_ct *c, u8 dir, unsigned int len)
+{
+	struct nf_conn_acct *acct = nf_conn_acct_find(&c->ct);
+
+	if (!acct || dir > IP_CT_DIR_REPLY)
+		return;
+	atomic64_inc(&acct->counter[dir].packets);
+	atomic64_add(len, &acct->counter[dir].bytes);
+}
+
+bool rnf_nfct_acct_read(const struct rnf_ct *c, u64 *out)
+{
+	const struct nf_conn_acct *acct = nf_conn_acct_find(&c->ct);
+	int dir;
+
+	if (!acct)
+		return false;
+	for (dir = IP_CT_DIR_ORIGINAL; dir <= IP_CT_DIR_REPLY; dir++) {
+		out[2 * dir] = atomic64_read(&acct->counter[dir].packets);
+		out[2 * dir + 1] = atomic64_read(&acct->counter[dir].bytes);
+	}
+	return true;
 }
 
 /*
@@ -258,6 +337,7 @@ static void rnf_nfct_destroy(struct nf_conntrack *nfct)
 	 */
 	if (slot != RNF_CT_NO_SLOT)
 		rnf_ct_release_slot(slot);
+	kfree(c->ct.ext);
 	kmem_cache_free(rnf_ct_cache, c);
 	atomic_dec(&rnf_ct_live);
 }

@@ -239,4 +239,45 @@ impl CtRef {
         // SAFETY: `raw` is live (type invariant).
         unsafe { bindings::rnf_nfct_masq_index(self.ptr()) }
     }
+
+    /// `nf_conn.mark`; `None` on a kernel without `CONFIG_NF_CONNTRACK_MARK`.
+    pub fn mark(&self) -> Option<u32> {
+        let mut m = 0u32;
+        // SAFETY: `raw` is live (type invariant); `m` is writable.
+        unsafe { bindings::rnf_nfct_mark(self.ptr(), &mut m) }.then_some(m)
+    }
+
+    /// `nf_conn.zone` (its id and `NF_CT_ZONE_DIR_*` bits); `None` on a
+    /// kernel without `CONFIG_NF_CONNTRACK_ZONES`.
+    pub fn zone(&self) -> Option<(u16, u8)> {
+        let (mut id, mut dir) = (0u16, 0u8);
+        // SAFETY: `raw` is live (type invariant); both outputs are writable.
+        unsafe { bindings::rnf_nfct_zone(self.ptr(), &mut id, &mut dir) }.then_some((id, dir))
+    }
+
+    /// Gives a new object, not yet confirmed (the skb holding it and the
+    /// caller are its only users), the accounting extension
+    /// (`nf_ct_acct_ext_add()`); false when out of memory (`GFP_ATOMIC`).
+    pub fn acct_enable(&self) -> bool {
+        // SAFETY: `raw` is live (type invariant); the caller guarantees
+        // nobody else reads `nf_conn.ext` yet, as nf_ct_ext_add() requires
+        // of an unconfirmed connection.
+        unsafe { bindings::rnf_nfct_acct_enable(self.ptr()) }
+    }
+
+    /// Counts a packet of `len` bytes in direction `dir` (0 original, 1
+    /// reply) if the object has the accounting extension
+    /// (`nf_ct_acct_update()`).
+    pub fn acct_add(&self, dir: u8, len: u32) {
+        // SAFETY: `raw` is live (type invariant); atomic counters.
+        unsafe { bindings::rnf_nfct_acct_add(self.ptr(), dir, len) }
+    }
+
+    /// The accounting counters, original packets and bytes then reply
+    /// packets and bytes; `None` when the object has no extension.
+    pub fn acct(&self) -> Option<[u64; 4]> {
+        let mut v = [0u64; 4];
+        // SAFETY: `raw` is live (type invariant); `v` has room for 4 values.
+        unsafe { bindings::rnf_nfct_acct_read(self.ptr(), v.as_mut_ptr()) }.then_some(v)
+    }
 }

@@ -8,7 +8,7 @@
 //! configured in seconds and converted with the kernel's `HZ`.
 
 use crate::packet::{PacketInfo, TcpFlags, L4};
-use crate::conntrack::tcp::{TcpIndex, TcpSegment, TcpState, TcpTrack, TcpVerdict};
+use crate::conntrack::tcp::{TcpIndex, TcpSegment, TcpSettings, TcpState, TcpTrack, TcpVerdict, TimeoutCaps};
 use crate::conntrack::tuple::{icmp_type_is_query, Tuple};
 
 /// Direction of a packet relative to the connection (`enum ip_conntrack_dir`).
@@ -54,6 +54,9 @@ pub struct Timeouts {
     /// TCP connection picked up mid-stream or with unacknowledged data
     /// (`TCP_CONNTRACK_UNACK`, 300).
     pub tcp_unack: u32,
+    /// TCP connection after `tcp_max_retrans` retransmissions or a zero
+    /// window (`TCP_CONNTRACK_RETRANS`, 300).
+    pub tcp_retrans: u32,
     /// UDP before a reply (`UDP_CT_UNREPLIED`, 30).
     pub udp_unreplied: u32,
     /// UDP stream, replied and still active after two seconds (`UDP_CT_REPLIED`, 120).
@@ -74,8 +77,46 @@ impl Default for Timeouts {
                 *slot = s.default_timeout_secs();
             }
         }
-        Timeouts { tcp, tcp_unack: 300, udp_unreplied: 30, udp_replied: 120, icmp: 30, icmpv6: 30, generic: 600 }
+        Timeouts {
+            tcp,
+            tcp_unack: 300,
+            tcp_retrans: 300,
+            udp_unreplied: 30,
+            udp_replied: 120,
+            icmp: 30,
+            icmpv6: 30,
+            generic: 600,
+        }
     }
+}
+
+impl Timeouts {
+    /// The timeout of a TCP connection now in `state` after a segment with
+    /// `caps`: the first of `nf_conntrack_tcp_packet()`'s conditions that
+    /// holds and whose timeout is shorter than the state's picks that
+    /// timeout (too many retransmissions: `max_retrans`; a RST that left
+    /// it ESTABLISHED: `unacknowledged`; unacknowledged data:
+    /// `unacknowledged`; a zero window: `max_retrans`), else the state's.
+    pub fn tcp_for(&self, state: TcpState, caps: TimeoutCaps) -> u32 {
+        let own = tcp_timeout(self, state);
+        let chain = [
+            (caps.retrans, self.tcp_retrans),
+            (caps.rst_established, self.tcp_unack),
+            (caps.unacked, self.tcp_unack),
+            (caps.zero_window, self.tcp_retrans),
+        ];
+        chain.iter().find(|&&(hit, cap)| hit && own > cap).map_or(own, |&(_, cap)| cap)
+    }
+}
+
+/// What a namespace's settings say about tracking (the per-protocol parts
+/// of `struct netns_ct` and `struct nf_conntrack_net` that drive it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Settings {
+    /// Timeouts, seconds.
+    pub timeouts: Timeouts,
+    /// The TCP switches.
+    pub tcp: TcpSettings,
 }
 
 /// Protocol-specific tracking state.
@@ -107,11 +148,17 @@ pub enum Invalid {
 /// The outcome for a packet of an existing connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// Tracked; the packet has this ctinfo.
+    /// Tracked, the timeout renewed (the kernel's `nf_ct_refresh_acct()`,
+    /// where accounting counts the packet); the packet has this ctinfo.
     Accept(CtInfo),
+    /// Accepted with this ctinfo but the connection's timeout left alone and
+    /// the packet not counted: a TCP segment the state table or the window
+    /// check ignores, or a SYN retransmitted before any reply.
+    Ignored(CtInfo),
     /// INVALID; the connection is unchanged.
     Invalid,
-    /// The connection is over (a RST before any reply): delete it.
+    /// The connection is over (a RST before any reply): delete it (the
+    /// packet is counted first, `nf_ct_kill_acct()`).
     Kill(CtInfo),
     /// A SYN reopens a closed connection: delete it and track anew.
     Reopen,
@@ -139,26 +186,27 @@ pub fn secs_to_jiffies(secs: u32, hz: u32) -> u64 {
 
 impl Conn {
     /// A new, unconfirmed connection for the first packet `p` with tuple `t`,
-    /// at time `now` (jiffies). Errors with [`Invalid::CannotOpen`] if this
-    /// packet cannot open a connection.
+    /// at time `now` (jiffies), under the namespace's settings `cfg`. Errors
+    /// with [`Invalid::CannotOpen`] if this packet cannot open a connection.
     pub fn new(
         t: &Tuple,
         p: &PacketInfo,
         netns: u32,
         now: u64,
         hz: u32,
-        tmo: &Timeouts,
+        cfg: &Settings,
     ) -> Result<Conn, Invalid> {
+        let tmo = &cfg.timeouts;
         let (proto, secs) = match p.l4 {
             L4::Tcp { .. } => {
                 let seg = tcp_segment(&p.l4).ok_or(Invalid::CannotOpen)?;
-                let mut track = TcpTrack::new(&seg, true).ok_or(Invalid::CannotOpen)?;
-                match track.packet(Direction::Original, &seg, false, false) {
-                    TcpVerdict::Accept { state, short_timeout, .. } => {
-                        let secs = tcp_timeout(tmo, state);
+                let mut track = TcpTrack::new(&seg, cfg.tcp.loose).ok_or(Invalid::CannotOpen)?;
+                match track.packet(Direction::Original, &seg, false, false, &cfg.tcp) {
+                    TcpVerdict::Accept { state, caps, .. } => {
+                        let secs = tmo.tcp_for(state, caps);
                         // A connection picked up mid-stream gets the short timeout.
-                        let short = short_timeout || state == TcpState::Established;
-                        (ProtoTrack::Tcp(track), if short { secs.min(tmo.tcp_unack) } else { secs })
+                        let secs = if state == TcpState::Established { secs.min(tmo.tcp_unack) } else { secs };
+                        (ProtoTrack::Tcp(track), secs)
                     }
                     _ => return Err(Invalid::CannotOpen),
                 }
@@ -193,11 +241,13 @@ impl Conn {
         self.expires.saturating_sub(now) / u64::from(hz.max(1))
     }
 
-    /// Tracks one packet `p` of this connection seen in direction `dir`.
+    /// Tracks one packet `p` of this connection seen in direction `dir`,
+    /// under the namespace's settings `cfg`.
     ///
     /// As in the kernel's `nf_conntrack_in`, the protocol handler sees the
     /// status from before this packet; `IPS_SEEN_REPLY` is set afterwards.
-    pub fn packet(&mut self, dir: Direction, p: &PacketInfo, now: u64, hz: u32, tmo: &Timeouts) -> Outcome {
+    pub fn packet(&mut self, dir: Direction, p: &PacketInfo, now: u64, hz: u32, cfg: &Settings) -> Outcome {
+        let tmo = &cfg.timeouts;
         let seen_reply = self.status & IPS_SEEN_REPLY != 0;
         let ctinfo = self.ctinfo(dir);
         let secs = match (&mut self.proto, p.l4) {
@@ -205,15 +255,12 @@ impl Conn {
                 let Some(seg) = tcp_segment(&p.l4) else { return Outcome::Invalid };
                 let old = track.state;
                 let assured = self.status & IPS_ASSURED != 0;
-                match track.packet(dir, &seg, seen_reply, assured) {
+                match track.packet(dir, &seg, seen_reply, assured, &cfg.tcp) {
                     TcpVerdict::Invalid => return Outcome::Invalid,
                     TcpVerdict::Reopen => return Outcome::Reopen,
-                    TcpVerdict::Ignore => return Outcome::Accept(ctinfo),
-                    TcpVerdict::Accept { state, assured: handshake_done, short_timeout } => {
-                        let mut secs = tcp_timeout(tmo, state);
-                        if short_timeout {
-                            secs = secs.min(tmo.tcp_unack);
-                        }
+                    TcpVerdict::Ignore => return Outcome::Ignored(ctinfo),
+                    TcpVerdict::Accept { state, assured: handshake_done, caps } => {
+                        let secs = tmo.tcp_for(state, caps);
                         if !seen_reply {
                             if flags.has(TcpFlags::RST) {
                                 // The only reply is a RST: no connection.
@@ -222,7 +269,7 @@ impl Conn {
                             if TcpIndex::of(flags) == TcpIndex::Syn && old == TcpState::SynSent {
                                 // A SYN retransmit does not renew the timeout.
                                 self.mark_reply(dir);
-                                return Outcome::Accept(ctinfo);
+                                return Outcome::Ignored(ctinfo);
                             }
                             if state == TcpState::Established {
                                 secs.min(tmo.tcp_unack)

@@ -13,12 +13,15 @@
 //! - [`icmp`]: the connection an ICMP or ICMPv6 error is about;
 //! - [`table`]: the connection table, hashed by both tuples;
 //! - [`procfmt`]: the `/proc/net/nf_conntrack` line format;
+//! - [`flush`]: what a write to `/proc/net/nf_conntrack` flushes (OpenWrt's
+//!   extension);
 //! - [`selftest`]: rnf_conntrack's KUnit suites, also run by `cargo test`.
 //!
 //! It reads packets through [`crate::packet`] only; the NAT and table
 //! engines build on it, never the other way round.
 
 pub mod conn;
+pub mod flush;
 pub mod icmp;
 pub mod procfmt;
 pub mod selftest;

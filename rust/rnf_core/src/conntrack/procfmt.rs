@@ -2,11 +2,22 @@
 //! The `/proc/net/nf_conntrack` line format.
 //!
 //! Follows `ct_seq_show()` in net/netfilter/nf_conntrack_standalone.c (6.12)
-//! for a kernel with `CONFIG_NF_CONNTRACK_MARK`, no zones and no accounting:
+//! field by field; what the kernel prints only with a config option or an
+//! extension (`mark=` with `CONFIG_NF_CONNTRACK_MARK`, the zone with
+//! `CONFIG_NF_CONNTRACK_ZONES`, `packets= bytes=` with the accounting
+//! extension) comes in [`ConnExtras`], read from the connection's
+//! `struct nf_conn`. A kernel with marks and zones prints, for a
+//! connection in the default zone with accounting on:
 //!
 //! ```text
-//! ipv4     2 tcp      6 431999 ESTABLISHED src=10.1.0.2 dst=10.2.0.2 sport=40000 dport=80 src=10.2.0.2 dst=10.1.0.2 sport=80 dport=40000 [ASSURED] mark=0 use=1
+//! ipv4     2 tcp      6 431999 ESTABLISHED src=10.1.0.2 dst=10.2.0.2 sport=40000 dport=80 packets=3 bytes=164 src=10.2.0.2 dst=10.1.0.2 sport=80 dport=40000 packets=2 bytes=112 [ASSURED] mark=0 zone=0 use=2
 //! ```
+//!
+//! Not printed because rnf has no such connections or the reference config
+//! lacks the option: `[OFFLOAD]`/`[HW_OFFLOAD]` (flow offload),
+//! `secctx=` (`CONFIG_NF_CONNTRACK_SECMARK`), `delta-time=`
+//! (`CONFIG_NF_CONNTRACK_TIMESTAMP`), and the per-protocol state of SCTP
+//! and DCCP, which rnf tracks as generic protocols.
 //!
 //! Addresses print as `%pI4` (dotted quad) and `%pI6` (eight groups of four
 //! lowercase hex digits, not compressed), as the kernel prints them.
@@ -67,9 +78,72 @@ pub fn write_tuple(w: &mut dyn Write, t: &Tuple) -> fmt::Result {
     }
 }
 
+/// `NF_CT_ZONE_DIR_ORIG`: the zone applies to the original direction.
+pub const NF_CT_ZONE_DIR_ORIG: u8 = 1 << 0;
+/// `NF_CT_ZONE_DIR_REPL`: the zone applies to the reply direction.
+pub const NF_CT_ZONE_DIR_REPL: u8 = 1 << 1;
+/// `NF_CT_DEFAULT_ZONE_DIR`: both directions (the default zone's).
+pub const NF_CT_DEFAULT_ZONE_DIR: u8 = NF_CT_ZONE_DIR_ORIG | NF_CT_ZONE_DIR_REPL;
+
+/// A connection's zone (`struct nf_conntrack_zone`: `id` and `dir`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Zone {
+    /// Zone number.
+    pub id: u16,
+    /// `NF_CT_ZONE_DIR_*` bits: which directions it applies to.
+    pub dir: u8,
+}
+
+/// One direction's accounting counters (`struct nf_conn_counter`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Counter {
+    /// Packets counted.
+    pub packets: u64,
+    /// Bytes counted (IP header included, as `skb->len` at the hook).
+    pub bytes: u64,
+}
+
+/// What the listing prints besides rnf's own state of a connection, read
+/// from its `struct nf_conn`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ConnExtras {
+    /// `nf_conn.mark`; `None` on a kernel without `CONFIG_NF_CONNTRACK_MARK`
+    /// (no `mark=`).
+    pub mark: Option<u32>,
+    /// `nf_conn.zone`; `None` on a kernel without
+    /// `CONFIG_NF_CONNTRACK_ZONES` (no zone fields).
+    pub zone: Option<Zone>,
+    /// The counters of the original and the reply direction; `None` when
+    /// the connection has no accounting extension (no `packets=`).
+    pub acct: Option<[Counter; 2]>,
+    /// The reference count, `use=` (the kernel's listing holds one
+    /// reference of its own while it prints).
+    pub use_count: u32,
+}
+
+/// `ct_show_zone()`: the zone field of position `dir` (one of the
+/// `NF_CT_ZONE_DIR_*` values) if the zone is the one of that position.
+fn write_zone(w: &mut dyn Write, zone: Option<Zone>, dir: u8) -> fmt::Result {
+    let Some(z) = zone.filter(|z| z.dir == dir) else { return Ok(()) };
+    match dir {
+        NF_CT_DEFAULT_ZONE_DIR => write!(w, "zone={} ", z.id),
+        NF_CT_ZONE_DIR_ORIG => write!(w, "zone-orig={} ", z.id),
+        NF_CT_ZONE_DIR_REPL => write!(w, "zone-reply={} ", z.id),
+        _ => Ok(()),
+    }
+}
+
+/// `seq_print_acct()`.
+fn write_acct(w: &mut dyn Write, acct: Option<[Counter; 2]>, dir: usize) -> fmt::Result {
+    match acct.as_ref().and_then(|a| a.get(dir)) {
+        Some(c) => write!(w, "packets={} bytes={} ", c.packets, c.bytes),
+        None => Ok(()),
+    }
+}
+
 /// Writes the whole line of connection `c` at time `now` (jiffies) with the
-/// kernel's `hz`; `use_count` is what the kernel prints as `use=`.
-pub fn write_conn(w: &mut dyn Write, c: &Conn, now: u64, hz: u32, use_count: u32) -> fmt::Result {
+/// kernel's `hz` and what its `struct nf_conn` holds (`x`).
+pub fn write_conn(w: &mut dyn Write, c: &Conn, now: u64, hz: u32, x: &ConnExtras) -> fmt::Result {
     let t = &c.tuple[0];
     write!(
         w,
@@ -84,14 +158,22 @@ pub fn write_conn(w: &mut dyn Write, c: &Conn, now: u64, hz: u32, use_count: u32
         write!(w, "{} ", s.name())?;
     }
     write_tuple(w, &c.tuple[0])?;
+    write_zone(w, x.zone, NF_CT_ZONE_DIR_ORIG)?;
+    write_acct(w, x.acct, 0)?;
     if c.status & IPS_SEEN_REPLY == 0 {
         w.write_str("[UNREPLIED] ")?;
     }
     write_tuple(w, &c.tuple[1])?;
+    write_zone(w, x.zone, NF_CT_ZONE_DIR_REPL)?;
+    write_acct(w, x.acct, 1)?;
     if c.status & IPS_ASSURED != 0 {
         w.write_str("[ASSURED] ")?;
     }
-    writeln!(w, "mark=0 use={}", use_count)
+    if let Some(m) = x.mark {
+        write!(w, "mark={} ", m)?;
+    }
+    write_zone(w, x.zone, NF_CT_DEFAULT_ZONE_DIR)?;
+    writeln!(w, "use={}", x.use_count)
 }
 
 /// A fixed-size text buffer implementing [`Write`], for formatting without

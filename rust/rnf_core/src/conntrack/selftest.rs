@@ -9,7 +9,7 @@
 
 use core::fmt::Write;
 
-use crate::conntrack::conn::{Conn, CtInfo, Direction, Outcome, Timeouts, IPS_ASSURED, IPS_SEEN_REPLY};
+use crate::conntrack::conn::{Conn, CtInfo, Direction, Outcome, Settings, IPS_ASSURED, IPS_SEEN_REPLY};
 use crate::conntrack::procfmt::{self, FixedBuf};
 use crate::conntrack::table::{ConnTable, InsertError, Slot};
 use crate::conntrack::tcp::{transition, TcpIndex, TcpState, Transition};
@@ -175,20 +175,26 @@ const HZ: u32 = 100;
 struct Flow {
     conn: Conn,
     now: u64,
+    /// The namespace's settings the flow is tracked under.
+    cfg: Settings,
 }
 
 impl Flow {
     fn open(first: &[u8]) -> Result<Flow, &'static str> {
+        Flow::open_with(first, Settings::default())
+    }
+
+    fn open_with(first: &[u8], cfg: Settings) -> Result<Flow, &'static str> {
         let p = parse4(first)?;
         let t = Tuple::from_packet(&p).map_err(|_| "tuple")?;
-        let conn = Conn::new(&t, &p, 1, 1000, HZ, &Timeouts::default()).map_err(|_| "cannot open")?;
-        Ok(Flow { conn, now: 1000 })
+        let conn = Conn::new(&t, &p, 1, 1000, HZ, &cfg).map_err(|_| "cannot open")?;
+        Ok(Flow { conn, now: 1000, cfg })
     }
 
     fn pkt(&mut self, dir: Direction, b: &[u8]) -> Result<Outcome, &'static str> {
         let p = parse4(b)?;
         self.now += 1;
-        Ok(self.conn.packet(dir, &p, self.now, HZ, &Timeouts::default()))
+        Ok(self.conn.packet(dir, &p, self.now, HZ, &self.cfg))
     }
 
     fn seg(&mut self, dir: Direction, flags: u8, seq: u32, ack: u32, payload: u16) -> Result<Outcome, &'static str> {
@@ -197,7 +203,12 @@ impl Flow {
 
     /// SYN, SYN/ACK, ACK: an established, assured connection.
     fn established() -> Result<Flow, &'static str> {
-        let mut f = Flow::open(&tcp_pkt(Direction::Original, SYN, CISN, 0, 0))?;
+        Flow::established_with(Settings::default())
+    }
+
+    /// [`Flow::established`] under settings `cfg`.
+    fn established_with(cfg: Settings) -> Result<Flow, &'static str> {
+        let mut f = Flow::open_with(&tcp_pkt(Direction::Original, SYN, CISN, 0, 0), cfg)?;
         f.seg(Direction::Reply, SYNACK, SISN, CISN + 1, 0)?;
         f.seg(Direction::Original, ACK, CISN + 1, SISN.wrapping_add(1), 0)?;
         ensure(f.conn.tcp_state() == Some(TcpState::Established), "handshake")?;
@@ -336,7 +347,7 @@ fn tcp_options_parse_like_the_kernel() -> Result<(), &'static str> {
 fn udp_reply_then_later_packet_assures() -> Result<(), &'static str> {
     let p = parse6(&golden::IPV6_UDP)?;
     let t = Tuple::from_packet(&p).map_err(|_| "tuple")?;
-    let tmo = Timeouts::default();
+    let tmo = Settings::default();
     let mut c = Conn::new(&t, &p, 1, 1000, HZ, &tmo).map_err(|_| "open")?;
     ensure(c.remaining_secs(1000, HZ) == 30, "unreplied timeout 30 s")?;
     c.packet(Direction::Reply, &p, 1010, HZ, &tmo);
@@ -355,7 +366,7 @@ fn icmp_echo_reply_cannot_open() -> Result<(), &'static str> {
     b[20] = 0; // echo reply
     let p = parse4(&b)?;
     let t = Tuple::from_packet(&p).map_err(|_| "tuple")?;
-    ensure(Conn::new(&t, &p, 1, 0, HZ, &Timeouts::default()).is_err(), "reply cannot open")
+    ensure(Conn::new(&t, &p, 1, 0, HZ, &Settings::default()).is_err(), "reply cannot open")
 }
 
 /// Connection state suite.
@@ -381,7 +392,7 @@ fn conn_for_port(port: u16, netns: u32) -> Result<Conn, &'static str> {
     b[40..42].copy_from_slice(&port.to_be_bytes());
     let p = parse6(&b)?;
     let t = Tuple::from_packet(&p).map_err(|_| "tuple")?;
-    Conn::new(&t, &p, netns, 0, HZ, &Timeouts::default()).map_err(|_| "open")
+    Conn::new(&t, &p, netns, 0, HZ, &Settings::default()).map_err(|_| "open")
 }
 
 fn table_finds_both_directions() -> Result<(), &'static str> {
@@ -507,21 +518,51 @@ fn table_bysource_finds_same_source() -> Result<(), &'static str> {
 fn proc_line_matches_nf_conntrack() -> Result<(), &'static str> {
     let f = Flow::established()?;
     let mut buf = FixedBuf::<512>::new();
-    procfmt::write_conn(&mut buf, &f.conn, f.now, HZ, 1).map_err(|_| "format")?;
+    // The default zone, a mark, counters: what a kernel with marks, zones
+    // and nf_conntrack_acct=1 prints for them.
+    let x = procfmt::ConnExtras {
+        mark: Some(0x2a),
+        zone: Some(procfmt::Zone { id: 0, dir: procfmt::NF_CT_DEFAULT_ZONE_DIR }),
+        acct: Some([
+            procfmt::Counter { packets: 3, bytes: 164 },
+            procfmt::Counter { packets: 2, bytes: 112 },
+        ]),
+        use_count: 2,
+    };
+    procfmt::write_conn(&mut buf, &f.conn, f.now, HZ, &x).map_err(|_| "format")?;
     ensure(
         buf.as_str()
             == "ipv4     2 tcp      6 432000 ESTABLISHED src=10.1.0.2 dst=10.2.0.2 sport=40000 dport=80 \
-                src=10.2.0.2 dst=10.1.0.2 sport=80 dport=40000 [ASSURED] mark=0 use=1\n",
+                packets=3 bytes=164 src=10.2.0.2 dst=10.1.0.2 sport=80 dport=40000 packets=2 bytes=112 \
+                [ASSURED] mark=42 zone=0 use=2\n",
         "TCP line",
     )?;
+    // A zone of one direction prints after that direction's tuple; no mark
+    // and no zone on a kernel without them.
+    for (zone, want) in [
+        (Some(procfmt::Zone { id: 7, dir: procfmt::NF_CT_ZONE_DIR_ORIG }), "dport=80 zone-orig=7 src="),
+        (Some(procfmt::Zone { id: 7, dir: procfmt::NF_CT_ZONE_DIR_REPL }), "dport=40000 zone-reply=7 [ASSURED]"),
+        (None, "dport=40000 [ASSURED] use=1"),
+    ] {
+        let x = procfmt::ConnExtras { zone, use_count: 1, ..procfmt::ConnExtras::default() };
+        buf.clear();
+        procfmt::write_conn(&mut buf, &f.conn, f.now, HZ, &x).map_err(|_| "format")?;
+        ensure(buf.as_str().contains(want), "zone field in its place")?;
+    }
     let c = conn_for_port(5000, 1)?;
     let mut buf = FixedBuf::<512>::new();
-    procfmt::write_conn(&mut buf, &c, 0, HZ, 1).map_err(|_| "format")?;
+    let x = procfmt::ConnExtras {
+        mark: Some(0),
+        zone: Some(procfmt::Zone { id: 0, dir: procfmt::NF_CT_DEFAULT_ZONE_DIR }),
+        acct: None,
+        use_count: 2,
+    };
+    procfmt::write_conn(&mut buf, &c, 0, HZ, &x).map_err(|_| "format")?;
     let mut want = FixedBuf::<512>::new();
     let _ = writeln!(
         want,
         "ipv6     10 udp      17 30 src={a} dst={b} sport=5000 dport=53 [UNREPLIED] src={b} dst={a} \
-         sport=53 dport=5000 mark=0 use=1",
+         sport=53 dport=5000 mark=0 zone=0 use=2",
         a = "fd01:0000:0000:0000:0000:0000:0000:0002",
         b = "fd02:0000:0000:0000:0000:0000:0000:0002"
     );
@@ -586,7 +627,7 @@ fn icmp_port_unreachable_is_related_reply() -> Result<(), &'static str> {
     pkt[24..26].copy_from_slice(&8u16.to_be_bytes());
     let p = parse4(&pkt)?;
     let t = Tuple::from_packet(&p).map_err(|_| "tuple")?;
-    let c = Conn::new(&t, &p, 1, 0, HZ, &Timeouts::default()).map_err(|_| "open")?;
+    let c = Conn::new(&t, &p, 1, 0, HZ, &Settings::default()).map_err(|_| "open")?;
     let (err, n) = port_unreachable(L3Proto::Ipv4, &V4_SERVER, &V4_CLIENT);
     ensure(
         Tuple::from_packet(&parse4(&err[..n])?) == Err(NoTuple::IcmpNotQuery),
@@ -600,7 +641,7 @@ fn icmp_port_unreachable_is_related_reply() -> Result<(), &'static str> {
 fn icmpv6_port_unreachable_is_related_reply() -> Result<(), &'static str> {
     let p = parse6(&golden::IPV6_UDP)?;
     let t = Tuple::from_packet(&p).map_err(|_| "tuple")?;
-    let c = Conn::new(&t, &p, 1, 0, HZ, &Timeouts::default()).map_err(|_| "open")?;
+    let c = Conn::new(&t, &p, 1, 0, HZ, &Settings::default()).map_err(|_| "open")?;
     let (err, n) = port_unreachable(L3Proto::Ipv6, &golden::IPV6_UDP[24..40], &golden::IPV6_UDP[8..24]);
     ensure(crate::conntrack::icmp::is_error(L3Proto::Ipv6, 1), "type 1 is an error")?;
     ensure(related_dir(&c, &err[..n], L3Proto::Ipv6)? == Some(Direction::Reply), "RELATED, reply direction")?;
@@ -653,5 +694,88 @@ pub const TABLE: Suite = Suite {
     ],
 };
 
+fn tcp_loose_off_refuses_pickup() -> Result<(), &'static str> {
+    let ack = tcp_pkt(Direction::Original, ACK, CISN + 1, SISN.wrapping_add(1), 0);
+    let f = Flow::open(&ack)?;
+    ensure(f.conn.tcp_state() == Some(TcpState::Established), "loose: an ACK picks the connection up")?;
+    // Picked up mid-stream: the unacknowledged timeout, not five days.
+    ensure(f.conn.remaining_secs(f.now, HZ) == 300, "picked up with the unacknowledged timeout")?;
+    let mut cfg = Settings::default();
+    cfg.tcp.loose = false;
+    ensure(Flow::open_with(&ack, cfg).is_err(), "tcp_loose=0: an ACK opens nothing")?;
+    ensure(
+        Flow::open_with(&tcp_pkt(Direction::Original, SYN, CISN, 0, 0), cfg).is_ok(),
+        "tcp_loose=0: a SYN still opens",
+    )
+}
+
+fn tcp_be_liberal_accepts_out_of_window() -> Result<(), &'static str> {
+    let far = CISN.wrapping_add(50_000_000);
+    let mut f = Flow::established()?;
+    let o = f.seg(Direction::Original, ACK, far, SISN.wrapping_add(1), 100)?;
+    ensure(o == Outcome::Invalid, "strict: far beyond the window is INVALID")?;
+    let mut cfg = Settings::default();
+    cfg.tcp.be_liberal = true;
+    let mut f = Flow::established_with(cfg)?;
+    let o = f.seg(Direction::Original, ACK, far, SISN.wrapping_add(1), 100)?;
+    ensure(o == Outcome::Accept(CtInfo::Established), "tcp_be_liberal=1: accepted")
+}
+
+fn tcp_ignore_invalid_rst_keeps_state() -> Result<(), &'static str> {
+    // The server has acknowledged up to CISN + 1; a client RST below that
+    // is INVALID, or with the switch on a RST that keeps the connection
+    // for a challenge ACK.
+    let mut f = Flow::established()?;
+    let o = f.seg(Direction::Original, RST, CISN, 0, 0)?;
+    ensure(o == Outcome::Invalid, "RST below the peer's highest ACK is INVALID")?;
+    let mut cfg = Settings::default();
+    cfg.tcp.ignore_invalid_rst = true;
+    let mut f = Flow::established_with(cfg)?;
+    let o = f.seg(Direction::Original, RST, CISN, 0, 0)?;
+    ensure(o == Outcome::Accept(CtInfo::Established), "tcp_ignore_invalid_rst=1: accepted")?;
+    ensure(f.conn.tcp_state() == Some(TcpState::Established), "still ESTABLISHED")?;
+    ensure(f.conn.remaining_secs(f.now, HZ) == 300, "with the unacknowledged timeout")
+}
+
+fn tcp_max_retrans_caps_timeout() -> Result<(), &'static str> {
+    for (max_retrans, repeats, want) in [(3u8, 3u32, 77u64), (3, 2, 432000), (5, 4, 432000), (5, 5, 77)] {
+        let mut cfg = Settings::default();
+        cfg.tcp.max_retrans = max_retrans;
+        cfg.timeouts.tcp_retrans = 77;
+        let mut f = Flow::established_with(cfg)?;
+        for _ in 0..repeats {
+            f.seg(Direction::Original, ACK, CISN + 1, SISN.wrapping_add(1), 0)?;
+        }
+        ensure(f.conn.remaining_secs(f.now, HZ) == want, "timeout after identical ACKs")?;
+    }
+    Ok(())
+}
+
+fn tcp_timeout_chain_takes_first_shorter_cap() -> Result<(), &'static str> {
+    use crate::conntrack::tcp::TimeoutCaps;
+    let mut t = crate::conntrack::conn::Timeouts { tcp_retrans: 200, tcp_unack: 100, ..Default::default() };
+    let all = TimeoutCaps { retrans: true, rst_established: true, unacked: true, zero_window: true };
+    ensure(t.tcp_for(TcpState::Established, all) == 200, "retransmissions first")?;
+    ensure(t.tcp_for(TcpState::Established, TimeoutCaps::default()) == 432000, "no cap")?;
+    // A cap longer than the state's own timeout is passed over for the next.
+    ensure(t.tcp_for(TcpState::Close, all) == 10, "CLOSE keeps its 10 s")?;
+    t.tcp_retrans = 1000;
+    ensure(t.tcp_for(TcpState::SynSent, all) == 100, "SYN_SENT: retrans cap too long, unack next")?;
+    let zero = TimeoutCaps { zero_window: true, ..TimeoutCaps::default() };
+    ensure(t.tcp_for(TcpState::Established, zero) == 1000, "zero window: the retrans timeout")
+}
+
+/// The namespace settings behind the net.netfilter.nf_conntrack_* sysctls.
+pub const SETTINGS: Suite = Suite {
+    name: c"rnf_conntrack_settings",
+    cases: &[
+        Case { name: c"tcp_loose_off_refuses_pickup", run: tcp_loose_off_refuses_pickup },
+        Case { name: c"tcp_be_liberal_accepts_out_of_window", run: tcp_be_liberal_accepts_out_of_window },
+        Case { name: c"tcp_ignore_invalid_rst_keeps_state", run: tcp_ignore_invalid_rst_keeps_state },
+        Case { name: c"tcp_max_retrans_caps_timeout", run: tcp_max_retrans_caps_timeout },
+        Case { name: c"tcp_timeout_chain_takes_first_shorter_cap", run: tcp_timeout_chain_takes_first_shorter_cap },
+    ],
+};
+
 /// rnf_conntrack's suites, in the order KUnit runs them.
-pub const SUITES: [&Suite; 5] = [&PACKET, &TUPLE, &CONN, &ICMP, &TABLE];
+pub const SUITES: [&Suite; 6] = [&PACKET, &TUPLE, &CONN, &ICMP, &TABLE, &SETTINGS];

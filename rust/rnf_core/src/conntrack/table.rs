@@ -453,11 +453,18 @@ where
     /// namespace is going away) or, with `None`, every confirmed connection,
     /// calling `gone` with each slot. Unconfirmed ones stay with their
     /// owners. Returns how many.
-    pub fn flush(&mut self, netns: Option<u32>, mut gone: impl FnMut(u32)) -> u32 {
+    pub fn flush(&mut self, netns: Option<u32>, gone: impl FnMut(u32)) -> u32 {
+        self.flush_matching(|c| netns.is_none_or(|n| c.netns == n), gone)
+    }
+
+    /// Removes every confirmed connection for which `doomed` holds (the
+    /// kernel's `nf_ct_iterate_cleanup()`), calling `gone` with each slot.
+    /// Unconfirmed ones stay with their owners. Returns how many.
+    pub fn flush_matching(&mut self, doomed: impl Fn(&Conn) -> bool, mut gone: impl FnMut(u32)) -> u32 {
         let mut removed = 0;
         for i in 0..self.capacity() {
             if let Some(c) = self.get(i) {
-                if self.is_hashed(i) && netns.is_none_or(|n| c.netns == n) {
+                if self.is_hashed(i) && doomed(c) {
                     self.remove(i);
                     gone(i);
                     removed += 1;
@@ -523,6 +530,46 @@ where
         None
     }
 
+    /// Moves every connection onto new bucket arrays, `buckets` for the
+    /// tuple hash and `src_buckets` for the by-source index (the kernel's
+    /// `nf_conntrack_hash_resize()`), and returns the old ones for the
+    /// caller to free outside its lock. Either array empty: nothing
+    /// changes, and the new arrays come back as the error. Slots, and so
+    /// connections' indices, stay where they are; only the chains are
+    /// rebuilt.
+    pub fn rehash(&mut self, mut buckets: B, mut src_buckets: B) -> Result<(B, B), (B, B)> {
+        if buckets.is_empty() || src_buckets.is_empty() {
+            return Err((buckets, src_buckets));
+        }
+        for b in buckets.iter_mut().chain(src_buckets.iter_mut()) {
+            *b = NIL;
+        }
+        let old = core::mem::replace(&mut self.buckets, buckets);
+        let old_src = core::mem::replace(&mut self.src_buckets, src_buckets);
+        for i in 0..self.capacity() {
+            let Some(Slot { conn: Some(conn), hashed, bysrc, .. }) = self.slot(i).copied() else { continue };
+            if hashed {
+                for dir in [Direction::Original, Direction::Reply] {
+                    let b = self.bucket_of(&conn.tuple[dir as usize], conn.netns) as usize;
+                    let head = self.buckets.get(b).copied().unwrap_or(NIL);
+                    self.set_next(node(i, dir), head);
+                    if let Some(h) = self.buckets.get_mut(b) {
+                        *h = node(i, dir);
+                    }
+                }
+            }
+            if bysrc {
+                let b = self.src_bucket_of_conn(&conn) as usize;
+                let head = self.src_buckets.get(b).copied().unwrap_or(NIL);
+                self.set_src_next(i, head);
+                if let Some(h) = self.src_buckets.get_mut(b) {
+                    *h = i;
+                }
+            }
+        }
+        Ok((old, old_src))
+    }
+
     /// Every confirmed connection with its slot index, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &Conn)> + '_ {
         self.slots
@@ -548,6 +595,21 @@ pub fn default_buckets(ram_bytes: u64, bucket_head_bytes: u64) -> u32 {
         ram_bytes / 16_384 / bucket_head_bytes.max(1)
     };
     n.clamp(1024, 262_144) as u32
+}
+
+/// The bucket count the kernel makes of a requested `n`
+/// (`nf_ct_alloc_hashtable()`): rounded up to a whole page of bucket heads,
+/// `per_page` of them (`PAGE_SIZE / sizeof(struct hlist_nulls_head)`).
+/// `None` for 0 (`EINVAL` in `nf_conntrack_hash_resize()`) and for more
+/// than `INT_MAX / 8` (the kernel's limit; `ENOMEM`).
+pub fn round_buckets(n: u32, per_page: u32) -> Option<u32> {
+    const LIMIT: u32 = i32::MAX as u32 / 8;
+    if n == 0 || n > LIMIT {
+        return None;
+    }
+    let per_page = per_page.max(1);
+    let rounded = n.div_ceil(per_page).checked_mul(per_page)?;
+    (rounded <= LIMIT).then_some(rounded)
 }
 
 #[cfg(test)]
@@ -728,5 +790,75 @@ mod tests {
         assert!(!t.link_bysource(x));
         assert!(same_src(&t, 1, 100).is_empty());
         assert!(t.remove(x).is_some());
+    }
+
+    #[test]
+    fn rehash_keeps_every_connection_findable() {
+        let mut a = Arena::new(64, 4);
+        let mut t = a.table();
+        let mut slots = Vec::new();
+        for p in 0..40u16 {
+            let c = udp(CLIENT, 1000 + p % 10, [192, 0, 2, (p / 10) as u8], 53, 1 + u32::from(p % 2));
+            let i = t.insert(c).unwrap();
+            let linked = p % 3 == 0;
+            if linked {
+                assert!(t.link_bysource(i));
+            }
+            slots.push((i, c, linked));
+        }
+        // One unconfirmed connection stays unhashed and unlinked.
+        let u = t.alloc(udp(CLIENT, 7, [192, 0, 2, 9], 53, 1)).unwrap();
+        fn check(t: &ConnTable<&mut [Slot], &mut [u32]>, slots: &[(u32, Conn, bool)]) {
+            for (i, c, _) in slots {
+                assert_eq!(t.find(&c.tuple[0], c.netns), Some((*i, Direction::Original)));
+                assert_eq!(t.find(&c.tuple[1], c.netns), Some((*i, Direction::Reply)));
+            }
+            assert_eq!(t.find(&udp(CLIENT, 7, [192, 0, 2, 9], 53, 1).tuple[0], 1), None);
+            for sport in 1000..1010u16 {
+                let mut want: Vec<u32> = slots
+                    .iter()
+                    .filter(|(_, c, linked)| *linked && c.tuple[0].src_id == sport && c.netns == 1)
+                    .map(|(i, _, _)| *i)
+                    .collect();
+                let mut got = same_src(t, 1, sport);
+                want.sort();
+                got.sort();
+                assert_eq!(got, want, "by-source chain of port {sport}");
+            }
+        }
+        check(&t, &slots);
+        let (mut b16, mut s16) = (vec![0u32; 16], vec![0u32; 16]);
+        let (old_b, _) = t.rehash(&mut b16[..], &mut s16[..]).ok().unwrap();
+        assert_eq!(old_b.len(), 4);
+        assert_eq!(t.buckets(), 16);
+        check(&t, &slots);
+        let (mut b1, mut s1) = (vec![0u32; 1], vec![0u32; 1]);
+        assert!(t.rehash(&mut b1[..], &mut s1[..]).is_ok());
+        check(&t, &slots);
+        // Removal and GC still walk the rebuilt chains.
+        let (i0, c0, _) = slots.remove(0);
+        assert!(t.remove(i0).is_some());
+        assert_eq!(t.find(&c0.tuple[1], c0.netns), None);
+        check(&t, &slots);
+        assert!(t.hash(u).is_ok());
+        let (removed, _) = t.gc(5000, 0, 1, |_, _| {});
+        assert_eq!(removed as usize, slots.len() + 1);
+        assert_eq!(t.count(), 0);
+        // Empty arrays are refused and the table keeps its own.
+        let (mut e, mut s2) = (vec![0u32; 0], vec![0u32; 2]);
+        assert!(t.rehash(&mut e[..], &mut s2[..]).is_err());
+        assert_eq!(t.buckets(), 1);
+    }
+
+    #[test]
+    fn buckets_round_up_to_a_page_of_heads() {
+        assert_eq!(round_buckets(1, 512), Some(512));
+        assert_eq!(round_buckets(512, 512), Some(512));
+        assert_eq!(round_buckets(1000, 512), Some(1024));
+        assert_eq!(round_buckets(7812, 512), Some(8192));
+        assert_eq!(round_buckets(0, 512), None);
+        assert_eq!(round_buckets(i32::MAX as u32 / 8 + 1, 512), None);
+        assert_eq!(round_buckets(u32::MAX, 512), None);
+        assert_eq!(round_buckets(5, 0), Some(5));
     }
 }

@@ -196,8 +196,50 @@ const EXP_CHALLENGE_ACK: u8 = 0x40;
 const SIMULTANEOUS_OPEN: u8 = 0x80;
 /// `MAXACKWINCONST`: the least window the ACK lower bound allows, bytes.
 const MAXACKWINCONST: u32 = 66000;
-/// `nf_conntrack_tcp_max_retrans`: identical ACKs before the short timeout.
-const MAX_RETRANS: u8 = 3;
+/// The per-namespace TCP settings (`struct nf_tcp_net` in
+/// include/net/netns/conntrack.h besides the timeouts), as the
+/// `net.netfilter.nf_conntrack_tcp_*` sysctls set them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpSettings {
+    /// `nf_conntrack_tcp_loose` (default on): a segment other than a SYN
+    /// may open a connection, picked up mid-stream with liberal window
+    /// checks.
+    pub loose: bool,
+    /// `nf_conntrack_tcp_be_liberal` (default off): segments outside the
+    /// window are accepted, not INVALID (only the RST checks remain).
+    pub be_liberal: bool,
+    /// `nf_conntrack_tcp_ignore_invalid_rst` (default off): a RST below the
+    /// peer's highest ACK is not INVALID.
+    pub ignore_invalid_rst: bool,
+    /// `nf_conntrack_tcp_max_retrans` (default 3): identical ACKs in a row
+    /// after which the connection gets the `max_retrans` timeout.
+    pub max_retrans: u8,
+}
+
+impl Default for TcpSettings {
+    /// The kernel's defaults (`nf_tcp_init_net()`).
+    fn default() -> Self {
+        TcpSettings { loose: true, be_liberal: false, ignore_invalid_rst: false, max_retrans: 3 }
+    }
+}
+
+/// Why an accepted segment may shorten the connection's timeout: the
+/// conditions `nf_conntrack_tcp_packet()` tests, in its order, before it
+/// settles on the state's own timeout (see
+/// [`crate::conntrack::conn::Timeouts::tcp_for`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct TimeoutCaps {
+    /// `retrans >= tcp_max_retrans`: capped by `tcp_timeout_max_retrans`.
+    pub retrans: bool,
+    /// A RST that left the connection ESTABLISHED: capped by
+    /// `tcp_timeout_unacknowledged`.
+    pub rst_established: bool,
+    /// Data not yet acknowledged: capped by `tcp_timeout_unacknowledged`.
+    pub unacked: bool,
+    /// The last segment advertised a zero window: capped by
+    /// `tcp_timeout_max_retrans`.
+    pub zero_window: bool,
+}
 
 /// Window tracking state of one direction (`struct ip_ct_tcp_state`).
 /// Sequence numbers in host order; windows in bytes after scaling.
@@ -313,9 +355,8 @@ pub enum TcpVerdict {
         /// The handshake just completed: mark the connection ASSURED (the
         /// caller does, if a reply has been seen).
         assured: bool,
-        /// Use at most the "unacknowledged" timeout (retransmissions,
-        /// unacknowledged data, a zero window, or a RST kept ESTABLISHED).
-        short_timeout: bool,
+        /// What may shorten the timeout of `state`.
+        caps: TimeoutCaps,
     },
     /// Accepted without changing the state (`sIG`, or outside the window
     /// in a way the kernel tolerates).
@@ -336,7 +377,7 @@ enum WindowCheck {
 impl TcpTrack {
     /// The tracking state of a new connection whose first segment is `seg`,
     /// or `None` if it cannot open one (`tcp_new`): a SYN, or with `loose`
-    /// (`nf_conntrack_tcp_loose`, default on) an ACK picking up an
+    /// (`nf_conntrack_tcp_loose`, default on) another segment picking up an
     /// established connection with liberal window checks. The state is
     /// still NONE: run `seg` through [`TcpTrack::packet`] next, as the kernel
     /// runs `tcp_packet` for the first segment too.
@@ -389,15 +430,22 @@ impl TcpTrack {
         )
     }
 
-    /// Tracks one segment seen in direction `dir` (`nf_conntrack_tcp_packet`).
-    /// `seen_reply` and `assured` are the connection's status before it.
-    pub fn packet(&mut self, dir: Direction, seg: &TcpSegment, seen_reply: bool, assured: bool) -> TcpVerdict {
+    /// Tracks one segment seen in direction `dir` (`nf_conntrack_tcp_packet`)
+    /// under the namespace's settings `cfg`. `seen_reply` and `assured` are
+    /// the connection's status before it.
+    pub fn packet(
+        &mut self,
+        dir: Direction,
+        seg: &TcpSegment,
+        seen_reply: bool,
+        assured: bool,
+        cfg: &TcpSettings,
+    ) -> TcpVerdict {
         let d = dir as usize & 1;
         let od = d ^ 1;
         let index = TcpIndex::of(seg.flags);
         let mut old = self.state;
         let mut check_window = true;
-        let mut short_timeout = false;
         let new = match transition(dir, index, old) {
             IV => return TcpVerdict::Invalid,
             IG => match self.ignored(dir, index, seg, old) {
@@ -448,16 +496,16 @@ impl TcpTrack {
                         let maxack = self.seen[od].td_maxack;
                         if seq == 0 && !self.is_established(assured) {
                             // Probably the answer to a SYN we let through.
-                        } else if before(seq, maxack) {
+                        } else if before(seq, maxack) && !cfg.ignore_invalid_rst {
                             return TcpVerdict::Invalid;
                         } else if !self.is_established(assured) || seq == maxack {
                             // The exact RST: close.
                         } else if self.last_index == TcpIndex::Ack && self.last_dir == dir && seq == self.last_end {
                             // A RST right after data in the same direction.
                         } else {
-                            // Not exact: keep the state for a challenge ACK.
+                            // Not exact: keep the state for a challenge ACK
+                            // (the timeout is capped: a RST in ESTABLISHED).
                             new = old;
-                            short_timeout = true;
                         }
                     }
                     let rst_to_let_through = ((seen_reply
@@ -472,13 +520,13 @@ impl TcpTrack {
                     if rst_to_let_through || rst_to_challenge {
                         check_window = false;
                     }
-                    return self.finish(dir, index, seg, old, new, assured, check_window, short_timeout);
+                    return self.finish(dir, index, seg, old, new, assured, check_window, cfg);
                 }
                 TcpState::Close
             }
             To(s) => s,
         };
-        self.finish(dir, index, seg, old, new, assured, check_window, short_timeout)
+        self.finish(dir, index, seg, old, new, assured, check_window, cfg)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -491,10 +539,10 @@ impl TcpTrack {
         new: TcpState,
         assured: bool,
         check_window: bool,
-        mut short_timeout: bool,
+        cfg: &TcpSettings,
     ) -> TcpVerdict {
         if check_window {
-            match self.in_window(dir, index, seg) {
+            match self.in_window(dir, index, seg, cfg.be_liberal) {
                 WindowCheck::Accept => {}
                 WindowCheck::Ignore => return TcpVerdict::Ignore,
                 WindowCheck::Invalid => return TcpVerdict::Invalid,
@@ -508,11 +556,15 @@ impl TcpTrack {
             self.seen[d].flags |= CLOSE_INIT;
         }
         let unacked = (self.seen[0].flags | self.seen[1].flags) & DATA_UNACKNOWLEDGED != 0;
-        short_timeout |= self.retrans >= MAX_RETRANS || unacked || self.last_win == 0;
-        short_timeout |= index == TcpIndex::Rst && new == TcpState::Established;
+        let caps = TimeoutCaps {
+            retrans: self.retrans >= cfg.max_retrans,
+            rst_established: index == TcpIndex::Rst && new == TcpState::Established,
+            unacked,
+            zero_window: self.last_win == 0,
+        };
         let handshake_done =
             !assured && matches!(old, TcpState::SynRecv | TcpState::Established) && new == TcpState::Established;
-        TcpVerdict::Accept { state: new, assured: handshake_done, short_timeout }
+        TcpVerdict::Accept { state: new, assured: handshake_done, caps }
     }
 
     /// The "ignored packet" handling of `nf_conntrack_tcp_packet`: either
@@ -579,8 +631,11 @@ impl TcpTrack {
     }
 
     /// `tcp_in_window()` without NAT sequence adjustment: whether the segment
-    /// fits the windows seen so far; updates them when it does.
-    fn in_window(&mut self, dir: Direction, index: TcpIndex, seg: &TcpSegment) -> WindowCheck {
+    /// fits the windows seen so far; updates them when it does. With
+    /// `be_liberal` (`nf_conntrack_tcp_be_liberal`), as for a peer flagged
+    /// liberal, what would be ignored or invalid is accepted
+    /// (`nf_tcp_store_invalid()`).
+    fn in_window(&mut self, dir: Direction, index: TcpIndex, seg: &TcpSegment, be_liberal: bool) -> WindowCheck {
         let d = dir as usize & 1;
         let r = d ^ 1;
         let mut seq = seg.seq;
@@ -636,7 +691,7 @@ impl TcpTrack {
             seq = self.seen[d].td_end;
             end = seq;
         }
-        let liberal = self.seen[d].flags & BE_LIBERAL != 0;
+        let liberal = self.seen[d].flags & BE_LIBERAL != 0 || be_liberal;
         let verdict = |v: WindowCheck| if liberal { WindowCheck::Accept } else { v };
         let (snd, rcv) = (self.seen[d], self.seen[r]);
         if !before(seq, snd.td_maxend.wrapping_add(1)) {
