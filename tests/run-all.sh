@@ -18,7 +18,11 @@
 #           with NAT=rnf (the stock iptables-legacy -t nat on rnf_tables_nat
 #           and rnf_nat, real traffic translated); tests/guest/ctnames.sh with
 #           CT=rnf (the kernel's conntrack names: /proc/net/nf_conntrack,
-#           its statistics and sysctls, against nf_conntrack in the same boot).
+#           its statistics and sysctls, against nf_conntrack in the same boot);
+#           tests/guest/mangle.sh with TABLES=rnf (the packet-editing and raw
+#           targets); tests/guest/firewall.sh with FW=rnf (a fw3-shaped router
+#           firewall in raw, mangle, nat and filter, saves and counters as the
+#           kernel's).
 #
 # Each check prints `PASS: arch: area: name` or `FAIL: arch: area: name: why`
 # (arch: the ARCH it ran on; host-only checks name the ARCH of the kernel
@@ -268,6 +272,19 @@ test_arch() {
     # with it; CT=kernel (vm-test.sh tests/guest/ctnames.sh -a CT=kernel)
     # runs the rest of the checks against the kernel's alone.
     guest_script "$arch" ctnames.sh ctnames -t 900 -a CT=rnf -m "$moddir/rnf_conntrack.ko"
+
+    echo "=== $arch: guest: tests/guest/mangle.sh, TABLES=rnf (TCPMSS, DSCP, TOS, CT, NOTRACK; mangle and raw)"
+    # TABLES=kernel (vm-test.sh tests/guest/mangle.sh -a TABLES=kernel) runs
+    # it against the kernel's xt_TCPMSS, xt_DSCP, xt_CT and tables: the oracle.
+    guest_script "$arch" mangle.sh mangle -t 900 -a TABLES=rnf -m "$moddir/rnf_conntrack.ko" \
+        -m "$moddir/rnf_tables.ko" -m "$moddir/rnf_tables_mangle.ko" -m "$moddir/rnf_tables_raw.ko"
+
+    echo "=== $arch: guest: tests/guest/firewall.sh, FW=rnf (a router's fw3-shaped firewall in every table)"
+    # Its expected saves and counters come from FW=kernel
+    # (vm-test.sh tests/guest/firewall.sh -a FW=kernel), where it passes too.
+    guest_script "$arch" firewall.sh firewall -t 900 -a FW=rnf -m "$moddir/rnf_conntrack.ko" \
+        -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko" -m "$moddir/rnf_tables_nat.ko" \
+        -m "$moddir/rnf_tables_mangle.ko" -m "$moddir/rnf_tables_raw.ko"
 
     # Another guest script goes here: guest_script with the modules in $moddir.
 }
