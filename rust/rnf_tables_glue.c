@@ -54,6 +54,17 @@ int rnf_skb_ct_mark(const struct sk_buff *skb, u32 *mark)
 	return 0;
 }
 
+int rnf_skb_ct_expires(const struct sk_buff *skb, u32 *secs)
+{
+	enum ip_conntrack_info ctinfo;
+	const struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
+
+	if (!ct)
+		return -ENOENT;
+	*secs = nf_ct_expires(ct) / HZ;
+	return 0;
+}
+
 void rnf_skb_set_ct_mark(struct sk_buff *skb, u32 mark)
 {
 	enum ip_conntrack_info ctinfo;

@@ -297,6 +297,13 @@ u32 rnf_nfct_slot(const struct rnf_ct *c);
 void rnf_nfct_set_slot(struct rnf_ct *c, u32 slot);
 u32 rnf_nfct_status(const struct rnf_ct *c);
 void rnf_nfct_set_status(struct rnf_ct *c, u32 status);
+/*
+ * Mirrors the connection's timeout into nf_conn.timeout as the kernel keeps
+ * it (__nf_ct_refresh_acct): jiffies from now while unconfirmed, the
+ * (u32) jiffies it expires at once confirmed; what nf_ct_expires() reads
+ * (xt_conntrack's --ctexpire).
+ */
+void rnf_nfct_set_timeout(struct rnf_ct *c, u32 timeout);
 u8 rnf_nfct_proto(const struct rnf_ct *c);
 void rnf_nfct_set_tuple(struct rnf_ct *c, u8 dir, const u8 *src, const u8 *dst,
 			u16 src_id, u16 dst_id, u8 proto, u8 l3num);

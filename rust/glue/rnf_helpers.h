@@ -117,6 +117,11 @@ void rnf_skb_set_mark(struct sk_buff *skb, u32 mark);
  * 0 and *@mark, or -ENOENT when it carries none (untracked included).
  */
 int rnf_skb_ct_mark(const struct sk_buff *skb, u32 *mark);
+/*
+ * The seconds the connection @skb carries has left, nf_ct_expires(ct) / HZ
+ * as xt_conntrack.c computes them: 0 and *@secs, or -ENOENT without one.
+ */
+int rnf_skb_ct_expires(const struct sk_buff *skb, u32 *secs);
 /* WRITE_ONCE(ct->mark, @mark) on @skb's connection; nothing without one. */
 void rnf_skb_set_ct_mark(struct sk_buff *skb, u32 mark);
 /* skb->pkt_type (PACKET_*). */

@@ -101,9 +101,10 @@ impl Tracker {
             };
             match outcome {
                 Outcome::Accept(ctinfo) | Outcome::Ignored(ctinfo) => {
-                    let status = g.table.get(i).map_or(0, |c| c.status);
+                    let (status, expires) = g.table.get(i).map_or((0, 0), |c| (c.status, c.expires));
                     if let Some(o) = g.obj(i) {
                         o.set_status(status);
+                        o.set_timeout(expires);
                         // nf_ct_refresh_acct() counts what renewed the timeout.
                         if matches!(outcome, Outcome::Accept(_)) {
                             o.acct_add(dir as u8, skb.len());
@@ -169,6 +170,7 @@ impl Tracker {
                 }
             }
         }
+        let relative = conn.expires.saturating_sub(now);
         let new = new_unconfirmed(&mut g, st.net(), conn, sw.acct);
         if new.is_some() {
             pn.count_add(1);
@@ -177,6 +179,7 @@ impl Tracker {
         drop(g);
         match new {
             Some(obj) => {
+                obj.set_timeout(relative);
                 obj.acct_add(Direction::Original as u8, skb.len());
                 obj.attach(skb, CtInfo::New as u8);
                 // The skb holds the object now; this was not the last
@@ -210,13 +213,15 @@ impl Tracker {
         let mut g = self.state.lock();
         match g.table.hash(i) {
             Ok(()) => {
-                let mut status = 0;
+                let (mut status, mut expires) = (0, 0);
                 if let Some(c) = g.table.get_mut(i) {
                     c.status |= conn::IPS_CONFIRMED;
                     status = c.status;
+                    expires = c.expires;
                 }
                 let obj = ct.to_ref();
                 obj.set_status(status);
+                obj.set_timeout(expires);
                 if let Some(r) = g.refs.get_mut(i as usize) {
                     *r = Some(obj);
                 }

@@ -175,6 +175,10 @@ impl Env for HookEnv<'_> {
         };
         Some([one(&t[0]), one(&t[1])])
     }
+
+    fn ct_expires(&mut self) -> Option<u32> {
+        tglue::ct_expires(self.skb)
+    }
 }
 
 /// The ICMP(v6) code or RST a REJECT target answers with.

@@ -15,7 +15,7 @@
 #                 --save-mark across the packets of one connection, connmark,
 #                 length, iprange, pkttype (unicast, and multicast over
 #                 IPv6), mac, addrtype, conntrack --ctorigsrc/--ctreplsrc/
-#                 --ctdir/--ctorigdstport on a request and its reply, tcpmss
+#                 --ctdir/--ctorigdstport/--ctexpire on a request and its reply, tcpmss
 #                 on a SYN, dscp on unmarked traffic
 #
 # Kernel modules TABLES=kernel needs for these, loaded by tables.sh.
@@ -233,8 +233,12 @@ ext_traffic() {
         "-p udp --dport 7008 -m addrtype --dst-type LOCAL --limit-iface-in -j DROP" \
         "-p udp --dport 7010 -m dscp --dscp 0 -m dscp ! --dscp 0x2e -j DROP" \
         "-p udp --dport 7009 -m conntrack --ctorigsrc $_cli --ctdir ORIGINAL --ctorigdstport 7009 -j ACCEPT"
-    # The echo's reply: REPLY direction, its original source the client.
+    # The echo's reply: REPLY direction, its original source the client;
+    # its connection has about 30 s left (nf_conntrack_udp_timeout), so
+    # --ctexpire 0:19 and ! --ctexpire 20:40 both miss it.
     ext_rule_list "$_c" OUTPUT \
+        "-p udp --sport 7009 -m conntrack --ctexpire 0:19 -j DROP" \
+        "-p udp --sport 7009 -m conntrack ! --ctexpire 20:40 -j DROP" \
         "-p udp --sport 7009 -m conntrack --ctdir ORIGINAL -j DROP" \
         "-p udp --sport 7009 -m conntrack --ctorigsrc $_cli --ctreplsrc $_srv --ctdir REPLY --ctreplsrcport 7009 -j ACCEPT"
     # The flow on 7003 must be accepted (and answered) so that its
@@ -260,8 +264,10 @@ ext_traffic() {
         _n=$((_n + 1))
         expect_pkts "$_f: INPUT rule $_n" server "$_c" INPUT "$_n" "$_want"
     done
-    expect_pkts "$_f: OUTPUT --ctdir ORIGINAL misses the reply" server "$_c" OUTPUT 1 0
-    expect_pkts "$_f: OUTPUT --ctdir REPLY --ctorigsrc client --ctreplsrc server" server "$_c" OUTPUT 2 1
+    expect_pkts "$_f: OUTPUT --ctexpire 0:19 misses the reply" server "$_c" OUTPUT 1 0
+    expect_pkts "$_f: OUTPUT ! --ctexpire 20:40 misses the reply" server "$_c" OUTPUT 2 0
+    expect_pkts "$_f: OUTPUT --ctdir ORIGINAL misses the reply" server "$_c" OUTPUT 3 0
+    expect_pkts "$_f: OUTPUT --ctdir REPLY --ctorigsrc client --ctreplsrc server" server "$_c" OUTPUT 4 1
     "$_c" server -F
     "$_c" server -F OUTPUT
     bg_stop_all

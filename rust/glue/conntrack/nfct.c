@@ -179,6 +179,11 @@ void rnf_nfct_set_status(struct rnf_ct *c, u32 status)
 	WRITE_ONCE(c->ct.status, status);
 }
 
+void rnf_nfct_set_timeout(struct rnf_ct *c, u32 timeout)
+{
+	WRITE_ONCE(c->ct.timeout, timeout);
+}
+
 u8 rnf_nfct_proto(const struct rnf_ct *c)
 {
 	return c->ct.tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.protonum;

@@ -76,6 +76,15 @@ impl CtRef {
         unsafe { bindings::rnf_nfct_set_status(self.ptr(), status) }
     }
 
+    /// Mirrors the connection's timeout into `nf_conn.timeout` (jiffies,
+    /// truncated to 32 bits as `nfct_time_stamp`): relative while the
+    /// connection is unconfirmed, absolute once it is, as
+    /// `__nf_ct_refresh_acct` keeps it.
+    pub fn set_timeout(&self, timeout: u64) {
+        // SAFETY: `raw` is live (type invariant).
+        unsafe { bindings::rnf_nfct_set_timeout(self.ptr(), timeout as u32) }
+    }
+
     /// Mirrors tuple `t` of direction `dir` (0 original, 1 reply) into
     /// `nf_conn.tuplehash[dir].tuple`.
     pub fn set_tuple(&self, dir: u8, t: &Tuple) {

@@ -101,6 +101,16 @@ pub fn ct_mark(skb: &Skb<'_>) -> Option<u32> {
     (rc == 0).then_some(mark)
 }
 
+/// The seconds the connection `skb` carries has left (`nf_ct_expires(ct) /
+/// HZ`), `None` without one.
+pub fn ct_expires(skb: &Skb<'_>) -> Option<u32> {
+    let mut secs = 0u32;
+    // SAFETY: the skb is valid while borrowed; `secs` is writable. The
+    // connection `_nfct` points to is held by the skb's reference.
+    let rc = unsafe { bindings::rnf_skb_ct_expires(skb.as_ptr(), &mut secs) };
+    (rc == 0).then_some(secs)
+}
+
 /// Sets the mark of the connection `skb` carries (`WRITE_ONCE`); nothing
 /// without one.
 pub fn set_ct_mark(skb: &Skb<'_>, mark: u32) {

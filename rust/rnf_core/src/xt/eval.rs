@@ -205,6 +205,12 @@ pub trait Env {
     fn ct_tuples(&mut self) -> Option<[CtTuple; 2]> {
         None
     }
+    /// The seconds the packet's connection has left (`nf_ct_expires(ct) /
+    /// HZ`, include/net/netfilter/nf_conntrack.h), what `--ctexpire`
+    /// compares; `None` when the packet carries no connection.
+    fn ct_expires(&mut self) -> Option<u32> {
+        None
+    }
 }
 
 /// Which device an address-type lookup is restricted to

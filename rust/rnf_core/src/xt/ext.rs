@@ -269,12 +269,6 @@ const XT_TCP_INV_MASK: u8 = 0x0f;
 const XT_UDP_INV_MASK: u8 = 0x03;
 const IPT_ICMP_INV: u8 = 0x01;
 
-/// `XT_CONNTRACK_EXPIRES`: the one conntrack match flag this engine cannot
-/// evaluate (rnf_conntrack offers no connection's remaining time to other
-/// modules yet); a rule with it is refused with EINVAL rather than
-/// mis-matched. Every other flag is evaluated, and bits the kernel does
-/// not know are ignored as the kernel ignores them.
-pub(crate) const CT_UNSUPPORTED: u16 = 0x0080;
 
 /// Decodes and checks a match's data (`checkentry`).
 pub(crate) fn decode_match(e: &Ext, d: &[u8], cx: &CheckCtx<'_>) -> Result<MatchKind, Error> {
@@ -345,9 +339,6 @@ pub(crate) fn decode_match(e: &Ext, d: &[u8], cx: &CheckCtx<'_>) -> Result<Match
             } else {
                 info.state_mask = ne16(d, 150).ok_or(short)?;
                 info.status_mask = ne16(d, 152).ok_or(short)?;
-            }
-            if info.match_flags & CT_UNSUPPORTED != 0 {
-                return Err(Error::inval("conntrack: --ctexpire is not supported"));
             }
             MatchKind::Conntrack(info)
         }

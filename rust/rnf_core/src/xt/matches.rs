@@ -177,8 +177,7 @@ fn tuple_port(t: &[CtTuple; 2], k: usize) -> u16 {
 }
 
 /// `conntrack_mt` (all revisions; revisions 1 and 2 compare one port,
-/// decoded as a one-port range, revision 3 a range), for every flag but
-/// `XT_CONNTRACK_EXPIRES` (refused at translate).
+/// decoded as a one-port range, revision 3 a range).
 fn conntrack<E: Env>(c: &ConntrackInfo, f: &Facts<'_>, env: &mut E) -> bool {
     let ct = env.conntrack();
     if !conntrack_state(c, ct) {
@@ -196,7 +195,7 @@ fn conntrack<E: Env>(c: &ConntrackInfo, f: &Facts<'_>, env: &mut E) -> bool {
         return false;
     }
     if !CT_ADDR_FLAGS.iter().chain(CT_PORT_FLAGS.iter()).any(|&fl| want(fl)) {
-        return true;
+        return ct_expires_match(c, env);
     }
     // The tests on the connection's tuples. An Env that cannot give them
     // matches nothing that asks (the kernel always has them).
@@ -217,7 +216,20 @@ fn conntrack<E: Env>(c: &ConntrackInfo, f: &Facts<'_>, env: &mut E) -> bool {
             }
         }
     }
-    true
+    ct_expires_match(c, env)
+}
+
+/// `XT_CONNTRACK_EXPIRES` (0x0080): the seconds left within
+/// `expires_min..=expires_max`, or outside with `!`.
+fn ct_expires_match<E: Env>(c: &ConntrackInfo, env: &mut E) -> bool {
+    const EXPIRES: u16 = 0x0080;
+    if c.match_flags & EXPIRES == 0 {
+        return true;
+    }
+    // An Env that cannot tell matches nothing that asks (the kernel always can).
+    let Some(left) = env.ct_expires() else { return false };
+    let inside = left >= c.expires[0] && left <= c.expires[1];
+    !(inside ^ (c.invert_flags & EXPIRES == 0))
 }
 
 /// The state and direction part of `conntrack_mt`.

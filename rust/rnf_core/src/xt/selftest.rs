@@ -265,11 +265,8 @@ mod xt_area_cases {
             x.copy_from_slice(&2000u32.to_ne_bytes());
         }
         ensure(errno_of(Family::Ipv4, ANY, &[(b"limit", 0, &lim)], st) == errno::ERANGE, "limit burst 0: ERANGE")?;
-        let mut ct = [0u8; 164];
-        if let Some(x) = ct.get_mut(146..148) {
-            x.copy_from_slice(&0x0080u16.to_ne_bytes()); // --ctexpire: not supported
-        }
-        ensure(errno_of(Family::Ipv4, ANY, &[(b"conntrack", 3, &ct)], st) == errno::EINVAL, "conntrack EXPIRES: EINVAL")?;
+        let ct = [0u8; 160];
+        ensure(errno_of(Family::Ipv4, ANY, &[(b"conntrack", 3, &ct)], st) == errno::EINVAL, "conntrack rev 3 data size: EINVAL")?;
         ensure(errno_of(Family::Ipv4, ANY, &[], TargetSpec::Standard(-7)) == errno::EINVAL, "verdict out of range: EINVAL")?;
         ensure(errno_of(Family::Ipv4, ANY, &[], TargetSpec::Other(b"REJECT", 0, &[7, 0, 0, 0, 0, 0, 0, 0])) == errno::EINVAL, "tcp-reset without -p tcp")?;
         ensure(errno_of(Family::Ipv6, IpSpec { flags: 0x01, proto: 1, ..ANY }, &[(b"icmp", 0, &[8, 0, 255, 0])], st) == errno::ENOENT, "icmp in ip6tables: ENOENT")?;

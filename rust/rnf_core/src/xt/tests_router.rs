@@ -30,6 +30,8 @@ struct REnv {
     /// (address bytes, device) -> answer of `addr_type`; 0 when absent.
     types: Vec<(Vec<u8>, AddrDev, u16)>,
     tuples: Option<[CtTuple; 2]>,
+    /// Seconds the connection has left (`ct_expires`).
+    expires: Option<u32>,
 }
 
 impl REnv {
@@ -44,6 +46,7 @@ impl REnv {
             mac: None,
             types: vec![],
             tuples: None,
+            expires: None,
         }
     }
 }
@@ -88,6 +91,9 @@ impl Env for REnv {
     }
     fn ct_tuples(&mut self) -> Option<[CtTuple; 2]> {
         self.tuples
+    }
+    fn ct_expires(&mut self) -> Option<u32> {
+        self.expires
     }
 }
 
@@ -848,8 +854,21 @@ fn conntrack_addresses_ports_revisions_and_inversion() {
         e.ct = tracked;
         e.tuples = Some(tuples);
         assert_eq!(judge_in(&t, &udp4(), &mut e), V::Hit);
-        // --ctexpire is refused (rnf cannot read a connection's remaining time yet).
-        assert_eq!(errno_of(one(Family::Ipv4, ANY, vec![(b"conntrack", rev, ct_full(rev, 0x80, 0, [none; 4], p0, 0))])), errno::EINVAL);
+        // --ctexpire MIN:MAX: the seconds left within the range, both ends
+        // included, or outside it with `!`; nothing without an answer.
+        for (left, inv, want) in [(9, 0, V::Miss), (10, 0, V::Hit), (20, 0, V::Hit), (21, 0, V::Miss), (9, 0x80, V::Hit), (15, 0x80, V::Miss)] {
+            let mut d = ct_full(rev, 0x80, inv, [none; 4], p0, 0);
+            d[128..132].copy_from_slice(&10u32.to_ne_bytes());
+            d[132..136].copy_from_slice(&20u32.to_ne_bytes());
+            let t = one(Family::Ipv4, ANY, vec![(b"conntrack", rev, d)]).unwrap();
+            let mut e = REnv::new();
+            e.ct = tracked;
+            e.expires = Some(left);
+            assert_eq!(judge_in(&t, &udp4(), &mut e), want, "--ctexpire 10:20 with {left} s left, inv {inv:#x}");
+            let mut e = REnv::new();
+            e.ct = tracked;
+            assert_eq!(judge_in(&t, &udp4(), &mut e), V::Miss);
+        }
         // Bits the kernel does not know are ignored, as it ignores them.
         assert_eq!(run(rev, 0x4000 | ORIGSRC, 0, a(0, A, a4([255; 4])), p0, 0).0, V::Hit);
     }
