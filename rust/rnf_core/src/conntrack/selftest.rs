@@ -264,6 +264,19 @@ fn tcp_rst_as_only_reply_kills() -> Result<(), &'static str> {
     ensure(matches!(o, Outcome::Kill(_)), "RST before any other reply kills the entry")
 }
 
+fn tcp_ignored_reply_sets_seen_reply() -> Result<(), &'static str> {
+    // Found by the conntrack fuzz target: an ACK answering a SYN is
+    // ignored (sIG) but accepted, and nf_conntrack_in marks the connection
+    // SEEN_REPLY for every accepted reply-direction packet.
+    let mut f = Flow::open(&tcp_pkt(Direction::Original, SYN, CISN, 0, 0))?;
+    let o = f.seg(Direction::Reply, ACK, SISN, CISN + 1, 0)?;
+    ensure(o == Outcome::Ignored(CtInfo::EstablishedReply), "ignored reply ACK accepted")?;
+    ensure(f.conn.tcp_state() == Some(TcpState::SynSent), "state kept")?;
+    ensure(f.conn.status & IPS_SEEN_REPLY != 0, "SEEN_REPLY")?;
+    let o = f.seg(Direction::Original, SYN, CISN, 0, 0)?;
+    ensure(o == Outcome::Accept(CtInfo::Established), "the client's next packet is ESTABLISHED")
+}
+
 fn tcp_invalid_does_not_change_state() -> Result<(), &'static str> {
     let mut f = Flow::open(&tcp_pkt(Direction::Original, SYN, CISN, 0, 0))?;
     // A SYN/ACK in the original direction is invalid in SYN_SENT.
@@ -376,6 +389,7 @@ pub const CONN: Suite = Suite {
         Case { name: c"tcp_handshake_establishes_and_assures", run: tcp_handshake_establishes_and_assures },
         Case { name: c"tcp_fin_sequence_reaches_time_wait", run: tcp_fin_sequence_reaches_time_wait },
         Case { name: c"tcp_rst_as_only_reply_kills", run: tcp_rst_as_only_reply_kills },
+        Case { name: c"tcp_ignored_reply_sets_seen_reply", run: tcp_ignored_reply_sets_seen_reply },
         Case { name: c"tcp_invalid_does_not_change_state", run: tcp_invalid_does_not_change_state },
         Case { name: c"tcp_segment_beyond_window_is_invalid", run: tcp_segment_beyond_window_is_invalid },
         Case { name: c"tcp_inexact_rst_keeps_established", run: tcp_inexact_rst_keeps_established },
