@@ -19,6 +19,9 @@
 #                the exceptions nf_conntrack_tcp_packet makes, INVALID
 #                changes nothing, SEEN_REPLY/ASSURED/ctinfo as the kernel
 #                sets them, timeouts among the configured ones
+#   conntrack_table  the connection table (slots, both hash chains, free
+#                list, by-source index) under insert, confirm, find, remove,
+#                gc, flush, early drop: every answer equals a plain model's
 #   nat_rewrite  manip_pkt and the ICMP error translation on built and on
 #                arbitrary packets: every checksum equal to a full
 #                recomputation (CHECKSUM_NONE, _COMPLETE, _PARTIAL), only

@@ -152,6 +152,26 @@ fn write_fuzz_seeds_conntrack() {
     write("conntrack", "generic6_corrupted", &gre);
 }
 
+/// `conntrack_table`: table size and seed, then operations (opcode byte
+/// and operands; tuples are one byte of a small pool).
+#[test]
+#[ignore]
+fn write_fuzz_seeds_conntrack_table() {
+    let head = |cap: u8, nb: u8| vec![cap, nb, 1, 0x12, 0x34, 0x56, 0x78];
+    // Insert three, a clash, alloc + NAT reply change + confirm, lookups,
+    // by-source link and walk, gc, early drop, flush.
+    let mut a = head(3, 2);
+    a.extend_from_slice(&[0, 0x01, 0x20, 0, 0x05, 0x31, 0, 0x09, 0x06, 0, 0x01, 0x00]);
+    a.extend_from_slice(&[1, 0x02, 0x00, 5, 3, 0x02, 0x36, 2, 3]);
+    a.extend_from_slice(&[3, 0x01, 0, 3, 0x04, 0, 9, 0, 9, 1, 11, 0x01, 0, 10, 0]);
+    a.extend_from_slice(&[6, 4, 0, 2, 8, 0, 20, 0, 7, 0]);
+    write("conntrack_table", "mixed", &a);
+    // A full table: early drop makes room in one namespace, not the other.
+    let mut b = head(2, 1);
+    b.extend_from_slice(&[0, 0x01, 0x00, 0, 0x02, 0x04, 0, 0x03, 0x00, 8, 0, 31, 1, 8, 0, 0, 0, 0x03, 0x00, 4, 0, 4, 1]);
+    write("conntrack_table", "full_early_drop", &b);
+}
+
 fn v16(a: &[u8]) -> Vec<u8> {
     let mut x = [0u8; 16];
     x[..a.len()].copy_from_slice(a);
