@@ -31,6 +31,9 @@
 #   xt_replace   SET_REPLACE blobs of every table (filter, nat, mangle, raw)
 #                and family: classified walk = linear walk, NAT targets
 #                only at their hooks, copy-out accepted again
+#   xt_eval      arbitrary packets (any hook, truncated anywhere) through
+#                the tables of xt_replace's seeds: every match and LOG read
+#                packet bytes; LOG lines fit, classified walk = linear walk
 #
 # Each run starts from the target's seeds (rust/rnf_core/fuzz/seeds/TARGET,
 # in git; regenerate: cd rust/rnf_core && cargo test -- --ignored

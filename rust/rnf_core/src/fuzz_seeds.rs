@@ -152,6 +152,28 @@ fn write_fuzz_seeds_conntrack() {
     write("conntrack", "generic6_corrupted", &gre);
 }
 
+/// `xt_eval`: table number (of xt_replace's seeds, in name order), hook,
+/// extra length, devices, MAC length, then a golden packet.
+#[test]
+#[ignore]
+fn write_fuzz_seeds_xt_eval() {
+    let pkts: [(&str, &[u8]); 6] = [
+        ("tcp_syn", &golden::IPV4_TCP_SYN),
+        ("icmp_echo", &golden::IPV4_ICMP_ECHO),
+        ("udp6", &golden::IPV6_UDP),
+        ("frag6_first", &golden::IPV6_FRAG_FIRST),
+        ("frag6_later", &golden::IPV6_FRAG_LATER),
+        ("hbh6_echo", &golden::IPV6_HBH_ECHO),
+    ];
+    for (k, (name, p)) in pkts.iter().enumerate() {
+        for hook in [1u8, 4] {
+            let mut v = vec![(k * 7) as u8 + hook, hook, 0, 3, 6, 0, 1, 2, 3, 4, 5];
+            v.extend_from_slice(p);
+            write("xt_eval", &std::format!("{name}_hook{hook}"), &v);
+        }
+    }
+}
+
 /// `conntrack_table`: table size and seed, then operations (opcode byte
 /// and operands; tuples are one byte of a small pool).
 #[test]

@@ -10,6 +10,7 @@ use rnf_core::packet::{L3Proto, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPRO
 pub use rnf_core::nat::rewrite::IPPROTO_UDPLITE;
 
 pub mod tcp_table;
+pub mod xt_env;
 
 /// Reads parameters off the fuzz input; past its end every read gives zero,
 /// so any input is a complete set of parameters.
