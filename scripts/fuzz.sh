@@ -88,11 +88,11 @@ for t in $targets; do
 		grep -E "ERROR: libFuzzer|SUMMARY|Test unit written" "$log" | head -n 4 || true
 		echo "fuzz.sh: $t: CRASH after ${execs:-0} executions; input in rust/rnf_core/fuzz/artifacts/$t/"
 		failed="$failed $t"
-		summary="$summary$(printf '%-12s %12s executions  CRASH' "$t" "${execs:-0}")
+		summary="$summary$(printf '%-16s %12s executions  CRASH' "$t" "${execs:-0}")
 "
 	else
 		echo "fuzz.sh: $t: ${execs:-0} executions in $secs s, no crash"
-		summary="$summary$(printf '%-12s %12s executions  ok' "$t" "${execs:-0}")
+		summary="$summary$(printf '%-16s %12s executions  ok' "$t" "${execs:-0}")
 "
 	fi
 done
