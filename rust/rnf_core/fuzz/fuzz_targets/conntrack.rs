@@ -8,9 +8,11 @@
 //!
 //! Input (every read past the end is zero):
 //! - byte 0: bit 0 IPv6; bits 1-2 protocol (TCP, UDP, ICMP echo, GRE as a
-//!   generic protocol); bit 3 custom timeouts (then 17 big-endian u16: the
-//!   ten TCP states, unack, UDP unreplied and replied, ICMP, ICMPv6,
-//!   generic); bits 4-5 HZ (100, 250, 300, 1000);
+//!   generic protocol); bit 3 custom settings (then 17 big-endian u16
+//!   timeouts: the ten TCP states, unacknowledged, max_retrans, UDP
+//!   unreplied and replied, ICMP, ICMPv6, generic; and a byte of TCP
+//!   switches: loose, be_liberal, ignore_invalid_rst, max_retrans); bits
+//!   4-5 HZ (100, 250, 300, 1000);
 //! - client and server addresses (4 or 16 bytes each), ports (u16 each),
 //!   the start time (u32 jiffies);
 //! - then records until the input ends (at most 64): a control byte
@@ -30,7 +32,9 @@
 //! ever set; SEEN_REPLY is set by every accepted reply-direction packet and
 //! ASSURED never comes before it; the ctinfo is NEW / ESTABLISHED /
 //! ESTABLISHED_REPLY as the kernel computes it; a connection's timeout is
-//! one of the configured ones for its protocol and state; a RST can only
+//! one of the configured ones for its protocol and state, and a packet
+//! accepted as ignored leaves it alone; without `tcp_loose` only a SYN
+//! opens a TCP connection; a RST can only
 //! kill a connection that has seen no reply; a reopening SYN opens a new
 //! connection; the tuple of the packet inside an ICMP error is the tuple of
 //! that packet, its inverse the connection's other tuple, and the forged
@@ -133,17 +137,23 @@ fn icmp_error(l3: L3Proto, from: [u8; 16], to: [u8; 16], inner: &[u8]) -> Vec<u8
     }
 }
 
-fn timeouts(inp: &mut Input, custom: bool) -> Timeouts {
-    let mut t = Timeouts::default();
+fn settings(inp: &mut Input, custom: bool) -> Settings {
+    let mut c = Settings::default();
     if custom {
+        let t = &mut c.timeouts;
         for s in t.tcp.iter_mut() {
             *s = u32::from(inp.u16());
         }
-        for v in [&mut t.tcp_unack, &mut t.udp_unreplied, &mut t.udp_replied, &mut t.icmp, &mut t.icmpv6, &mut t.generic] {
+        for v in [&mut t.tcp_unack, &mut t.tcp_retrans, &mut t.udp_unreplied, &mut t.udp_replied, &mut t.icmp, &mut t.icmpv6, &mut t.generic] {
             *v = u32::from(inp.u16());
         }
+        let b = inp.u8();
+        c.tcp.loose = b & 1 == 0;
+        c.tcp.be_liberal = b & 2 != 0;
+        c.tcp.ignore_invalid_rst = b & 4 != 0;
+        c.tcp.max_retrans = b >> 4;
     }
-    t
+    c
 }
 
 fn tcp_timeout(tmo: &Timeouts, s: TcpState) -> u32 {
@@ -154,8 +164,10 @@ fn tcp_timeout(tmo: &Timeouts, s: TcpState) -> u32 {
 fn allowed_timeouts(c: &Conn, tmo: &Timeouts) -> Vec<u32> {
     match c.proto {
         ProtoTrack::Tcp(t) => {
+            // The state's own, or a cap below it (max_retrans,
+            // unacknowledged), then at most unacknowledged before a reply.
             let s = tcp_timeout(tmo, t.state);
-            vec![s, s.min(tmo.tcp_unack)]
+            [s, s.min(tmo.tcp_unack), s.min(tmo.tcp_retrans)].iter().flat_map(|&x| [x, x.min(tmo.tcp_unack)]).collect()
         }
         ProtoTrack::Udp { .. } => vec![tmo.udp_unreplied, tmo.udp_replied],
         ProtoTrack::Icmp => vec![if c.tuple[0].l3 == L3Proto::Ipv4 { tmo.icmp } else { tmo.icmpv6 }],
@@ -196,7 +208,8 @@ fuzz_target!(|data: &[u8]| {
         2 => IPPROTO_ICMPV6,
         _ => GRE,
     };
-    let tmo = timeouts(&mut inp, cfg & 8 != 0);
+    let set = settings(&mut inp, cfg & 8 != 0);
+    let tmo = set.timeouts;
     let hz = [100, 250, 300, 1000][usize::from((cfg >> 4) & 3)];
     let mut addr = [[0u8; 16]; 2];
     for a in addr.iter_mut() {
@@ -321,7 +334,7 @@ fuzz_target!(|data: &[u8]| {
             conn = None;
         }
         let Some(c) = conn.as_mut() else {
-            match Conn::new(&t, &p, 1, now, hz, &tmo) {
+            match Conn::new(&t, &p, 1, now, hz, &set) {
                 Ok(c) => {
                     assert_eq!(c.tuple[0], t);
                     assert_eq!(c.tuple[1], t.invert());
@@ -330,6 +343,8 @@ fuzz_target!(|data: &[u8]| {
                         let flags = flags.0;
                         assert!(tcp_table::allowed(0, flags, tcp_table::NO, s as u8), "new connection in {s:?} on flags {flags:#x}");
                         assert_ne!(s, TcpState::None);
+                        // Without nf_conntrack_tcp_loose only a SYN opens.
+                        assert!(set.tcp.loose || s == TcpState::SynSent, "picked up {s:?} with tcp_loose off");
                     }
                     check_timeout(&c, None, now, hz, &tmo);
                     conn = Some(c);
@@ -355,7 +370,7 @@ fuzz_target!(|data: &[u8]| {
             continue;
         };
         let before = *c;
-        let out = c.packet(dir, &p, now, hz, &tmo);
+        let out = c.packet(dir, &p, now, hz, &set);
         let seen_before = before.status & IPS_SEEN_REPLY != 0;
         assert_eq!(before.status & !c.status, 0, "status bits are only ever set");
         if c.status & IPS_ASSURED != 0 {
@@ -379,7 +394,7 @@ fuzz_target!(|data: &[u8]| {
             Outcome::Invalid => {
                 assert_eq!((c.status, c.expires, c.tcp_state()), (before.status, before.expires, old), "INVALID changed the connection");
             }
-            Outcome::Accept(ci) => {
+            Outcome::Accept(ci) | Outcome::Ignored(ci) => {
                 let want = match dir {
                     Direction::Reply => CtInfo::EstablishedReply,
                     Direction::Original if seen_before => CtInfo::Established,
@@ -389,7 +404,11 @@ fuzz_target!(|data: &[u8]| {
                 if dir == Direction::Reply {
                     assert!(c.status & IPS_SEEN_REPLY != 0, "an accepted reply-direction packet sets SEEN_REPLY ({old:?} -> {new:?})");
                 }
-                check_timeout(c, Some(before.expires), now, hz, &tmo);
+                if matches!(out, Outcome::Ignored(_)) {
+                    assert_eq!(c.expires, before.expires, "an ignored packet renewed the timeout");
+                } else {
+                    check_timeout(c, Some(before.expires), now, hz, &tmo);
+                }
             }
             Outcome::Kill(_) => {
                 assert!(matches!(p.l4, L4::Tcp { flags, .. } if flags.has(TcpFlags::RST)));
@@ -399,7 +418,7 @@ fuzz_target!(|data: &[u8]| {
             Outcome::Reopen => {
                 assert!(matches!(p.l4, L4::Tcp { flags, .. } if tcp_table::index(flags.0) == 0));
                 assert!(matches!(old, Some(TcpState::TimeWait | TcpState::Close)));
-                let n = Conn::new(&t, &p, 1, now, hz, &tmo).expect("a reopening SYN opens a new connection");
+                let n = Conn::new(&t, &p, 1, now, hz, &set).expect("a reopening SYN opens a new connection");
                 assert_eq!(n.tcp_state(), Some(TcpState::SynSent));
                 conn = Some(n);
             }
