@@ -18,7 +18,7 @@
 #                        tables, the kernel's against rnf's (figures, not tests),
 #                        on the reference kernel without lock debugging
 #                        (BENCH_VARIANT= for the test kernel itself)
-#   make fuzz            fuzz the ip_tables blob parser on the host (cargo-fuzz)
+#   make fuzz            fuzz every rnf_core parser and engine on the host (cargo-fuzz)
 #   make clean
 #
 # The .ko files of ARCH end up in $(MODDIR) (build/$(ARCH)/).
@@ -89,11 +89,14 @@ modules_install: modules
 
 .PHONY: bundle
 
-# Host fuzzing of the ip_tables blob parser: make fuzz [FUZZ_SECONDS=60]
+# Host fuzzing of rnf_core (packet views, conntrack, NAT rewriting and
+# selection, ip_tables blobs of every table), FUZZ_SECONDS per target:
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="packet conntrack"]
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
 .PHONY: fuzz
 fuzz:
-	scripts/fuzz.sh $(FUZZ_SECONDS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
 bundle: modules
 	scripts/bundle.sh --ko-dir $(MODDIR) --out $(MODDIR)
 

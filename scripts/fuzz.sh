@@ -1,10 +1,49 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Fuzzes the ip_tables blob parser of rnf_core on the host for SECONDS
-# (default 60) and prints the number of executions.
-# Usage: scripts/fuzz.sh [SECONDS]
+# Fuzzes rnf_core's parsers and engines on the host with cargo-fuzz
+# (libFuzzer): every target of rust/rnf_core/fuzz/, or the ones named, for
+# FUZZ_SECONDS each (default 60), and prints the executions of each.
+#
+# Usage: [FUZZ_SECONDS=N] scripts/fuzz.sh [TARGET...]    (make fuzz)
+#
+# Targets (rust/rnf_core/fuzz/fuzz_targets/; each file's header gives its
+# input format and oracles):
+#   packet       the packet views (IPv4, IPv6 and its extension headers, TCP
+#                and its options, UDP, ICMP/ICMPv6 and the packet inside an
+#                error) on arbitrary bytes: offsets within the input, fields
+#                as the bytes say, prefix-stable, tuples that invert back,
+#                the inner tuple equal to the quoted packet's own
+#   conntrack    packet sequences of one connection (both directions, any
+#                flags, seq, ack, window, options, corruption, ICMP errors):
+#                TCP moves only along the kernel's tcp_conntracks table and
+#                the exceptions nf_conntrack_tcp_packet makes, INVALID
+#                changes nothing, SEEN_REPLY/ASSURED/ctinfo as the kernel
+#                sets them, timeouts among the configured ones
+#   conntrack_table  the connection table (slots, both hash chains, free
+#                list, by-source index) under insert, confirm, find, remove,
+#                gc, flush, early drop: every answer equals a plain model's
+#   nat_rewrite  manip_pkt and the ICMP error translation on built and on
+#                arbitrary packets: every checksum equal to a full
+#                recomputation (CHECKSUM_NONE, _COMPLETE, _PARTIAL), only
+#                the NATed fields changed, lengths unchanged
+#   nat_select   unique_tuple over a fake table: the mapping in the range,
+#                the free tuple found when one is in reach
+#   xt_replace   SET_REPLACE blobs of every table (filter, nat, mangle, raw)
+#                and family: classified walk = linear walk, NAT targets
+#                only at their hooks, copy-out accepted again
+#   xt_eval      arbitrary packets (any hook, truncated anywhere) through
+#                the tables of xt_replace's seeds: every match and LOG read
+#                packet bytes; LOG lines fit, classified walk = linear walk
+#
+# Each run starts from the target's seeds (rust/rnf_core/fuzz/seeds/TARGET,
+# in git; regenerate: cd rust/rnf_core && cargo test -- --ignored
+# write_fuzz_seeds) and its corpus (rust/rnf_core/fuzz/corpus/TARGET, not in
+# git: what earlier runs found). A crash leaves its input in
+# rust/rnf_core/fuzz/artifacts/TARGET/ (not in git); reproduce it with
+#   cd rust/rnf_core/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run TARGET FILE
+# Every target runs even after a crash; the exit status is 1 if any crashed.
 set -eu
-secs=${1:-60}
+secs=${FUZZ_SECONDS:-60}
 here=$(cd "$(dirname "$0")/.." && pwd)
 if ! cargo fuzz --version >/dev/null 2>&1; then
 	echo "fuzz.sh: installing cargo-fuzz from crates.io"
@@ -13,16 +52,53 @@ fi
 cd "$here/rust/rnf_core/fuzz"
 # cargo-fuzz passes nightly-only flags (-Zsanitizer); the stable toolchain accepts them with:
 export RUSTC_BOOTSTRAP=1
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-status=0
-# corpus/ collects what the fuzzer finds; seeds/ holds valid tables from the
-# blob builder (regenerate: cd rust/rnf_core && cargo test -- --ignored write_fuzz_seeds).
-mkdir -p corpus/xt_replace
-cargo fuzz run xt_replace corpus/xt_replace seeds/xt_replace -- -max_total_time="$secs" -max_len=4096 2>&1 | tee "$log" | grep -E "^#[0-9]+.*(pulse|DONE)|ERROR|panicked|SUMMARY" || status=$?
-if grep -q "ERROR: libFuzzer\|panicked\|SUMMARY: " "$log"; then
-	echo "fuzz.sh: crash found; see rust/rnf_core/fuzz/artifacts/xt_replace"
+if [ $# -gt 0 ]; then
+	targets=$*
+else
+	targets=$(cargo fuzz list)
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for t in $targets; do
+	cargo fuzz build "$t" >"$tmp/build.log" 2>&1 || {
+		cat "$tmp/build.log"
+		echo "fuzz.sh: $t does not build"
+		exit 1
+	}
+done
+failed=""
+summary=""
+for t in $targets; do
+	mkdir -p "corpus/$t"
+	seeds=""
+	if [ -d "seeds/$t" ]; then
+		seeds="seeds/$t"
+	fi
+	echo "fuzz.sh: $t for $secs s"
+	log="$tmp/$t.log"
+	rc=0
+	cargo fuzz run "$t" "corpus/$t" $seeds -- -max_total_time="$secs" -max_len=4096 >"$log" 2>&1 || rc=$?
+	# libFuzzer's last words: "Done N runs in S second(s)".
+	execs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n 1)
+	if [ -z "$execs" ]; then
+		execs=$(grep -Eo "^#[0-9]+" "$log" | tail -n 1 | tr -d '#')
+	fi
+	if [ "$rc" -ne 0 ] || grep -q "ERROR: libFuzzer\|panicked\|SUMMARY: " "$log"; then
+		sed -n '/panicked at/{N;p;}' "$log" | head -n 4
+		grep -E "ERROR: libFuzzer|SUMMARY|Test unit written" "$log" | head -n 4 || true
+		echo "fuzz.sh: $t: CRASH after ${execs:-0} executions; input in rust/rnf_core/fuzz/artifacts/$t/"
+		failed="$failed $t"
+		summary="$summary$(printf '%-16s %12s executions  CRASH' "$t" "${execs:-0}")
+"
+	else
+		echo "fuzz.sh: $t: ${execs:-0} executions in $secs s, no crash"
+		summary="$summary$(printf '%-16s %12s executions  ok' "$t" "${execs:-0}")
+"
+	fi
+done
+echo "fuzz.sh: executions per target (${secs} s each):"
+printf '%s' "$summary"
+if [ -n "$failed" ]; then
+	echo "fuzz.sh: crashed:$failed"
 	exit 1
 fi
-execs=$(grep -Eo "^#[0-9]+" "$log" | tail -1 | tr -d '#')
-echo "fuzz.sh: xt_replace ran ${execs:-0} executions in ${secs} s, no crash"

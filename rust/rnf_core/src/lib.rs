@@ -27,3 +27,6 @@ pub mod nat;
 pub mod packet;
 pub mod selftest;
 pub mod xt;
+
+#[cfg(test)]
+mod fuzz_seeds;

@@ -1,6 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Arbitrary bytes through the SET_REPLACE path: parse, measure, translate,
 //! evaluate a few packets, copy_entries, then the other sockopt parsers.
+//!
+//! Input: one byte (bit 0 IPv6; bit 1 patch the header's name, hooks, size
+//! and counters so that most inputs reach translate; bits 2-3 the table:
+//! filter, nat, mangle, raw), then the `SET_REPLACE` buffer.
+//!
+//! Oracles: no panic; the classified walk gives the linear walk's verdicts,
+//! counters and marks; a NAT target is only reached from the hooks its
+//! kind is registered for and has its checkentry's flags; a table copied
+//! out is accepted again with the same sizes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -61,20 +70,43 @@ impl Env for FuzzEnv {
     }
 }
 
+/// A NAT target reached at `hook`: only in the nat table, from the hooks
+/// of its manip type (`xt_nat.c`, `xt_MASQUERADE.c`, `xt_REDIRECT.c`,
+/// `xt_NETMAP.c`: `.hooks`), with the flags its checkentry demands.
+fn check_nat(def: &TableDef, hook: u32, n: &NatTarget) {
+    use rnf_core::nat::range::MAP_IPS;
+    assert_eq!(def.name, "nat", "a NAT target outside the nat table");
+    let src = [NF_INET_POST_ROUTING, NF_INET_LOCAL_IN];
+    let dst = [NF_INET_PRE_ROUTING, NF_INET_LOCAL_OUT];
+    let hooks: &[u32] = match n.kind {
+        NatKind::Snat | NatKind::Masquerade => &src,
+        NatKind::Dnat | NatKind::Redirect => &dst,
+        NatKind::Netmap => &[NF_INET_PRE_ROUTING, NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING],
+    };
+    let hooks = if n.kind == NatKind::Masquerade { &hooks[..1] } else { hooks };
+    assert!(hooks.contains(&hook), "{:?} reached at hook {hook}", n.kind);
+    match n.kind {
+        NatKind::Masquerade | NatKind::Redirect => assert_eq!(n.range.flags & MAP_IPS, 0),
+        NatKind::Netmap => assert_ne!(n.range.flags & MAP_IPS, 0),
+        _ => {}
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let _ = parse_get_entries(data);
     if let Ok(c) = parse_add_counters(data) {
         let _ = c.iter().count();
     }
     let _ = find_revision(Family::Ipv4, data.first().map_or(false, |b| b & 1 == 1), data, 1);
-    // First byte picks the family; the header is patched so most inputs reach translate.
+    // First byte picks the table and family; the header is patched so most inputs reach translate.
     let Some((&sel, rest)) = data.split_first() else { return };
-    let def = if sel & 1 == 0 { FILTER_IPV4 } else { FILTER_IPV6 };
+    let tables = [FILTER_IPV4, FILTER_IPV6, NAT_IPV4, NAT_IPV6, MANGLE_IPV4, MANGLE_IPV6, RAW_IPV4, RAW_IPV6];
+    let def = tables[usize::from(sel & 1 | (sel >> 1) & 6)];
     let mut buf = rest.to_vec();
     if sel & 2 != 0 && buf.len() >= ReplaceHeader::SIZE {
         let size = (buf.len() - ReplaceHeader::SIZE) as u32;
         buf[..32].fill(0);
-        buf[..6].copy_from_slice(b"filter");
+        buf[..def.name.len()].copy_from_slice(def.name.as_bytes());
         buf[32..36].copy_from_slice(&def.valid_hooks.to_ne_bytes());
         buf[40..44].copy_from_slice(&size.to_ne_bytes());
         buf[84..88].copy_from_slice(&1u32.to_ne_bytes());
@@ -111,6 +143,9 @@ fuzz_target!(|data: &[u8]| {
             let mut c = FuzzEnv(seed, Vec::new(), seed as u32 >> 1, ct_mark);
             let b = t2.evaluate_classified(&cls, &pk, &mut c);
             assert_eq!((a, &lin.1, lin.2, lin.3), (b, &c.1, c.2, c.3), "classifier differs from the linear walk");
+            if let Action::Nat(n) = a {
+                check_nat(&def, hook, &n);
+            }
         }
     }
     let mut out = vec![0u8; t.size() as usize];

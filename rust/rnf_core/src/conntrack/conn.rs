@@ -258,7 +258,12 @@ impl Conn {
                 match track.packet(dir, &seg, seen_reply, assured, &cfg.tcp) {
                     TcpVerdict::Invalid => return Outcome::Invalid,
                     TcpVerdict::Reopen => return Outcome::Reopen,
-                    TcpVerdict::Ignore => return Outcome::Ignored(ctinfo),
+                    TcpVerdict::Ignore => {
+                        // Accepted all the same: nf_conntrack_in sets
+                        // SEEN_REPLY for it like for any accepted reply.
+                        self.mark_reply(dir);
+                        return Outcome::Ignored(ctinfo);
+                    }
                     TcpVerdict::Accept { state, assured: handshake_done, caps } => {
                         let secs = tmo.tcp_for(state, caps);
                         if !seen_reply {

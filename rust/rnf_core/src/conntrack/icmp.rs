@@ -34,7 +34,8 @@ pub enum InnerError {
 
 /// The tuple of the packet embedded in ICMP error `p` (whose network header
 /// starts at `data`), in the direction that packet travelled. Only the
-/// first eight bytes of the embedded transport header are read (RFC 792).
+/// first eight bytes of the embedded transport header are read (RFC 792):
+/// the ports of TCP and UDP, the whole header of an ICMP query or reply.
 pub fn inner_tuple(p: &PacketInfo, data: &[u8]) -> Result<Tuple, InnerError> {
     let L4::Icmp { inner_offset, .. } = p.l4 else { return Err(InnerError::NoTuple) };
     let inner = data.get(inner_offset..).ok_or(InnerError::Parse(ParseError::Truncated))?;
@@ -49,10 +50,12 @@ pub fn inner_tuple(p: &PacketInfo, data: &[u8]) -> Result<Tuple, InnerError> {
             (u16::from_be_bytes([b(0)?, b(1)?]), u16::from_be_bytes([b(2)?, b(3)?]))
         }
         IPPROTO_ICMP | IPPROTO_ICMPV6 => {
+            // icmp_pkt_to_tuple reads the whole 8-byte header.
             let (t, code) = (b(0)?, b(1)?);
-            // Only queries have connections; an error about an error or a
-            // reply relates to nothing.
-            if !crate::conntrack::tuple::icmp_type_is_query(p.l3, t) {
+            b(7)?;
+            // As nf_ct_invert_tuple: queries and their replies belong to a
+            // connection; an error about an error relates to nothing.
+            if !crate::conntrack::tuple::icmp_type_has_inverse(p.l3, t) {
                 return Err(InnerError::NoTuple);
             }
             (u16::from_be_bytes([b(4)?, b(5)?]), u16::from(t) << 8 | u16::from(code))

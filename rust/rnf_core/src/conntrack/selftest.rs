@@ -264,6 +264,19 @@ fn tcp_rst_as_only_reply_kills() -> Result<(), &'static str> {
     ensure(matches!(o, Outcome::Kill(_)), "RST before any other reply kills the entry")
 }
 
+fn tcp_ignored_reply_sets_seen_reply() -> Result<(), &'static str> {
+    // Found by the conntrack fuzz target: an ACK answering a SYN is
+    // ignored (sIG) but accepted, and nf_conntrack_in marks the connection
+    // SEEN_REPLY for every accepted reply-direction packet.
+    let mut f = Flow::open(&tcp_pkt(Direction::Original, SYN, CISN, 0, 0))?;
+    let o = f.seg(Direction::Reply, ACK, SISN, CISN + 1, 0)?;
+    ensure(o == Outcome::Ignored(CtInfo::EstablishedReply), "ignored reply ACK accepted")?;
+    ensure(f.conn.tcp_state() == Some(TcpState::SynSent), "state kept")?;
+    ensure(f.conn.status & IPS_SEEN_REPLY != 0, "SEEN_REPLY")?;
+    let o = f.seg(Direction::Original, SYN, CISN, 0, 0)?;
+    ensure(o == Outcome::Accept(CtInfo::Established), "the client's next packet is ESTABLISHED")
+}
+
 fn tcp_invalid_does_not_change_state() -> Result<(), &'static str> {
     let mut f = Flow::open(&tcp_pkt(Direction::Original, SYN, CISN, 0, 0))?;
     // A SYN/ACK in the original direction is invalid in SYN_SENT.
@@ -376,6 +389,7 @@ pub const CONN: Suite = Suite {
         Case { name: c"tcp_handshake_establishes_and_assures", run: tcp_handshake_establishes_and_assures },
         Case { name: c"tcp_fin_sequence_reaches_time_wait", run: tcp_fin_sequence_reaches_time_wait },
         Case { name: c"tcp_rst_as_only_reply_kills", run: tcp_rst_as_only_reply_kills },
+        Case { name: c"tcp_ignored_reply_sets_seen_reply", run: tcp_ignored_reply_sets_seen_reply },
         Case { name: c"tcp_invalid_does_not_change_state", run: tcp_invalid_does_not_change_state },
         Case { name: c"tcp_segment_beyond_window_is_invalid", run: tcp_segment_beyond_window_is_invalid },
         Case { name: c"tcp_inexact_rst_keeps_established", run: tcp_inexact_rst_keeps_established },
@@ -668,6 +682,26 @@ fn icmp_error_about_error_relates_to_nothing() -> Result<(), &'static str> {
     ensure(crate::conntrack::icmp::inner_tuple(&p, &err[..50]).is_err(), "truncated embedded header")
 }
 
+fn icmp_error_about_echo_reply_is_related() -> Result<(), &'static str> {
+    // Found by the conntrack fuzz target: the kernel relates an error about
+    // any packet whose tuple inverts (invmap), echo replies included.
+    let p = parse4(&golden::IPV4_ICMP_ECHO)?;
+    let t = Tuple::from_packet(&p).map_err(|_| "tuple")?;
+    let c = Conn::new(&t, &p, 1, 0, HZ, &Settings::default()).map_err(|_| "open")?;
+    // The server's echo reply, quoted in an error a router sends back to it.
+    let mut err = [0u8; 56];
+    err[..20].copy_from_slice(&[0x45, 0, 0, 56, 0, 5, 0, 0, 64, 1, 0, 0, 10, 9, 9, 9, 10, 2, 0, 2]);
+    err[20..28].copy_from_slice(&[11, 0, 0, 0, 0, 0, 0, 0]);
+    err[28..56].copy_from_slice(&golden::IPV4_ICMP_ECHO);
+    err[28 + 12..28 + 16].copy_from_slice(&V4_SERVER);
+    err[28 + 16..28 + 20].copy_from_slice(&V4_CLIENT);
+    err[48] = 0;
+    ensure(related_dir(&c, &err, L3Proto::Ipv4)? == Some(Direction::Original), "RELATED, original direction")?;
+    // icmp_pkt_to_tuple needs the whole 8-byte inner ICMP header.
+    let p = parse4(&err[..55])?;
+    ensure(crate::conntrack::icmp::inner_tuple(&p, &err[..55]).is_err(), "7 bytes of inner ICMP header")
+}
+
 /// ICMP error suite.
 pub const ICMP: Suite = Suite {
     name: c"rnf_conntrack_icmp",
@@ -675,6 +709,7 @@ pub const ICMP: Suite = Suite {
         Case { name: c"icmp_port_unreachable_is_related_reply", run: icmp_port_unreachable_is_related_reply },
         Case { name: c"icmpv6_port_unreachable_is_related_reply", run: icmpv6_port_unreachable_is_related_reply },
         Case { name: c"icmp_error_about_error_relates_to_nothing", run: icmp_error_about_error_relates_to_nothing },
+        Case { name: c"icmp_error_about_echo_reply_is_related", run: icmp_error_about_echo_reply_is_related },
     ],
 };
 

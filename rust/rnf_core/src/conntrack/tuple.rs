@@ -66,6 +66,12 @@ fn icmp_inverse_type(l3: L3Proto, t: u8) -> Option<u8> {
     }
 }
 
+/// Whether an ICMP type has a connection to belong to: a query or the reply
+/// to one (the kernel's `invmap`, which `nf_ct_invert_tuple` consults).
+pub fn icmp_type_has_inverse(l3: L3Proto, t: u8) -> bool {
+    icmp_inverse_type(l3, t).is_some()
+}
+
 /// Whether an ICMP type may open a new connection (a query, not a reply);
 /// the kernel's `valid_new` tables.
 pub fn icmp_type_is_query(l3: L3Proto, t: u8) -> bool {

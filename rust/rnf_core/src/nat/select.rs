@@ -244,9 +244,11 @@ fn unique_key(t: &mut Tuple, r: &NatRange, manip: ManipType, space: &mut impl Na
             }
         }
     };
-    // range_size is at least 1 except for a wrapped identifier range of
-    // exactly 2^32, which cannot come from 16-bit bounds.
-    let range_size = range_size.max(1);
+    // An identifier range with max = min - 1 wraps to 2^32, 0 here: the
+    // kernel's loop then makes no attempt and the key stays as it is.
+    if range_size == 0 {
+        return;
+    }
     let mut off: u16 = if r.flags & PROTO_OFFSET != 0 {
         key_value(t, key, manip).wrapping_sub(r.base_proto)
     } else if r.random() || manip != ManipType::Dst {

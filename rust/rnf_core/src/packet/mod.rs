@@ -360,6 +360,10 @@ fn parse_ipv6(data: &[u8]) -> Result<PacketInfo, ParseError> {
                 next = nh;
                 off += 8;
                 if frag_off != 0 {
+                    // The fragment header must lie within the payload too.
+                    if off as u32 > payload + 40 {
+                        return Err(ParseError::BadTotalLength);
+                    }
                     later_fragment = true;
                     break;
                 }

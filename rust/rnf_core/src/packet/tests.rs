@@ -80,3 +80,18 @@ fn tcp_payload_length_follows_ip_total_length() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn ipv6_later_fragment_header_beyond_the_payload_length_is_refused() {
+    // Found by the packet fuzz target: a later fragment whose fragment
+    // header lies past the payload length was reported with an l4_offset
+    // (48) beyond the packet's length (40).
+    let mut p = golden::IPV6_FRAG_LATER;
+    p[4..6].copy_from_slice(&0u16.to_be_bytes());
+    assert_eq!(parse(L3Proto::Ipv6, &p), Err(ParseError::BadTotalLength));
+    p[4..6].copy_from_slice(&7u16.to_be_bytes());
+    assert_eq!(parse(L3Proto::Ipv6, &p), Err(ParseError::BadTotalLength));
+    p[4..6].copy_from_slice(&8u16.to_be_bytes());
+    let info = parse(L3Proto::Ipv6, &p).unwrap();
+    assert!(info.later_fragment && info.l4_offset as u32 <= info.len);
+}

@@ -269,6 +269,19 @@ fn icmp_identifiers_are_remapped_on_clash() {
 }
 
 #[test]
+fn icmp_identifier_range_of_size_2_pow_32_keeps_the_identifier() {
+    // Found by the nat_select fuzz target: min_proto 1, max_proto 0 is a
+    // range of 0 - 1 + 1 = 0 identifiers in the kernel's unsigned
+    // arithmetic; its search loop then tries nothing and the identifier
+    // stays (it was set to min_proto).
+    let t = Tuple { src: v4([10, 0, 1, 2]), dst: v4(SERVER), src_id: 77, dst_id: 8 << 8, proto: IPPROTO_ICMP, l3: L3Proto::Ipv4 };
+    let mut s = Space::default();
+    let got = unique_tuple(&t, &to_ports(None, 1, 0, 0), ManipType::Src, 0, &mut s);
+    assert_eq!(got, t);
+    assert_eq!(s.probes, 0, "no attempt");
+}
+
+#[test]
 fn address_choice_is_a_function_of_source_destination_and_zone() {
     let mut r = to([10, 0, 1, 100]);
     r.max_addr = v4([10, 0, 1, 120]);
