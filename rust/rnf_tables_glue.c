@@ -18,6 +18,9 @@
 #include <net/ip6_route.h>
 #include <net/route.h>
 #include <net/netfilter/nf_conntrack.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <linux/mm.h>
 
 #include "glue/helpers.c"
 #include "glue/rnf_tables_api.h"
@@ -141,4 +144,33 @@ u16 rnf_addr_type(struct net *net, const struct net_device *dev, const u8 *addr,
 	}
 #endif
 	return 0;
+}
+
+/* --- the hashlimit match's /proc files (rnf_helpers.h) --- */
+
+struct proc_dir_entry *rnf_proc_mkdir_net(struct net *net, const char *name)
+{
+	return proc_mkdir(name, net->proc_net);
+}
+
+struct proc_dir_entry *rnf_proc_create_data(const char *name, struct proc_dir_entry *parent,
+					    int (*show)(struct seq_file *, void *), void *data)
+{
+	/* Mode 0 as xt_hashlimit.c's proc_create_seq_data: S_IRUGO. */
+	return proc_create_single_data(name, 0, parent, show, data);
+}
+
+void *rnf_seq_private(struct seq_file *m)
+{
+	return m->private;
+}
+
+unsigned long rnf_totalram_pages(void)
+{
+	return totalram_pages();
+}
+
+unsigned long rnf_page_size(void)
+{
+	return PAGE_SIZE;
 }

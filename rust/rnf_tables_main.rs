@@ -41,6 +41,8 @@ pub mod xt;
 
 #[path = "rnf_tables/control.rs"]
 mod control;
+#[path = "rnf_tables/hashlimit.rs"]
+mod hashlimit;
 #[path = "rnf_tables/instance.rs"]
 mod instance;
 #[path = "rnf_tables/netns.rs"]
@@ -72,6 +74,10 @@ pub(crate) struct Shared {
     pub(crate) lock: Pin<KBox<Mutex<()>>>,
     /// The registered tables (taken before `lock`, never under it).
     pub(crate) registry: Pin<KBox<Mutex<registry::Registered>>>,
+    /// The `hashlimit` match's named tables (`hashlimit_mutex`). Taken
+    /// after `lock` (a table instance freed under it releases its named
+    /// tables), never before it.
+    pub(crate) hashlimit: Pin<KBox<Mutex<hashlimit::Registry>>>,
 }
 
 /// Teardown rule (see [`Global::get`]): taken in exit after the socket
@@ -93,7 +99,8 @@ impl kernel::Module for RnfTables {
     fn init(module: &'static ThisModule) -> Result<Self> {
         let lock = KBox::pin_init(kernel::new_mutex!(()), GFP_KERNEL)?;
         let registry = KBox::pin_init(kernel::new_mutex!(Default::default()), GFP_KERNEL)?;
-        let shared = KBox::new(Shared { hooks: packet_path::build_hooks()?, lock, registry }, GFP_KERNEL)?;
+        let hashlimit = KBox::pin_init(kernel::new_mutex!(Default::default()), GFP_KERNEL)?;
+        let shared = KBox::new(Shared { hooks: packet_path::build_hooks()?, lock, registry, hashlimit }, GFP_KERNEL)?;
         drop(SHARED.set(shared));
         let mut me = RnfTables { sockopt4: None, sockopt6: None, pernet: None };
         // The socket options first: if the kernel's ip_tables holds them

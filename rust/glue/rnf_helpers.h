@@ -142,6 +142,20 @@ bool rnf_skb_eth_source(const struct sk_buff *skb, u8 *out);
 u16 rnf_addr_type(struct net *net, const struct net_device *dev, const u8 *addr, u8 pf);
 
 /*
+ * The hashlimit match's /proc files (rnf_tables_glue.c, process context):
+ * proc_mkdir(@name, net->proc_net); proc_create_single_data(@name, 0444,
+ * @parent, @show, @data) (@show finds @data with rnf_seq_private); the
+ * seq_file's private pointer; totalram_pages() (htable_create's default
+ * size).
+ */
+struct proc_dir_entry *rnf_proc_mkdir_net(struct net *net, const char *name);
+struct proc_dir_entry *rnf_proc_create_data(const char *name, struct proc_dir_entry *parent,
+					    int (*show)(struct seq_file *, void *), void *data);
+void *rnf_seq_private(struct seq_file *m);
+unsigned long rnf_totalram_pages(void);
+unsigned long rnf_page_size(void);
+
+/*
  * Packet editing, for the targets that change a packet (TCPMSS, DSCP, TOS).
  *
  * rnf_skb_copy_network() copies the first *@len bytes from the network header

@@ -98,7 +98,7 @@ fn replace(fam: &Fam, caller: &Caller, arg: &SetArg, len: u32) -> Result {
     // A name the namespace has no table of is checked against `filter`'s
     // definition, which refuses it (ENOENT) after the blob's own checks.
     let def = def_of(fam, &hdr.name).unwrap_or(fam.filter);
-    let new = Instance::build(def, &hdr, blob).map_err(|e| {
+    let new = Instance::build(def, &hdr, blob, Some((caller.net(), fam))).map_err(|e| {
         if glue::net_ratelimit() {
             pr_info!("{}: table {} refused: {} (errno {})\n", fam.tool, def.name, e.reason, e.errno);
         }

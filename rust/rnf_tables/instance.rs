@@ -7,7 +7,10 @@
 
 use kernel::prelude::*;
 
+use crate::glue::hook::Net;
 use crate::glue::percpu::PerCpuCounters;
+use crate::hashlimit::HtRef;
+use crate::netns::Fam;
 use crate::xt::{self, errno, ReplaceHeader, TableDef};
 
 /// A `KVVec` as the slice storage the engine takes (`AsRef`/`AsMut`, which
@@ -54,6 +57,9 @@ pub(crate) struct Instance {
     pub(crate) classifier: Option<CoreClassifier>,
     /// (packets, bytes) per entry, per CPU.
     pub(crate) counters: PerCpuCounters,
+    /// The named table of each `hashlimit` match, by slot
+    /// ([`xt::Table::hashlimits`]); released with the instance.
+    pub(crate) hashlimit: KVec<HtRef>,
 }
 
 fn nomem(reason: &'static str) -> xt::Error {
@@ -97,17 +103,27 @@ fn build_classifier(table: &CoreTable) -> Result<Option<CoreClassifier>, xt::Err
 
 impl Instance {
     /// Validates and decodes `blob` (the `hdr.size` bytes of entries after
-    /// the header) for table `def`. Process context (allocates with
-    /// `GFP_KERNEL`). Errors: the engine's (EINVAL, ELOOP, ENOENT, ...) or
-    /// ENOMEM.
-    pub(crate) fn build(def: &'static TableDef, hdr: &ReplaceHeader, blob: KVVec<u8>) -> Result<KBox<Instance>, xt::Error> {
+    /// the header) for table `def` of family `fam` in namespace `net`
+    /// (`None`: a table without `hashlimit` rules, such as an initial
+    /// one), and finds or makes the named tables of its `hashlimit`
+    /// matches. Process context (allocates with `GFP_KERNEL`). Errors:
+    /// the engine's (EINVAL, ELOOP, ENOENT, ...), `hashlimit`'s (EINVAL,
+    /// ERANGE) or ENOMEM.
+    pub(crate) fn build(def: &'static TableDef, hdr: &ReplaceHeader, blob: KVVec<u8>, at: Option<(Net, &Fam)>) -> Result<KBox<Instance>, xt::Error> {
         let sizes = xt::measure(def, hdr, &blob)?;
         let rules = defaults::<xt::Rule>(sizes.rules)?;
         let matches = defaults::<xt::Match>(sizes.matches)?;
         let table = CoreTable::translate(def, hdr, KvSlice(blob), rules, matches)?;
+        // On an error the uses taken so far are released (dropped).
+        let mut hashlimit = KVec::new();
+        for u in table.hashlimits() {
+            let (net, fam) = at.ok_or(xt::Error { errno: errno::EINVAL, reason: "hashlimit: no namespace" })?;
+            let r = crate::hashlimit::get(net, fam, &u)?;
+            hashlimit.push(r, GFP_KERNEL).map_err(|_| nomem("no memory for hashlimit uses"))?;
+        }
         let counters = PerCpuCounters::new(table.num_entries() as usize).map_err(|_| nomem("no per-CPU memory for counters"))?;
         let classifier = classifier(def, &table);
-        KBox::new(Instance { def, table, classifier, counters }, GFP_KERNEL).map_err(|_| nomem("no memory for the table"))
+        KBox::new(Instance { def, table, classifier, counters, hashlimit }, GFP_KERNEL).map_err(|_| nomem("no memory for the table"))
     }
 
     /// The table a namespace starts with: every built-in chain empty with
@@ -115,6 +131,6 @@ impl Instance {
     pub(crate) fn initial(def: &'static TableDef) -> Result<KBox<Instance>, xt::Error> {
         let mut blob = KVVec::from_elem(0u8, xt::initial_size(def), GFP_KERNEL).map_err(|_| nomem("no memory for the initial table"))?;
         let hdr = xt::initial_table(def, &mut blob)?;
-        Self::build(def, &hdr, blob)
+        Self::build(def, &hdr, blob, None)
     }
 }

@@ -26,6 +26,7 @@ use crate::glue::hook::Net;
 use crate::glue::pernet::{NetGeneric, PernetData};
 use crate::glue::proc::{self, SeqFile, SeqShow};
 use crate::glue::rcu::{RcuBox, RcuReadGuard};
+use crate::tables_glue::procfile::ProcDir;
 use crate::instance::Instance;
 use crate::xt::{self, TableDef};
 
@@ -70,6 +71,9 @@ pub(crate) struct NetTables {
     stamps: [[AtomicU32; MAX_TABLES]; 2],
     /// The last stamp given.
     next_stamp: AtomicU32,
+    /// `/proc/net/ipt_hashlimit` and `/proc/net/ip6t_hashlimit`, which
+    /// hold the `hashlimit` match's named tables (`hashlimit_proc_net_init`).
+    hashlimit_dirs: [ProcDir; 2],
 }
 
 impl NetTables {
@@ -86,6 +90,11 @@ impl NetTables {
     #[inline(always)]
     pub(crate) fn filter(&self, fam: &Fam) -> &RcuBox<Instance> {
         &self.slots(fam)[FILTER]
+    }
+
+    /// The directory of `fam`'s `hashlimit` tables.
+    pub(crate) fn hashlimit_dir(&self, fam: &Fam) -> &ProcDir {
+        &self.hashlimit_dirs[usize::from(fam.ipv6)]
     }
 
     /// Records that table `id` of `fam` has just come into the namespace
@@ -123,6 +132,8 @@ pub(crate) fn try_tables(net: Net) -> Option<&'static NetTables> {
 
 const NAMES4: &CStr = c"ip_tables_names";
 const NAMES6: &CStr = c"ip6_tables_names";
+const HASHLIMIT4: &CStr = c"ipt_hashlimit";
+const HASHLIMIT6: &CStr = c"ip6t_hashlimit";
 
 /// Writes the names of the tables of `fam` in `net`, one a line, the one
 /// that came into the namespace last first, as x_tables lists them: what
@@ -210,7 +221,7 @@ impl PernetData for PerNet {
         &NETS
     }
 
-    fn init(net: Net, _data: &NetTables) -> Result {
+    fn init(net: Net, data: &NetTables) -> Result {
         // No table yet: each comes with the first socket option naming it
         // (`instantiate`).
         proc::create::<TableNames4>(net, NAMES4, 0o440)?;
@@ -218,8 +229,13 @@ impl PernetData for PerNet {
             proc::remove(net, NAMES4);
             return Err(e);
         }
-        let hooks = crate::shared().map(|s| &s.hooks).ok_or(ENODEV);
+        // The hashlimit directories, as xt_hashlimit.c makes them in every
+        // namespace while it is loaded.
+        let dirs = data.hashlimit_dirs[0].make(net, HASHLIMIT4).and_then(|()| data.hashlimit_dirs[1].make(net, HASHLIMIT6));
+        let hooks = dirs.and_then(|()| crate::shared().map(|s| &s.hooks).ok_or(ENODEV));
         if let Err(e) = hooks.and_then(|h| h.register(net)) {
+            data.hashlimit_dirs[1].remove(net, HASHLIMIT6);
+            data.hashlimit_dirs[0].remove(net, HASHLIMIT4);
             proc::remove(net, NAMES6);
             proc::remove(net, NAMES4);
             return Err(e);
@@ -240,5 +256,13 @@ impl PernetData for PerNet {
         for slot in [&data.v4, &data.v6].into_iter().flatten() {
             drop(slot.take());
         }
+        // With the instances their named tables went, and their files.
+        if crate::hashlimit::any_left(net) {
+            // A bug: keep the directories rather than free them under a file.
+            pr_err!("hashlimit tables outlive their namespace's rules; /proc/net/ip(6)t_hashlimit kept\n");
+            return;
+        }
+        data.hashlimit_dirs[1].remove(net, HASHLIMIT6);
+        data.hashlimit_dirs[0].remove(net, HASHLIMIT4);
     }
 }

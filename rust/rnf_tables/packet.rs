@@ -165,6 +165,12 @@ impl Env for HookEnv<'_> {
         tglue::addr_type(self.state, addr, dev)
     }
 
+    fn hashlimit<R>(&mut self, slot: u32, run: impl FnOnce(&mut dyn xt::hashlimit::Htable) -> R) -> Option<R> {
+        let t = self.inst.hashlimit.get(slot as usize)?;
+        let mut store = t.table().store().lock();
+        Some(run(&mut *store))
+    }
+
     fn ct_tuples(&mut self) -> Option<[CtTuple; 2]> {
         let t = tglue::ct_tuples(self.skb)?;
         let one = |t: &bindings::rnf_tuple| CtTuple {

@@ -17,10 +17,16 @@
 #                 IPv6), mac, addrtype, conntrack --ctorigsrc/--ctreplsrc/
 #                 --ctdir/--ctorigdstport/--ctexpire on a request and its reply, tcpmss
 #                 on a SYN, dscp on unmarked traffic
+#   hashlimit_*   the hashlimit match (called from the two above): the form
+#                 OpenWrt's fw3 emits and variants listed and saved,
+#                 rules the kernel refuses refused with its message, the
+#                 /proc/net/ipt_hashlimit and ip6t_hashlimit files, and
+#                 pings and datagrams over a burst with a slow rate: exact
+#                 counts and the tables' lines (seconds and credit masked)
 #
 # Kernel modules TABLES=kernel needs for these, loaded by tables.sh.
 EXT_KERNEL_MODS="xt_mark xt_connmark xt_dscp xt_iprange xt_length xt_tcpmss xt_pkttype xt_mac
-    xt_addrtype"
+    xt_addrtype xt_hashlimit"
 
 # refused NAME CMD...: CMD (an iptables command) must fail.
 refused() {
@@ -146,6 +152,7 @@ ext_listing() {
         expect_text "$fam: -vnL lists them as the kernel's modules do" "$_l" "$_c" ext -vnL
     done
     ip netns del ext
+    hashlimit_listing
 }
 
 EXT_L4='Chain INPUT (policy ACCEPT 0 packets, 0 bytes)
@@ -295,4 +302,155 @@ ext_traffic() {
         expect_pkts "ipv6: pkttype multicast counts the 2 echo requests to ff02::1" server "$_c" INPUT 2 2
         "$_c" server -F
     fi
+    hashlimit_traffic "$@"
+}
+
+# --- hashlimit -------------------------------------------------------------------
+
+# refused_with NAME TEXT CMD...: CMD must fail and say TEXT (the errno's
+# message as iptables prints it).
+refused_with() {
+    _name=$1 _text=$2
+    shift 2
+    if _out=$("$@" 2>&1); then
+        fail "$_name" "'$*' was accepted"
+    elif echo "$_out" | grep -qF "$_text"; then
+        pass "$_name"
+    else
+        fail "$_name" "'$*' said: $(echo "$_out" | tr '\n' '|')"
+    fi
+}
+
+# hashlimit_rules CMD FAMILY: fw3's form and variants, in namespace hl.
+hashlimit_rules() {
+    _c=$1
+    for _r in "-m hashlimit --hashlimit-upto 10/sec --hashlimit-burst 5 --hashlimit-mode srcip --hashlimit-name X -j ACCEPT" \
+        "-p tcp -m hashlimit --hashlimit-above 100/min --hashlimit-mode srcip,dstport --hashlimit-srcmask 24 --hashlimit-name above -j DROP" \
+        "-m hashlimit --hashlimit-upto 1kb/s --hashlimit-burst 2kb --hashlimit-mode dstip --hashlimit-dstmask 16 --hashlimit-name bytes -j ACCEPT" \
+        "-p udp -m hashlimit --hashlimit-upto 5/hour --hashlimit-mode srcip,srcport,dstip,dstport --hashlimit-htable-size 64 --hashlimit-htable-max 128 --hashlimit-htable-expire 60000 --hashlimit-htable-gcinterval 500 --hashlimit-name sized -j ACCEPT" \
+        "-m hashlimit --hashlimit-upto 3/sec --hashlimit-rate-match --hashlimit-rate-interval 5 --hashlimit-name rm -j ACCEPT" \
+        "-m hashlimit --hashlimit-upto 1/sec --hashlimit-name X -j DROP"; do
+        # shellcheck disable=SC2086 # a rule is a list of words
+        check "$2: $_c -A INPUT $_r" "$_c" hl -A INPUT $_r
+    done
+    # What only the kernel's checkentry refuses, with its errno.
+    refused_with "$2: hashlimit expire 0 is EINVAL" "Invalid argument" "$_c" hl -A INPUT -m hashlimit --hashlimit-upto 1/sec --hashlimit-htable-expire 0 --hashlimit-name z -j DROP
+    refused_with "$2: hashlimit gcinterval 0 is EINVAL" "Invalid argument" "$_c" hl -A INPUT -m hashlimit --hashlimit-upto 1/sec --hashlimit-htable-gcinterval 0 --hashlimit-name z -j DROP
+    refused_with "$2: hashlimit name .. is EINVAL" "Invalid argument" "$_c" hl -A INPUT -m hashlimit --hashlimit-upto 1/sec --hashlimit-name .. -j DROP
+    refused_with "$2: hashlimit name with / is EINVAL" "Invalid argument" "$_c" hl -A INPUT -m hashlimit --hashlimit-upto 1/sec --hashlimit-name a/b -j DROP
+    refused_with "$2: hashlimit 1/day burst 10000 overflows (ERANGE)" "out of range" "$_c" hl -A INPUT -m hashlimit --hashlimit-upto 1/day --hashlimit-burst 10000 --hashlimit-name z -j DROP
+    refused_with "$2: hashlimit rate-match on a table without it is EINVAL" "Invalid argument" "$_c" hl -A INPUT -m hashlimit --hashlimit-upto 3/sec --hashlimit-rate-match --hashlimit-name X -j DROP
+}
+
+# hashlimit_listing: the rules above in namespace hl, for both families:
+# -S, -save and -vnL as the kernel's xt_hashlimit gives them, the tables'
+# files, and their removal with the last rule naming them.
+hashlimit_listing() {
+    ip netns add hl
+    for fam in ipv4 ipv6; do
+        if [ "$fam" = ipv4 ]; then
+            _c=ns_ipt _save=iptables-legacy-save _dir=/proc/net/ipt_hashlimit
+        else
+            _c=ns_ip6t _save=ip6tables-legacy-save _dir=/proc/net/ip6t_hashlimit
+        fi
+        hashlimit_rules "$_c" "$fam"
+        _want=$HL_S4
+        expect_text "$fam: -S prints the hashlimit rules as xt_hashlimit does" "$_want" "$_c" hl -S
+        expect_text "$fam: $_save saves them the same" "$(echo "$_want" | grep '^-A')" \
+            sh -c "/usr/bin/ip netns exec hl $_save | grep '^-A'"
+        expect_text "$fam: -vnL lists them as xt_hashlimit does" "$(hl_listing "$fam")" "$_c" hl -vnL INPUT
+        expect_text "$fam: one file per table name in $_dir" 'X
+above
+bytes
+rm
+sized' sh -c "/usr/bin/ip netns exec hl ls $_dir"
+        expect_text "$fam: the tables are empty before any packet" "" sh -c "/usr/bin/ip netns exec hl cat $_dir/X $_dir/sized"
+        check "$fam: -F INPUT" "$_c" hl -F INPUT
+        expect_text "$fam: the files go with the last rule" "" sh -c "/usr/bin/ip netns exec hl ls $_dir"
+    done
+    check "the other family's directory exists too" in_ns hl test -d /proc/net/ip6t_hashlimit
+    ip netns del hl
+}
+
+HL_S4='-P INPUT ACCEPT
+-P FORWARD ACCEPT
+-P OUTPUT ACCEPT
+-A INPUT -m hashlimit --hashlimit-upto 10/sec --hashlimit-burst 5 --hashlimit-mode srcip --hashlimit-name X -j ACCEPT
+-A INPUT -p tcp -m hashlimit --hashlimit-above 100/min --hashlimit-burst 5 --hashlimit-mode srcip,dstport --hashlimit-name above --hashlimit-srcmask 24 -j DROP
+-A INPUT -m hashlimit --hashlimit-upto 1kb/s --hashlimit-burst 2kb --hashlimit-mode dstip --hashlimit-name bytes --hashlimit-dstmask 16 -j ACCEPT
+-A INPUT -p udp -m hashlimit --hashlimit-upto 5/hour --hashlimit-burst 5 --hashlimit-mode srcip,srcport,dstip,dstport --hashlimit-name sized --hashlimit-htable-size 64 --hashlimit-htable-max 128 --hashlimit-htable-gcinterval 500 --hashlimit-htable-expire 60000 -j ACCEPT
+-A INPUT -m hashlimit --hashlimit-upto 3/sec --hashlimit-burst 5 --hashlimit-name rm --hashlimit-rate-match --hashlimit-rate-interval 5 -j ACCEPT
+-A INPUT -m hashlimit --hashlimit-upto 1/sec --hashlimit-burst 5 --hashlimit-name X -j DROP'
+
+# hl_listing FAMILY: the -vnL INPUT of the rules above (the rate-match
+# rule as iptables 1.8.9 prints it).
+hl_listing() {
+    if [ "$1" = ipv4 ]; then
+        _a='0.0.0.0/0            0.0.0.0/0           '
+    else
+        _a='::/0                 ::/0                '
+    fi
+    echo "Chain INPUT (policy ACCEPT 0 packets, 0 bytes)
+ pkts bytes target     prot opt in     out     source               destination
+    0     0 ACCEPT     0    --  *      *       $_a limit: up to 10/sec burst 5 mode srcip
+    0     0 DROP       6    --  *      *       $_a limit: above 100/min burst 5 mode srcip-dstport srcmask 24
+    0     0 ACCEPT     0    --  *      *       $_a limit: up to 1kb/s burst 2kb mode dstip dstmask 16
+    0     0 ACCEPT     17   --  *      *       $_a limit: up to 5/hour burst 5 mode srcip-srcport-dstip-dstport htable-size 64 htable-max 128 htable-gcinterval 500 htable-expire 60000
+    0     0 ACCEPT     0    --  *      *       $_a limit: up to 51840/day burst 5 htable-expire 1000 rate-match rate-interval 5
+    0     0 DROP       0    --  *      *       $_a limit: up to 1/sec burst 5"
+}
+
+# hashlimit_traffic FAMILY CMD SERVER CLIENT PING_FLAG: pings and datagrams
+# from the client over a burst of 3 (2) with a rate of one a minute, so
+# timing cannot matter: exactly the burst passes.
+hashlimit_traffic() {
+    _f=$1 _c=$2 _srv=$3 _cli=$4 _ping=$5
+    if [ "$_f" = ipv4 ]; then
+        _dir=/proc/net/ipt_hashlimit _icmp="-p icmp --icmp-type echo-request" _m=24
+    else
+        _dir=/proc/net/ip6t_hashlimit _icmp="-p icmpv6 --icmpv6-type echo-request" _m=64
+    fi
+    "$_c" server -F
+    # 1-2: upto 1/min burst 3, else DROP. 3-4: udp keyed on everything,
+    # source masked, burst 2. 5: --hashlimit-above, burst 2: drops what is
+    # over it.
+    # shellcheck disable=SC2086 # $_icmp is a list of words
+    ext_rule_list "$_c" INPUT \
+        "$_icmp -m hashlimit --hashlimit-upto 1/min --hashlimit-burst 3 --hashlimit-mode srcip --hashlimit-name ping -j ACCEPT" \
+        "$_icmp -j DROP" \
+        "-p udp --dport 7101 -m hashlimit --hashlimit-upto 1/min --hashlimit-burst 2 --hashlimit-mode srcip,srcport,dstip,dstport --hashlimit-srcmask $_m --hashlimit-name udp -j ACCEPT" \
+        "-p udp --dport 7101 -j DROP" \
+        "-p udp --dport 7102 -m hashlimit --hashlimit-above 1/min --hashlimit-burst 2 --hashlimit-mode dstport --hashlimit-name above -j DROP"
+    in_ns client ping "$_ping" -c 6 -i 0.2 -W 1 "$_srv" >/dev/null 2>&1
+    in_ns client rnf-udp send "$_srv" 7101 --size 16 --sport 40101 --count 5 >/dev/null 2>&1
+    in_ns client rnf-udp send "$_srv" 7102 --size 16 --count 5 >/dev/null 2>&1
+    expect_pkts "$_f: hashlimit 1/min burst 3 passes 3 pings of 6" server "$_c" INPUT 1 3
+    expect_pkts "$_f: the other 3 pings are dropped" server "$_c" INPUT 2 3
+    expect_pkts "$_f: hashlimit on udp passes 2 datagrams of 5" server "$_c" INPUT 3 2
+    expect_pkts "$_f: the other 3 datagrams are dropped" server "$_c" INPUT 4 3
+    expect_pkts "$_f: --hashlimit-above drops the 3 datagrams over the burst" server "$_c" INPUT 5 3
+    # The tables' lines: seconds to expiry and credit vary with the timing.
+    _mask='s/^[0-9-]* /S /; s/ [0-9]* \([0-9]* [0-9]*\)$/ C \1/'
+    expect_text "$_f: $_dir/ping lists the client" "$(hl_lines "$_f" ping)" \
+        sh -c "/usr/bin/ip netns exec server cat $_dir/ping | sed '$_mask'"
+    expect_text "$_f: $_dir/udp lists the masked flow" "$(hl_lines "$_f" udp)" \
+        sh -c "/usr/bin/ip netns exec server cat $_dir/udp | sed '$_mask'"
+    expect_text "$_f: $_dir/above lists the port" "$(hl_lines "$_f" above)" \
+        sh -c "/usr/bin/ip netns exec server cat $_dir/above | sed '$_mask'"
+    "$_c" server -F
+    check "$_f: the tables go with the rules" in_ns server sh -c "[ -z \"\$(ls $_dir)\" ]"
+}
+
+# hl_lines FAMILY NAME: the masked lines of table NAME after the traffic:
+# credit cap (burst * cost) and cost (60e6 * 137438953, revision 3 at any HZ).
+hl_lines() {
+    _z6=0000:0000:0000:0000:0000:0000:0000:0000
+    case "$1 $2" in
+        "ipv4 ping") echo "S $CLIENT4:0->0.0.0.0:0 C 24739011540000000 8246337180000000" ;;
+        "ipv4 udp") echo "S 10.1.0.0:40101->$SERVER4:7101 C 16492674360000000 8246337180000000" ;;
+        "ipv4 above") echo "S 0.0.0.0:0->0.0.0.0:7102 C 16492674360000000 8246337180000000" ;;
+        "ipv6 ping") echo "S fd01:0000:0000:0000:0000:0000:0000:0002:0->$_z6:0 C 24739011540000000 8246337180000000" ;;
+        "ipv6 udp") echo "S fd01:0000:0000:0000:0000:0000:0000:0000:40101->fd02:0000:0000:0000:0000:0000:0000:0002:7101 C 16492674360000000 8246337180000000" ;;
+        "ipv6 above") echo "S $_z6:0->$_z6:7102 C 16492674360000000 8246337180000000" ;;
+    esac
 }

@@ -17,6 +17,7 @@ use crate::glue::hook::HookState;
 use crate::glue::skb::Skb;
 
 pub mod api;
+pub mod procfile;
 
 /// What a REJECT target sends back before the packet is dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,4 +166,11 @@ pub fn ct_tuples(skb: &Skb<'_>) -> Option<[bindings::rnf_tuple; 2]> {
     // rnf_conntrack stays loaded while we are (we depend on it).
     let rc = unsafe { bindings::rnf_ct_nat_info(skb.as_ptr(), &mut out) };
     (rc == 0).then_some(out.tuple)
+}
+
+/// `totalram_pages()` and `PAGE_SIZE`: the machine's RAM, for the
+/// `hashlimit` match's default table size (`htable_create`).
+pub fn totalram() -> (u64, u64) {
+    // SAFETY: both read global values; no preconditions.
+    unsafe { (bindings::rnf_totalram_pages() as u64, bindings::rnf_page_size() as u64) }
 }

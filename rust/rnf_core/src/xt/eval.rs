@@ -211,6 +211,13 @@ pub trait Env {
     fn ct_expires(&mut self) -> Option<u32> {
         None
     }
+    /// `hashlimit`: runs `run` on the named table of slot `slot` of the
+    /// table being walked (the slots [`Table::hashlimits`] lists), with
+    /// that table locked against other CPUs and readers. `None` (the
+    /// default) when there is no such table: the match hot-drops.
+    fn hashlimit<R>(&mut self, _slot: u32, _run: impl FnOnce(&mut dyn super::hashlimit::Htable) -> R) -> Option<R> {
+        None
+    }
 }
 
 /// Which device an address-type lookup is restricted to

@@ -48,6 +48,8 @@ pub(crate) enum ExtId {
     /// `dscp`, `tos`, `iprange`, `length`, `tcpmss`, `pkttype`, `mac`,
     /// `addrtype` ([`super::pkt_matches`]).
     Pkt(super::pkt_matches::PktId),
+    /// xt_hashlimit.c: `hashlimit` of this revision ([`super::hashlimit`]).
+    Hashlimit(u8),
 }
 
 /// One registered revision of a match or target.
@@ -173,7 +175,7 @@ const fn ct_t(rev: u8, family: Option<Family>, size: usize) -> Ext {
 /// Every registered extension revision: [`EXTS`] and the lists of the
 /// extension files.
 fn all() -> impl Iterator<Item = &'static Ext> {
-    EXTS.iter().chain(super::marks::EXTS.iter()).chain(super::pkt_matches::EXTS.iter())
+    EXTS.iter().chain(super::marks::EXTS.iter()).chain(super::pkt_matches::EXTS.iter()).chain(super::hashlimit::EXTS.iter())
 }
 
 fn family_ok(e: &Ext, family: Family) -> bool {
@@ -369,6 +371,7 @@ pub(crate) fn decode_match(e: &Ext, d: &[u8], cx: &CheckCtx<'_>) -> Result<Match
         }
         ExtId::Mark(id) => super::marks::decode_match(id, d)?,
         ExtId::Pkt(id) => super::pkt_matches::decode_match(id, d, cx)?,
+        ExtId::Hashlimit(rev) => super::hashlimit::decode_match(rev, d, cx)?,
         ExtId::Standard
         | ExtId::ErrorTarget
         | ExtId::Reject

@@ -81,6 +81,7 @@ pub(crate) fn eval<E: Env>(m: &Match, f: &Facts<'_>, env: &mut E) -> Option<bool
         MatchKind::Pkttype(i) => Some(pm::pkttype(i, f, env)),
         MatchKind::Mac(i) => Some(pm::mac(i, env)),
         MatchKind::Addrtype(i) => Some(pm::addrtype(i, f, env)),
+        MatchKind::Hashlimit(h) => super::hashlimit::eval(h, f, env),
     }
 }
 

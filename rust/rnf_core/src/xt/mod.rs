@@ -32,6 +32,7 @@ mod ct;
 mod eval;
 mod ext;
 mod header;
+pub mod hashlimit;
 mod initial;
 mod log;
 mod marks;
@@ -194,3 +195,5 @@ mod tests_nat;
 mod tests_router;
 #[cfg(test)]
 mod tests_mangle;
+#[cfg(test)]
+mod tests_hashlimit;

@@ -227,6 +227,8 @@ pub(crate) enum MatchKind {
     Mac(super::pkt_matches::MacInfo),
     /// `addrtype` rev 0 and 1.
     Addrtype(super::pkt_matches::AddrtypeInfo),
+    /// `hashlimit` rev 1, 2 and 3 (xt_hashlimit.c).
+    Hashlimit(super::hashlimit::HashlimitInfo),
 }
 
 /// One decoded match of a rule.

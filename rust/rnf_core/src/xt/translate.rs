@@ -472,6 +472,15 @@ where
                 }
             }
         }
+        // Number the hashlimit matches in rule order: the slots of their
+        // named tables (`Table::hashlimits`).
+        let mut slot = 0u32;
+        for m in matches.as_mut().iter_mut() {
+            if let super::rule::MatchKind::Hashlimit(h) = &mut m.kind {
+                h.slot = slot;
+                slot += 1;
+            }
+        }
         let mut name = [0u8; 32];
         name.get_mut(..def.name.len().min(31)).map(|d| d.copy_from_slice(def.name.as_bytes().get(..d.len()).unwrap_or(&[])));
         let edits = rules.as_ref().iter().any(|r| matches!(r.target, Target::Tcpmss(_) | Target::DsField { .. }));
@@ -517,6 +526,20 @@ where
     /// The table name without NUL.
     pub fn name(&self) -> &[u8] {
         name_of(&self.name)
+    }
+
+    /// The `hashlimit` matches in rule order, one per slot `0..`, with
+    /// their table names and configurations: the caller finds or creates
+    /// each named table (`htable_find_get` / `htable_create`, after
+    /// [`super::hashlimit::check_rate`]) and answers
+    /// [`Env::hashlimit`](super::Env::hashlimit) for the slot.
+    pub fn hashlimits(&self) -> impl Iterator<Item = super::hashlimit::Use<'_>> + '_ {
+        let blob = self.blob.as_ref();
+        let family = self.family;
+        self.matches.as_ref().iter().filter_map(move |m| match &m.kind {
+            super::rule::MatchKind::Hashlimit(h) => super::hashlimit::Use::of(h, blob, family),
+            _ => None,
+        })
     }
 
     /// Gives the storage back (to free it after a grace period).
