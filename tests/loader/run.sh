@@ -315,6 +315,8 @@ mkmod "$F/rnf" rnf_nat rnf_nat "rnf_conntrack"
 mkmod "$F/rnf" rnf_conntrack rnf_conntrack ""
 mkmod "$F/rnf" rnf_tables rnf_tables "nf_reject_ipv4,nf_reject_ipv6,rnf_conntrack"
 mkmod "$F/rnf" rnf_tables_nat rnf_tables_nat "rnf_tables,rnf_nat"
+mkmod "$F/rnf" rnf_tables_mangle rnf_tables_mangle "rnf_tables"
+mkmod "$F/rnf" rnf_tables_raw rnf_tables_raw "rnf_tables"
 mkmod "$F/rnfkern" nf_reject_ipv4 nf_reject_ipv4 ""
 mkmod "$F/rnfkern" nf_reject_ipv6 nf_reject_ipv6 ""
 expect_out project_list_file_loads_in_order "insmod $F/rnf/rnf_conntrack.ko  # listed in $root/modules-load.d/rnf.conf
@@ -322,7 +324,9 @@ insmod $F/rnf/rnf_nat.ko  # listed in $root/modules-load.d/rnf.conf
 insmod $F/rnfkern/nf_reject_ipv4.ko  # needed by rnf_tables
 insmod $F/rnfkern/nf_reject_ipv6.ko  # needed by rnf_tables
 insmod $F/rnf/rnf_tables.ko  # listed in $root/modules-load.d/rnf.conf
-insmod $F/rnf/rnf_tables_nat.ko  # listed in $root/modules-load.d/rnf.conf" -n -l "$root/modules-load.d/rnf.conf" "$F/rnf" "$F/rnfkern"
+insmod $F/rnf/rnf_tables_nat.ko  # listed in $root/modules-load.d/rnf.conf
+insmod $F/rnf/rnf_tables_mangle.ko  # listed in $root/modules-load.d/rnf.conf
+insmod $F/rnf/rnf_tables_raw.ko  # listed in $root/modules-load.d/rnf.conf" -n -l "$root/modules-load.d/rnf.conf" "$F/rnf" "$F/rnfkern"
 : >"$tmp/empty.conf"
 expect_out empty_list_requests_nothing "" -n --list "$tmp/empty.conf" "$F/chain"
 
@@ -819,7 +823,9 @@ insmod $b/lib/modules/$rel/extra/rnf_nat.ko  # listed in $b/etc/modules-load.d/r
 skip nf_reject_ipv4 (loaded)  # needed by rnf_tables
 skip nf_reject_ipv6 (loaded)  # needed by rnf_tables
 insmod $b/lib/modules/$rel/extra/rnf_tables.ko  # listed in $b/etc/modules-load.d/rnf.conf
-insmod $b/lib/modules/$rel/extra/rnf_tables_nat.ko  # listed in $b/etc/modules-load.d/rnf.conf"
+insmod $b/lib/modules/$rel/extra/rnf_tables_nat.ko  # listed in $b/etc/modules-load.d/rnf.conf
+insmod $b/lib/modules/$rel/extra/rnf_tables_mangle.ko  # listed in $b/etc/modules-load.d/rnf.conf
+insmod $b/lib/modules/$rel/extra/rnf_tables_raw.ko  # listed in $b/etc/modules-load.d/rnf.conf"
     check bundle_loader_plans_from_the_unpacked_root "got [$(tr '\n' '|' <"$tmp/out")] err [$(tr '\n' '|' <"$tmp/err")]" \
         test "$(sort "$tmp/out")" = "$(sort <<<"$want")"
 
