@@ -115,7 +115,7 @@ check:
 # The same tests on the `debug` variant of the reference kernel
 # (scripts/kernel/debug.config): its own kernel cache and build/ARCH-debug/.
 check-debug:
-	KVARIANT=debug tests/run-all.sh
+	KVARIANT=debug RNF_TIMEOUT_SCALE=$${RNF_TIMEOUT_SCALE:-3} tests/run-all.sh
 
 # The modules the guest gets (vm-test.sh -m), for demo and vm-run.
 VM_MODULES = $(foreach m,rnf_conntrack rnf_nat rnf_tables rnf_tables_nat rnf_tables_mangle rnf_tables_raw,-m $(MODDIR)/$(m).ko)

@@ -21,7 +21,8 @@
 #   124  no marker: the guest hung (TIMEOUT, default 300 s, expired) or crashed
 #     2  bad usage
 #
-# Environment: QEMU (default qemu-system-x86_64 or qemu-system-aarch64),
+# Environment: RNF_TIMEOUT_SCALE (default 1) multiplies TIMEOUT_SECONDS;
+# QEMU (default qemu-system-x86_64 or qemu-system-aarch64),
 # QEMU_MEM (default 1024), QEMU_SMP (default 2), QEMU_EXTRA (more QEMU
 # arguments, split on spaces).
 set -euo pipefail
@@ -38,12 +39,14 @@ while getopts "k:i:s:l:t:a:A:h" opt; do
         l) log=$OPTARG ;;
         t) timeout_s=$OPTARG ;;
         a) extra_args=$OPTARG ;;
-        h) sed -n '3,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        h) sed -n '3,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "see -h" ;;
     esac
 done
 shift $((OPTIND - 1))
 [ $# -eq 0 ] || die "unexpected argument: $1"
+# A slower kernel (the debug variant's KASAN) stretches every timeout.
+timeout_s=$((timeout_s * ${RNF_TIMEOUT_SCALE:-1}))
 [ -f "$kernel" ] || die "-k: no kernel image: ${kernel:-(none)}"
 [ -f "$initrd" ] || die "-i: no initramfs: ${initrd:-(none)}"
 [ -n "$script" ] || die "-s: no guest script given"
