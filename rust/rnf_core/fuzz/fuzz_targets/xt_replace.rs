@@ -15,60 +15,7 @@
 use libfuzzer_sys::fuzz_target;
 use rnf_core::selftest::golden;
 use rnf_core::xt::*;
-
-/// Deterministic environment: the conntrack answer and the clock depend
-/// only on `seed`, so two walks of the same packet can be compared.
-/// The packet's and the connection's marks start from the seed and change
-/// with MARK and CONNMARK, as the kernel's would.
-struct FuzzEnv(u64, Vec<usize>, u32, Option<u32>);
-impl Env for FuzzEnv {
-    fn mark(&mut self) -> u32 {
-        self.2
-    }
-    fn set_mark(&mut self, mark: u32) {
-        self.2 = mark;
-    }
-    fn ct_mark(&mut self) -> Option<u32> {
-        self.3
-    }
-    fn set_ct_mark(&mut self, mark: u32) {
-        if self.3.is_some() {
-            self.3 = Some(mark);
-        }
-    }
-    fn pkt_type(&mut self) -> u8 {
-        (self.0 % 6) as u8
-    }
-    fn mac_source(&mut self) -> Option<[u8; 6]> {
-        (self.0 & 2 != 0).then_some([2, 0, 0, 0, 0, (self.0 & 0xff) as u8])
-    }
-    fn addr_type(&mut self, addr: &[u8], _dev: AddrDev) -> u16 {
-        1 << (addr.iter().fold(self.0 as u32, |a, &b| a.wrapping_add(u32::from(b))) % 12)
-    }
-    fn ct_tuples(&mut self) -> Option<[CtTuple; 2]> {
-        let t = CtTuple { src: u128::from(self.0), dst: !u128::from(self.0), src_port: self.0 as u16, dst_port: 80 };
-        (self.0 % 7 < 5).then_some([t, CtTuple { src: t.dst, dst: t.src, src_port: 80, dst_port: t.src_port }])
-    }
-    fn count(&mut self, i: usize) {
-        self.1.push(i);
-    }
-    fn conntrack(&mut self) -> CtState {
-        match self.0 % 7 {
-            5 => CtState::Invalid,
-            6 => CtState::Untracked,
-            n => CtState::Tracked { ctinfo: (n % 5) as u8, status: 0x30, dir: (self.0 & 1) as u8, proto: 6 },
-        }
-    }
-    fn log(&mut self, _: u8, line: &[u8]) {
-        assert!(line.len() <= 512);
-    }
-    fn jiffies(&mut self) -> u64 {
-        self.0.wrapping_mul(7)
-    }
-    fn hz(&self) -> u32 {
-        250
-    }
-}
+use rnf_core_fuzz::xt_env::FuzzEnv;
 
 /// A NAT target reached at `hook`: only in the nat table, from the hooks
 /// of its manip type (`xt_nat.c`, `xt_MASQUERADE.c`, `xt_REDIRECT.c`,

@@ -2,8 +2,8 @@
 //! A deterministic `xt::Env` for walking tables in the fuzz targets: the
 //! conntrack answer, the clock, the marks, the packet type, the MAC and
 //! the address types all follow from one seed, so two walks of the same
-//! packet (linear and classified) can be compared exactly. (The same as
-//! xt_replace's own.)
+//! packet (linear and classified) can be compared exactly (xt_replace,
+//! xt_eval).
 
 use rnf_core::xt::{AddrDev, CtState, CtTuple, Env};
 
