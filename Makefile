@@ -90,13 +90,15 @@ modules_install: modules
 .PHONY: bundle
 
 # Host fuzzing of rnf_core (packet views, conntrack, NAT rewriting and
-# selection, ip_tables blobs of every table), FUZZ_SECONDS per target:
-# make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="packet conntrack"]
-FUZZ_SECONDS ?= 60
+# selection, ip_tables blobs of every table), FUZZ_SECONDS per target
+# (default 60) or until FUZZ_RUNS executions each:
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_RUNS=10000000] [FUZZ_TARGETS="packet conntrack"]
+FUZZ_SECONDS ?=
+FUZZ_RUNS ?=
 FUZZ_TARGETS ?=
 .PHONY: fuzz
 fuzz:
-	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) scripts/fuzz.sh $(FUZZ_TARGETS)
 bundle: modules
 	scripts/bundle.sh --ko-dir $(MODDIR) --out $(MODDIR)
 
