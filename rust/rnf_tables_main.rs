@@ -34,6 +34,7 @@ pub mod tables_glue;
 pub mod nat;
 #[path = "rnf_core/src/packet/mod.rs"]
 pub mod packet;
+#[cfg(CONFIG_KUNIT)]
 #[path = "rnf_core/src/selftest/mod.rs"]
 pub mod selftest;
 #[path = "rnf_core/src/xt/mod.rs"]

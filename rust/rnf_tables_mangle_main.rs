@@ -28,6 +28,7 @@ pub mod mangle_glue;
 
 // The self-test harness, which the shared KUnit glue names; this module has
 // no suites of its own (the targets' are rnf_tables').
+#[cfg(CONFIG_KUNIT)]
 #[path = "rnf_core/src/selftest/mod.rs"]
 pub mod selftest;
 

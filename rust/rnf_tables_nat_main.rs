@@ -25,6 +25,7 @@ pub mod tables_nat_glue;
 
 // The self-test harness, which the shared KUnit glue names; this module has
 // no suites of its own (the nat targets' are rnf_tables').
+#[cfg(CONFIG_KUNIT)]
 #[path = "rnf_core/src/selftest/mod.rs"]
 pub mod selftest;
 

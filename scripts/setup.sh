@@ -47,7 +47,7 @@ KSRC_PKG=linux-source-6.12
 BINDGEN_VERSION=0.73.2
 PACKAGES="clang lld llvm libclang-dev flex bison bc libelf-dev libssl-dev cpio kmod
           busybox-static qemu-system-x86 iptables iproute2 make xz-utils python3
-          shellcheck $KSRC_PKG"
+          shellcheck gnuplot-nox $KSRC_PKG"
 
 # What only an ARCH other than the host's needs: its emulator, the Rust target
 # the guest tools (tests/tools) are cross-built for (musl: rustup ships its libc

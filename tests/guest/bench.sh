@@ -8,7 +8,16 @@
 # second with 10, 100 and 1,000 non-matching FORWARD rules (that fail in
 # the udp/tcp/multiport match, see rules_file) before the one that matches,
 # the kernel's ip_tables then rnf_tables (when /lib/rnf/rnf_tables.ko
-# exists), and the two side by side. Run by tests/bench/run.sh.
+# exists), and the two side by side; the footprint of the kernel's modules
+# and of rnf's for the same features; and, when perf is in the guest, a
+# profile of each configuration. Run by tests/bench/run.sh.
+#
+# Besides the `bench:` lines for a reader it prints lines for the report
+# tests/bench/run.sh writes (CSV and plots):
+#   bench-data: MEASURE,IMPL,X,PPS     (MEASURE flows, nat or rules; X the
+#                                       flows or rules; PPS the best run)
+#   bench-size: FEATURE,SIDE,MODULE,BYTES   (a module's size in /proc/modules)
+#   bench-profile: CONFIG,PERCENT,SYMBOL    (perf's cpu-clock samples)
 #
 # pktgen (xmit_mode netif_receive) injects 64-byte UDP packets into the
 # receive path of dummy device dum0 in namespace "r"; they are forwarded to
@@ -116,6 +125,7 @@ measure_rules() {
         echo "bench: rules, $1, $n non-matching rules before the match: pps$runs (matching rule counted $hits packets)"
         if [ "${hits:-0}" -eq $((RUNS * RULES_COUNT)) ]; then
             echo "$best" >"/tmp/rules-$2-$n"
+            echo "bench-data: rules,$2,$n,$best"
         else
             echo "bench: rules, $1, $n rules: the matching rule counted ${hits:-?} packets, want $((RUNS * RULES_COUNT)): not kept"
         fi
@@ -152,6 +162,7 @@ measure_nat() {
         best_of "$flows" "$COUNT"
         echo "bench: $1, $flows flows: best $best pps (runs:$runs)"
         echo "$best" >"/tmp/nat-$2-$flows"
+        echo "bench-data: nat,$2,$flows,$best"
     done
     hits=$(in_ns r "$IPT" -t nat -xvnL POSTROUTING | awk '$3 == "MASQUERADE" { print $1 }')
     echo "bench: $1: MASQUERADE counted $hits connections"
@@ -169,25 +180,108 @@ nat_table() {
     done
 }
 
-# measure NAME: RUNS runs for 1 flow and for FLOWS_MANY flows; prints
-# them all and the best.
+# measure NAME KEY: RUNS runs for 1 flow and for FLOWS_MANY flows; prints
+# them all and the best (KEY names the configuration in the data lines).
 measure() {
     for flows in 1 "$FLOWS_MANY"; do
         best_of "$flows" "$COUNT"
         echo "bench: $1, $flows flows: best $best pps (runs:$runs)"
+        echo "bench-data: flows,$2,$flows,$best"
     done
 }
+
+# The kernel's modules that do what each rnf module does, by feature: what
+# modprobe of these loads (their dependencies included) is that feature's
+# kernel footprint. nf_defrag_ipv4/6 and nf_reject_ipv4/6, which both sides
+# load, are left out of both.
+FEATURES="conntrack nat tables tables_nat tables_mangle tables_raw"
+kset() {
+    case "$1" in
+        conntrack) echo nf_conntrack ;;
+        nat) echo nf_nat ;;
+        tables) echo x_tables ip_tables ip6_tables iptable_filter ip6table_filter xt_tcpudp \
+            xt_multiport xt_comment xt_limit xt_state xt_conntrack xt_LOG nf_log_syslog \
+            ipt_REJECT ip6t_REJECT xt_mark xt_connmark xt_dscp xt_iprange xt_length \
+            xt_tcpmss xt_pkttype xt_mac xt_addrtype xt_hashlimit xt_TCPMSS xt_DSCP xt_CT ;;
+        tables_nat) echo iptable_nat ip6table_nat xt_nat xt_MASQUERADE xt_REDIRECT xt_NETMAP ;;
+        tables_mangle) echo iptable_mangle ip6table_mangle ;;
+        tables_raw) echo iptable_raw ip6table_raw ;;
+    esac
+}
+SHARED_MODULES=" nf_defrag_ipv4 nf_defrag_ipv6 nf_reject_ipv4 nf_reject_ipv6 dummy pktgen "
+
+loaded_modules() { cut -d' ' -f1 /proc/modules | sort; }
+module_size() { awk -v m="$1" '$1 == m { print $2 }' /proc/modules; }
+
+# footprint_kernel: loads each feature's kernel modules in turn, prints the
+# size of every module it brought in, then unloads them all.
+footprint_kernel() {
+    for f in $FEATURES; do
+        before=$(loaded_modules)
+        for m in $(kset "$f"); do
+            modprobe "$m" || echo "bench: footprint: modprobe $m failed"
+        done
+        for m in $(loaded_modules); do
+            echo "$before" | grep -qx "$m" && continue
+            case "$SHARED_MODULES" in *" $m "*) continue ;; esac
+            echo "bench-size: $f,kernel,$m,$(module_size "$m")"
+        done
+    done
+    # /proc/modules lists the newest first, so users go before what they
+    # use; a few passes for what a pass could not remove yet.
+    for _ in 1 2 3; do
+        for m in $(cut -d' ' -f1 /proc/modules); do
+            case "$m" in dummy | pktgen) continue ;; esac
+            rmmod "$m" 2>/dev/null
+        done
+    done
+}
+
+# footprint_rnf: the size of every loaded rnf module, by feature.
+footprint_rnf() {
+    for f in $FEATURES; do
+        s=$(module_size "rnf_$f")
+        [ -n "$s" ] && echo "bench-size: $f,rnf,rnf_$f,$s"
+    done
+}
+
+# profile CONFIG FLOWS: one run of PROFILE_COUNT packets under `perf record`
+# (cpu-clock samples of every CPU), and the symbols with the most samples.
+PROFILE_COUNT=${BENCH_PROFILE_COUNT:-300000}
+profile() {
+    command -v perf >/dev/null 2>&1 || return 0
+    perf record -q -a -e cpu-clock -o /tmp/perf.data -- sh -c \
+        "COUNT=$PROFILE_COUNT; . /tmp/bench-pktgen.sh; run_pktgen $2" >/dev/null 2>&1 ||
+        { echo "bench: profile $1: perf record failed"; return 0; }
+    perf report -q -i /tmp/perf.data --sort sym --stdio 2>/dev/null |
+        awk -v c="$1" 'NF >= 3 && $1 ~ /%$/ { p = $1; sub(/%$/, "", p); $1 = ""; $2 = "";
+            sub(/^ +/, ""); if (n++ < 40) printf "bench-profile: %s,%s,%s\n", c, p, $0 }'
+    rm -f /tmp/perf.data
+}
+
+# perf needs the kernel's addresses; run_pktgen and its helpers in a file
+# that perf's child shell sources.
+echo 0 >/proc/sys/kernel/kptr_restrict 2>/dev/null
+echo -1 >/proc/sys/kernel/perf_event_paranoid 2>/dev/null
+{
+    echo ". /tests/lib.sh"
+    sed -n '/^pg() {/,/^}/p; /^run_pktgen() {/,/^}/p' "$0"
+} >/tmp/bench-pktgen.sh
+command -v perf >/dev/null 2>&1 || echo "bench: no perf in this guest: no profile"
+
+footprint_kernel
 
 if ! setup; then
     echo "bench: set-up failed"
     exit 1
 fi
 
-measure "no netfilter"
+measure "no netfilter" none
+profile none 1
 
 modprobe iptable_filter && modprobe xt_comment && modprobe xt_state || exit 1
 in_ns r "$IPT" -A FORWARD -m comment --comment "no conntrack" -j ACCEPT || exit 1
-measure "ip_tables, 1 rule, no conntrack"
+measure "ip_tables, 1 rule, no conntrack" iptables_nct
 in_ns r "$IPT" -F FORWARD
 
 modprobe nf_conntrack hashsize=$MAX || exit 1
@@ -195,11 +289,14 @@ sysctl -q -w net.netfilter.nf_conntrack_max=$MAX
 # Since Linux 4.x the kernel's conntrack hooks are registered on demand: a
 # rule using conntrack turns them on in this namespace.
 in_ns r "$IPT" -A FORWARD -m state --state INVALID -j DROP || exit 1
-measure "kernel nf_conntrack (+ ip_tables, 1 rule)"
+measure "kernel nf_conntrack (+ ip_tables, 1 rule)" kernel
+profile kernel_conntrack 1
 echo "bench: kernel nf_conntrack entries: $(in_ns r cat /proc/sys/net/netfilter/nf_conntrack_count)"
 in_ns r "$IPT" -F FORWARD
 modprobe xt_tcpudp && modprobe xt_multiport || exit 1
 measure_rules "kernel ip_tables + nf_conntrack" kernel
+rules_file 10 | in_ns r "$IPT-restore" && profile kernel_rules10 1
+in_ns r "$IPT" -F FORWARD
 # NAT in a fresh namespace: no connection left over from the runs above
 # (those were confirmed without NAT and would walk the nat table on every
 # packet instead of being masqueraded).
@@ -208,6 +305,7 @@ setup >/dev/null 2>&1
 modprobe iptable_nat && modprobe xt_MASQUERADE || exit 1
 in_ns r "$IPT" -t nat -A POSTROUTING -o dum1 -j MASQUERADE || exit 1
 measure_nat "kernel nf_nat, MASQUERADE (iptable_nat, nf_conntrack)" kernel
+profile kernel_nat 1
 # A rule holds its target's module: flush before the modules go.
 in_ns r "$IPT" -t nat -F
 ip netns del r
@@ -229,7 +327,8 @@ if ! rnf-modload /lib/rnf/rnf_conntrack.ko "/lib/modules/$KVER/kernel/net/ipv4/n
     echo "bench: modules loaded: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
     exit 1
 fi
-measure "rnf_conntrack"
+measure "rnf_conntrack" rnf
+profile rnf_conntrack 1
 echo "bench: rnf_conntrack entries: $(in_ns r cat /proc/sys/net/netfilter/nf_conntrack_count)"
 
 line=$(dmesg | grep -o 'max [0-9]* connections, [0-9]* bytes each in the table + [0-9]* per object packets carry (struct nf_conn: [0-9]* bytes)' | tail -n 1)
@@ -245,6 +344,8 @@ if [ -f /lib/rnf/rnf_tables.ko ]; then
     if rnf-modload /lib/rnf/rnf_tables.ko /lib/rnf "/lib/modules/$KVER/kernel/net/ipv4/netfilter" \
         "/lib/modules/$KVER/kernel/net/ipv6/netfilter"; then
         measure_rules "rnf_tables + rnf_conntrack" rnf
+        rules_file 10 | in_ns r "$IPT-restore" && profile rnf_rules10 1
+        in_ns r "$IPT" -F FORWARD
     else
         echo "bench: rules, rnf_tables: loading failed, skipped: $(dmesg | tail -n 3 | tr '\n' ' ')"
     fi
@@ -260,7 +361,13 @@ if [ -f /lib/rnf/rnf_tables_nat.ko ] &&
         "/lib/modules/$KVER/kernel/net/ipv6/netfilter" &&
     in_ns r "$IPT" -t nat -A POSTROUTING -o dum1 -j MASQUERADE; then
     measure_nat "rnf_nat, MASQUERADE (rnf_tables_nat, rnf_conntrack)" rnf
+    profile rnf_nat 1
 else
     echo "bench: NAT, rnf: skipped: rnf_tables_nat.ko missing or not loaded: $(dmesg | tail -n 2 | tr '\n' ' ')"
 fi
 nat_table
+
+for m in rnf_tables_mangle rnf_tables_raw; do
+    [ -f "/lib/rnf/$m.ko" ] && rnf-modload "/lib/rnf/$m.ko" /lib/rnf >/dev/null 2>&1
+done
+footprint_rnf

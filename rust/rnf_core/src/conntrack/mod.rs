@@ -24,6 +24,7 @@ pub mod conn;
 pub mod flush;
 pub mod icmp;
 pub mod procfmt;
+#[cfg(any(test, CONFIG_KUNIT))]
 pub mod selftest;
 pub mod table;
 pub mod tcp;

@@ -16,6 +16,7 @@ pub mod checksum;
 pub mod range;
 pub mod rewrite;
 pub mod select;
+#[cfg(any(test, CONFIG_KUNIT))]
 pub mod selftest;
 
 pub use checksum::{checksum, csum_replace, csum_replace2, csum_replace4};

@@ -41,8 +41,11 @@ mod matches;
 mod nat;
 mod pkt_matches;
 mod rule;
+#[cfg(any(test, CONFIG_KUNIT))]
 pub mod selftest;
+#[cfg(any(test, CONFIG_KUNIT))]
 mod selftest_router;
+#[cfg(any(test, CONFIG_KUNIT))]
 mod selftest_mangle;
 mod translate;
 
