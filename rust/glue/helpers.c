@@ -105,10 +105,13 @@ bool rnf_net_ratelimit(void)
 	return net_ratelimit();
 }
 
+#if IS_ENABLED(CONFIG_KUNIT)
+/* Only the self-test suites call it, and they exist only with KUnit. */
 void rnf_kunit_fail(struct kunit *test, const char *msg, unsigned long len)
 {
 	KUNIT_FAIL(test, "%.*s", (int)len, msg);
 }
+#endif
 
 void *rnf_net_generic(const struct net *net, unsigned int id)
 {
