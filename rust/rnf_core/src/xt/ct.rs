@@ -32,7 +32,6 @@
 //! with `XT_CT_NOTRACK | XT_CT_NOTRACK_ALIAS`) marks the packet untracked.
 
 use super::abi::{ne16, ne32};
-use crate::conntrack::zone::{Zone, ZoneTemplate, NF_CT_DEFAULT_ZONE_DIR, NF_CT_ZONE_DIR_ORIG, NF_CT_ZONE_DIR_REPL};
 use super::rule::Target;
 use super::{errno, Error};
 
@@ -45,14 +44,26 @@ const XT_CT_ZONE_DIR_REPL: u16 = 1 << 3;
 /// `XT_CT_ZONE_MARK`.
 const XT_CT_ZONE_MARK: u16 = 1 << 4;
 
-/// A `CT` rule's template: the zone its packets are tracked in.
+/// `NF_CT_ZONE_DIR_ORIG`, `NF_CT_ZONE_DIR_REPL`, `NF_CT_DEFAULT_ZONE_DIR`
+/// (include/uapi/linux/netfilter/nf_conntrack_tuple_common.h; the same
+/// values as `crate::conntrack::zone`'s, which rnf_tables does not build).
+const NF_CT_ZONE_DIR_ORIG: u8 = 1 << 0;
+const NF_CT_ZONE_DIR_REPL: u8 = 1 << 1;
+const NF_CT_DEFAULT_ZONE_DIR: u8 = NF_CT_ZONE_DIR_ORIG | NF_CT_ZONE_DIR_REPL;
+
+/// A `CT` rule's template: the zone its packets are tracked in, as
+/// `xt_ct_tg_check()` builds the template's `struct nf_conntrack_zone`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct CtTemplate {
     /// The template's number among the table's `CT` templates, in rule
     /// order (set by the translation; 0 from [`decode_ct`]).
     pub slot: u32,
-    /// The template's zone.
-    pub zone: ZoneTemplate,
+    /// Zone id (`--zone`, host order).
+    pub zone_id: u16,
+    /// `NF_CT_ZONE_DIR_*` bits (`xt_ct_flags_to_dir()`).
+    pub zone_dir: u8,
+    /// `NF_CT_FLAG_MARK` (`--zone-mark`): the id is the packet's mark.
+    pub zone_mark: bool,
 }
 
 /// `xt_ct_flags_to_dir()`: the zone's directions from the rule's flags.
@@ -117,6 +128,10 @@ pub(crate) fn decode_ct(rev: u8, data: &[u8]) -> Result<Target, Error> {
         }
         return Err(Error::new(errno::EOPNOTSUPP, "CT: timeout policies are not supported"));
     }
-    let zone = Zone { id: zone, dir: flags_to_dir(flags) };
-    Ok(Target::CtTemplate(CtTemplate { slot: 0, zone: ZoneTemplate { zone, from_mark: flags & XT_CT_ZONE_MARK != 0 } }))
+    Ok(Target::CtTemplate(CtTemplate {
+        slot: 0,
+        zone_id: zone,
+        zone_dir: flags_to_dir(flags),
+        zone_mark: flags & XT_CT_ZONE_MARK != 0,
+    }))
 }

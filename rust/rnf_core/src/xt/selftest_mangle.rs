@@ -91,11 +91,10 @@ pub(super) fn xt_mangle_dsfield() -> Result<(), &'static str> {
 /// CT: zones as a kernel with `CONFIG_NF_CONNTRACK_ZONES` takes them; what
 /// rnf cannot provide is refused with the kernel's errno.
 pub(super) fn xt_validate_ct_errnos() -> Result<(), &'static str> {
-    use crate::conntrack::zone::{Zone, ZoneTemplate};
     use super::ct::CtTemplate;
     let mut d = [0u8; 72];
     let errno_of = |rev: u8, d: &[u8]| decode_ct(rev, d).map_err(|e| e.errno);
-    let tmpl = |id, dir, from_mark| Ok(Target::CtTemplate(CtTemplate { slot: 0, zone: ZoneTemplate { zone: Zone { id, dir }, from_mark } }));
+    let tmpl = |zone_id, zone_dir, zone_mark| Ok(Target::CtTemplate(CtTemplate { slot: 0, zone_id, zone_dir, zone_mark }));
     ensure(errno_of(2, &d) == tmpl(0, 3, false), "plain CT: a default-zone template")?;
     d[0] = 1;
     ensure(errno_of(2, &d) == Ok(Target::Notrack), "--notrack")?;

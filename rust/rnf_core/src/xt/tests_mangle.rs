@@ -723,7 +723,7 @@ fn notrack_marks_untracked_and_later_matches_see_it() {
 
 #[test]
 fn ct_zone_templates_are_numbered_and_the_first_one_wins() {
-    use crate::conntrack::zone::{Zone, ZoneTemplate};
+    use crate::xt::CtTemplate;
     // -j CT --zone 1; -j CT --zone-orig 2; -j CT --zone-mark --zone-reply;
     // -j CT --notrack: as xt_ct_target, only a packet without _nfct takes
     // a template or the untracked mark.
@@ -736,13 +736,13 @@ fn ct_zone_templates_are_numbered_and_the_first_one_wins() {
         ];
         let buf = table(&def, NF_INET_PRE_ROUTING, &rules);
         let tb = load(&def, &buf).unwrap();
-        let zones: Vec<ZoneTemplate> = tb.ct_templates().collect();
+        let zones: Vec<CtTemplate> = tb.ct_templates().collect();
         assert_eq!(
             zones,
             vec![
-                ZoneTemplate { zone: Zone { id: 1, dir: 3 }, from_mark: false },
-                ZoneTemplate { zone: Zone { id: 2, dir: 1 }, from_mark: false },
-                ZoneTemplate { zone: Zone { id: 0, dir: 2 }, from_mark: true },
+                CtTemplate { slot: 0, zone_id: 1, zone_dir: 3, zone_mark: false },
+                CtTemplate { slot: 1, zone_id: 2, zone_dir: 1, zone_mark: false },
+                CtTemplate { slot: 2, zone_id: 0, zone_dir: 2, zone_mark: true },
             ]
         );
         let (p, _) = syn(def.family, 0x02, &[], &[]);

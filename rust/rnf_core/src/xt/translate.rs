@@ -551,13 +551,13 @@ where
         })
     }
 
-    /// The zones of the `CT` templates in rule order, one per slot `0..`:
+    /// The `CT` templates in rule order, one per slot `0..`:
     /// the caller allocates each template (`nf_ct_tmpl_alloc()` in
     /// `xt_ct_tg_check()`) and answers [`Env::ct_template`](super::Env::ct_template)
     /// for the slot.
-    pub fn ct_templates(&self) -> impl Iterator<Item = crate::conntrack::zone::ZoneTemplate> + '_ {
+    pub fn ct_templates(&self) -> impl Iterator<Item = super::CtTemplate> + '_ {
         self.rules.as_ref().iter().filter_map(|r| match r.target {
-            Target::CtTemplate(t) => Some(t.zone),
+            Target::CtTemplate(t) => Some(t),
             _ => None,
         })
     }
