@@ -279,6 +279,12 @@ test_arch() {
     guest_script "$arch" mangle.sh mangle -t 900 -a TABLES=rnf -m "$moddir/rnf_conntrack.ko" \
         -m "$moddir/rnf_tables.ko" -m "$moddir/rnf_tables_mangle.ko" -m "$moddir/rnf_tables_raw.ko"
 
+    echo "=== $arch: guest: tests/guest/zones.sh, ZONES=rnf (CT --zone: identical tuples tracked apart)"
+    # Its expected listings come from ZONES=kernel (vm-test.sh
+    # tests/guest/zones.sh -a ZONES=kernel: nf_conntrack, iptable_raw, xt_CT).
+    guest_script "$arch" zones.sh zones -t 600 -a ZONES=rnf -m "$moddir/rnf_conntrack.ko" \
+        -m "$moddir/rnf_tables.ko" -m "$moddir/rnf_tables_raw.ko"
+
     echo "=== $arch: guest: tests/guest/firewall.sh, FW=rnf (a router's fw3-shaped firewall in every table)"
     # Its expected saves and counters come from FW=kernel
     # (vm-test.sh tests/guest/firewall.sh -a FW=kernel), where it passes too.

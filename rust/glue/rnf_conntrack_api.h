@@ -333,4 +333,35 @@ bool rnf_nfct_acct_enable(struct rnf_ct *c);
 void rnf_nfct_acct_add(struct rnf_ct *c, u8 dir, unsigned int len);
 bool rnf_nfct_acct_read(const struct rnf_ct *c, u64 *out);
 
+/* Sets nf_conn.zone's id and dir (nothing without CONFIG_NF_CONNTRACK_ZONES). */
+void rnf_nfct_set_zone(struct rnf_ct *c, u16 id, u8 dir);
+/*
+ * Takes a CT template off @skb (nf_conntrack_in()'s start): true with its
+ * zone's id and dir, whether the id is to be @skb's mark
+ * (NF_CT_FLAG_MARK) and the mark; false when @skb carries no template.
+ */
+bool rnf_nfct_take_template(struct sk_buff *skb, u16 *id, u8 *dir, bool *from_mark, u32 *mark);
+
+/*
+ * The raw table's CT templates (exported; xt_CT.c's nf_ct_tmpl_alloc(),
+ * xt_ct_target(), xt_ct_tg_destroy()):
+ *
+ * rnf_ct_tmpl_alloc - a template of zone @zone_id, @zone_dir
+ * (NF_CT_ZONE_DIR_* bits), with @zone_mark the id taken from the packet's
+ * mark, in *@out with one reference (the rule's). Process context.
+ * Returns 0, -ENOMEM, or -EOPNOTSUPP for a zone on a kernel without
+ * CONFIG_NF_CONNTRACK_ZONES.
+ *
+ * rnf_ct_tmpl_attach - a packet without conntrack (skb->_nfct == 0) takes
+ * the template with IP_CT_NEW and a reference (true; false when it had
+ * conntrack already); rnf_conntrack's tracking hook takes it off and
+ * tracks the packet in its zone. Any context.
+ *
+ * rnf_ct_tmpl_put - drops the rule's reference (after the table's grace
+ * period); packets still carrying the template keep it alive.
+ */
+int rnf_ct_tmpl_alloc(struct net *net, u16 zone_id, u8 zone_dir, bool zone_mark, struct rnf_ct **out);
+bool rnf_ct_tmpl_attach(struct sk_buff *skb, struct rnf_ct *c);
+void rnf_ct_tmpl_put(struct rnf_ct *c);
+
 #endif /* RNF_CONNTRACK_API_H */

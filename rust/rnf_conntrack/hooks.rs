@@ -15,6 +15,7 @@ use kernel::prelude::*;
 use crate::classify::{classify, Class, Untracked};
 use crate::conntrack::conn::{self, Conn, CtInfo, Direction, Outcome};
 use crate::conntrack::table::InsertError;
+use crate::conntrack::zone::{Zone, ZoneTemplate};
 use crate::ct_glue::nfct::{CtRef, SkbCt, NO_SLOT};
 use crate::ct_glue::{self, CtNet};
 use crate::glue::hook::{Hook, HookOps, HookState, Net};
@@ -57,6 +58,12 @@ impl Tracker {
     /// state) or create an unconfirmed one, or relate an ICMP error to the
     /// connection it is about, and attach it to the skb.
     fn track(&self, skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
+        // The raw table's CT template, taken off the packet: the zone it is
+        // tracked in (`nf_ct_zone_tmpl()`), else the default zone.
+        let zone = match SkbCt::take_template(skb) {
+            Some((id, dir, from_mark, mark)) => ZoneTemplate { zone: Zone { id, dir }, from_mark }.resolve(mark),
+            None => Zone::DEFAULT,
+        };
         // Already tracked (looped back after LOCAL_OUT) or marked untracked.
         if SkbCt::present(skb) {
             return Verdict::Accept;
@@ -73,7 +80,7 @@ impl Tracker {
             Ok(Class::Tuple(p, t)) => (p, t),
             Ok(Class::Error(p, inner)) => {
                 let g = self.state.lock();
-                let related = match g.related(&p, &inner, netns, now) {
+                let related = match g.related(&p, &inner, netns, zone, now) {
                     Some((i, _, ctinfo)) => g.obj(i).map(|o| o.attach(skb, ctinfo as u8)).is_some(),
                     None => false,
                 };
@@ -92,7 +99,7 @@ impl Tracker {
             Err(Untracked::NoTuple) => return Verdict::Accept,
         };
         let mut g = self.state.lock();
-        if let Some((i, dir)) = g.table.find(&t, netns) {
+        if let Some((i, dir)) = g.table.find_in(&t, netns, zone) {
             pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_FOUND);
             let outcome = match g.table.get_mut(i) {
                 Some(c) if c.expired(now) => Outcome::Reopen,
@@ -140,7 +147,7 @@ impl Tracker {
                 }
             }
         }
-        let Ok(conn) = Conn::new(&t, &p, netns, now, self.hz, &cfg) else {
+        let Ok(conn) = Conn::new(&t, &p, netns, now, self.hz, &cfg).map(|c| Conn { zone, ..c }) else {
             // Cannot open a connection (e.g. a TCP segment other than a SYN
             // with nf_conntrack_tcp_loose off): INVALID, as the kernel's
             // -NF_ACCEPT from the tracker's `new`.
@@ -152,7 +159,7 @@ impl Tracker {
         // The kernel's nf_conntrack_alloc(): the namespace's count against
         // conntrack_max (unconfirmed connections count), or a full table.
         if pn.count() >= ct_glue::ct_max() || g.table.count() >= g.table.capacity() {
-            let bucket = g.table.bucket_of(&t, netns);
+            let bucket = g.table.bucket_in(&t, netns, zone.id_in(Direction::Original));
             match g.table.early_drop(bucket, now, netns) {
                 Some(v) => {
                     g.forget_obj(v);
@@ -282,6 +289,7 @@ fn new_unconfirmed(g: &mut State, net: Net, conn: Conn, acct: bool) -> Option<Ct
     if acct {
         obj.acct_enable();
     }
+    obj.set_zone(conn.zone.id, conn.zone.dir);
     obj.set_tuple(Direction::Original as u8, &conn.tuple[0]);
     obj.set_tuple(Direction::Reply as u8, &conn.tuple[1]);
     Some(obj)
@@ -291,7 +299,7 @@ fn new_unconfirmed(g: &mut State, net: Net, conn: Conn, acct: bool) -> Option<Ct
 /// slot `i` (the same flow, tracked twice in a race), with a reference.
 fn same_flow(g: &State, i: u32) -> Option<CtRef> {
     let c = g.table.get(i)?;
-    let (j, dir) = g.table.find(&c.tuple[0], c.netns)?;
+    let (j, dir) = g.table.find_in(&c.tuple[0], c.netns, c.zone)?;
     let other = g.table.get(j)?;
     if dir != Direction::Original || other.tuple != c.tuple {
         return None;
@@ -305,7 +313,10 @@ impl Hook for TrackHook {
     fn run(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
         // Packets looped back were tracked on their way out (LOCAL_OUT);
         // those that kept no connection are not tracked anew either.
+        // A CT template the raw table gave such a packet is taken off
+        // unused, as nf_conntrack_in() always takes it off.
         if st.hook() == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING && st.input_is_loopback() {
+            let _ = SkbCt::take_template(skb);
             return Verdict::Accept;
         }
         tracker().map_or(Verdict::Accept, |t| t.track(skb, st))

@@ -20,6 +20,7 @@ use kernel::prelude::*;
 use crate::conntrack::conn::Conn;
 use crate::conntrack::table::{ConnTable, Slot};
 use crate::conntrack::tuple::Tuple;
+use crate::conntrack::zone::Zone;
 use crate::ct_glue::nfct::{SkbCt, NO_SLOT};
 use crate::glue;
 use crate::glue::skb::Skb;
@@ -29,31 +30,36 @@ use crate::nat::select::{unique_tuple, NatSpace};
 use crate::tracker::tracker;
 
 /// The table as tuple selection sees it, for the connection of slot `slot`
-/// whose original tuple is `orig` in namespace `netns`.
+/// whose original tuple is `orig` in namespace `netns` and zone `zone`.
 struct TableSpace<'a> {
     table: &'a ConnTable<KVVec<Slot>, KVVec<u32>>,
     slot: u32,
     netns: u32,
+    zone: Zone,
     orig: Tuple,
 }
 
 impl NatSpace for TableSpace<'_> {
     /// `nf_nat_used_tuple()` / `nf_conntrack_tuple_taken()`: the reply this
-    /// candidate implies is a tuple of a confirmed connection, other than
-    /// one with our own original tuple (the same flow, resolved at confirm).
+    /// candidate implies is a tuple of a confirmed connection in our zone
+    /// (`nf_ct_key_equal()` with the zone of the connection being set up),
+    /// other than one with our own original tuple (the same flow, resolved
+    /// at confirm).
     fn used(&mut self, candidate: &Tuple) -> bool {
         let reply = candidate.invert();
-        match self.table.find(&reply, self.netns) {
+        match self.table.find_in(&reply, self.netns, self.zone) {
             Some((j, _)) => self.table.get(j).is_none_or(|c| c.tuple[0] != self.orig),
             None => false,
         }
     }
 
     /// The by-source index's connections from the source of `orig` in our
-    /// namespace, confirmed or not, other than the one being set up.
+    /// namespace and zone (`find_appropriate_src()`: `nf_ct_zone_equal()`
+    /// in the original direction), confirmed or not, other than the one
+    /// being set up.
     fn for_each_same_src(&mut self, orig: &Tuple, f: &mut dyn FnMut(&Tuple) -> bool) {
         let me = self.slot;
-        self.table.for_each_same_src(self.netns, orig.proto, orig.l3, &orig.src, orig.src_id, |i, c| {
+        self.table.for_each_same_src_in(self.netns, self.zone, orig.proto, orig.l3, &orig.src, orig.src_id, |i, c| {
             i != me && f(&c.tuple[1])
         });
     }
@@ -87,8 +93,9 @@ pub(crate) fn setup(skb: &Skb<'_>, range: &NatRange, manip: ManipType) -> Result
     }
     // What the connection looks like after the other manip, if any.
     let curr = conn.tuple[1].invert();
-    let mut space = TableSpace { table: &g.table, slot, netns: conn.netns, orig: conn.tuple[0] };
-    let new = unique_tuple(&curr, range, manip, 0, &mut space);
+    let mut space = TableSpace { table: &g.table, slot, netns: conn.netns, zone: conn.zone, orig: conn.tuple[0] };
+    // find_best_ips_proto() mixes in the zone's id whatever its directions.
+    let new = unique_tuple(&curr, range, manip, conn.zone.id, &mut space);
     let mut status = conn.status | done;
     let reply = new.invert();
     if new != curr {

@@ -20,6 +20,7 @@ use crate::conntrack::conn::{Conn, CtInfo, Direction};
 use crate::conntrack::icmp;
 use crate::conntrack::table::{self, ConnTable, Slot};
 use crate::conntrack::tuple::Tuple;
+use crate::conntrack::zone::Zone;
 use crate::ct_glue;
 use crate::ct_glue::nfct::{CtRef, NO_SLOT};
 use crate::glue::{self, global::Global, hook::HookOps, sync::BhSpinLock};
@@ -105,10 +106,12 @@ impl State {
     }
 
     /// The connection an ICMP error whose embedded tuple is `inner` is
-    /// about, with the error's RELATED ctinfo and direction; `None` if it
-    /// relates to no connection or fails the outer check.
-    pub(crate) fn related(&self, p: &PacketInfo, inner: &Tuple, netns: u32, now: u64) -> Option<(u32, &Conn, CtInfo)> {
-        let (i, dir) = self.table.find(&inner.invert(), netns)?;
+    /// about, looked up in the error's zone `zone` (`nf_conntrack_inet_error()`
+    /// takes it from the template), with the error's RELATED ctinfo and
+    /// direction; `None` if it relates to no connection or fails the outer
+    /// check.
+    pub(crate) fn related(&self, p: &PacketInfo, inner: &Tuple, netns: u32, zone: Zone, now: u64) -> Option<(u32, &Conn, CtInfo)> {
+        let (i, dir) = self.table.find_in(&inner.invert(), netns, zone)?;
         let c = self.table.get(i).filter(|c| !c.expired(now))?;
         if !icmp::outer_fits(p, &c.tuple[dir as usize].dst) {
             return None;

@@ -10,6 +10,7 @@ use kernel::prelude::*;
 use crate::glue::hook::Net;
 use crate::glue::percpu::PerCpuCounters;
 use crate::hashlimit::HtRef;
+use crate::tables_glue::CtTemplate;
 use crate::netns::Fam;
 use crate::xt::{self, errno, ReplaceHeader, TableDef};
 
@@ -60,6 +61,9 @@ pub(crate) struct Instance {
     /// The named table of each `hashlimit` match, by slot
     /// ([`xt::Table::hashlimits`]); released with the instance.
     pub(crate) hashlimit: KVec<HtRef>,
+    /// The template of each `CT` target, by slot
+    /// ([`xt::Table::ct_templates`]); put with the instance.
+    pub(crate) ct_tmpl: KVec<CtTemplate>,
 }
 
 fn nomem(reason: &'static str) -> xt::Error {
@@ -105,8 +109,8 @@ impl Instance {
     /// Validates and decodes `blob` (the `hdr.size` bytes of entries after
     /// the header) for table `def` of family `fam` in namespace `net`
     /// (`None`: a table without `hashlimit` rules, such as an initial
-    /// one), and finds or makes the named tables of its `hashlimit`
-    /// matches. Process context (allocates with `GFP_KERNEL`). Errors:
+    /// one), finds or makes the named tables of its `hashlimit` matches
+    /// and allocates the templates of its `CT` targets. Process context (allocates with `GFP_KERNEL`). Errors:
     /// the engine's (EINVAL, ELOOP, ENOENT, ...), `hashlimit`'s (EINVAL,
     /// ERANGE) or ENOMEM.
     pub(crate) fn build(def: &'static TableDef, hdr: &ReplaceHeader, blob: KVVec<u8>, at: Option<(Net, &Fam)>) -> Result<KBox<Instance>, xt::Error> {
@@ -121,9 +125,18 @@ impl Instance {
             let r = crate::hashlimit::get(net, fam, &u)?;
             hashlimit.push(r, GFP_KERNEL).map_err(|_| nomem("no memory for hashlimit uses"))?;
         }
+        let mut ct_tmpl = KVec::new();
+        for t in table.ct_templates() {
+            let (net, _) = at.ok_or(xt::Error { errno: errno::EINVAL, reason: "CT: no namespace" })?;
+            let tmpl = CtTemplate::alloc(net, t.zone_id, t.zone_dir, t.zone_mark).map_err(|e| xt::Error {
+                errno: e.saturating_neg(),
+                reason: if e == -errno::EOPNOTSUPP { "CT: conntrack zones are not supported by this kernel" } else { "no memory for a CT template" },
+            })?;
+            ct_tmpl.push(tmpl, GFP_KERNEL).map_err(|_| nomem("no memory for CT templates"))?;
+        }
         let counters = PerCpuCounters::new(table.num_entries() as usize).map_err(|_| nomem("no per-CPU memory for counters"))?;
         let classifier = classifier(def, &table);
-        KBox::new(Instance { def, table, classifier, counters, hashlimit }, GFP_KERNEL).map_err(|_| nomem("no memory for the table"))
+        KBox::new(Instance { def, table, classifier, counters, hashlimit, ct_tmpl }, GFP_KERNEL).map_err(|_| nomem("no memory for the table"))
     }
 
     /// The table a namespace starts with: every built-in chain empty with

@@ -125,6 +125,14 @@ impl Env for HookEnv<'_> {
         }
     }
 
+    fn ct_template(&mut self, slot: u32) {
+        // The template reads as a NEW connection to later rules, as
+        // nf_ct_get() answers for the kernel's: ask again.
+        if self.inst.ct_tmpl.get(slot as usize).is_some_and(|t| t.attach(self.skb)) {
+            self.ct = None;
+        }
+    }
+
     fn warn(&mut self, line: &[u8]) {
         if glue::net_ratelimit() {
             let mut b = [0u8; 96];

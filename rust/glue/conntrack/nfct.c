@@ -90,6 +90,100 @@ bool rnf_nfct_zone(const struct rnf_ct *c, u16 *id, u8 *dir)
 #endif
 }
 
+/* Sets nf_conn.zone (the connection's zone, as nf_ct_zone_add()). */
+void rnf_nfct_set_zone(struct rnf_ct *c, u16 id, u8 dir)
+{
+#ifdef CONFIG_NF_CONNTRACK_ZONES
+	c->ct.zone.id = id;
+	c->ct.zone.flags = 0;
+	c->ct.zone.dir = dir;
+#endif
+}
+
+/*
+ * The CT target's template (nf_ct_tmpl_alloc(), xt_ct_tg_check()): an
+ * object outside the table (no slot) with IPS_TEMPLATE and IPS_CONFIRMED,
+ * carrying the zone, so nf_ct_is_template() and nf_ct_zone() read it as
+ * the kernel's. Process context. A zone on a kernel without
+ * CONFIG_NF_CONNTRACK_ZONES is EOPNOTSUPP, as xt_ct_tg_check() there.
+ */
+int rnf_ct_tmpl_alloc(struct net *net, u16 zone_id, u8 zone_dir, bool zone_mark, struct rnf_ct **out)
+{
+	struct rnf_ct *c;
+
+#ifndef CONFIG_NF_CONNTRACK_ZONES
+	if (zone_id || zone_dir != NF_CT_DEFAULT_ZONE_DIR || zone_mark)
+		return -EOPNOTSUPP;
+#endif
+	c = kmem_cache_zalloc(rnf_ct_cache, GFP_KERNEL);
+	if (!c)
+		return -ENOMEM;
+	atomic_inc(&rnf_ct_live);
+	refcount_set(&c->ct.ct_general.use, 1);
+	spin_lock_init(&c->ct.lock);
+	write_pnet(&c->ct.ct_net, net);
+	WRITE_ONCE(c->ct.status, IPS_TEMPLATE | IPS_CONFIRMED);
+#ifdef CONFIG_NF_CONNTRACK_ZONES
+	c->ct.zone.id = zone_id;
+	c->ct.zone.flags = zone_mark ? NF_CT_FLAG_MARK : 0;
+	c->ct.zone.dir = zone_dir;
+#endif
+	c->slot = RNF_CT_NO_SLOT;
+	*out = c;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(rnf_ct_tmpl_alloc);
+
+/* Gives up the rule's reference (xt_ct_tg_destroy()'s nf_ct_put()). */
+void rnf_ct_tmpl_put(struct rnf_ct *c)
+{
+	nf_conntrack_put(&c->ct.ct_general);
+}
+EXPORT_SYMBOL_GPL(rnf_ct_tmpl_put);
+
+/*
+ * xt_ct_target(): a packet without _nfct takes the template, IP_CT_NEW;
+ * returns whether it did.
+ */
+bool rnf_ct_tmpl_attach(struct sk_buff *skb, struct rnf_ct *c)
+{
+	if (skb->_nfct)
+		return false;
+	refcount_inc(&c->ct.ct_general.use);
+	nf_ct_set(skb, &c->ct, IP_CT_NEW);
+	return true;
+}
+EXPORT_SYMBOL_GPL(rnf_ct_tmpl_attach);
+
+/*
+ * nf_conntrack_in()'s start: if @skb carries a template, takes it off the
+ * skb (skb->_nfct = 0, its reference dropped) and returns true with its
+ * zone (id, dir, whether the id is the packet's mark) and the packet's
+ * mark; false (nothing changed) otherwise. A template has no slot, so the
+ * put never takes the table lock.
+ */
+bool rnf_nfct_take_template(struct sk_buff *skb, u16 *id, u8 *dir, bool *from_mark, u32 *mark)
+{
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
+
+	if (!ct || !nf_ct_is_template(ct))
+		return false;
+#ifdef CONFIG_NF_CONNTRACK_ZONES
+	*id = ct->zone.id;
+	*dir = ct->zone.dir;
+	*from_mark = ct->zone.flags & NF_CT_FLAG_MARK;
+#else
+	*id = NF_CT_DEFAULT_ZONE_ID;
+	*dir = NF_CT_DEFAULT_ZONE_DIR;
+	*from_mark = false;
+#endif
+	*mark = skb->mark;
+	skb->_nfct = 0;
+	nf_conntrack_put(&ct->ct_general);
+	return true;
+}
+
 /*
  * The accounting extension as nf_ct_ext_add() lays it out: struct
  * nf_ct_ext (offsets by extension id), then the extension's data at the

@@ -173,6 +173,19 @@ impl<'a> SkbCt<'a> {
         (NonNull::new(raw).map(|raw| SkbCt { raw, _skb: PhantomData }), ctinfo)
     }
 
+    /// Takes the raw table's `CT` template off `skb`, if it carries one
+    /// (`nf_conntrack_in()`: `skb->_nfct = 0`, the template's reference
+    /// dropped): its zone id, `NF_CT_ZONE_DIR_*` bits, whether the id is
+    /// the packet's mark (`NF_CT_FLAG_MARK`), and `skb->mark`.
+    pub fn take_template(skb: &Skb<'_>) -> Option<(u16, u8, bool, u32)> {
+        let (mut id, mut dir, mut from_mark, mut mark) = (0u16, 0u8, false, 0u32);
+        // SAFETY: `skb` is valid while borrowed and the hook owns it; the
+        // outputs are writable. A template has no table slot, so dropping
+        // its reference never takes the table lock.
+        unsafe { bindings::rnf_nfct_take_template(skb.as_ptr(), &mut id, &mut dir, &mut from_mark, &mut mark) }
+            .then_some((id, dir, from_mark, mark))
+    }
+
     /// Whether `skb` carries any connection, an untracked mark included
     /// (the test `nf_conntrack_in` starts with).
     pub fn present(skb: &Skb<'_>) -> bool {
@@ -262,6 +275,15 @@ impl CtRef {
         let (mut id, mut dir) = (0u16, 0u8);
         // SAFETY: `raw` is live (type invariant); both outputs are writable.
         unsafe { bindings::rnf_nfct_zone(self.ptr(), &mut id, &mut dir) }.then_some((id, dir))
+    }
+
+    /// Sets `nf_conn.zone` (id and `NF_CT_ZONE_DIR_*` bits) of a new,
+    /// unconfirmed object; nothing on a kernel without
+    /// `CONFIG_NF_CONNTRACK_ZONES`.
+    pub fn set_zone(&self, id: u16, dir: u8) {
+        // SAFETY: `raw` is live (type invariant); the zone is written
+        // before the object is published to other packets (unconfirmed).
+        unsafe { bindings::rnf_nfct_set_zone(self.ptr(), id, dir) }
     }
 
     /// Gives a new object, not yet confirmed (the skb holding it and the

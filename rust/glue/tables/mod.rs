@@ -174,3 +174,57 @@ pub fn totalram() -> (u64, u64) {
     // SAFETY: both read global values; no preconditions.
     unsafe { (bindings::rnf_totalram_pages() as u64, bindings::rnf_page_size() as u64) }
 }
+
+/// A `CT` rule's template, rnf_conntrack's object (`rnf_ct_tmpl_alloc`,
+/// rust/glue/rnf_conntrack_api.h): the rule's reference, given up on drop
+/// (`rnf_ct_tmpl_put`, as `xt_ct_tg_destroy()` puts the kernel's).
+///
+/// # Invariants
+///
+/// `raw` is a template rnf_conntrack allocated, on which this value holds
+/// one reference.
+pub struct CtTemplate {
+    raw: core::ptr::NonNull<bindings::rnf_ct>,
+}
+
+// SAFETY: the template is reference counted atomically and never changes
+// after allocation; attaching and putting it are safe from any CPU.
+unsafe impl Send for CtTemplate {}
+// SAFETY: as above; `attach` only takes a reference.
+unsafe impl Sync for CtTemplate {}
+
+impl CtTemplate {
+    /// A template of zone `zone_id` in the directions `zone_dir`
+    /// (`NF_CT_ZONE_DIR_*`), with `zone_mark` the id taken from the
+    /// packet's mark, for namespace `net`. Process context. Errors: the
+    /// negative errno (`-ENOMEM`, `-EOPNOTSUPP` for a zone on a kernel
+    /// without `CONFIG_NF_CONNTRACK_ZONES`).
+    pub fn alloc(net: crate::glue::hook::Net, zone_id: u16, zone_dir: u8, zone_mark: bool) -> Result<Self, i32> {
+        let mut raw = core::ptr::null_mut();
+        // SAFETY: `net` is live for the call (the caller's namespace, which
+        // outlives its tables); `raw` is writable.
+        let err = unsafe { bindings::rnf_ct_tmpl_alloc(net.as_ptr(), zone_id, zone_dir, zone_mark, &mut raw) };
+        if err != 0 {
+            return Err(err);
+        }
+        // INVARIANT: on success `raw` holds a template with our reference.
+        core::ptr::NonNull::new(raw).map(|raw| CtTemplate { raw }).ok_or(kernel::error::code::ENOMEM.to_errno())
+    }
+
+    /// `xt_ct_target()`: a packet without conntrack yet takes the
+    /// template (with a reference of its own, `IP_CT_NEW`); returns
+    /// whether it had none (so it took it).
+    pub fn attach(&self, skb: &Skb<'_>) -> bool {
+        // SAFETY: `raw` is live (type invariant); `skb` is valid while
+        // borrowed and the hook owns it.
+        unsafe { bindings::rnf_ct_tmpl_attach(skb.as_ptr(), self.raw.as_ptr()) }
+    }
+}
+
+impl Drop for CtTemplate {
+    fn drop(&mut self) {
+        // SAFETY: `raw` is live and this value's reference is given up
+        // exactly once (type invariant).
+        unsafe { bindings::rnf_ct_tmpl_put(self.raw.as_ptr()) }
+    }
+}

@@ -53,6 +53,7 @@ fn conn(inp: &mut Input) -> Conn {
         status: if c & 2 != 0 { IPS_ASSURED } else { 0 },
         expires: u64::from(c >> 4),
         netns: u32::from((c >> 2) & 1) + 1,
+        zone: Default::default(),
         proto: ProtoTrack::Generic,
     }
 }

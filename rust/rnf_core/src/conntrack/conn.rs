@@ -10,6 +10,7 @@
 use crate::packet::{PacketInfo, TcpFlags, L4};
 use crate::conntrack::tcp::{TcpIndex, TcpSegment, TcpSettings, TcpState, TcpTrack, TcpVerdict, TimeoutCaps};
 use crate::conntrack::tuple::{icmp_type_is_query, Tuple};
+use crate::conntrack::zone::Zone;
 
 /// Direction of a packet relative to the connection (`enum ip_conntrack_dir`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,6 +176,10 @@ pub struct Conn {
     pub expires: u64,
     /// Network namespace identifier (the netns inode number).
     pub netns: u32,
+    /// The conntrack zone (`nf_conn.zone`): part of the lookup key, with
+    /// the tuple and the namespace. [`Conn::new`] gives the default zone;
+    /// the tracker sets the packet's.
+    pub zone: Zone,
     /// Protocol state.
     pub proto: ProtoTrack,
 }
@@ -227,6 +232,7 @@ impl Conn {
             status: 0,
             expires: now.saturating_add(secs_to_jiffies(secs, hz)),
             netns,
+            zone: Zone::DEFAULT,
             proto,
         })
     }

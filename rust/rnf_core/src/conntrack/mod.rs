@@ -15,6 +15,7 @@
 //! - [`procfmt`]: the `/proc/net/nf_conntrack` line format;
 //! - [`flush`]: what a write to `/proc/net/nf_conntrack` flushes (OpenWrt's
 //!   extension);
+//! - [`zone`]: conntrack zones, what keeps identical tuples apart;
 //! - [`selftest`]: rnf_conntrack's KUnit suites, also run by `cargo test`.
 //!
 //! It reads packets through [`crate::packet`] only; the NAT and table
@@ -29,3 +30,4 @@ pub mod selftest;
 pub mod table;
 pub mod tcp;
 pub mod tuple;
+pub mod zone;

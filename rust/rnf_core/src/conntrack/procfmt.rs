@@ -78,21 +78,7 @@ pub fn write_tuple(w: &mut dyn Write, t: &Tuple) -> fmt::Result {
     }
 }
 
-/// `NF_CT_ZONE_DIR_ORIG`: the zone applies to the original direction.
-pub const NF_CT_ZONE_DIR_ORIG: u8 = 1 << 0;
-/// `NF_CT_ZONE_DIR_REPL`: the zone applies to the reply direction.
-pub const NF_CT_ZONE_DIR_REPL: u8 = 1 << 1;
-/// `NF_CT_DEFAULT_ZONE_DIR`: both directions (the default zone's).
-pub const NF_CT_DEFAULT_ZONE_DIR: u8 = NF_CT_ZONE_DIR_ORIG | NF_CT_ZONE_DIR_REPL;
-
-/// A connection's zone (`struct nf_conntrack_zone`: `id` and `dir`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct Zone {
-    /// Zone number.
-    pub id: u16,
-    /// `NF_CT_ZONE_DIR_*` bits: which directions it applies to.
-    pub dir: u8,
-}
+pub use super::zone::{Zone, NF_CT_DEFAULT_ZONE_DIR, NF_CT_ZONE_DIR_ORIG, NF_CT_ZONE_DIR_REPL};
 
 /// One direction's accounting counters (`struct nf_conn_counter`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

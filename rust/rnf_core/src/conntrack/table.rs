@@ -32,6 +32,7 @@ use core::ops::DerefMut;
 
 use crate::conntrack::conn::{Conn, Direction, IPS_ASSURED};
 use crate::conntrack::tuple::{jhash2, Tuple};
+use crate::conntrack::zone::Zone;
 use crate::packet::L3Proto;
 
 /// End of a chain or of the free list.
@@ -148,9 +149,22 @@ where
         self.buckets.len() as u32
     }
 
-    /// The bucket of tuple `t` in namespace `netns`.
+    /// The bucket of tuple `t` in namespace `netns` and the default zone.
     pub fn bucket_of(&self, t: &Tuple, netns: u32) -> u32 {
-        reciprocal_scale(t.hash(netns, self.seed), self.buckets.len() as u32)
+        self.bucket_in(t, netns, 0)
+    }
+
+    /// The bucket of tuple `t` in namespace `netns` keyed by zone id
+    /// `zone_id` (`hash_conntrack_raw()`, which mixes the zone id into the
+    /// hash key: here into the seed, so zone 0 hashes as before zones).
+    pub fn bucket_in(&self, t: &Tuple, netns: u32, zone_id: u16) -> u32 {
+        reciprocal_scale(t.hash(netns, self.seed ^ u32::from(zone_id)), self.buckets.len() as u32)
+    }
+
+    /// The bucket of direction `dir`'s node of `c` (the kernel hashes each
+    /// tuple with `nf_ct_zone_id(zone, dir)`).
+    fn bucket_of_node(&self, c: &Conn, dir: Direction) -> u32 {
+        self.bucket_in(&c.tuple[dir as usize], c.netns, c.zone.id_in(dir))
     }
 
     fn slot(&self, i: u32) -> Option<&Slot> {
@@ -170,10 +184,29 @@ where
         }
     }
 
-    /// Finds the connection one of whose tuples is `t` in `netns`: its slot
-    /// index and which of its tuples matched.
+    /// Finds the connection one of whose tuples is `t` in `netns`, in the
+    /// default zone: its slot index and which of its tuples matched.
     pub fn find(&self, t: &Tuple, netns: u32) -> Option<(u32, Direction)> {
-        let b = self.bucket_of(t, netns);
+        self.find_in(t, netns, Zone::DEFAULT)
+    }
+
+    /// Finds the connection one of whose tuples is `t` in `netns` looked up
+    /// in zone `zone` (`nf_ct_key_equal()`: the tuple, the namespace, and
+    /// `nf_ct_zone_equal()` for the direction of the tuple that matched).
+    /// As `resolve_normal_ct()`, the bucket of the zone's original-direction
+    /// id is searched, then, if the reply-direction id differs, that one's;
+    /// between them they hold every node that can match (the kernel's
+    /// `nf_conntrack_find_get()` and `nf_conntrack_tuple_taken()` search
+    /// only one of the two).
+    pub fn find_in(&self, t: &Tuple, netns: u32, zone: Zone) -> Option<(u32, Direction)> {
+        let orig = zone.id_in(Direction::Original);
+        let reply = zone.id_in(Direction::Reply);
+        self.find_in_bucket(t, netns, zone, orig)
+            .or_else(|| if reply != orig { self.find_in_bucket(t, netns, zone, reply) } else { None })
+    }
+
+    fn find_in_bucket(&self, t: &Tuple, netns: u32, zone: Zone, zone_id: u16) -> Option<(u32, Direction)> {
+        let b = self.bucket_in(t, netns, zone_id);
         let mut n = self.buckets.get(b as usize).copied().unwrap_or(NIL);
         // A chain can never be longer than the number of nodes; bounding the
         // walk keeps a corrupted chain from looping forever.
@@ -181,7 +214,7 @@ where
         while n != NIL && budget > 0 {
             let dir = node_dir(n);
             if let Some(Some(c)) = self.slot(node_slot(n)).map(|s| s.conn.as_ref()) {
-                if c.netns == netns && c.tuple[dir as usize] == *t {
+                if c.netns == netns && c.tuple[dir as usize] == *t && c.zone.equal_in(zone, dir) {
                     return Some((node_slot(n), dir));
                 }
             }
@@ -215,7 +248,8 @@ where
     }
 
     fn clashes(&self, conn: &Conn) -> bool {
-        self.find(&conn.tuple[0], conn.netns).is_some() || self.find(&conn.tuple[1], conn.netns).is_some()
+        self.find_in(&conn.tuple[0], conn.netns, conn.zone).is_some()
+            || self.find_in(&conn.tuple[1], conn.netns, conn.zone).is_some()
     }
 
     /// Gives `conn` a slot without hashing it (an unconfirmed connection:
@@ -249,7 +283,7 @@ where
             return Err(InsertError::Clash);
         }
         for dir in [Direction::Original, Direction::Reply] {
-            let b = self.bucket_of(&conn.tuple[dir as usize], conn.netns) as usize;
+            let b = self.bucket_of_node(&conn, dir) as usize;
             let head = self.buckets.get(b).copied().unwrap_or(NIL);
             self.set_next(node(idx, dir), head);
             if let Some(h) = self.buckets.get_mut(b) {
@@ -262,8 +296,8 @@ where
         Ok(())
     }
 
-    fn unlink(&mut self, n: u32, tuple: &Tuple, netns: u32) {
-        let b = self.bucket_of(tuple, netns) as usize;
+    fn unlink(&mut self, n: u32, conn: &Conn) {
+        let b = self.bucket_of_node(conn, node_dir(n)) as usize;
         let next = self.next_of(n);
         let Some(&head) = self.buckets.get(b) else { return };
         if head == n {
@@ -285,11 +319,12 @@ where
         }
     }
 
-    /// The by-source bucket of a source in namespace `netns`: the family,
-    /// protocol, address and port (or ICMP identifier) of an original
-    /// tuple's source, the key of the kernel's `hash_by_src()`.
-    fn src_bucket_of(&self, netns: u32, proto: u8, l3: L3Proto, src: &[u8; 16], src_id: u16) -> u32 {
-        let mut words = [0u32; 7];
+    /// The by-source bucket of a source in namespace `netns` and zone
+    /// `zone`: the family, protocol, address and port (or ICMP identifier)
+    /// of an original tuple's source and the zone's id when it covers both
+    /// directions, the key of the kernel's `hash_by_src()`.
+    fn src_bucket_of(&self, netns: u32, zone: Zone, proto: u8, l3: L3Proto, src: &[u8; 16], src_id: u16) -> u32 {
+        let mut words = [0u32; 8];
         for (w, c) in words.iter_mut().zip(src.chunks_exact(4)) {
             if let [a, b, c, d] = *c {
                 *w = u32::from_ne_bytes([a, b, c, d]);
@@ -298,12 +333,13 @@ where
         words[4] = u32::from(src_id);
         words[5] = u32::from(proto) << 8 | u32::from(l3.nfproto());
         words[6] = netns;
+        words[7] = u32::from(zone.bysource_id());
         reciprocal_scale(jhash2(&words, self.seed), self.src_buckets.len() as u32)
     }
 
     fn src_bucket_of_conn(&self, c: &Conn) -> u32 {
         let t = &c.tuple[Direction::Original as usize];
-        self.src_bucket_of(c.netns, t.proto, t.l3, &t.src, t.src_id)
+        self.src_bucket_of(c.netns, c.zone, t.proto, t.l3, &t.src, t.src_id)
     }
 
     fn src_next_of(&self, i: u32) -> u32 {
@@ -380,11 +416,7 @@ where
         }
     }
 
-    /// Calls `f` with the slot and the connection of each entry of the
-    /// by-source index in namespace `netns` whose original tuple has the
-    /// source `proto`, `l3`, `src`, `src_id` (the kernel's
-    /// `find_appropriate_src` walk, `same_src`), unconfirmed ones included,
-    /// until `f` returns true.
+    /// [`ConnTable::for_each_same_src_in`] in the default zone.
     pub fn for_each_same_src(
         &self,
         netns: u32,
@@ -392,16 +424,42 @@ where
         l3: L3Proto,
         src: &[u8; 16],
         src_id: u16,
+        f: impl FnMut(u32, &Conn) -> bool,
+    ) {
+        self.for_each_same_src_in(netns, Zone::DEFAULT, proto, l3, src, src_id, f)
+    }
+
+    /// Calls `f` with the slot and the connection of each entry of the
+    /// by-source index in namespace `netns` whose original tuple has the
+    /// source `proto`, `l3`, `src`, `src_id` and whose zone equals `zone`
+    /// in the original direction (the kernel's `find_appropriate_src`
+    /// walk: `same_src`, `nf_ct_zone_equal(ct, zone, IP_CT_DIR_ORIGINAL)`),
+    /// unconfirmed ones included, until `f` returns true.
+    #[allow(clippy::too_many_arguments)]
+    pub fn for_each_same_src_in(
+        &self,
+        netns: u32,
+        zone: Zone,
+        proto: u8,
+        l3: L3Proto,
+        src: &[u8; 16],
+        src_id: u16,
         mut f: impl FnMut(u32, &Conn) -> bool,
     ) {
-        let b = self.src_bucket_of(netns, proto, l3, src, src_id);
+        let b = self.src_bucket_of(netns, zone, proto, l3, src, src_id);
         let mut i = self.src_buckets.get(b as usize).copied().unwrap_or(NIL);
         // As in `find`: a chain never holds more than every slot once.
         let mut budget = u64::from(self.capacity()) + 1;
         while i != NIL && budget > 0 {
             if let Some(c) = self.get(i) {
                 let t = &c.tuple[Direction::Original as usize];
-                if c.netns == netns && t.proto == proto && t.l3 == l3 && t.src == *src && t.src_id == src_id && f(i, c)
+                if c.netns == netns
+                    && c.zone.equal_in(zone, Direction::Original)
+                    && t.proto == proto
+                    && t.l3 == l3
+                    && t.src == *src
+                    && t.src_id == src_id
+                    && f(i, c)
                 {
                     return;
                 }
@@ -416,8 +474,8 @@ where
     pub fn remove(&mut self, i: u32) -> Option<Conn> {
         let conn = self.get(i).copied()?;
         if self.is_hashed(i) {
-            self.unlink(node(i, Direction::Original), &conn.tuple[0], conn.netns);
-            self.unlink(node(i, Direction::Reply), &conn.tuple[1], conn.netns);
+            self.unlink(node(i, Direction::Original), &conn);
+            self.unlink(node(i, Direction::Reply), &conn);
         }
         if self.is_bysource(i) {
             self.unlink_bysource(i, &conn);
@@ -550,7 +608,7 @@ where
             let Some(Slot { conn: Some(conn), hashed, bysrc, .. }) = self.slot(i).copied() else { continue };
             if hashed {
                 for dir in [Direction::Original, Direction::Reply] {
-                    let b = self.bucket_of(&conn.tuple[dir as usize], conn.netns) as usize;
+                    let b = self.bucket_of_node(&conn, dir) as usize;
                     let head = self.buckets.get(b).copied().unwrap_or(NIL);
                     self.set_next(node(i, dir), head);
                     if let Some(h) = self.buckets.get_mut(b) {
@@ -632,7 +690,7 @@ mod tests {
     /// A UDP connection from `src:sport` to `dst:dport` in `netns`.
     fn udp(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, netns: u32) -> Conn {
         let t = Tuple { src: v4(src), dst: v4(dst), src_id: sport, dst_id: dport, proto: IPPROTO_UDP, l3: L3Proto::Ipv4 };
-        Conn { tuple: [t, t.invert()], status: 0, expires: 1000, netns, proto: ProtoTrack::Udp { stream_ts: 0 } }
+        Conn { tuple: [t, t.invert()], status: 0, expires: 1000, netns, zone: Zone::DEFAULT, proto: ProtoTrack::Udp { stream_ts: 0 } }
     }
 
     struct Arena {
@@ -848,6 +906,80 @@ mod tests {
         let (mut e, mut s2) = (vec![0u32; 0], vec![0u32; 2]);
         assert!(t.rehash(&mut e[..], &mut s2[..]).is_err());
         assert_eq!(t.buckets(), 1);
+    }
+
+    #[test]
+    fn identical_tuples_in_two_zones_coexist() {
+        use crate::conntrack::zone::{NF_CT_ZONE_DIR_ORIG, NF_CT_ZONE_DIR_REPL};
+        let mut a = Arena::new(8, 4);
+        let mut t = a.table();
+        let z = |id, dir| Zone { id, dir };
+        let base = udp(CLIENT, 100, [192, 0, 2, 1], 53, 1);
+        let default = t.insert(base).unwrap();
+        assert_eq!(t.insert(base), Err(InsertError::Clash), "the same zone clashes");
+        let one = t.insert(Conn { zone: z(1, 3), ..base }).unwrap();
+        let two = t.insert(Conn { zone: z(2, 3), ..base }).unwrap();
+        assert_eq!(t.insert(Conn { zone: z(1, 3), ..base }), Err(InsertError::Clash));
+        for (zone, slot) in [(Zone::DEFAULT, default), (z(1, 3), one), (z(2, 3), two)] {
+            assert_eq!(t.find_in(&base.tuple[0], 1, zone), Some((slot, Direction::Original)));
+            assert_eq!(t.find_in(&base.tuple[1], 1, zone), Some((slot, Direction::Reply)));
+        }
+        assert_eq!(t.find(&base.tuple[0], 1), Some((default, Direction::Original)));
+        assert_eq!(t.find_in(&base.tuple[0], 1, z(3, 3)), None);
+        assert_eq!(t.find_in(&base.tuple[0], 2, z(1, 3)), None, "zones are per namespace");
+        // Removing one leaves the others findable.
+        assert!(t.remove(one).is_some());
+        assert_eq!(t.find_in(&base.tuple[0], 1, z(1, 3)), None);
+        assert_eq!(t.find_in(&base.tuple[1], 1, z(2, 3)), Some((two, Direction::Reply)));
+        // A zone of one direction: the other direction's tuple is in the
+        // default zone's key space, so it clashes with the default zone's
+        // connection there, and a lookup in the default zone finds it.
+        let other = udp(CLIENT, 101, [192, 0, 2, 1], 53, 1);
+        let orig_only = t.insert(Conn { zone: z(5, NF_CT_ZONE_DIR_ORIG), ..other }).unwrap();
+        assert_eq!(t.find_in(&other.tuple[0], 1, z(5, 3)), Some((orig_only, Direction::Original)));
+        assert_eq!(t.find_in(&other.tuple[0], 1, Zone::DEFAULT), None);
+        assert_eq!(t.find_in(&other.tuple[1], 1, Zone::DEFAULT), Some((orig_only, Direction::Reply)));
+        assert_eq!(t.insert(Conn { zone: z(6, NF_CT_ZONE_DIR_ORIG), ..other }), Err(InsertError::Clash));
+        let repl = t.insert(Conn { zone: z(6, NF_CT_ZONE_DIR_REPL), ..udp(CLIENT, 102, [192, 0, 2, 1], 53, 1) }).unwrap();
+        let rt = t.get(repl).unwrap().tuple;
+        assert_eq!(t.find_in(&rt[0], 1, Zone::DEFAULT), Some((repl, Direction::Original)));
+        assert_eq!(t.find_in(&rt[1], 1, z(6, 3)), Some((repl, Direction::Reply)));
+        assert_eq!(t.find_in(&rt[1], 1, Zone::DEFAULT), None);
+        // The chains stay right through a rehash.
+        let (mut b, mut sb) = (vec![0u32; 7], vec![0u32; 7]);
+        assert!(t.rehash(&mut b[..], &mut sb[..]).is_ok());
+        assert_eq!(t.find_in(&base.tuple[0], 1, z(2, 3)), Some((two, Direction::Original)));
+        assert_eq!(t.find_in(&other.tuple[1], 1, Zone::DEFAULT), Some((orig_only, Direction::Reply)));
+        assert_eq!(t.flush(Some(1), |_| {}), 4);
+    }
+
+    #[test]
+    fn same_source_walk_stays_in_its_zone() {
+        let mut a = Arena::new(8, 1);
+        let mut t = a.table();
+        let base = udp(CLIENT, 100, [192, 0, 2, 1], 53, 1);
+        let d = t.insert(base).unwrap();
+        let z1 = Zone { id: 1, dir: 3 };
+        let one = t.insert(Conn { zone: z1, ..udp(CLIENT, 100, [192, 0, 2, 2], 53, 1) }).unwrap();
+        let orig7 = Zone { id: 7, dir: crate::conntrack::zone::NF_CT_ZONE_DIR_ORIG };
+        let seven = t.insert(Conn { zone: orig7, ..udp(CLIENT, 100, [192, 0, 2, 3], 53, 1) }).unwrap();
+        for i in [d, one, seven] {
+            assert!(t.link_bysource(i));
+        }
+        let walk = |t: &ConnTable<&mut [Slot], &mut [u32]>, zone| {
+            let mut v = Vec::new();
+            t.for_each_same_src_in(1, zone, IPPROTO_UDP, L3Proto::Ipv4, &v4(CLIENT), 100, |i, _| {
+                v.push(i);
+                false
+            });
+            v
+        };
+        assert_eq!(walk(&t, Zone::DEFAULT), vec![d]);
+        assert_eq!(walk(&t, z1), vec![one]);
+        assert_eq!(walk(&t, orig7), vec![seven]);
+        assert_eq!(same_src(&t, 1, 100), vec![d]);
+        assert!(t.remove(seven).is_some());
+        assert!(walk(&t, orig7).is_empty());
     }
 
     #[test]

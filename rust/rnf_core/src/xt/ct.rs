@@ -10,10 +10,6 @@
 //! What rnf does not have is refused at rule load with the errno the kernel
 //! gives when it lacks the same thing, never accepted and ignored:
 //!
-//! - a zone (`--zone`, `--zone-orig`, `--zone-reply`, `mark`; a zone id
-//!   other than 0 or any zone flag): EOPNOTSUPP, the kernel's answer when
-//!   built without `CONFIG_NF_CONNTRACK_ZONES` (the reference kernel has
-//!   zones and accepts them);
 //! - `--ctevents`, `--expevents`: EINVAL, the kernel's answer without
 //!   `CONFIG_NF_CONNTRACK_EVENTS` (as the reference kernel);
 //! - `--helper`: ENOENT, the kernel's answer when no such helper exists
@@ -23,9 +19,15 @@
 //!   `CONFIG_NF_CONNTRACK_TIMEOUT` (as the reference kernel), after
 //!   ENAMETOOLONG for a name that fills its 32 bytes.
 //!
-//! `CT` without any of these allocates a template of the default zone in
-//! the kernel, which the packet carries into conntrack and which changes
-//! nothing there; rnf accepts it and does nothing ([`Target::CtTemplate`]).
+//! Zones are accepted as a kernel with `CONFIG_NF_CONNTRACK_ZONES` accepts
+//! them: `--zone N` in every revision, `--zone-orig`, `--zone-reply` and
+//! `--zone-mark` (`XT_CT_ZONE_DIR_ORIG`, `XT_CT_ZONE_DIR_REPL`,
+//! `XT_CT_ZONE_MARK`) in revision 2 only (EINVAL in 0 and 1, as any
+//! unknown flag). `CT` without `--notrack` gives the packet a template,
+//! as `nf_ct_tmpl_alloc()` does in the kernel: [`Target::CtTemplate`]
+//! with the zone (`xt_ct_flags_to_dir()`) and a slot, the template's
+//! number in the table (the caller allocates one per slot,
+//! [`super::Table::ct_templates`]); the tracker takes the zone from it.
 //! `--notrack` (and `NOTRACK`, which iptables 1.8.9 sends as `CT` revision 2
 //! with `XT_CT_NOTRACK | XT_CT_NOTRACK_ALIAS`) marks the packet untracked.
 
@@ -35,8 +37,43 @@ use super::{errno, Error};
 
 /// `XT_CT_NOTRACK`.
 const XT_CT_NOTRACK: u16 = 1 << 0;
-/// `XT_CT_ZONE_DIR_ORIG`, `XT_CT_ZONE_DIR_REPL`, `XT_CT_ZONE_MARK`.
-const XT_CT_ZONE_FLAGS: u16 = (1 << 2) | (1 << 3) | (1 << 4);
+/// `XT_CT_ZONE_DIR_ORIG`.
+const XT_CT_ZONE_DIR_ORIG: u16 = 1 << 2;
+/// `XT_CT_ZONE_DIR_REPL`.
+const XT_CT_ZONE_DIR_REPL: u16 = 1 << 3;
+/// `XT_CT_ZONE_MARK`.
+const XT_CT_ZONE_MARK: u16 = 1 << 4;
+
+/// `NF_CT_ZONE_DIR_ORIG`, `NF_CT_ZONE_DIR_REPL`, `NF_CT_DEFAULT_ZONE_DIR`
+/// (include/uapi/linux/netfilter/nf_conntrack_tuple_common.h; the same
+/// values as `crate::conntrack::zone`'s, which rnf_tables does not build).
+const NF_CT_ZONE_DIR_ORIG: u8 = 1 << 0;
+const NF_CT_ZONE_DIR_REPL: u8 = 1 << 1;
+const NF_CT_DEFAULT_ZONE_DIR: u8 = NF_CT_ZONE_DIR_ORIG | NF_CT_ZONE_DIR_REPL;
+
+/// A `CT` rule's template: the zone its packets are tracked in, as
+/// `xt_ct_tg_check()` builds the template's `struct nf_conntrack_zone`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct CtTemplate {
+    /// The template's number among the table's `CT` templates, in rule
+    /// order (set by the translation; 0 from [`decode_ct`]).
+    pub slot: u32,
+    /// Zone id (`--zone`, host order).
+    pub zone_id: u16,
+    /// `NF_CT_ZONE_DIR_*` bits (`xt_ct_flags_to_dir()`).
+    pub zone_dir: u8,
+    /// `NF_CT_FLAG_MARK` (`--zone-mark`): the id is the packet's mark.
+    pub zone_mark: bool,
+}
+
+/// `xt_ct_flags_to_dir()`: the zone's directions from the rule's flags.
+fn flags_to_dir(flags: u16) -> u8 {
+    match flags & (XT_CT_ZONE_DIR_ORIG | XT_CT_ZONE_DIR_REPL) {
+        XT_CT_ZONE_DIR_ORIG => NF_CT_ZONE_DIR_ORIG,
+        XT_CT_ZONE_DIR_REPL => NF_CT_ZONE_DIR_REPL,
+        _ => NF_CT_DEFAULT_ZONE_DIR,
+    }
+}
 /// `XT_CT_MASK`: every flag revision 2 knows (`NOTRACK`, `NOTRACK_ALIAS`,
 /// the zone flags).
 const XT_CT_MASK: u16 = 0x1f;
@@ -76,9 +113,6 @@ pub(crate) fn decode_ct(rev: u8, data: &[u8]) -> Result<Target, Error> {
     if flags & XT_CT_NOTRACK != 0 {
         return Ok(Target::Notrack);
     }
-    if zone != 0 || flags & XT_CT_ZONE_FLAGS != 0 {
-        return Err(Error::new(errno::EOPNOTSUPP, "CT: conntrack zones are not supported"));
-    }
     if ct_events != 0 || exp_events != 0 {
         return Err(Error::inval("CT: conntrack events are not supported"));
     }
@@ -94,5 +128,10 @@ pub(crate) fn decode_ct(rev: u8, data: &[u8]) -> Result<Target, Error> {
         }
         return Err(Error::new(errno::EOPNOTSUPP, "CT: timeout policies are not supported"));
     }
-    Ok(Target::CtTemplate)
+    Ok(Target::CtTemplate(CtTemplate {
+        slot: 0,
+        zone_id: zone,
+        zone_dir: flags_to_dir(flags),
+        zone_mark: flags & XT_CT_ZONE_MARK != 0,
+    }))
 }

@@ -155,6 +155,13 @@ pub trait Env {
     /// answer [`CtState::Untracked`]. The default does nothing.
     fn set_untracked(&mut self) {}
 
+    /// `CT` (without `--notrack`): when the packet has no conntrack yet
+    /// (`skb->_nfct == 0`), attaches the template of slot `slot` of the
+    /// table being walked ([`Table::ct_templates`](super::Table::ct_templates))
+    /// with `IP_CT_NEW`, as `xt_ct_target()`; the tracker takes the
+    /// packet's zone from it. The default does nothing.
+    fn ct_template(&mut self, _slot: u32) {}
+
     /// A target's error line, rate-limited by the caller
     /// (`net_err_ratelimited`). The default drops it.
     fn warn(&mut self, _line: &[u8]) {}
@@ -578,7 +585,10 @@ where
                     env.set_untracked();
                     i += 1;
                 }
-                Target::CtTemplate => i += 1,
+                Target::CtTemplate(t) => {
+                    env.ct_template(t.slot);
+                    i += 1;
+                }
                 Target::Mark { mark, mask } => {
                     super::marks::mark_target(mark, mask, env);
                     i += 1;

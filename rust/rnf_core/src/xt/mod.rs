@@ -59,6 +59,7 @@ pub use eval::{AddrDev, CtTuple};
 pub use ext::find_revision;
 pub use header::{parse_add_counters, parse_get_entries, AddCounters, Info, ReplaceHeader, GET_ENTRIES_SIZE, COUNTERS_INFO_SIZE, GET_REVISION_SIZE};
 pub use nat::{NatKind, NatTarget};
+pub use ct::CtTemplate;
 pub use initial::{initial_size, initial_table};
 pub use rule::{Match, Rule};
 pub use translate::{measure, Sizes, Table, JUMP_STACK_DEPTH};

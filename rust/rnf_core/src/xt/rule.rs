@@ -95,9 +95,9 @@ pub(crate) enum Target {
     /// `CT --notrack` and `NOTRACK`: a packet without conntrack yet becomes
     /// untracked; continues.
     Notrack,
-    /// `CT` without options: the kernel attaches a template of the default
-    /// zone, which changes nothing conntrack does; continues.
-    CtTemplate,
+    /// `CT` without `--notrack`: a packet without conntrack yet gets the
+    /// rule's template (the zone it is to be tracked in); continues.
+    CtTemplate(super::ct::CtTemplate),
     /// `MARK` rev 2: `skb->mark = (skb->mark & !mask) ^ mark`, then the next rule.
     Mark { mark: u32, mask: u32 },
     /// `CONNMARK` rev 1 and 2: set, save or restore a mark, then the next rule.

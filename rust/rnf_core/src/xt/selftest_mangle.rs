@@ -88,19 +88,36 @@ pub(super) fn xt_mangle_dsfield() -> Result<(), &'static str> {
     ensure(decode_dscp(&[64]).map_err(|e| e.errno) == Err(errno::EDOM), "DSCP 64: EDOM")
 }
 
-/// CT: what rnf cannot provide is refused with the kernel's errno.
+/// CT: zones as a kernel with `CONFIG_NF_CONNTRACK_ZONES` takes them; what
+/// rnf cannot provide is refused with the kernel's errno.
 pub(super) fn xt_validate_ct_errnos() -> Result<(), &'static str> {
+    use super::ct::CtTemplate;
     let mut d = [0u8; 72];
     let errno_of = |rev: u8, d: &[u8]| decode_ct(rev, d).map_err(|e| e.errno);
-    ensure(errno_of(2, &d) == Ok(Target::CtTemplate), "plain CT")?;
+    let tmpl = |zone_id, zone_dir, zone_mark| Ok(Target::CtTemplate(CtTemplate { slot: 0, zone_id, zone_dir, zone_mark }));
+    ensure(errno_of(2, &d) == tmpl(0, 3, false), "plain CT: a default-zone template")?;
     d[0] = 1;
     ensure(errno_of(2, &d) == Ok(Target::Notrack), "--notrack")?;
     d[0] = 3;
     ensure(errno_of(2, &d) == Ok(Target::Notrack) && errno_of(1, &d) == Err(errno::EINVAL), "NOTRACK alias: rev 2 only")?;
     d[0] = 0;
-    d[2] = 1;
-    ensure(errno_of(0, &d[..40]) == Err(errno::EOPNOTSUPP), "--zone: EOPNOTSUPP")?;
-    d[2] = 0;
+    d[2..4].copy_from_slice(&300u16.to_ne_bytes());
+    ensure(errno_of(0, &d[..40]) == tmpl(300, 3, false), "--zone 300, rev 0")?;
+    ensure(errno_of(1, &d) == tmpl(300, 3, false), "--zone 300, rev 1")?;
+    d[0] = 1;
+    ensure(errno_of(2, &d) == Ok(Target::Notrack), "--notrack wins over --zone")?;
+    for (flags, dir) in [(1u8 << 2, 1u8), (1 << 3, 2), (3 << 2, 3)] {
+        d[0] = flags;
+        ensure(errno_of(2, &d) == tmpl(300, dir, false), "--zone-orig / --zone-reply")?;
+        ensure(errno_of(1, &d) == Err(errno::EINVAL) && errno_of(0, &d[..40]) == Err(errno::EINVAL), "zone directions: rev 2 only")?;
+    }
+    d[0] = 1 << 4;
+    ensure(errno_of(2, &d) == tmpl(300, 3, true), "--zone-mark")?;
+    ensure(errno_of(1, &d) == Err(errno::EINVAL), "--zone-mark: rev 2 only")?;
+    d[0] = 1 << 5;
+    ensure(errno_of(2, &d) == Err(errno::EINVAL), "unknown flag")?;
+    d[0] = 0;
+    d[2..4].fill(0);
     d[4] = 1;
     ensure(errno_of(1, &d) == Err(errno::EINVAL), "--ctevents: EINVAL")?;
     d[4] = 0;
@@ -111,5 +128,5 @@ pub(super) fn xt_validate_ct_errnos() -> Result<(), &'static str> {
     d[12..28].fill(0);
     d[28] = b't';
     ensure(errno_of(2, &d) == Err(errno::EOPNOTSUPP), "--timeout: EOPNOTSUPP")?;
-    ensure(errno_of(0, &d[..40]) == Ok(Target::CtTemplate), "rev 0 has no timeout field")
+    ensure(errno_of(0, &d[..40]) == tmpl(0, 3, false), "rev 0 has no timeout field")
 }

@@ -440,8 +440,15 @@ fn ct_and_notrack_checkentry_as_the_kernel() {
             // Flags this revision does not know.
             let unknown = if rev == 2 { 0x20 } else { 0x02 };
             assert_eq!(e(ct(rev, ct_info(rev, unknown | 1, 0, (0, 0), b"", b""))), EINVAL);
-            // Zones: EOPNOTSUPP (the kernel without CONFIG_NF_CONNTRACK_ZONES).
-            assert_eq!(e(ct(rev, ct_info(rev, 0, 1, (0, 0), b"", b""))), EOPNOTSUPP);
+            // Zones: accepted, as a kernel with CONFIG_NF_CONNTRACK_ZONES.
+            assert_eq!(e(ct(rev, ct_info(rev, 0, 1, (0, 0), b"", b""))), 0);
+            assert_eq!(e(ct(rev, ct_info(rev, 0, 65535, (0, 0), b"", b""))), 0);
+            // Zone flags are revision 2's only.
+            if rev < 2 {
+                for zf in [1u16 << 2, 1 << 3, 1 << 4] {
+                    assert_eq!(e(ct(rev, ct_info(rev, zf, 1, (0, 0), b"", b""))), EINVAL);
+                }
+            }
             // Events: EINVAL (the kernel without CONFIG_NF_CONNTRACK_EVENTS).
             assert_eq!(e(ct(rev, ct_info(rev, 0, 0, (1 << 2, 0), b"", b""))), EINVAL);
             assert_eq!(e(ct(rev, ct_info(rev, 0, 0, (0, 1), b"", b""))), EINVAL);
@@ -449,8 +456,9 @@ fn ct_and_notrack_checkentry_as_the_kernel() {
             assert_eq!(e(ct(rev, ct_info(rev, 0, 0, (0, 0), b"ftp", b""))), ENOENT);
             assert_eq!(ep(ct(rev, ct_info(rev, 0, 0, (0, 0), b"ftp", b""))), ENOENT);
             assert_eq!(e(ct(rev, ct_info(rev, 0, 0, (0, 0), &[b'a'; 16], b""))), ENAMETOOLONG);
-            // The zone is refused before the events, the events before the helper.
-            assert_eq!(e(ct(rev, ct_info(rev, 0, 3, (1, 0), b"ftp", b""))), EOPNOTSUPP);
+            // A zone does not stop the events' refusal, the events come
+            // before the helper.
+            assert_eq!(e(ct(rev, ct_info(rev, 0, 3, (1, 0), b"ftp", b""))), EINVAL);
             assert_eq!(e(ct(rev, ct_info(rev, 0, 0, (1, 0), b"ftp", b""))), EINVAL);
             if rev > 0 {
                 assert_eq!(ep(ct(rev, ct_info(rev, 0, 0, (0, 0), b"", b"tcp-short"))), EOPNOTSUPP);
@@ -459,8 +467,9 @@ fn ct_and_notrack_checkentry_as_the_kernel() {
             }
         }
         // Revision 2's zone flags.
-        for zf in [1u16 << 2, 1 << 3, 1 << 4] {
-            assert_eq!(e(ct(2, ct_info(2, zf, 0, (0, 0), b"", b""))), EOPNOTSUPP);
+        for zf in [1u16 << 2, 1 << 3, 1 << 4, 3 << 2, 7 << 2] {
+            assert_eq!(e(ct(2, ct_info(2, zf, 0, (0, 0), b"", b""))), 0);
+            assert_eq!(e(ct(2, ct_info(2, zf, 9, (0, 0), b"", b""))), 0);
         }
         // NOTRACK alias (iptables' -j NOTRACK) and the old NOTRACK target.
         assert_eq!(e(ct(2, ct_info(2, 3, 0, (0, 0), b"", b""))), 0);
@@ -511,6 +520,8 @@ struct MEnv {
     mtu: u32,
     tailroom: usize,
     untracked: bool,
+    /// The CT template slot attached (`skb->_nfct` of a template).
+    tmpl: Option<u32>,
     ct: CtState,
     counted: Vec<usize>,
     logs: Vec<String>,
@@ -520,7 +531,7 @@ struct MEnv {
 
 impl MEnv {
     fn new(pkt: Vec<u8>) -> Self {
-        Self { pkt, summed: Summed::None, mtu: 1500, tailroom: 64, untracked: false, ct: CtState::Invalid, counted: vec![], logs: vec![], warns: vec![], edits: 0 }
+        Self { pkt, summed: Summed::None, mtu: 1500, tailroom: 64, untracked: false, tmpl: None, ct: CtState::Invalid, counted: vec![], logs: vec![], warns: vec![], edits: 0 }
     }
     fn walk(&mut self, t: &T, hook: u32) -> Action {
         let copy = self.pkt.clone();
@@ -565,8 +576,13 @@ impl Env for MEnv {
     fn path_mtu(&mut self) -> u32 {
         self.mtu
     }
+    fn ct_template(&mut self, slot: u32) {
+        if self.ct == CtState::Invalid && self.tmpl.is_none() {
+            self.tmpl = Some(slot);
+        }
+    }
     fn set_untracked(&mut self) {
-        if self.ct == CtState::Invalid {
+        if self.ct == CtState::Invalid && self.tmpl.is_none() {
             self.untracked = true;
             self.ct = CtState::Untracked;
         }
@@ -701,6 +717,43 @@ fn notrack_marks_untracked_and_later_matches_see_it() {
         let mut env = MEnv::new(p.clone());
         assert_eq!(env.walk(&tb, NF_INET_LOCAL_OUT), Action::Accept);
         assert_eq!((env.untracked, env.counted, env.pkt), (false, vec![1, 2], p));
+        assert_eq!(env.tmpl, Some(0), "plain CT attaches a default-zone template");
+    }
+}
+
+#[test]
+fn ct_zone_templates_are_numbered_and_the_first_one_wins() {
+    use crate::xt::CtTemplate;
+    // -j CT --zone 1; -j CT --zone-orig 2; -j CT --zone-mark --zone-reply;
+    // -j CT --notrack: as xt_ct_target, only a packet without _nfct takes
+    // a template or the untracked mark.
+    for def in [RAW4, RAW6] {
+        let rules = [
+            (IpSpec::ANY, vec![], TargetSpec::Other(b"CT", 0, data(&ct_info(0, 0, 1, (0, 0), b"", b"")))),
+            (IpSpec::ANY, vec![], TargetSpec::Other(b"CT", 2, data(&ct_info(2, 1 << 2, 2, (0, 0), b"", b"")))),
+            (IpSpec::ANY, vec![], TargetSpec::Other(b"CT", 2, data(&ct_info(2, (1 << 4) | (1 << 3), 0, (0, 0), b"", b"")))),
+            (IpSpec::ANY, vec![], TargetSpec::Other(b"CT", 2, data(&ct_info(2, 1, 0, (0, 0), b"", b"")))),
+        ];
+        let buf = table(&def, NF_INET_PRE_ROUTING, &rules);
+        let tb = load(&def, &buf).unwrap();
+        let zones: Vec<CtTemplate> = tb.ct_templates().collect();
+        assert_eq!(
+            zones,
+            vec![
+                CtTemplate { slot: 0, zone_id: 1, zone_dir: 3, zone_mark: false },
+                CtTemplate { slot: 1, zone_id: 2, zone_dir: 1, zone_mark: false },
+                CtTemplate { slot: 2, zone_id: 0, zone_dir: 2, zone_mark: true },
+            ]
+        );
+        let (p, _) = syn(def.family, 0x02, &[], &[]);
+        let mut env = MEnv::new(p.clone());
+        assert_eq!(env.walk(&tb, NF_INET_PRE_ROUTING), Action::Accept);
+        assert_eq!((env.tmpl, env.untracked), (Some(0), false));
+        // A packet that has its connection already (looped back) takes none.
+        let mut env = MEnv::new(p);
+        env.ct = CtState::Tracked { ctinfo: 0, status: 0, dir: 0, proto: 6 };
+        assert_eq!(env.walk(&tb, NF_INET_PRE_ROUTING), Action::Accept);
+        assert_eq!((env.tmpl, env.untracked), (None, false));
     }
 }
 

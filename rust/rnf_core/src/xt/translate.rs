@@ -481,6 +481,15 @@ where
                 slot += 1;
             }
         }
+        // Number the CT templates in rule order: the slots of the
+        // templates the caller allocates (`Table::ct_templates`).
+        let mut slot = 0u32;
+        for r in rules.as_mut().iter_mut() {
+            if let Target::CtTemplate(t) = &mut r.target {
+                t.slot = slot;
+                slot += 1;
+            }
+        }
         let mut name = [0u8; 32];
         name.get_mut(..def.name.len().min(31)).map(|d| d.copy_from_slice(def.name.as_bytes().get(..d.len()).unwrap_or(&[])));
         let edits = rules.as_ref().iter().any(|r| matches!(r.target, Target::Tcpmss(_) | Target::DsField { .. }));
@@ -538,6 +547,17 @@ where
         let family = self.family;
         self.matches.as_ref().iter().filter_map(move |m| match &m.kind {
             super::rule::MatchKind::Hashlimit(h) => super::hashlimit::Use::of(h, blob, family),
+            _ => None,
+        })
+    }
+
+    /// The `CT` templates in rule order, one per slot `0..`:
+    /// the caller allocates each template (`nf_ct_tmpl_alloc()` in
+    /// `xt_ct_tg_check()`) and answers [`Env::ct_template`](super::Env::ct_template)
+    /// for the slot.
+    pub fn ct_templates(&self) -> impl Iterator<Item = super::CtTemplate> + '_ {
+        self.rules.as_ref().iter().filter_map(|r| match r.target {
+            Target::CtTemplate(t) => Some(t),
             _ => None,
         })
     }
