@@ -12,7 +12,8 @@
 #                       measure rules: x non-matching rules before the
 #                         match, impl kernel (ip_tables) or rnf (rnf_tables)
 #   OUT/footprint.csv   arch,feature,side,module,bytes (/proc/modules sizes)
-#   OUT/profile.txt     the profile of each configuration (perf, cpu-clock)
+#   OUT/profile.txt     the profile of each configuration (perf, cpu-clock on
+#                       CPU 0): ns per packet by symbol and by category
 #   OUT/rules.svg, OUT/flows.svg   the plots (gnuplot)
 # and prints the footprint per feature, kernel next to rnf.
 #
@@ -26,9 +27,68 @@ echo "arch,measure,impl,x,pps" >"$out/bench.csv"
 sed -n "s/^bench-data: /$arch,/p" "$in" >>"$out/bench.csv"
 echo "arch,feature,side,module,bytes" >"$out/footprint.csv"
 sed -n "s/^bench-size: /$arch,/p" "$in" >>"$out/footprint.csv"
-sed -n 's/^bench-profile: //p' "$in" |
-    awk -F, '{ if ($1 != c) { c = $1; printf "\n%s\n", c } sym = $0; sub(/^[^,]*,[^,]*,/, "", sym)
-        printf "  %6s%%  %s\n", $2, sym }' >"$out/profile.txt"
+# The profile: Rust symbols demangled (rustfilt, from crates.io, installed
+# on first use) and shortened to their last two path segments; each
+# symbol's samples as nanoseconds per packet (samples x period / packets),
+# then per configuration the categories the README's breakdown uses.
+if ! command -v rustfilt >/dev/null 2>&1; then
+    echo "report.sh: installing rustfilt from crates.io" >&2
+    cargo install --quiet --locked rustfilt >&2 || true
+fi
+demangle() { if command -v rustfilt >/dev/null 2>&1; then rustfilt; else cat; fi; }
+grep -E '^bench-profile(-total)?: ' "$in" | demangle |
+    awk '
+    # "<a::T<U> as b::Hook>::run" -> "T::run": generic arguments dropped,
+    # a trait impl named by its type, the last two path segments kept.
+    function short(s,   n, a, tn) {
+        sub(/^\[k\] /, "", s)
+        while (match(s, /[A-Za-z0-9_:]<[^<>]*>/))
+            s = substr(s, 1, RSTART) substr(s, RSTART + RLENGTH)
+        while (match(s, /<[^<>]* as [^<>]*>/)) {
+            tn = substr(s, RSTART + 1, RLENGTH - 2); sub(/ as .*/, "", tn)
+            s = substr(s, 1, RSTART - 1) tn substr(s, RSTART + RLENGTH)
+        }
+        gsub(/[<>]/, "", s); sub(/::$/, "", s)
+        n = split(s, a, "::")
+        return n >= 2 ? a[n - 1] "::" a[n] : s
+    }
+    function category(s) {
+        if (s ~ /default_idle|pktgen|swait|finish_task_switch|schedule/) return "idle/pktgen"
+        if (s ~ /packet::parse|classify|nf_ct_get_tuple|get_l4proto|ipv[46]_get_l4proto|skb_header_pointer/) return "parse"
+        if (s ~ /ConnTable.*find|nf_conntrack_find|__nf_conntrack_find_get|hash_conntrack|jhash|siphash|nf_ct_tuple_equal|related/) return "lookup"
+        if (s ~ /spin_lock|spin_unlock|rnf_spin|bh_enable|bh_disable|lock_slowpath|rcu_read/) return "lock"
+        if (s ~ /memcpy|memset|memmove|copy_/) return "copy"
+        if (s ~ /evaluate|ipt_do_table|ip6t_do_table|_mt$|_mt6$|classif|Facts|rule::|xt::/) return "walk"
+        if (s ~ /nat|manip|masquerade|NAT/) return "nat"
+        if (s ~ /rnf_conntrack|nf_conntrack|nf_ct_|__nf_ct|confirm|TrackHook|ConfirmHook|tcp_packet|udp_packet|conntrack::/) return "conntrack (rest)"
+        if (s ~ /rnf_tables|nf_hook|NF_HOOK|iptable|hook/) return "hooks"
+        return "stack"
+    }
+    /^bench-profile-total: / {
+        sub(/^bench-profile-total: /, ""); split($0, t, ",")
+        total[t[1]] = t[2]; pk[t[1]] = t[3]; per[t[1]] = t[4]; next
+    }
+    {
+        sub(/^bench-profile: /, ""); c = $0; sub(/,.*/, "", c)
+        rest = $0; sub(/^[^,]*,/, "", rest); n = rest; sub(/,.*/, "", n)
+        sym = rest; sub(/^[^,]*,/, "", sym)
+        cfg[++nl] = c; cnt[nl] = n; name[nl] = short(sym); cat[nl] = category(sym)
+        if (!(c in seen)) { seen[c] = 1; order[++nc] = c }
+    }
+    END {
+        for (k = 1; k <= nc; k++) {
+            c = order[k]; f = (pk[c] > 0) ? per[c] / pk[c] : 0
+            printf "\n%s: %.0f ns of CPU 0 per packet (%d samples of %d ns, %d packets)\n", c, total[c] * f, total[c], per[c], pk[c]
+            split("", bycat)
+            for (i = 1; i <= nl; i++) if (cfg[i] == c) {
+                bycat[cat[i]] += cnt[i]; listed += cnt[i]
+                if (cnt[i] * f >= 5) printf "  %6.0f ns  %-16s %s\n", cnt[i] * f, cat[i], name[i]
+            }
+            printf "  by category (listed symbols):"
+            for (x in bycat) printf " %s %.0f ns;", x, bycat[x] * f
+            printf "\n"
+        }
+    }' >"$out/profile.txt"
 
 # The footprint, per feature: the kernel's modules against rnf's.
 awk -F, 'NR > 1 { b[$2 "," $3] += $5; m[$2 "," $3] = m[$2 "," $3] " " $4 }

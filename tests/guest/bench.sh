@@ -17,7 +17,8 @@
 #   bench-data: MEASURE,IMPL,X,PPS     (MEASURE flows, nat or rules; X the
 #                                       flows or rules; PPS the best run)
 #   bench-size: FEATURE,SIDE,MODULE,BYTES   (a module's size in /proc/modules)
-#   bench-profile: CONFIG,PERCENT,SYMBOL    (perf's cpu-clock samples)
+#   bench-profile: CONFIG,SAMPLES,SYMBOL    (perf's cpu-clock samples on CPU 0)
+#   bench-profile-total: CONFIG,SAMPLES,PACKETS,PERIOD_NS
 #
 # pktgen (xmit_mode netif_receive) injects 64-byte UDP packets into the
 # receive path of dummy device dum0 in namespace "r"; they are forwarded to
@@ -246,16 +247,24 @@ footprint_rnf() {
 }
 
 # profile CONFIG FLOWS: one run of PROFILE_COUNT packets under `perf record`
-# (cpu-clock samples of every CPU), and the symbols with the most samples.
+# on CPU 0, where pktgen's kernel thread sends them (a cpu-clock sample
+# every PROFILE_PERIOD ns), then the symbols with the most samples and the
+# run's total, from which tests/bench/report.sh derives nanoseconds per
+# packet for each symbol and category.
 PROFILE_COUNT=${BENCH_PROFILE_COUNT:-300000}
+PROFILE_PERIOD=250000
 profile() {
     command -v perf >/dev/null 2>&1 || return 0
-    perf record -q -a -e cpu-clock -o /tmp/perf.data -- sh -c \
+    perf record -q -C 0 -e cpu-clock -c "$PROFILE_PERIOD" -o /tmp/perf.data -- sh -c \
         "COUNT=$PROFILE_COUNT; . /tmp/bench-pktgen.sh; run_pktgen $2" >/dev/null 2>&1 ||
         { echo "bench: profile $1: perf record failed"; return 0; }
-    perf report -q -i /tmp/perf.data --sort sym --stdio 2>/dev/null |
-        awk -v c="$1" 'NF >= 3 && $1 ~ /%$/ { p = $1; sub(/%$/, "", p); $1 = ""; $2 = "";
-            sub(/^ +/, ""); if (n++ < 40) printf "bench-profile: %s,%s,%s\n", c, p, $0 }'
+    perf report -q -n -i /tmp/perf.data --sort sym --stdio 2>/dev/null |
+        awk -v c="$1" -v pk="$PROFILE_COUNT" -v per="$PROFILE_PERIOD" '
+            NF >= 4 && $1 ~ /%$/ && $2 ~ /^[0-9]+$/ {
+                n = $2; total += n; $1 = ""; $2 = ""; $3 = ""; sub(/^ +/, "")
+                if (k++ < 60) printf "bench-profile: %s,%d,%s\n", c, n, $0
+            }
+            END { printf "bench-profile-total: %s,%d,%d,%d\n", c, total, pk, per }'
     rm -f /tmp/perf.data
 }
 
@@ -331,8 +340,8 @@ measure "rnf_conntrack" rnf
 profile rnf_conntrack 1
 echo "bench: rnf_conntrack entries: $(in_ns r cat /proc/sys/net/netfilter/nf_conntrack_count)"
 
-line=$(dmesg | grep -o 'max [0-9]* connections, [0-9]* bytes each in the table + [0-9]* per object packets carry (struct nf_conn: [0-9]* bytes)' | tail -n 1)
-rnf=$(echo "$line" | sed -n 's/.*, \([0-9]*\) bytes each in the table.*/\1/p')
+line=$(dmesg | grep -o '[0-9]* bytes each in the table + [0-9]* per object packets carry (struct nf_conn: [0-9]* bytes)' | tail -n 1)
+rnf=$(echo "$line" | sed -n 's/^\([0-9]*\) bytes each in the table.*/\1/p')
 obj=$(echo "$line" | sed -n 's/.* + \([0-9]*\) per object.*/\1/p')
 kern=$(echo "$line" | sed -n 's/.*nf_conn: \([0-9]*\) bytes.*/\1/p')
 echo "bench: memory per connection: rnf_conntrack $rnf bytes in its table (+8 per hash bucket pair," \
