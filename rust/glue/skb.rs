@@ -6,6 +6,7 @@
 
 use core::ffi::c_uint;
 use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 
 use super::bindings;
 
@@ -28,6 +29,20 @@ pub struct Csum {
 /// header, or IPv6 with a few extension headers; parsing reports longer
 /// headers as truncated rather than reading further.
 pub const HEADER_BYTES: usize = 192;
+
+/// Stack space for [`Skb::network_bytes`]' copy of headers that are not in
+/// the skb's linear area, left uninitialised: the packet path does not
+/// zero [`HEADER_BYTES`] bytes per hook for a copy it seldom makes, and
+/// only the bytes a copy wrote are ever read.
+pub struct HeaderBuf(MaybeUninit<[u8; HEADER_BYTES]>);
+
+impl HeaderBuf {
+    /// An uninitialised buffer (costs nothing).
+    #[inline(always)]
+    pub const fn new() -> Self {
+        HeaderBuf(MaybeUninit::uninit())
+    }
+}
 
 /// A socket buffer borrowed for the duration of a hook call.
 ///
@@ -81,18 +96,22 @@ impl<'a> Skb<'a> {
 
     /// The first bytes of the packet from its network header on: at most
     /// [`HEADER_BYTES`], fewer if the packet is shorter. Points into the skb
-    /// when those bytes are linear, otherwise into `buf`.
-    pub fn network_bytes<'b>(&'b self, buf: &'b mut [u8; HEADER_BYTES]) -> Option<&'b [u8]> {
+    /// when those bytes are linear (`skb_header_pointer`'s rule), otherwise
+    /// into `buf`, which only then is written.
+    #[inline]
+    pub fn network_bytes<'b>(&'b self, buf: &'b mut HeaderBuf) -> Option<&'b [u8]> {
         let mut len = HEADER_BYTES as u32;
         // SAFETY: `self.raw` is valid (type invariant); `buf` has `len` bytes
-        // of writable space; `len` is a valid out-pointer.
-        let p = unsafe { bindings::rnf_skb_network_bytes(self.raw, buf.as_mut_ptr(), &mut len) };
+        // of writable space (uninitialised memory may be written through a
+        // raw pointer); `len` is a valid out-pointer.
+        let p = unsafe { bindings::rnf_skb_network_bytes(self.raw, buf.0.as_mut_ptr().cast::<u8>(), &mut len) };
         if p.is_null() {
             return None;
         }
-        // SAFETY: the helper returns a pointer to `len` readable bytes that
-        // stay valid while the skb is borrowed (its linear data) or while
-        // `buf` is (the copy); both outlive `'b`.
+        // SAFETY: the helper returns a pointer to `len` readable, initialised
+        // bytes that stay valid while the skb is borrowed (its linear data)
+        // or while `buf` is (the first `len` bytes of `buf`, which
+        // `skb_header_pointer` has just written); both outlive `'b`.
         Some(unsafe { core::slice::from_raw_parts(p, len as usize) })
     }
 

@@ -6,7 +6,7 @@
 
 use crate::conntrack::icmp;
 use crate::conntrack::tuple::{self, Tuple};
-use crate::glue::skb::{Skb, HEADER_BYTES};
+use crate::glue::skb::{HeaderBuf, Skb};
 use crate::packet::{self, L3Proto, PacketInfo};
 
 fn l3_of(pf: u8) -> Option<L3Proto> {
@@ -33,7 +33,7 @@ pub(crate) enum Untracked {
 /// Parses the packet: its tuple, or the tuple an ICMP error embeds.
 pub(crate) fn classify(skb: &Skb<'_>, pf: u8) -> core::result::Result<Class, Untracked> {
     let l3 = l3_of(pf).ok_or(Untracked::NoTuple)?;
-    let mut buf = [0u8; HEADER_BYTES];
+    let mut buf = HeaderBuf::new();
     let bytes = skb.network_bytes(&mut buf).ok_or(Untracked::Malformed)?;
     let p = packet::parse(l3, bytes).map_err(|_| Untracked::Malformed)?;
     match Tuple::from_packet(&p) {

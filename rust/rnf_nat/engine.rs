@@ -15,7 +15,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::conntrack::tuple::Tuple;
 use crate::glue::hook::HookState;
-use crate::glue::skb::{Skb, HEADER_BYTES};
+use crate::glue::skb::{HeaderBuf, Skb};
 use crate::glue::{bindings, Verdict};
 use crate::nat::range::{ManipType, NatRange};
 use crate::nat::rewrite::{self, IcmpVerdict, RewriteError, IPS_DST_NAT_DONE, IPS_NAT_MASK, IPS_SRC_NAT_DONE};
@@ -264,7 +264,7 @@ fn after_nat(skb: &Skb<'_>, st: &HookState<'_>, target: &Tuple, manip: ManipType
 /// The offset of the ICMP(v6) header if the packet is ICMP (the RELATED
 /// packets NAT translates as errors).
 fn icmp_offset(skb: &Skb<'_>, l3: L3Proto) -> Option<usize> {
-    let mut buf = [0u8; HEADER_BYTES];
+    let mut buf = HeaderBuf::new();
     let bytes = skb.network_bytes(&mut buf)?;
     let p = packet::parse_l3(l3, bytes).ok()?;
     let icmp = match l3 {

@@ -17,7 +17,7 @@
 use crate::glue::bindings;
 use crate::glue::hook::{Hook, HookOps, HookState};
 use crate::glue::rcu::{BhDisabled, RcuBox, RcuReadGuard};
-use crate::glue::skb::{Csum, Skb, HEADER_BYTES, MAC_COPY_BYTES};
+use crate::glue::skb::{Csum, HeaderBuf, Skb, HEADER_BYTES, MAC_COPY_BYTES};
 use crate::tables_glue::{self as tglue, CtLookup, Reject};
 use crate::glue::{self, Verdict};
 use crate::instance::Instance;
@@ -234,22 +234,30 @@ fn walk(fam: &Fam, slot: &RcuBox<Instance>, skb: &Skb<'_>, state: &HookState<'_>
     let Some(inst) = slot.read(&rcu) else {
         return Outcome::Verdict(Verdict::Accept);
     };
-    let mut buf = [0u8; HEADER_BYTES];
-    let mut mac_buf = [0u8; MAC_COPY_BYTES];
-    // A table that edits gets copies (module docs); the others views.
+    // A table that edits gets copies (module docs); the others views, with
+    // stack space that is written (and so initialised) only when the
+    // headers are not linear. The copies' buffers are only zeroed on the
+    // path that uses them.
     let edits = inst.table.edits();
+    let mut view_buf = HeaderBuf::new();
+    let mut copy_buf: [u8; HEADER_BYTES];
     let headers = if edits {
-        skb.network_copy(&mut buf).and_then(|n| buf.get(..n)).unwrap_or(&[])
+        copy_buf = [0u8; HEADER_BYTES];
+        skb.network_copy(&mut copy_buf).and_then(|n| copy_buf.get(..n)).unwrap_or(&[])
     } else {
-        skb.network_bytes(&mut buf).unwrap_or(&[])
+        skb.network_bytes(&mut view_buf).unwrap_or(&[])
     };
     let (in_dev, out_dev) = (state.in_name(), state.out_name());
     let len = skb.len();
     // The LOG target prints the link-layer header of received packets only.
+    let mut mac_buf: [u8; MAC_COPY_BYTES];
     let mac = match (in_dev[0] != 0, edits) {
         (false, _) => &[][..],
         (true, false) => skb.mac_header(),
-        (true, true) => skb.mac_header_copy(&mut mac_buf),
+        (true, true) => {
+            mac_buf = [0u8; MAC_COPY_BYTES];
+            skb.mac_header_copy(&mut mac_buf)
+        }
     };
     let p = xt::Packet { hook: state.hook(), in_dev: &in_dev, out_dev: &out_dev, len, headers, mac };
     let bh = BhDisabled::new();
