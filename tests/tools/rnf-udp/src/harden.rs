@@ -8,6 +8,7 @@
 //! rnf-udp xt-save [-6] TABLE FILE
 //! rnf-udp xt-swap [-6] --count N FILE_A FILE_B
 //! rnf-udp tcp-echo ADDR PORT --secs S [--interval-ms I] [--timeout-ms T]
+//!                  [--udp] [--keep-going]
 //! rnf-udp write-file FILE TEXT
 //! ```
 //!
@@ -44,7 +45,10 @@
 //! for `S` seconds sends a 16-byte line every `I` ms (default 100), each of
 //! which must come back within `T` ms (default 3000); it prints the rounds,
 //! the slowest round trip and its own address, and exits 1 at the first
-//! round that fails.
+//! round that fails. With `--keep-going` a failed round is counted and the
+//! next one starts on a new connection (the summary line gives the rounds
+//! that failed; exit status 0); with `--udp` the rounds are datagrams to a
+//! UDP echo server (`rnf-udp serve`) from one socket.
 //!
 //! `write-file` opens `FILE` for writing (no creation, no truncation: a
 //! /proc or /sys file) and writes `TEXT` in one call; it prints
@@ -106,6 +110,8 @@ pub struct EchoArgs {
     pub secs: f64,
     pub interval: Duration,
     pub timeout: Duration,
+    pub udp: bool,
+    pub keep_going: bool,
 }
 
 /// The names `parse` takes.
@@ -146,6 +152,7 @@ pub fn parse(sub: &str, args: &[String]) -> Result<Args, Error> {
     let mut secs = None;
     let mut interval = Duration::from_millis(100);
     let mut timeout = Duration::from_millis(3000);
+    let (mut udp, mut keep_going) = (false, false);
     let mut pos = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -161,6 +168,8 @@ pub fn parse(sub: &str, args: &[String]) -> Result<Args, Error> {
             ("tcp-echo", "--interval-ms") => {
                 interval = Duration::from_millis(num("--interval-ms", it.next())?)
             }
+            ("tcp-echo", "--udp") => udp = true,
+            ("tcp-echo", "--keep-going") => keep_going = true,
             ("tcp-echo", "--timeout-ms") => {
                 timeout = Duration::from_millis(num("--timeout-ms", it.next())?)
             }
@@ -191,7 +200,7 @@ pub fn parse(sub: &str, args: &[String]) -> Result<Args, Error> {
                 .parse()
                 .or_else(|_| crate::usage(format!("not an IP address: {addr}")))?;
             let port: u16 = num("PORT", Some(port))?;
-            Ok(Args::TcpEcho(EchoArgs { dest: SocketAddr::new(ip, port), secs, interval, timeout }))
+            Ok(Args::TcpEcho(EchoArgs { dest: SocketAddr::new(ip, port), secs, interval, timeout, udp, keep_going }))
         }
         _ => crate::usage(format!("{sub}: unexpected arguments")),
     }
@@ -429,32 +438,87 @@ fn xt_swap(f: Family, count: u64, file_a: &str, file_b: &str) -> Result<(), Erro
     Ok(())
 }
 
+/// One side of `tcp-echo`: a TCP connection or a connected UDP socket.
+enum Echo {
+    Tcp(TcpStream),
+    Udp(std::net::UdpSocket),
+}
+
+impl Echo {
+    fn open(a: &EchoArgs) -> std::io::Result<Echo> {
+        if a.udp {
+            let any: SocketAddr = if a.dest.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().map_err(std::io::Error::other)?;
+            let s = std::net::UdpSocket::bind(any)?;
+            s.connect(a.dest)?;
+            s.set_read_timeout(Some(a.timeout))?;
+            Ok(Echo::Udp(s))
+        } else {
+            let s = TcpStream::connect_timeout(&a.dest, a.timeout)?;
+            s.set_nodelay(true)?;
+            s.set_read_timeout(Some(a.timeout))?;
+            Ok(Echo::Tcp(s))
+        }
+    }
+
+    fn local(&self) -> std::io::Result<SocketAddr> {
+        match self {
+            Echo::Tcp(s) => s.local_addr(),
+            Echo::Udp(s) => s.local_addr(),
+        }
+    }
+
+    /// Sends `line` and waits for it to come back.
+    fn round(&mut self, line: &[u8; 16]) -> std::io::Result<()> {
+        let mut back = [0u8; 16];
+        match self {
+            Echo::Tcp(s) => {
+                s.write_all(line)?;
+                s.read_exact(&mut back)?;
+            }
+            Echo::Udp(s) => {
+                s.send(line)?;
+                // A late echo of an earlier round is skipped.
+                while s.recv(&mut back)? != 16 || back != *line {}
+            }
+        }
+        if back == *line {
+            Ok(())
+        } else {
+            Err(std::io::Error::other("the echo differs"))
+        }
+    }
+}
+
 fn tcp_echo(a: &EchoArgs) -> Result<(), Error> {
-    let mut s = TcpStream::connect_timeout(&a.dest, a.timeout).map_err(|e| crate::io_failed("connect", e))?;
-    let local = s.local_addr().map_err(|e| crate::io_failed("getsockname", e))?;
-    s.set_nodelay(true).map_err(|e| crate::io_failed("TCP_NODELAY", e))?;
-    s.set_read_timeout(Some(a.timeout)).map_err(|e| crate::io_failed("SO_RCVTIMEO", e))?;
-    println!("tcp-echo: connected {local} -> {}", a.dest);
+    let proto = if a.udp { "udp" } else { "tcp" };
+    let mut echo = Echo::open(a).map_err(|e| crate::io_failed("connect", e))?;
+    let local = echo.local().map_err(|e| crate::io_failed("getsockname", e))?;
+    println!("tcp-echo: {proto} {local} -> {}", a.dest);
     let start = Instant::now();
-    let (mut rounds, mut slowest) = (0u64, Duration::ZERO);
+    let (mut rounds, mut failed, mut slowest) = (0u64, 0u64, Duration::ZERO);
     while start.elapsed().as_secs_f64() < a.secs {
         rounds += 1;
-        let line = format!("{rounds:015}\n");
+        let mut line = [0u8; 16];
+        line.copy_from_slice(format!("{rounds:015}\n").as_bytes());
         let t0 = Instant::now();
-        s.write_all(line.as_bytes()).map_err(|e| crate::io_failed(&format!("round {rounds}: write"), e))?;
-        let mut back = [0u8; 16];
-        s.read_exact(&mut back).map_err(|e| {
+        if let Err(e) = echo.round(&line) {
             println!("tcp-echo: round {rounds} failed after {:.1} s: {e}", start.elapsed().as_secs_f64());
-            crate::io_failed(&format!("round {rounds}: read"), e)
-        })?;
-        if back != line.as_bytes() {
-            return Err(Error::Failed(format!("round {rounds}: echo differs")));
+            if !a.keep_going {
+                return Err(crate::io_failed(&format!("round {rounds}"), e));
+            }
+            failed += 1;
+            std::thread::sleep(a.interval);
+            match Echo::open(a) {
+                Ok(e) => echo = e,
+                Err(e) => println!("tcp-echo: reconnecting: {e}"),
+            }
+            continue;
         }
         slowest = slowest.max(t0.elapsed());
         std::thread::sleep(a.interval);
     }
     println!(
-        "tcp-echo: {rounds} rounds in {:.1} s from {local}, slowest round trip {:.1} ms",
+        "tcp-echo: {proto} {rounds} rounds, {failed} failed, in {:.1} s from {local}, slowest round trip {:.1} ms",
         start.elapsed().as_secs_f64(),
         slowest.as_secs_f64() * 1000.0
     );
@@ -543,6 +607,8 @@ mod tests {
             secs: 0.3,
             interval: Duration::from_millis(20),
             timeout: Duration::from_secs(2),
+            udp: false,
+            keep_going: false,
         })
         .unwrap();
         h.join().unwrap();
