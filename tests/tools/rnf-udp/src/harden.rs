@@ -8,7 +8,7 @@
 //! rnf-udp xt-save [-6] TABLE FILE
 //! rnf-udp xt-swap [-6] --count N FILE_A FILE_B
 //! rnf-udp tcp-echo ADDR PORT --secs S [--interval-ms I] [--timeout-ms T]
-//!                  [--udp] [--keep-going]
+//!                  [--udp] [--keep-going] [--while FILE]
 //! rnf-udp write-file FILE TEXT
 //! ```
 //!
@@ -48,7 +48,8 @@
 //! round that fails. With `--keep-going` a failed round is counted and the
 //! next one starts on a new connection (the summary line gives the rounds
 //! that failed; exit status 0); with `--udp` the rounds are datagrams to a
-//! UDP echo server (`rnf-udp serve`) from one socket.
+//! UDP echo server (`rnf-udp serve`) from one socket; with `--while` it
+//! also stops (and sums up) as soon as `FILE` is gone.
 //!
 //! `write-file` opens `FILE` for writing (no creation, no truncation: a
 //! /proc or /sys file) and writes `TEXT` in one call; it prints
@@ -112,6 +113,7 @@ pub struct EchoArgs {
     pub timeout: Duration,
     pub udp: bool,
     pub keep_going: bool,
+    pub while_file: Option<String>,
 }
 
 /// The names `parse` takes.
@@ -152,7 +154,7 @@ pub fn parse(sub: &str, args: &[String]) -> Result<Args, Error> {
     let mut secs = None;
     let mut interval = Duration::from_millis(100);
     let mut timeout = Duration::from_millis(3000);
-    let (mut udp, mut keep_going) = (false, false);
+    let (mut udp, mut keep_going, mut while_file) = (false, false, None);
     let mut pos = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -170,6 +172,7 @@ pub fn parse(sub: &str, args: &[String]) -> Result<Args, Error> {
             }
             ("tcp-echo", "--udp") => udp = true,
             ("tcp-echo", "--keep-going") => keep_going = true,
+            ("tcp-echo", "--while") => while_file = Some(num::<String>("--while", it.next())?),
             ("tcp-echo", "--timeout-ms") => {
                 timeout = Duration::from_millis(num("--timeout-ms", it.next())?)
             }
@@ -200,7 +203,7 @@ pub fn parse(sub: &str, args: &[String]) -> Result<Args, Error> {
                 .parse()
                 .or_else(|_| crate::usage(format!("not an IP address: {addr}")))?;
             let port: u16 = num("PORT", Some(port))?;
-            Ok(Args::TcpEcho(EchoArgs { dest: SocketAddr::new(ip, port), secs, interval, timeout, udp, keep_going }))
+            Ok(Args::TcpEcho(EchoArgs { dest: SocketAddr::new(ip, port), secs, interval, timeout, udp, keep_going, while_file }))
         }
         _ => crate::usage(format!("{sub}: unexpected arguments")),
     }
@@ -337,6 +340,7 @@ fn xt_perm(a: &PermArgs) -> Result<(), Error> {
     }
     if a.userns {
         let (uid, gid) = (sys::euid(), sys::egid());
+        sys::set_dumpable().map_err(|e| crate::io_failed("PR_SET_DUMPABLE", e))?;
         sys::unshare_ns(sys::CLONE_NEWUSER).map_err(|e| crate::io_failed("unshare(CLONE_NEWUSER)", e))?;
         write_self("setgroups", "deny")?;
         write_self("uid_map", &format!("0 {uid} 1"))?;
@@ -496,7 +500,8 @@ fn tcp_echo(a: &EchoArgs) -> Result<(), Error> {
     println!("tcp-echo: {proto} {local} -> {}", a.dest);
     let start = Instant::now();
     let (mut rounds, mut failed, mut slowest) = (0u64, 0u64, Duration::ZERO);
-    while start.elapsed().as_secs_f64() < a.secs {
+    let go_on = || a.while_file.as_ref().is_none_or(|f| std::path::Path::new(f).exists());
+    while start.elapsed().as_secs_f64() < a.secs && go_on() {
         rounds += 1;
         let mut line = [0u8; 16];
         line.copy_from_slice(format!("{rounds:015}\n").as_bytes());
@@ -609,6 +614,7 @@ mod tests {
             timeout: Duration::from_secs(2),
             udp: false,
             keep_going: false,
+            while_file: None,
         })
         .unwrap();
         h.join().unwrap();

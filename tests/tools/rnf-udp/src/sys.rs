@@ -389,3 +389,26 @@ pub fn egid() -> u32 {
     // SAFETY: getegid() cannot fail and takes no arguments.
     unsafe { getegid() }
 }
+
+const PR_SET_DUMPABLE: c_int = 4;
+
+/// prctl(PR_SET_DUMPABLE, 1): a process that changed its ids is made
+/// non-dumpable, which gives its /proc/self files to root; a process that
+/// then writes its own uid_map (after unshare(CLONE_NEWUSER)) needs them
+/// back, as an exec would give them.
+pub fn set_dumpable() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only; no memory is passed.
+    if unsafe {
+        prctl(
+            PR_SET_DUMPABLE,
+            1 as std::os::raw::c_ulong,
+            0 as std::os::raw::c_ulong,
+            0 as std::os::raw::c_ulong,
+            0 as std::os::raw::c_ulong,
+        )
+    } < 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
