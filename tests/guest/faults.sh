@@ -196,9 +196,10 @@ restore_all() {
 }
 check "the ruleset restores (both families, every table)" restore_all
 
-# Echo servers in the server: TCP (nc -e cat, one per port) and UDP.
+# Echo servers in the server: TCP (busybox nc -ll -e cat: a cat per
+# connection, listening on) and UDP.
 echo_tcp() {
-    bg_ns "/tmp/echo-tcp-$1.log" server nc -lk -p "$1" -e cat
+    bg_ns "/tmp/echo-tcp-$1.log" server nc -ll -p "$1" -e cat
     wait_for 50 in_ns server sh -c "netstat -ltn | grep -q ':$1 '"
 }
 echo_tcp 7001
@@ -207,7 +208,8 @@ echo_tcp 7003
 udp_serve server 0.0.0.0 7100
 udp_serve server :: 7106
 
-# echo_start NAME NS ADDR PORT [ARG...]: a tcp-echo (rnf-udp) in NS,
+# echo_start NAME NS ADDR PORT [ARG...]: a tcp-echo (rnf-udp) in NS (NAME:
+# letters and digits, it names a variable),
 # logging to /tmp/echo-NAME.log, running until echo_stop NAME.
 echo_start() {
     _n=$1 _ns=$2
@@ -239,8 +241,8 @@ echo_lost() {
 
 slab0=$(slab_settle)
 start=$(cut -d' ' -f1 /proc/uptime)
-echo_start c-tcp client "$SERVER4" 7001 --interval-ms 100 --timeout-ms 2000 --keep-going
-echo_start c-udp client "$SERVER6" 7106 --udp --interval-ms 100 --timeout-ms 1000 --keep-going
+echo_start ctcp client "$SERVER4" 7001 --interval-ms 100 --timeout-ms 2000 --keep-going
+echo_start cudp client "$SERVER6" 7106 --udp --interval-ms 100 --timeout-ms 1000 --keep-going
 bg_ns /tmp/c-ping.log client ping -i 0.2 "$SERVER4"
 ping_pid=$RNF_BG_PID
 cycle=0
@@ -278,12 +280,12 @@ sleep 2
 echo_once() { in_ns client rnf-udp tcp-echo "$@" --secs 1 --interval-ms 100 --timeout-ms 2000; }
 check "after the cycles: a new TCP echo through the (NATed, stateful) router" echo_once "$SERVER4" 7002
 check "after the cycles: a new UDP echo over IPv6" echo_once "$SERVER6" 7106 --udp
-echo_stop c-tcp
-echo_stop c-udp
+echo_stop ctcp
+echo_stop cudp
 kill "$ping_pid" 2>/dev/null
 wait "$ping_pid" 2>/dev/null
 ping_got=$(grep -c 'bytes from' /tmp/c-ping.log)
-for _n in c-tcp c-udp; do
+for _n in ctcp cudp; do
     _r=$(tail -n 1 "/tmp/echo-$_n.log")
     case "$_r" in
         *" rounds, "*) pass "load/unload: the $_n echo resumed after every cycle and ended ($(echo_sum "$_n"))" ;;
@@ -291,7 +293,7 @@ for _n in c-tcp c-udp; do
     esac
 done
 echo "figure: load/unload: $cycle cycles in $took s ($(awk -v t="$took" -v n="$cycle" 'BEGIN { printf "%.2f", t / n }') s each);" \
-    "under them: TCP echo $(echo_sum c-tcp); UDP echo $(echo_sum c-udp); ping replies $ping_got"
+    "under them: TCP echo $(echo_sum ctcp); UDP echo $(echo_sum cudp); ping replies $ping_got"
 kernel_log_clean "load/unload: kernel log clean"
 slab_check "load/unload" "$slab0"
 
@@ -303,15 +305,24 @@ echo "$FAULT_CT_MAX" >/proc/sys/net/netfilter/nf_conntrack_max
 flows=$((FAULT_CT_MAX * FAULT_CT_FACTOR))
 # The assured connection first: a TCP echo, a round every 100 ms, that
 # must not lose one.
-echo_start f-tcp client "$SERVER4" 7003 --interval-ms 100 --timeout-ms 3000
+echo_start ftcp client "$SERVER4" 7003 --interval-ms 100 --timeout-ms 3000
 sleep 1
-# The sampler: the router's count as often as a shell loop reads it, the
-# largest value and the longest gap between two samples (responsiveness).
+# The flood is not tracked where it starts and ends (raw table, CT
+# --notrack, in the client and the server): the client's own table, as
+# full as the router's, would otherwise drop most of it before it left.
+for _ns in client server; do
+    ns_ipt "$_ns" -t raw -A OUTPUT -p udp -m multiport --ports 7100 -j CT --notrack
+    ns_ipt "$_ns" -t raw -A PREROUTING -p udp -m multiport --ports 7100 -j CT --notrack
+done
+# The sampler: the router's count as often as a shell loop reads it (each
+# value in /tmp/counts), the largest value and the longest gap between two
+# samples (responsiveness).
 : >/tmp/flood-on
 bg_ns /tmp/sampler.log router sh -c '
     n=0 max=0 gap=0 prev=$(cut -d" " -f1 /proc/uptime)
     while [ -e /tmp/flood-on ]; do
-        read -r c </proc/sys/net/netfilter/nf_conntrack_count
+        c=$(cat /proc/sys/net/netfilter/nf_conntrack_count)
+        echo "$c" >>/tmp/counts
         n=$((n + 1))
         [ "$c" -gt "$max" ] && max=$c
         now=$(cut -d" " -f1 /proc/uptime)
@@ -331,6 +342,8 @@ wait "$fl1"
 flood_s=$(elapsed "$start")
 # What the table went through, then the sampler stops.
 stats=$(in_ns router cat /proc/net/stat/nf_conntrack | sed 1d)
+echo "faults: router after the flood: count $(in_ns router cat /proc/sys/net/netfilter/nf_conntrack_count)," \
+    "statistics: $(echo "$stats" | tr '\n' '|'), counts sampled: $(sort -n /tmp/counts | uniq -c | sort -rn | head -n 5 | tr '\n' ' ')"
 sleep 1
 rm -f /tmp/flood-on
 wait_pid "$sampler" 100
@@ -338,16 +351,16 @@ sample=$(cat /tmp/sampler.log)
 smax=$(echo "$sample" | sed -n 's/.*max=\([0-9]*\).*/\1/p')
 sent=$(cat /tmp/flood1.log /tmp/flood2.log | grep -c '^send: [0-9]*: ')
 refused=$(cat /tmp/flood1.log /tmp/flood2.log | grep -c 'failed')
-echo_stop f-tcp
-f_lost=$(echo_lost f-tcp)
+echo_stop ftcp
+f_lost=$(echo_lost ftcp)
 # drop and early_drop: the 11th and 12th columns (hex, per CPU) of the
 # statistics, as nf_conntrack's.
 drop=0 edrop=0
 for _v in $(echo "$stats" | awk '{ print $11 ":" $12 }'); do
     drop=$((drop + 0x${_v%:*})) edrop=$((edrop + 0x${_v#*:}))
 done
-echo "figure: table full: max $FAULT_CT_MAX, $sent new flows sent in $flood_s s ($refused refused by the client's own full table);" \
-    "router count: $sample; the router evicted $edrop unassured connections and dropped $drop packets; assured TCP echo: $(echo_sum f-tcp)"
+echo "figure: table full: max $FAULT_CT_MAX, $sent new flows sent in $flood_s s ($refused refused);" \
+    "router count: $sample; the router evicted $edrop unassured connections and dropped $drop packets; assured TCP echo: $(echo_sum ftcp)"
 if [ -n "$smax" ] && [ "$smax" -le "$FAULT_CT_MAX" ] && [ "$smax" -gt 0 ]; then
     pass "table full: the router's count never passed nf_conntrack_max ($smax <= $FAULT_CT_MAX, $(echo "$sample" | sed 's/ max.*//'))"
 else
@@ -359,9 +372,9 @@ else
     fail "table full: the flood sent $FAULT_CT_FACTOR times the maximum" "only $sent of $flows"
 fi
 if [ "$f_lost" = 0 ]; then
-    pass "table full: the assured TCP connection kept its echo going ($(echo_sum f-tcp))"
+    pass "table full: the assured TCP connection kept its echo going ($(echo_sum ftcp))"
 else
-    fail "table full: the assured TCP connection kept going" "$(tr '\n' '|' </tmp/echo-f-tcp.log)"
+    fail "table full: the assured TCP connection kept going" "$(tr '\n' '|' </tmp/echo-ftcp.log)"
 fi
 gap=$(echo "$sample" | sed -n 's/.*gap=\([0-9.]*\).*/\1/p')
 if [ -n "$gap" ] && awk -v g="$gap" 'BEGIN { exit !(g < 2) }'; then
@@ -370,6 +383,9 @@ else
     fail "table full: the guest stayed responsive" "longest gap between two samples '$gap' s"
 fi
 echo "$max_before" >/proc/sys/net/netfilter/nf_conntrack_max
+for _ns in client server; do
+    ns_ipt "$_ns" -t raw -F
+done
 kernel_log_clean "table full: kernel log clean"
 slab_check "table full" "$slab0"
 
@@ -395,8 +411,8 @@ if [ "$ok" = yes ]; then
 else
     fail "replacements: the rulesets" "a restore or xt-save failed"
 fi
-echo_start r-tcp client "$SERVER4" 7001 --interval-ms 50 --timeout-ms 3000
-echo_start r-udp client "$SERVER6" 7106 --udp --interval-ms 50 --timeout-ms 3000
+echo_start rtcp client "$SERVER4" 7001 --interval-ms 50 --timeout-ms 3000
+echo_start rudp client "$SERVER6" 7106 --udp --interval-ms 50 --timeout-ms 3000
 start=$(cut -d' ' -f1 /proc/uptime)
 for t in "filter 4 f4" "filter 6 f6" "nat 4 n4"; do
     set -- $t
@@ -412,10 +428,10 @@ for t in "filter 4 f4" "filter 6 f6" "nat 4 n4"; do
 done
 took=$(elapsed "$start")
 sleep 1
-echo_stop r-tcp
-echo_stop r-udp
-echo "figure: replacements: $((FAULT_REPLACES * 3)) in $took s; under them: TCP echo $(echo_sum r-tcp); UDP echo $(echo_sum r-udp)"
-expect_text "replacements: the TCP and UDP echoes lost no round" "0 0" echo "$(echo_lost r-tcp) $(echo_lost r-udp)"
+echo_stop rtcp
+echo_stop rudp
+echo "figure: replacements: $((FAULT_REPLACES * 3)) in $took s; under them: TCP echo $(echo_sum rtcp); UDP echo $(echo_sum rudp)"
+expect_text "replacements: the TCP and UDP echoes lost no round" "0 0" echo "$(echo_lost rtcp) $(echo_lost rudp)"
 # An even count leaves ruleset A in place, as saved.
 if [ $((FAULT_REPLACES % 2)) -eq 0 ]; then
     if in_ns router iptables-legacy-save -t filter | grep -q -- '-A FORWARD -s 192.0.2.0/24 -j DROP'; then
@@ -432,7 +448,7 @@ slab_check "replacements" "$slab0"
 # --- 4. namespaces created and destroyed under traffic -------------------------------
 
 slab0=$(slab_settle)
-echo_start n-tcp client "$SERVER4" 7002 --interval-ms 100 --timeout-ms 3000
+echo_start ntcp client "$SERVER4" 7002 --interval-ms 100 --timeout-ms 3000
 start=$(cut -d' ' -f1 /proc/uptime)
 round=0
 made=0
@@ -473,14 +489,14 @@ while [ "$round" -lt "$FAULT_NETNS" ]; do
     sed 's/^netns add/netns del/' /tmp/ns-add | ip -batch - || { bad="round $round: deleting failed"; break; }
 done
 took=$(elapsed "$start")
-echo_stop n-tcp
-echo "figure: namespaces: $made created and destroyed in $round rounds in $took s; $reached of them reached the server through the router; under them: TCP echo $(echo_sum n-tcp)"
+echo_stop ntcp
+echo "figure: namespaces: $made created and destroyed in $round rounds in $took s; $reached of them reached the server through the router; under them: TCP echo $(echo_sum ntcp)"
 if [ -z "$bad" ] && [ "$reached" -eq "$made" ]; then
     pass "namespaces: $made created, joined, used and destroyed under traffic"
 else
     fail "namespaces: created, used and destroyed under traffic" "${bad:-only $reached of $made reached the server}"
 fi
-expect_text "namespaces: the TCP echo lost no round" 0 echo_lost n-tcp
+expect_text "namespaces: the TCP echo lost no round" 0 echo_lost ntcp
 kernel_log_clean "namespaces: kernel log clean"
 slab_check "namespaces" "$slab0"
 
