@@ -178,7 +178,8 @@ neigh_cmds() {
     done
 }
 
-# topology_up: builds the three namespaces described at the top; returns
+# topology_up: builds the three namespaces described at the top (with the
+# sysctls in TOPOLOGY_SYSCTLS, if set, in each, before any link); returns
 # non-zero (with a message) if a step fails. Under software emulation every
 # exec of the (dynamically linked) ip costs about 0.15 s, so the commands go
 # through one `ip -batch` per namespace.
@@ -195,7 +196,7 @@ topology_up() {
         # into exact counters at times that differ from run to run.
         sysctl_ns "$_ns" net.ipv6.conf.all.accept_dad=0 \
             net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.router_solicitations=0 \
-            net.ipv6.conf.default.router_solicitations=0 $_fwd || return 1
+            net.ipv6.conf.default.router_solicitations=0 $_fwd ${TOPOLOGY_SYSCTLS:-} || return 1
     done
     if ! {
         {
