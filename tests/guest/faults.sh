@@ -447,6 +447,10 @@ slab_check "replacements" "$slab0"
 
 # --- 4. namespaces created and destroyed under traffic -------------------------------
 
+# no_router_veths: the router has no tr* link left.
+no_router_veths() {
+    ! ip -n router -o link show | grep -q ': tr[0-9]*@'
+}
 slab0=$(slab_settle)
 echo_start ntcp client "$SERVER4" 7002 --interval-ms 100 --timeout-ms 3000
 start=$(cut -d' ' -f1 /proc/uptime)
@@ -468,6 +472,7 @@ while [ "$round" -lt "$FAULT_NETNS" ]; do
     done
     if ! ip -batch /tmp/ns-add || ! ip -n router -batch /tmp/ns-router; then
         bad="round $round: creating the namespaces failed"
+        sed 's/^netns add/netns del/' /tmp/ns-add | ip -force -batch - 2>/dev/null
         break
     fi
     i=0
@@ -487,6 +492,13 @@ while [ "$round" -lt "$FAULT_NETNS" ]; do
     # Gone with their veths (the router's ends go with them) and their
     # connections in the router's table.
     sed 's/^netns add/netns del/' /tmp/ns-add | ip -batch - || { bad="round $round: deleting failed"; break; }
+    # A namespace goes away in a work queue after its last reference: its
+    # veths (and so the router's ends, whose names the next round reuses)
+    # a moment later.
+    if ! wait_for 100 no_router_veths; then
+        bad="round $round: the router's ends of the veths are still there after 10 s"
+        break
+    fi
 done
 took=$(elapsed "$start")
 echo_stop ntcp
