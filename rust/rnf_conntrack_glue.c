@@ -63,7 +63,30 @@ MODULE_PARM_DESC(hashsize, "hash buckets (0 at load: derived from memory like nf
  * (0 at load: as many as the buckets); afterwards it is writable up to the
  * table's size. */
 static unsigned int conntrack_max;
-module_param(conntrack_max, uint, 0644);
+
+/*
+ * The parameters below are the initial namespace's settings (its sysctls'
+ * variables), so, as hashsize above and nf_conntrack_set_hashsize(), a
+ * write from a task in another network namespace is EOPNOTSUPP: there the
+ * same settings are the namespace's own sysctls (nf_conntrack_max and
+ * nf_conntrack_buckets even read-only, as nf_conntrack_standalone.c makes
+ * them outside init_net), and root there must not change the initial
+ * namespace's through /sys/module.
+ */
+static int rnf_ct_param_from_init_net(void)
+{
+	return current->nsproxy->net_ns == &init_net ? 0 : -EOPNOTSUPP;
+}
+
+static int rnf_ct_param_set_max(const char *val, const struct kernel_param *kp)
+{
+	return rnf_ct_param_from_init_net() ?: param_set_uint(val, kp);
+}
+
+static const struct kernel_param_ops rnf_ct_param_ops_max = {
+	.set = rnf_ct_param_set_max, .get = param_get_uint,
+};
+module_param_cb(conntrack_max, &rnf_ct_param_ops_max, &conntrack_max, 0644);
 MODULE_PARM_DESC(conntrack_max, "maximum tracked connections (0: same as hashsize); sysctl net.netfilter.nf_conntrack_max");
 
 /* The table size chosen at load (global, like the kernel's table). */
@@ -110,17 +133,17 @@ static unsigned int rnf_ct_one = 1, rnf_ct_u8_max = 255, rnf_ct_tmo_ceiling = IN
 
 static int rnf_ct_param_set_01(const char *val, const struct kernel_param *kp)
 {
-	return param_set_uint_minmax(val, kp, 0, rnf_ct_one);
+	return rnf_ct_param_from_init_net() ?: param_set_uint_minmax(val, kp, 0, rnf_ct_one);
 }
 
 static int rnf_ct_param_set_u8(const char *val, const struct kernel_param *kp)
 {
-	return param_set_uint_minmax(val, kp, 0, rnf_ct_u8_max);
+	return rnf_ct_param_from_init_net() ?: param_set_uint_minmax(val, kp, 0, rnf_ct_u8_max);
 }
 
 static int rnf_ct_param_set_tmo(const char *val, const struct kernel_param *kp)
 {
-	return param_set_uint_minmax(val, kp, 0, rnf_ct_tmo_ceiling);
+	return rnf_ct_param_from_init_net() ?: param_set_uint_minmax(val, kp, 0, rnf_ct_tmo_ceiling);
 }
 
 static const struct kernel_param_ops rnf_ct_param_ops_01 = {

@@ -22,7 +22,11 @@
 #           tests/guest/mangle.sh with TABLES=rnf (the packet-editing and raw
 #           targets); tests/guest/firewall.sh with FW=rnf (a fw3-shaped router
 #           firewall in raw, mangle, nat and filter, saves and counters as the
-#           kernel's).
+#           kernel's); tests/guest/userns.sh with PERM=rnf (who may
+#           change the tables and settings, the kernel's modules as the
+#           oracle in the same boot); tests/guest/faults.sh (faults under
+#           load, with the counts FAULT_CYCLES, FAULT_REPLACES, FAULT_NETNS
+#           from the environment or make check's smaller defaults).
 #
 # Each check prints `PASS: arch: area: name` or `FAIL: arch: area: name: why`
 # (arch: the ARCH it ran on; host-only checks name the ARCH of the kernel
@@ -291,6 +295,21 @@ test_arch() {
     guest_script "$arch" firewall.sh firewall -t 900 -a FW=rnf -m "$moddir/rnf_conntrack.ko" \
         -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko" -m "$moddir/rnf_tables_nat.ko" \
         -m "$moddir/rnf_tables_mangle.ko" -m "$moddir/rnf_tables_raw.ko"
+
+    echo "=== $arch: guest: tests/guest/userns.sh, PERM=rnf (who may change what; the kernel's modules as the oracle)"
+    # PERM=rnf records the kernel's nf_conntrack and ip(6)table_filter first
+    # in the same boot; PERM=kernel (vm-test.sh ... -a PERM=kernel) runs the
+    # fixed expectations against the kernel's alone.
+    guest_script "$arch" userns.sh userns -t 600 -a PERM=rnf -m "$moddir/rnf_conntrack.ko" \
+        -m "$moddir/rnf_tables.ko"
+
+    echo "=== $arch: guest: tests/guest/faults.sh (faults under load: reloads, a full table, replacements, namespaces)"
+    # The counts (100 cycles, 1,000 replacements) are the script's
+    # defaults; make check runs fewer to keep its time (see README).
+    guest_script "$arch" faults.sh faults -t 900 \
+        -a "FAULT_CYCLES=${FAULT_CYCLES:-8} FAULT_REPLACES=${FAULT_REPLACES:-200} FAULT_NETNS=${FAULT_NETNS:-4}" \
+        -m "$moddir/rnf_conntrack.ko" -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko" \
+        -m "$moddir/rnf_tables_nat.ko" -m "$moddir/rnf_tables_mangle.ko" -m "$moddir/rnf_tables_raw.ko"
 
     # Another guest script goes here: guest_script with the modules in $moddir.
 }

@@ -25,6 +25,14 @@
 # loaded in the router it reassembles them and refragments on output at the
 # largest fragment size seen, which again fits. A 3000-byte UDP datagram
 # becomes three IPv6 fragments on the wire.
+#
+# Neighbours: every veth end has a fixed MAC address (CLIENT_MAC, ...) and
+# every namespace a permanent neighbour entry for its peers' addresses, so
+# no ARP or neighbour discovery runs. Under a rule set with policy DROP a
+# neighbour solicitation (an IPv6 packet, unlike ARP) can be dropped, and
+# an entry that aged out while the test ran (slowly, on the debug kernel)
+# could then not be resolved again; nor do solicitations land in exact
+# counters at times that differ from run to run.
 
 RNF_PASSED=0
 RNF_FAILED=0
@@ -39,6 +47,10 @@ ROUTER6_CLIENT=fd01::1
 ROUTER6_SERVER=fd02::1
 SERVER6=fd02::2
 LINK_MTU=1280
+CLIENT_MAC=02:00:00:00:01:02
+ROUTER_CLIENT_MAC=02:00:00:00:01:01
+ROUTER_SERVER_MAC=02:00:00:00:02:01
+SERVER_MAC=02:00:00:00:02:02
 
 # Busybox ash runs its own `ip` applet before searching PATH (Debian builds it
 # with FEATURE_SH_STANDALONE); it knows nothing of netns or veth. A function
@@ -156,7 +168,18 @@ link_cmds() {
     echo "addr add $3 dev $1 nodad"
 }
 
-# topology_up: builds the three namespaces described at the top; returns
+# neigh_cmds DEV MAC ADDR...: `ip -batch` lines making each ADDR on DEV a
+# permanent neighbour at MAC.
+neigh_cmds() {
+    _dev=$1 _mac=$2
+    shift 2
+    for _a in "$@"; do
+        echo "neigh replace $_a lladdr $_mac dev $_dev nud permanent"
+    done
+}
+
+# topology_up: builds the three namespaces described at the top (with the
+# sysctls in TOPOLOGY_SYSCTLS, if set, in each, before any link); returns
 # non-zero (with a message) if a step fails. Under software emulation every
 # exec of the (dynamically linked) ip costs about 0.15 s, so the commands go
 # through one `ip -batch` per namespace.
@@ -173,25 +196,29 @@ topology_up() {
         # into exact counters at times that differ from run to run.
         sysctl_ns "$_ns" net.ipv6.conf.all.accept_dad=0 \
             net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.router_solicitations=0 \
-            net.ipv6.conf.default.router_solicitations=0 $_fwd || return 1
+            net.ipv6.conf.default.router_solicitations=0 $_fwd ${TOPOLOGY_SYSCTLS:-} || return 1
     done
     if ! {
         {
             echo "link set dev lo up"
-            echo "link add eth0 type veth peer name eth-client netns router"
+            echo "link add eth0 address $CLIENT_MAC type veth peer name eth-client address $ROUTER_CLIENT_MAC netns router"
             link_cmds eth0 "$CLIENT4/24" "$CLIENT6/64"
+            neigh_cmds eth0 "$ROUTER_CLIENT_MAC" "$ROUTER4_CLIENT" "$ROUTER6_CLIENT"
             echo "route add default via $ROUTER4_CLIENT"
             echo "route add default via $ROUTER6_CLIENT"
         } | ip -n client -batch - &&
             {
                 echo "link set dev lo up"
-                echo "link add eth-server type veth peer name eth0 netns server"
+                echo "link add eth-server address $ROUTER_SERVER_MAC type veth peer name eth0 address $SERVER_MAC netns server"
                 link_cmds eth-client "$ROUTER4_CLIENT/24" "$ROUTER6_CLIENT/64"
                 link_cmds eth-server "$ROUTER4_SERVER/24" "$ROUTER6_SERVER/64"
+                neigh_cmds eth-client "$CLIENT_MAC" "$CLIENT4" "$CLIENT6"
+                neigh_cmds eth-server "$SERVER_MAC" "$SERVER4" "$SERVER6"
             } | ip -n router -batch - &&
             {
                 echo "link set dev lo up"
                 link_cmds eth0 "$SERVER4/24" "$SERVER6/64"
+                neigh_cmds eth0 "$ROUTER_SERVER_MAC" "$ROUTER4_SERVER" "$ROUTER6_SERVER"
                 echo "route add default via $ROUTER4_SERVER"
                 echo "route add default via $ROUTER6_SERVER"
             } | ip -n server -batch -

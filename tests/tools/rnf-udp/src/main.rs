@@ -18,12 +18,14 @@
 //! rnf-udp nocap COMMAND [ARG]...
 //! rnf-udp sniff DEV [--count N] [--timeout SECS]
 //! rnf-udp forge-syn --src S --dst D --sport P --dport Q [--mss N]
+//! rnf-udp as-user|xt-perm|xt-save|xt-swap|tcp-echo|write-file ...
 //! ```
 //!
 //! `xt-replace` and `nocap`, for the rule table tests, are described in
 //! `xt.rs` (the blob builder is `xt_blob.rs`); `sniff` and `forge-syn`, for
 //! the targets that edit packets, in `sniff.rs`; the three before them in `raw.rs`; the packet builders are in
-//! `forge.rs`, the raw socket calls in `sys.rs`.
+//! `forge.rs`, the raw socket calls in `sys.rs`; the permission and fault
+//! test commands on the last line in `harden.rs`.
 //!
 //! `serve` echoes every datagram back to its sender and exits after `N`
 //! datagrams if `--count` is given. `send` sends `N` datagrams (default 1) of
@@ -42,6 +44,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 mod forge;
+mod harden;
 mod raw;
 mod sniff;
 mod sys;
@@ -59,7 +62,13 @@ usage: rnf-udp serve [-6] BIND_ADDR PORT [--count N]
        rnf-udp xt-replace [-6] CASE...|all
        rnf-udp nocap COMMAND [ARG]...
        rnf-udp sniff DEV [--count N] [--timeout SECS]
-       rnf-udp forge-syn --src S --dst D --sport P --dport Q [--mss N]";
+       rnf-udp forge-syn --src S --dst D --sport P --dport Q [--mss N]
+       rnf-udp as-user UID[:GID] COMMAND [ARG]...
+       rnf-udp xt-perm [-6] [--table NAME] [--as-uid UID] [--nocap] [--userns] [--netns]
+       rnf-udp xt-save [-6] TABLE FILE
+       rnf-udp xt-swap [-6] --count N FILE_A FILE_B
+       rnf-udp tcp-echo ADDR PORT --secs S [--interval-ms I] [--timeout-ms T]
+       rnf-udp write-file FILE TEXT";
 
 /// The largest UDP payload an IPv6 datagram can carry (without jumbograms).
 const MAX_PAYLOAD: usize = 65527;
@@ -123,6 +132,8 @@ enum Command {
     NoCap(Vec<String>),
     Sniff(sniff::SniffArgs),
     ForgeSyn(sniff::SynArgs),
+    /// The permission and fault test commands (harden.rs).
+    Harden(harden::Args),
 }
 
 fn parse_ip(text: &str, v6: bool) -> Result<IpAddr, Error> {
@@ -174,6 +185,7 @@ fn parse_args(args: &[String]) -> Result<Command, Error> {
         "nocap" => return Ok(Command::NoCap(rest.to_vec())),
         "sniff" => return sniff::parse_sniff(rest).map(Command::Sniff),
         "forge-syn" => return sniff::parse_syn(rest).map(Command::ForgeSyn),
+        s if harden::SUBCOMMANDS.contains(&s) => return harden::parse(s, rest).map(Command::Harden),
         _ => {}
     }
     let mut positional = Vec::new();
@@ -351,6 +363,7 @@ fn main() -> ExitCode {
         Command::NoCap(a) => xt::nocap(&a),
         Command::Sniff(a) => sniff::sniff(&a),
         Command::ForgeSyn(a) => sniff::forge_syn(&a),
+        Command::Harden(a) => harden::run(&a),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -335,3 +335,80 @@ pub fn drop_capability(cap: u32) -> io::Result<()> {
     }
     Ok(())
 }
+
+extern "C" {
+    fn setgroups(size: usize, list: *const u32) -> c_int;
+    fn setresgid(r: u32, e: u32, s: u32) -> c_int;
+    fn setresuid(r: u32, e: u32, s: u32) -> c_int;
+    fn unshare(flags: c_int) -> c_int;
+    fn geteuid() -> u32;
+    fn getegid() -> u32;
+}
+
+/// `CLONE_NEWUSER`.
+pub const CLONE_NEWUSER: c_int = 0x1000_0000;
+/// `CLONE_NEWNET`.
+pub const CLONE_NEWNET: c_int = 0x4000_0000;
+
+/// Becomes user `uid`, group `gid`, with no supplementary groups (real,
+/// effective and saved ids alike): from root, this clears every
+/// capability, as for any process that leaves uid 0 without keepcaps.
+pub fn become_user(uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: an empty list; the pointer is not read when the size is 0.
+    if unsafe { setgroups(0, std::ptr::null()) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: integer arguments only.
+    if unsafe { setresgid(gid, gid, gid) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: integer arguments only.
+    if unsafe { setresuid(uid, uid, uid) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// unshare(2) with `flags` (`CLONE_NEWUSER`, `CLONE_NEWNET`).
+pub fn unshare_ns(flags: c_int) -> io::Result<()> {
+    // SAFETY: integer argument only.
+    if unsafe { unshare(flags) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The effective user id.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid() cannot fail and takes no arguments.
+    unsafe { geteuid() }
+}
+
+/// The effective group id.
+pub fn egid() -> u32 {
+    // SAFETY: getegid() cannot fail and takes no arguments.
+    unsafe { getegid() }
+}
+
+const PR_SET_DUMPABLE: c_int = 4;
+
+/// prctl(PR_SET_DUMPABLE, 1): a process that changed its ids is made
+/// non-dumpable, which gives its /proc/self files to root; a process that
+/// then writes its own uid_map (after unshare(CLONE_NEWUSER)) needs them
+/// back, as an exec would give them.
+pub fn set_dumpable() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only; no memory is passed.
+    if unsafe {
+        prctl(
+            PR_SET_DUMPABLE,
+            1 as std::os::raw::c_ulong,
+            0 as std::os::raw::c_ulong,
+            0 as std::os::raw::c_ulong,
+            0 as std::os::raw::c_ulong,
+        )
+    } < 0
+    {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
