@@ -18,11 +18,13 @@
 //! rnf-udp nocap COMMAND [ARG]...
 //! rnf-udp sniff DEV [--count N] [--timeout SECS]
 //! rnf-udp forge-syn --src S --dst D --sport P --dport Q [--mss N]
+//! rnf-udp corpus FILE [NAME...]
 //! ```
 //!
 //! `xt-replace` and `nocap`, for the rule table tests, are described in
 //! `xt.rs` (the blob builder is `xt_blob.rs`); `sniff` and `forge-syn`, for
-//! the targets that edit packets, in `sniff.rs`; the three before them in `raw.rs`; the packet builders are in
+//! the targets that edit packets, in `sniff.rs`; `corpus`, the
+//! malformed-packet corpus, in `corpus.rs` (its packets: `corpus_build.rs`); the three before them in `raw.rs`; the packet builders are in
 //! `forge.rs`, the raw socket calls in `sys.rs`.
 //!
 //! `serve` echoes every datagram back to its sender and exits after `N`
@@ -41,6 +43,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+mod corpus;
+mod corpus_build;
 mod forge;
 mod raw;
 mod sniff;
@@ -59,7 +63,8 @@ usage: rnf-udp serve [-6] BIND_ADDR PORT [--count N]
        rnf-udp xt-replace [-6] CASE...|all
        rnf-udp nocap COMMAND [ARG]...
        rnf-udp sniff DEV [--count N] [--timeout SECS]
-       rnf-udp forge-syn --src S --dst D --sport P --dport Q [--mss N]";
+       rnf-udp forge-syn --src S --dst D --sport P --dport Q [--mss N]
+       rnf-udp corpus FILE [NAME...]";
 
 /// The largest UDP payload an IPv6 datagram can carry (without jumbograms).
 const MAX_PAYLOAD: usize = 65527;
@@ -123,6 +128,7 @@ enum Command {
     NoCap(Vec<String>),
     Sniff(sniff::SniffArgs),
     ForgeSyn(sniff::SynArgs),
+    Corpus(corpus::CorpusArgs),
 }
 
 fn parse_ip(text: &str, v6: bool) -> Result<IpAddr, Error> {
@@ -174,6 +180,7 @@ fn parse_args(args: &[String]) -> Result<Command, Error> {
         "nocap" => return Ok(Command::NoCap(rest.to_vec())),
         "sniff" => return sniff::parse_sniff(rest).map(Command::Sniff),
         "forge-syn" => return sniff::parse_syn(rest).map(Command::ForgeSyn),
+        "corpus" => return corpus::parse_corpus(rest).map(Command::Corpus),
         _ => {}
     }
     let mut positional = Vec::new();
@@ -351,6 +358,7 @@ fn main() -> ExitCode {
         Command::NoCap(a) => xt::nocap(&a),
         Command::Sniff(a) => sniff::sniff(&a),
         Command::ForgeSyn(a) => sniff::forge_syn(&a),
+        Command::Corpus(a) => corpus::corpus(&a),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
