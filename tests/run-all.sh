@@ -22,7 +22,9 @@
 #           tests/guest/mangle.sh with TABLES=rnf (the packet-editing and raw
 #           targets); tests/guest/firewall.sh with FW=rnf (a fw3-shaped router
 #           firewall in raw, mangle, nat and filter, saves and counters as the
-#           kernel's).
+#           kernel's); tests/guest/corpus.sh with CORPUS=rnf (the
+#           malformed-packet corpus of issue 13, each case's verdict, conntrack
+#           lines and statistics as the kernel's C stack gave them).
 #
 # Each check prints `PASS: arch: area: name` or `FAIL: arch: area: name: why`
 # (arch: the ARCH it ran on; host-only checks name the ARCH of the kernel
@@ -283,6 +285,13 @@ test_arch() {
     # Its expected saves and counters come from FW=kernel
     # (vm-test.sh tests/guest/firewall.sh -a FW=kernel), where it passes too.
     guest_script "$arch" firewall.sh firewall -t 900 -a FW=rnf -m "$moddir/rnf_conntrack.ko" \
+        -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko" -m "$moddir/rnf_tables_nat.ko" \
+        -m "$moddir/rnf_tables_mangle.ko" -m "$moddir/rnf_tables_raw.ko"
+
+    echo "=== $arch: guest: tests/guest/corpus.sh, CORPUS=rnf (the malformed-packet corpus against the kernel's C)"
+    # Its expected lines come from CORPUS=kernel
+    # (vm-test.sh tests/guest/corpus.sh -a CORPUS=kernel), where it passes too.
+    guest_script "$arch" corpus.sh corpus -t 900 -a CORPUS=rnf -m "$moddir/rnf_conntrack.ko" \
         -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko" -m "$moddir/rnf_tables_nat.ko" \
         -m "$moddir/rnf_tables_mangle.ko" -m "$moddir/rnf_tables_raw.ko"
 
