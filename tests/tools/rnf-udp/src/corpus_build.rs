@@ -190,7 +190,7 @@ impl<'a> Words<'a> {
 /// Bytes from hex text (`de:ad` or `dead`).
 pub fn hex(text: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = text.bytes().filter(|b| *b != b':').collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("odd hex length: {text}"));
     }
     digits
