@@ -26,7 +26,10 @@
 #           change the tables and settings, the kernel's modules as the
 #           oracle in the same boot); tests/guest/faults.sh (faults under
 #           load, with the counts FAULT_CYCLES, FAULT_REPLACES, FAULT_NETNS
-#           from the environment or make check's smaller defaults).
+#           from the environment or make check's smaller defaults);
+#           tests/guest/corpus.sh with CORPUS=rnf (the
+#           malformed-packet corpus of issue 13, each case's verdict, conntrack
+#           lines and statistics as the kernel's C stack gave them).
 #
 # Each check prints `PASS: arch: area: name` or `FAIL: arch: area: name: why`
 # (arch: the ARCH it ran on; host-only checks name the ARCH of the kernel
@@ -310,6 +313,13 @@ test_arch() {
         -a "FAULT_CYCLES=${FAULT_CYCLES:-8} FAULT_REPLACES=${FAULT_REPLACES:-200} FAULT_NETNS=${FAULT_NETNS:-4}" \
         -m "$moddir/rnf_conntrack.ko" -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko" \
         -m "$moddir/rnf_tables_nat.ko" -m "$moddir/rnf_tables_mangle.ko" -m "$moddir/rnf_tables_raw.ko"
+
+    echo "=== $arch: guest: tests/guest/corpus.sh, CORPUS=rnf (the malformed-packet corpus against the kernel's C)"
+    # Its expected lines come from CORPUS=kernel
+    # (vm-test.sh tests/guest/corpus.sh -a CORPUS=kernel), where it passes too.
+    guest_script "$arch" corpus.sh corpus -t 900 -a CORPUS=rnf -m "$moddir/rnf_conntrack.ko" \
+        -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko" -m "$moddir/rnf_tables_nat.ko" \
+        -m "$moddir/rnf_tables_mangle.ko" -m "$moddir/rnf_tables_raw.ko"
 
     # Another guest script goes here: guest_script with the modules in $moddir.
 }

@@ -5,9 +5,10 @@
 //! `nf_conntrack_inet_error()`).
 
 use crate::conntrack::icmp;
+use crate::conntrack::tcp;
 use crate::conntrack::tuple::{self, Tuple};
 use crate::glue::skb::{HeaderBuf, Skb};
-use crate::packet::{self, L3Proto, PacketInfo};
+use crate::packet::{self, L3Proto, PacketInfo, IPPROTO_ICMP, IPPROTO_ICMPV6};
 
 fn l3_of(pf: u8) -> Option<L3Proto> {
     L3Proto::from_nfproto(pf)
@@ -23,11 +24,24 @@ pub(crate) enum Class {
 
 /// Why a packet is not tracked.
 pub(crate) enum Untracked {
-    /// Malformed or truncated headers (`-EINVAL` to other modules).
+    /// Malformed or truncated headers, or what the kernel's trackers refuse
+    /// before any state (TCP flags `tcp_error()` rejects, a UDP length
+    /// `udp_error()` rejects, IPv6 "no next header", an ICMP type with no
+    /// connection to belong to): counted `invalid` (`-EINVAL` to other
+    /// modules).
     Malformed,
-    /// Well-formed but with nothing to track: a later fragment, an error
-    /// about nothing trackable, neighbour discovery (`-ENOENT`).
+    /// An ICMP(v6) message `nf_conntrack_handle_icmp()` refuses: a short
+    /// header, an unknown IPv4 type, an error whose embedded packet is
+    /// unreadable or has no tuple: counted `error`, not `invalid` (as
+    /// `nf_conntrack_in()` does), `-EINVAL` to other modules.
+    IcmpError,
+    /// Well-formed but with nothing to track: a later fragment, neighbour
+    /// discovery and MLD (`-ENOENT`).
     NoTuple,
+}
+
+fn is_icmp(l3: L3Proto, proto: u8) -> bool {
+    matches!((l3, proto), (L3Proto::Ipv4, IPPROTO_ICMP) | (L3Proto::Ipv6, IPPROTO_ICMPV6))
 }
 
 /// Parses the packet: its tuple, or the tuple an ICMP error embeds.
@@ -35,18 +49,42 @@ pub(crate) fn classify(skb: &Skb<'_>, pf: u8) -> core::result::Result<Class, Unt
     let l3 = l3_of(pf).ok_or(Untracked::NoTuple)?;
     let mut buf = HeaderBuf::new();
     let bytes = skb.network_bytes(&mut buf).ok_or(Untracked::Malformed)?;
-    let p = packet::parse(l3, bytes).map_err(|_| Untracked::Malformed)?;
+    let p = match packet::parse(l3, bytes) {
+        Ok(p) => p,
+        // An ICMP(v6) header shorter than 8 bytes: "short packet", `error`.
+        Err(_) => {
+            return Err(match packet::parse_l3(l3, bytes) {
+                Ok(h) if !h.later_fragment && is_icmp(l3, h.proto) => Untracked::IcmpError,
+                _ => Untracked::Malformed,
+            })
+        }
+    };
+    if packet::ipv6_no_next_header(&p) {
+        return Err(Untracked::Malformed);
+    }
+    match p.l4 {
+        packet::L4::Tcp { flags, .. } if !tcp::valid_flags(flags) => return Err(Untracked::Malformed),
+        packet::L4::Udp { .. } if !packet::udp_length_ok(&p, bytes) => return Err(Untracked::Malformed),
+        packet::L4::Icmp { icmp_type, .. } if !icmp::type_known(l3, icmp_type) => {
+            return Err(Untracked::IcmpError)
+        }
+        _ => {}
+    }
     match Tuple::from_packet(&p) {
         Ok(t) => Ok(Class::Tuple(p, t)),
         Err(tuple::NoTuple::IcmpNotQuery) => match p.l4 {
+            // nf_conntrack_inet_error(): an embedded packet with no
+            // tuple, or one that cannot be inverted, is `error`.
             packet::L4::Icmp { icmp_type, .. } if icmp::is_error(l3, icmp_type) => {
                 match icmp::inner_tuple(&p, bytes) {
                     Ok(inner) => Ok(Class::Error(p, inner)),
-                    Err(icmp::InnerError::Parse(_)) => Err(Untracked::Malformed),
-                    Err(icmp::InnerError::NoTuple) => Err(Untracked::NoTuple),
+                    Err(icmp::InnerError::Parse(_) | icmp::InnerError::NoTuple) => Err(Untracked::IcmpError),
                 }
             }
-            _ => Err(Untracked::NoTuple),
+            packet::L4::Icmp { icmp_type, .. } if icmp::untracked_type(l3, icmp_type) => Err(Untracked::NoTuple),
+            // A type that is neither an error nor a query or reply:
+            // init_conntrack() cannot invert its tuple, so `invalid`.
+            _ => Err(Untracked::Malformed),
         },
         Err(tuple::NoTuple::Fragment) => Err(Untracked::NoTuple),
     }

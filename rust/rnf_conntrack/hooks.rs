@@ -74,7 +74,15 @@ impl Tracker {
         let (cfg, sw) = settings_of(pn);
         let (p, t) = match classify(skb, st.pf()) {
             Ok(Class::Tuple(p, _) | Class::Error(p, _)) if checksum_bad(&sw, skb, st, &p) => {
-                invalid(pn, &sw, skb, st, p.proto, c"bad checksum");
+                if matches!(p.l4, L4::Icmp { .. }) {
+                    // nf_conntrack_icmp(v6)_error(): counted `error`.
+                    pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_ICMP_ERROR);
+                    if sw.log_invalid != 0 {
+                        ct_glue::log_invalid(st, skb, p.proto, c"bad checksum");
+                    }
+                } else {
+                    invalid(pn, &sw, skb, st, p.proto, c"bad checksum");
+                }
                 return Verdict::Accept;
             }
             Ok(Class::Tuple(p, t)) => (p, t),
@@ -94,6 +102,10 @@ impl Tracker {
             }
             Err(Untracked::Malformed) => {
                 pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INVALID);
+                return Verdict::Accept;
+            }
+            Err(Untracked::IcmpError) => {
+                pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_ICMP_ERROR);
                 return Verdict::Accept;
             }
             Err(Untracked::NoTuple) => return Verdict::Accept,
@@ -234,7 +246,9 @@ impl Tracker {
                 }
                 g.publish_count();
                 drop(g);
-                pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INSERT);
+                // No `insert` here: the kernel counts it only for entries
+                // ctnetlink inserts (nf_conntrack_hash_check_insert()),
+                // not in __nf_conntrack_confirm().
                 Verdict::Accept
             }
             Err(InsertError::Clash) => {

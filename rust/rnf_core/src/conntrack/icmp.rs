@@ -22,6 +22,22 @@ pub fn is_error(l3: L3Proto, icmp_type: u8) -> bool {
     }
 }
 
+/// Whether conntrack knows ICMP(v6) type `icmp_type` at all: IPv4 types
+/// above 18 (`NR_ICMP_TYPES`) are refused by `nf_conntrack_icmpv4_error()`
+/// ("invalid icmp type", counted as `error`); every ICMPv6 type is known.
+pub fn type_known(l3: L3Proto, icmp_type: u8) -> bool {
+    match l3 {
+        L3Proto::Ipv4 => icmp_type <= 18,
+        L3Proto::Ipv6 => true,
+    }
+}
+
+/// ICMPv6 types that `nf_conntrack_icmpv6_error()` leaves untracked
+/// (`noct_valid_new`: MLD and neighbour discovery), with no statistics.
+pub fn untracked_type(l3: L3Proto, icmp_type: u8) -> bool {
+    l3 == L3Proto::Ipv6 && matches!(icmp_type, 130..=136 | 143)
+}
+
 /// Why an ICMP error has no usable embedded tuple.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InnerError {
@@ -70,4 +86,18 @@ pub fn inner_tuple(p: &PacketInfo, data: &[u8]) -> Result<Tuple, InnerError> {
 /// the direction the lookup found (`conn_tuple_dst`).
 pub fn outer_fits(outer: &PacketInfo, conn_tuple_dst: &[u8; 16]) -> bool {
     outer.dst == *conn_tuple_dst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_and_untracked_types() {
+        // The corpus case v4-icmp-unknown-type-42.
+        assert!(type_known(L3Proto::Ipv4, 18) && !type_known(L3Proto::Ipv4, 19) && !type_known(L3Proto::Ipv4, 42));
+        assert!(type_known(L3Proto::Ipv6, 200));
+        assert!(untracked_type(L3Proto::Ipv6, 135) && untracked_type(L3Proto::Ipv6, 143));
+        assert!(!untracked_type(L3Proto::Ipv6, 200) && !untracked_type(L3Proto::Ipv4, 135));
+    }
 }

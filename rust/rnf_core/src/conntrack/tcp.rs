@@ -14,6 +14,22 @@
 use crate::conntrack::conn::Direction;
 use crate::packet::{after, before, TcpFlags, TcpOptions};
 
+/// Whether a segment's flags are a combination the kernel's `tcp_error()`
+/// accepts (`tcp_valid_flags`, with ECE, CWR and PSH ignored): SYN,
+/// SYN+URG, SYN+ACK, RST, RST+ACK, FIN+ACK, FIN+ACK+URG, ACK, ACK+URG.
+/// Any other (SYN+FIN, no flags, FIN alone, ...) is INVALID, for a new
+/// connection and an existing one alike, and changes no state.
+pub fn valid_flags(flags: TcpFlags) -> bool {
+    const FIN: u8 = TcpFlags::FIN;
+    const SYN: u8 = TcpFlags::SYN;
+    const RST: u8 = TcpFlags::RST;
+    const ACK: u8 = TcpFlags::ACK;
+    const URG: u8 = 0x20;
+    const IGNORED: u8 = 0x40 | 0x80 | TcpFlags::PSH;
+    const VALID: [u8; 9] = [SYN, SYN | URG, SYN | ACK, RST, RST | ACK, FIN | ACK, FIN | ACK | URG, ACK, ACK | URG];
+    VALID.contains(&(flags.0 & !IGNORED))
+}
+
 /// `enum tcp_conntrack`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
@@ -770,5 +786,24 @@ impl TcpTrack {
             }
         }
         WindowCheck::Accept
+    }
+}
+
+#[cfg(test)]
+mod flag_tests {
+    use super::*;
+
+    #[test]
+    fn valid_flags_are_tcp_valid_flags() {
+        // The kernel's table, every combination of FIN SYN RST ACK URG.
+        let valid = [0x02, 0x22, 0x12, 0x04, 0x14, 0x11, 0x31, 0x10, 0x30];
+        for f in 0u8..0x40 {
+            // ECE, CWR and PSH (0x08) change nothing.
+            let want = valid.contains(&(f & !0x08));
+            assert_eq!(valid_flags(TcpFlags(f)), want, "flags {f:#x}");
+            assert_eq!(valid_flags(TcpFlags(f | 0xc8)), want, "flags {f:#x}");
+        }
+        // The corpus cases tcp-syn-fin, tcp-no-flags, tcp-xmas.
+        assert!(!valid_flags(TcpFlags(0x03)) && !valid_flags(TcpFlags(0)) && !valid_flags(TcpFlags(0x3f)));
     }
 }

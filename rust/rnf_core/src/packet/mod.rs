@@ -30,8 +30,13 @@ const NEXTHDR_ROUTING: u8 = 43;
 const NEXTHDR_FRAGMENT: u8 = 44;
 const NEXTHDR_AUTH: u8 = 51;
 const NEXTHDR_DEST: u8 = 60;
-/// How many IPv6 extension headers we follow before giving up.
-const MAX_EXT_HEADERS: usize = 8;
+/// How many IPv6 extension headers we follow before giving up. The kernel's
+/// `ipv6_skip_exthdr()` has no limit: it walks until a header that is not
+/// an extension header. Each header takes at least 8 bytes, so this bound
+/// only stops inputs longer than 552 bytes of headers (a hook reads fewer).
+const MAX_EXT_HEADERS: usize = 64;
+/// `NEXTHDR_NONE`: no header follows.
+pub const NEXTHDR_NONE: u8 = 59;
 
 /// The network-layer protocol of a packet, as netfilter names families.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -439,6 +444,27 @@ fn parse_l4(proto: u8, l4: &[u8], l4_len: u32, base: usize) -> Result<L4, ParseE
         }
         _ => Ok(L4::Other),
     }
+}
+
+/// Whether the UDP length field of UDP packet `p` (parsed from `data`) is
+/// consistent with the packet, as the kernel's `udp_error()` checks: at
+/// least the 8-byte header and at most the bytes after the IP headers
+/// (`skb->len - dataoff`, the IP length saying how many). `false` for a
+/// packet that is not UDP or whose field cannot be read.
+pub fn udp_length_ok(p: &PacketInfo, data: &[u8]) -> bool {
+    if !matches!(p.l4, L4::Udp { .. }) {
+        return false;
+    }
+    let Ok(len) = be16(data, p.l4_offset.saturating_add(4)) else { return false };
+    let avail = p.len.saturating_sub(p.l4_offset as u32);
+    len >= 8 && u32::from(len) <= avail
+}
+
+/// Whether IPv6 packet `p` ends its header chain with "no next header"
+/// (59), which the kernel's `ipv6_skip_exthdr()` refuses (-1): connection
+/// tracking counts such a packet invalid.
+pub fn ipv6_no_next_header(p: &PacketInfo) -> bool {
+    p.l3 == L3Proto::Ipv6 && p.proto == NEXTHDR_NONE && !p.later_fragment
 }
 
 #[cfg(test)]

@@ -47,17 +47,66 @@ fn every_single_byte_mutation_is_handled() {
     }
 }
 
-#[test]
-fn ipv6_extension_header_loop_is_bounded() {
-    // Nine hop-by-hop-style destination option headers chained: refused.
+/// An IPv6 UDP packet behind `n` destination options headers.
+fn dst_chain(n: usize) -> Vec<u8> {
     let mut p = golden::IPV6_UDP[..40].to_vec();
     p[6] = NEXTHDR_DEST;
-    for _ in 0..9 {
-        p.extend_from_slice(&[NEXTHDR_DEST, 0, 0, 0, 0, 0, 0, 0]);
+    for i in 0..n {
+        let next = if i + 1 == n { IPPROTO_UDP } else { NEXTHDR_DEST };
+        p.extend_from_slice(&[next, 0, 1, 4, 0, 0, 0, 0]);
     }
+    p.extend_from_slice(&[0x75, 0x31, 0, 80, 0, 8, 0, 0]);
     let len = (p.len() - 40) as u16;
     p[4..6].copy_from_slice(&len.to_be_bytes());
-    assert_eq!(parse(L3Proto::Ipv6, &p), Err(ParseError::TooManyExtHeaders));
+    p
+}
+
+#[test]
+fn ipv6_extension_header_loop_is_bounded() {
+    // The corpus case v6-ext-chain-of-10: the kernel tracks a datagram
+    // behind ten destination options headers (ipv6_skip_exthdr has no
+    // limit); rnf refused more than eight.
+    let info = parse(L3Proto::Ipv6, &dst_chain(10)).unwrap();
+    assert_eq!((info.proto, info.l4_offset), (IPPROTO_UDP, 120));
+    assert_eq!(info.l4, L4::Udp { sport: 30001, dport: 80 });
+    // The loop still ends: 65 headers are refused.
+    assert_eq!(parse(L3Proto::Ipv6, &dst_chain(65)), Err(ParseError::TooManyExtHeaders));
+}
+
+#[test]
+fn udp_length_field_is_checked_as_udp_error_does() {
+    // The corpus cases udp-len-zero, udp-len-7, udp-len-past-datagram and
+    // udp-len-short-of-datagram: the kernel's udp_error() refuses a length
+    // field below 8 or past the datagram, and accepts one short of it.
+    let p = dst_chain(1);
+    let ok = |len: u16| {
+        let mut q = p.clone();
+        q[52..54].copy_from_slice(&len.to_be_bytes());
+        udp_length_ok(&parse(L3Proto::Ipv6, &q).unwrap(), &q)
+    };
+    assert!(ok(8));
+    assert!(!ok(0) && !ok(7) && !ok(9) && !ok(100));
+    let mut q = p.clone();
+    q.extend_from_slice(&[0; 4]);
+    q[4..6].copy_from_slice(&20u16.to_be_bytes());
+    q[52..54].copy_from_slice(&10u16.to_be_bytes());
+    assert!(udp_length_ok(&parse(L3Proto::Ipv6, &q).unwrap(), &q));
+    let tcp = parse(L3Proto::Ipv4, &golden::IPV4_TCP_SYN).unwrap();
+    assert!(!udp_length_ok(&tcp, &golden::IPV4_TCP_SYN));
+}
+
+#[test]
+fn ipv6_no_next_header_is_flagged() {
+    // The corpus cases v6-no-next-header and v6-ext-then-no-next.
+    let mut p = golden::IPV6_UDP[..40].to_vec();
+    p[6] = NEXTHDR_NONE;
+    p[4..6].copy_from_slice(&0u16.to_be_bytes());
+    assert!(ipv6_no_next_header(&parse(L3Proto::Ipv6, &p).unwrap()));
+    p[6] = NEXTHDR_DEST;
+    p.extend_from_slice(&[NEXTHDR_NONE, 0, 1, 4, 0, 0, 0, 0]);
+    p[4..6].copy_from_slice(&8u16.to_be_bytes());
+    assert!(ipv6_no_next_header(&parse(L3Proto::Ipv6, &p).unwrap()));
+    assert!(!ipv6_no_next_header(&parse(L3Proto::Ipv6, &golden::IPV6_UDP).unwrap()));
 }
 
 #[test]

@@ -18,14 +18,16 @@
 //! rnf-udp nocap COMMAND [ARG]...
 //! rnf-udp sniff DEV [--count N] [--timeout SECS]
 //! rnf-udp forge-syn --src S --dst D --sport P --dport Q [--mss N]
+//! rnf-udp corpus FILE [NAME...]
 //! rnf-udp as-user|xt-perm|xt-save|xt-swap|tcp-echo|write-file ...
 //! ```
 //!
 //! `xt-replace` and `nocap`, for the rule table tests, are described in
 //! `xt.rs` (the blob builder is `xt_blob.rs`); `sniff` and `forge-syn`, for
-//! the targets that edit packets, in `sniff.rs`; the three before them in `raw.rs`; the packet builders are in
+//! the targets that edit packets, in `sniff.rs`; `corpus`, the
+//! malformed-packet corpus, in `corpus.rs` (its packets: `corpus_build.rs`); the three before them in `raw.rs`; the packet builders are in
 //! `forge.rs`, the raw socket calls in `sys.rs`; the permission and fault
-//! test commands on the last line in `harden.rs`.
+//! test commands on the first line in `harden.rs`.
 //!
 //! `serve` echoes every datagram back to its sender and exits after `N`
 //! datagrams if `--count` is given. `send` sends `N` datagrams (default 1) of
@@ -43,6 +45,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+mod corpus;
+mod corpus_build;
 mod forge;
 mod harden;
 mod raw;
@@ -63,6 +67,7 @@ usage: rnf-udp serve [-6] BIND_ADDR PORT [--count N]
        rnf-udp nocap COMMAND [ARG]...
        rnf-udp sniff DEV [--count N] [--timeout SECS]
        rnf-udp forge-syn --src S --dst D --sport P --dport Q [--mss N]
+       rnf-udp corpus FILE [NAME...]
        rnf-udp as-user UID[:GID] COMMAND [ARG]...
        rnf-udp xt-perm [-6] [--table NAME] [--as-uid UID] [--nocap] [--userns] [--netns]
        rnf-udp xt-save [-6] TABLE FILE
@@ -132,6 +137,7 @@ enum Command {
     NoCap(Vec<String>),
     Sniff(sniff::SniffArgs),
     ForgeSyn(sniff::SynArgs),
+    Corpus(corpus::CorpusArgs),
     /// The permission and fault test commands (harden.rs).
     Harden(harden::Args),
 }
@@ -185,6 +191,7 @@ fn parse_args(args: &[String]) -> Result<Command, Error> {
         "nocap" => return Ok(Command::NoCap(rest.to_vec())),
         "sniff" => return sniff::parse_sniff(rest).map(Command::Sniff),
         "forge-syn" => return sniff::parse_syn(rest).map(Command::ForgeSyn),
+        "corpus" => return corpus::parse_corpus(rest).map(Command::Corpus),
         s if harden::SUBCOMMANDS.contains(&s) => return harden::parse(s, rest).map(Command::Harden),
         _ => {}
     }
@@ -363,6 +370,7 @@ fn main() -> ExitCode {
         Command::NoCap(a) => xt::nocap(&a),
         Command::Sniff(a) => sniff::sniff(&a),
         Command::ForgeSyn(a) => sniff::forge_syn(&a),
+        Command::Corpus(a) => corpus::corpus(&a),
         Command::Harden(a) => harden::run(&a),
     });
     match result {

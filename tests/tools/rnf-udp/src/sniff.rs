@@ -46,48 +46,48 @@ const SOCK_DGRAM: c_int = 2;
 const ETH_P_ALL: u16 = 0x0003;
 const SOL_SOCKET: c_int = 1;
 const SO_RCVTIMEO: c_int = 20; // SO_RCVTIMEO_OLD: a struct timeval of longs
-const SOL_PACKET: c_int = 263;
-const PACKET_AUXDATA: c_int = 8;
-const TP_STATUS_CSUMNOTREADY: u32 = 1 << 3;
-const PACKET_OUTGOING: u8 = 4;
+pub(crate) const SOL_PACKET: c_int = 263;
+pub(crate) const PACKET_AUXDATA: c_int = 8;
+pub(crate) const TP_STATUS_CSUMNOTREADY: u32 = 1 << 3;
+pub(crate) const PACKET_OUTGOING: u8 = 4;
 
 extern "C" {
-    fn if_nametoindex(name: *const c_char) -> u32;
+    pub(crate) fn if_nametoindex(name: *const c_char) -> u32;
     fn bind(fd: c_int, addr: *const c_void, len: u32) -> c_int;
-    fn recvmsg(fd: c_int, msg: *mut MsgHdr, flags: c_int) -> isize;
+    pub(crate) fn recvmsg(fd: c_int, msg: *mut MsgHdr, flags: c_int) -> isize;
 }
 
 /// `struct sockaddr_ll`.
 #[repr(C)]
 #[derive(Default)]
-struct SockaddrLl {
-    family: u16,
-    protocol: u16,
-    ifindex: c_int,
-    hatype: u16,
-    pkttype: u8,
-    halen: u8,
-    addr: [u8; 8],
+pub(crate) struct SockaddrLl {
+    pub(crate) family: u16,
+    pub(crate) protocol: u16,
+    pub(crate) ifindex: c_int,
+    pub(crate) hatype: u16,
+    pub(crate) pkttype: u8,
+    pub(crate) halen: u8,
+    pub(crate) addr: [u8; 8],
 }
 
 /// `struct iovec`.
 #[repr(C)]
-struct IoVec {
-    base: *mut c_void,
-    len: usize,
+pub(crate) struct IoVec {
+    pub(crate) base: *mut c_void,
+    pub(crate) len: usize,
 }
 
 /// `struct msghdr` as the kernel lays it out on LP64 (musl's int-plus-pad
 /// fields are the low halves of these on little-endian x86_64 and arm64).
 #[repr(C)]
-struct MsgHdr {
-    name: *mut c_void,
-    namelen: u32,
-    iov: *mut IoVec,
-    iovlen: usize,
-    control: *mut c_void,
-    controllen: usize,
-    flags: c_int,
+pub(crate) struct MsgHdr {
+    pub(crate) name: *mut c_void,
+    pub(crate) namelen: u32,
+    pub(crate) iov: *mut IoVec,
+    pub(crate) iovlen: usize,
+    pub(crate) control: *mut c_void,
+    pub(crate) controllen: usize,
+    pub(crate) flags: c_int,
 }
 
 /// Arguments of `rnf-udp sniff`.
@@ -236,7 +236,7 @@ pub fn sniff(a: &SniffArgs) -> Result<(), Error> {
 
 /// `tp_status` of the PACKET_AUXDATA control message in the first
 /// `len` bytes of `control`, 0 without one.
-fn aux_status(control: &[u64; 16], len: usize) -> u32 {
+pub(crate) fn aux_status(control: &[u64; 16], len: usize) -> u32 {
     let bytes: Vec<u8> = control.iter().flat_map(|w| w.to_ne_bytes()).collect();
     let bytes = &bytes[..len.min(bytes.len())];
     let mut off = 0;
