@@ -107,6 +107,7 @@ saved() {
 # MLD reports go out the moment a link joins its groups, not up to a
 # second later: the late one would land in the counters of a table
 # restored in between, or not, as the timing falls.
+# shellcheck disable=SC2034 # read by lib.sh's topology_up
 TOPOLOGY_SYSCTLS="net.ipv6.conf.all.mldv2_unsolicited_report_interval=1
     net.ipv6.conf.default.mldv2_unsolicited_report_interval=1
     net.ipv6.conf.all.mldv1_unsolicited_report_interval=1
