@@ -103,7 +103,9 @@ slab_settle() {
 # KASAN's quarantine (up to 1/32 of the memory) before it goes back to its
 # slab, so SUnreclaim there says nothing about leaks; kmemleak, which that
 # kernel has, is the check (scripts/vm/init scans after the script, and a
-# report fails the run). Read at the start: the ring buffer may wrap.
+# report fails the run). Read at the start: the ring buffer may wrap. (No
+# line this script prints may name it: scripts/vm/run.sh fails a run whose
+# log does.)
 KASAN=no
 dmesg | grep -q 'KernelAddressSanitizer initialized' && KASAN=yes
 
@@ -114,7 +116,7 @@ slab_check() {
     _grew=$((_after - $2))
     echo "figure: $1: SUnreclaim $2 kB before, $_after kB after ($_grew kB)"
     if [ "$KASAN" = yes ]; then
-        echo "faults: $1: KASAN's quarantine holds freed objects; kmemleak's scan after the script checks for leaks"
+        echo "faults: $1: not judged on the debug kernel (freed objects wait in the address sanitizer's quarantine); kmemleak's scan after the script checks for leaks"
     elif [ "$_grew" -le "$FAULT_SLAB_SLACK_KB" ]; then
         pass "$1: unreclaimable slab back within $FAULT_SLAB_SLACK_KB kB ($_grew kB)"
     else
