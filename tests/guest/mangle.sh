@@ -215,14 +215,9 @@ if [ "$RAW" = yes ]; then
         refused "$c: CT --timeout is refused (EOPNOTSUPP)" "not supported" "$c" fw -t raw -A PREROUTING -p tcp -j CT --timeout short
         refused "$c: CT --ctevents is refused (EINVAL)" "Invalid argument" "$c" fw -t raw -A PREROUTING -j CT --ctevents new
         refused "$c: CT in mangle is refused" "Invalid argument" "$c" fw -t mangle -A PREROUTING -j CT --notrack
-        # Zones: the kernel has them; rnf refuses them (EOPNOTSUPP) rather
-        # than accept and ignore them.
-        if [ "$TABLES" = kernel ]; then
-            check "$c -t raw CT --zone 5 (the kernel has zones)" "$c" fw -t raw -A PREROUTING -p udp --dport 5005 -j CT --zone 5
-            check "$c -D the zone rule" "$c" fw -t raw -D PREROUTING -p udp --dport 5005 -j CT --zone 5
-        else
-            refused "$c: CT --zone 5 is refused (rnf has no zones)" "not supported" "$c" fw -t raw -A PREROUTING -p udp --dport 5005 -j CT --zone 5
-        fi
+        # Zones, both sides (tests/guest/zones.sh tracks traffic in them).
+        check "$c -t raw CT --zone 5" "$c" fw -t raw -A PREROUTING -p udp --dport 5005 -j CT --zone 5
+        check "$c -D the zone rule" "$c" fw -t raw -D PREROUTING -p udp --dport 5005 -j CT --zone 5
     done
     RAW_S='-P PREROUTING ACCEPT
 -P OUTPUT ACCEPT
