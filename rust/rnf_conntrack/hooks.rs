@@ -44,13 +44,19 @@ fn checksum_bad(sw: &Switches, skb: &Skb<'_>, st: &HookState<'_>, p: &PacketInfo
         && ct_glue::checksum_bad(skb, st.hook(), u32::try_from(p.l4_offset).unwrap_or(u32::MAX), proto, st.pf())
 }
 
-/// An INVALID packet of protocol `proto`: counted, and logged when the
-/// namespace's `nf_conntrack_log_invalid` asks for it.
-fn invalid(pn: CtNet, sw: &Switches, skb: &Skb<'_>, st: &HookState<'_>, proto: u8, why: &core::ffi::CStr) {
-    pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INVALID);
+/// A packet of protocol `proto` conntrack refuses: counted in `stat`
+/// (`invalid`, or `error` for what the ICMP trackers refuse), and logged
+/// when the namespace's `nf_conntrack_log_invalid` asks for it.
+fn refused(pn: CtNet, sw: &Switches, skb: &Skb<'_>, st: &HookState<'_>, stat: bindings::rnf_ct_stat, proto: u8, why: &core::ffi::CStr) {
+    pn.stat(stat);
     if sw.log_invalid != 0 {
         ct_glue::log_invalid(st, skb, proto, why);
     }
+}
+
+/// An INVALID packet of protocol `proto` ([`refused`], counted `invalid`).
+fn invalid(pn: CtNet, sw: &Switches, skb: &Skb<'_>, st: &HookState<'_>, proto: u8, why: &core::ffi::CStr) {
+    refused(pn, sw, skb, st, bindings::rnf_ct_stat_RNF_CT_STAT_INVALID, proto, why);
 }
 
 impl Tracker {
@@ -74,15 +80,12 @@ impl Tracker {
         let (cfg, sw) = settings_of(pn);
         let (p, t) = match classify(skb, st.pf()) {
             Ok(Class::Tuple(p, _) | Class::Error(p, _)) if checksum_bad(&sw, skb, st, &p) => {
-                if matches!(p.l4, L4::Icmp { .. }) {
-                    // nf_conntrack_icmp(v6)_error(): counted `error`.
-                    pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_ICMP_ERROR);
-                    if sw.log_invalid != 0 {
-                        ct_glue::log_invalid(st, skb, p.proto, c"bad checksum");
-                    }
-                } else {
-                    invalid(pn, &sw, skb, st, p.proto, c"bad checksum");
-                }
+                // nf_conntrack_icmp(v6)_error() counts a bad ICMP checksum `error`.
+                let stat = match p.l4 {
+                    L4::Icmp { .. } => bindings::rnf_ct_stat_RNF_CT_STAT_ICMP_ERROR,
+                    _ => bindings::rnf_ct_stat_RNF_CT_STAT_INVALID,
+                };
+                refused(pn, &sw, skb, st, stat, p.proto, c"bad checksum");
                 return Verdict::Accept;
             }
             Ok(Class::Tuple(p, t)) => (p, t),
