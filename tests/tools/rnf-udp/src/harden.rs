@@ -69,18 +69,12 @@ use crate::sys;
 use crate::xt_blob::{self, Family, Replace, Table};
 use crate::Error;
 
-/// `IPT_SO_GET_INFO` = `IP6T_SO_GET_INFO`.
-const SO_GET_INFO: c_int = 64;
-/// `IPT_SO_GET_ENTRIES`.
-const SO_GET_ENTRIES: c_int = 65;
-/// `IPT_SO_SET_REPLACE`.
-const SO_SET_REPLACE: c_int = 64;
-/// `IPT_SO_SET_ADD_COUNTERS`.
+use crate::xt::{CAP_NET_ADMIN, SO_GET_ENTRIES, SO_GET_INFO, SO_SET_REPLACE};
+
+/// `IPT_SO_SET_ADD_COUNTERS` = `IP6T_SO_SET_ADD_COUNTERS`.
 const SO_SET_ADD_COUNTERS: c_int = 65;
 /// `sizeof(struct xt_counters_info)`: name[32], num_counters, padded to 8.
 const COUNTERS_INFO_LEN: usize = 40;
-/// `CAP_NET_ADMIN`.
-const CAP_NET_ADMIN: u32 = 12;
 
 /// One of the subcommands, parsed.
 #[derive(Debug, PartialEq)]

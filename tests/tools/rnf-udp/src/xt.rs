@@ -35,13 +35,13 @@ use crate::xt_blob::{self, Family, Replace, Table};
 use crate::Error;
 
 /// `IPT_SO_GET_INFO` = `IP6T_SO_GET_INFO` (`IPT_BASE_CTL`).
-const SO_GET_INFO: c_int = 64;
+pub(crate) const SO_GET_INFO: c_int = 64;
 /// `IPT_SO_GET_ENTRIES` = `IP6T_SO_GET_ENTRIES`.
-const SO_GET_ENTRIES: c_int = 65;
+pub(crate) const SO_GET_ENTRIES: c_int = 65;
 /// `IPT_SO_SET_REPLACE` = `IP6T_SO_SET_REPLACE`.
-const SO_SET_REPLACE: c_int = 64;
+pub(crate) const SO_SET_REPLACE: c_int = 64;
 /// `CAP_NET_ADMIN`.
-const CAP_NET_ADMIN: u32 = 12;
+pub(crate) const CAP_NET_ADMIN: u32 = 12;
 
 /// Arguments of `rnf-udp xt-replace`.
 #[derive(Debug, PartialEq)]
