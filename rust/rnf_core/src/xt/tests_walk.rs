@@ -143,6 +143,47 @@ fn bench_ruleset_accepts_in_its_last_rule() {
     }
 }
 
+/// INPUT jumps to user chain `a`, which jumps to `b` twice (the second
+/// time with `-p udp`) and returns; `b` drops TCP and returns: the
+/// return points the walk keeps (`ipt_do_table`'s `jumpstack`), reused
+/// after a RETURN, and the counters in the kernel's order.
+#[test]
+fn nested_jumps_return_to_the_rule_after_each_jump() {
+    let mut out = vec![0u8; 4096];
+    let mut b = Builder::new(Family::Ipv4, &mut out);
+    let any = IpSpec::default();
+    let udp = IpSpec { proto: 17, ..IpSpec::default() };
+    let tcp = IpSpec { proto: 6, ..IpSpec::default() };
+    let input = b.entry(&any, &[], TargetSpec::Standard(0)); // 0: -j a
+    let in_pol = b.entry(&any, &[], TargetSpec::Standard(ACCEPT)); // 1
+    let fwd = b.entry(&any, &[], TargetSpec::Standard(ACCEPT)); // 2
+    let output = b.entry(&any, &[], TargetSpec::Standard(ACCEPT)); // 3
+    b.entry(&any, &[], TargetSpec::Error(b"a")); // 4
+    let a0 = b.entry(&any, &[], TargetSpec::Standard(0)); // 5: -j b
+    let a1 = b.entry(&udp, &[], TargetSpec::Standard(0)); // 6: -p udp -j b
+    b.entry(&any, &[], TargetSpec::Standard(XT_RETURN)); // 7
+    b.entry(&any, &[], TargetSpec::Error(b"b")); // 8
+    let b0 = b.entry(&tcp, &[], TargetSpec::Standard(DROP)); // 9
+    b.entry(&any, &[], TargetSpec::Standard(XT_RETURN)); // 10
+    b.entry(&any, &[], TargetSpec::Error(b"ERROR")); // 11
+    b.set_verdict(input, a0 as i32);
+    b.set_verdict(a0, b0 as i32);
+    b.set_verdict(a1, b0 as i32);
+    assert!(b.ok);
+    let t = load(&FILTER_IPV4, &replace_buf(&b, &FILTER_IPV4, [input, fwd, output], [in_pol, fwd, output])).unwrap();
+    let walk = |p: &[u8]| {
+        let mut env = TEnv::new();
+        let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: &DUM0, out_dev: &[0; 16], len: p.len() as u32, headers: p, mac: &[] };
+        (t.evaluate(&pk, &mut env), env.counted)
+    };
+    let udp_p = v4(17, [10, 7, 0, 2], [10, 8, 0, 2], 0, &udph(1, 2));
+    assert_eq!(walk(&udp_p), (Action::Accept, vec![0, 5, 10, 6, 10, 7, 1]));
+    let tcp_p = v4(6, [10, 7, 0, 2], [10, 8, 0, 2], 0, &super::tests_match::tcph(1, 2, 0x02, &[]));
+    assert_eq!(walk(&tcp_p), (Action::Drop, vec![0, 5, 9]));
+    let icmp_p = v4(1, [10, 7, 0, 2], [10, 8, 0, 2], 0, &[8, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(walk(&icmp_p), (Action::Accept, vec![0, 5, 10, 7, 1]));
+}
+
 /// An `Env` as cheap as the kernel's for this ruleset: it counts into a
 /// preallocated array (the per-CPU counters) and is never asked for
 /// conntrack (the state rule is never reached). It reads the packet back
@@ -175,7 +216,8 @@ impl Env for Counters {
 }
 
 /// Nanoseconds per packet of the walk on `rules_file N` (N = 10, 100,
-/// 1,000), the linear walk and the classified one; `*` marks the one
+/// 1,000, and 0: the set-up and the one matching rule), the linear walk
+/// and the classified one; `*` marks the one
 /// rnf_tables uses at that size. Best of 5 runs of about 2 million
 /// packets (fewer rules, more packets). The host is shared: compare
 /// figures from one run of this test, not across runs. `WALK_BENCH_N=10`
@@ -186,7 +228,7 @@ fn walk_bench() {
     use std::time::Instant;
     let p = bench_packet(10000, 9);
     let only: Option<usize> = std::env::var("WALK_BENCH_N").ok().and_then(|v| v.parse().ok());
-    for n in [10usize, 100, 1000].into_iter().filter(|&n| only.is_none_or(|o| o == n)) {
+    for n in [0usize, 10, 100, 1000].into_iter().filter(|&n| only.is_none_or(|o| o == n)) {
         let t = bench_table(n);
         let cls = classifier(&t);
         let kernel_classifies = t.num_entries() >= 24;
