@@ -221,19 +221,25 @@ impl Env for Counters {
 /// rnf_tables uses at that size. Best of 5 runs of about 2 million
 /// packets (fewer rules, more packets). The host is shared: compare
 /// figures from one run of this test, not across runs. `WALK_BENCH_N=10`
-/// runs one size only (for `perf record`).
+/// runs one size only, `WALK_BENCH_WALK=linear` (or `classified`) one
+/// walk only (for `perf record`).
 #[test]
 #[ignore]
 fn walk_bench() {
     use std::time::Instant;
     let p = bench_packet(10000, 9);
     let only: Option<usize> = std::env::var("WALK_BENCH_N").ok().and_then(|v| v.parse().ok());
+    let walks: Vec<bool> = match std::env::var("WALK_BENCH_WALK").as_deref() {
+        Ok("linear") => vec![false],
+        Ok("classified") => vec![true],
+        _ => vec![false, true],
+    };
     for n in [0usize, 10, 100, 1000].into_iter().filter(|&n| only.is_none_or(|o| o == n)) {
         let t = bench_table(n);
         let cls = classifier(&t);
         let kernel_classifies = t.num_entries() >= 24;
         let mut line = std::format!("{n:5} rules + 1: ");
-        for on in [false, true] {
+        for &on in &walks {
             let iters = 4_000_000 / (n as u32 + 10) * 20;
             let mut env = Counters(vec![0; t.num_entries() as usize], p.clone());
             let mut best = f64::MAX;
@@ -253,3 +259,4 @@ fn walk_bench() {
         std::println!("{line}");
     }
 }
+
