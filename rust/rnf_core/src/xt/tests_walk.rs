@@ -222,13 +222,16 @@ impl Env for Counters {
 /// packets (fewer rules, more packets). The host is shared: compare
 /// figures from one run of this test, not across runs. `WALK_BENCH_N=10`
 /// runs one size only, `WALK_BENCH_WALK=linear` (or `classified`) one
-/// walk only (for `perf record`).
+/// walk only (for `perf record`), `WALK_BENCH_ITERS=1000` that many
+/// packets a run (for `valgrind --tool=callgrind`, whose instruction
+/// counts, unlike the time, another process on the host does not change).
 #[test]
 #[ignore]
 fn walk_bench() {
     use std::time::Instant;
     let p = bench_packet(10000, 9);
     let only: Option<usize> = std::env::var("WALK_BENCH_N").ok().and_then(|v| v.parse().ok());
+    let iters: Option<u32> = std::env::var("WALK_BENCH_ITERS").ok().and_then(|v| v.parse().ok());
     let walks: Vec<bool> = match std::env::var("WALK_BENCH_WALK").as_deref() {
         Ok("linear") => vec![false],
         Ok("classified") => vec![true],
@@ -240,7 +243,7 @@ fn walk_bench() {
         let kernel_classifies = t.num_entries() >= 24;
         let mut line = std::format!("{n:5} rules + 1: ");
         for &on in &walks {
-            let iters = 4_000_000 / (n as u32 + 10) * 20;
+            let iters = iters.unwrap_or(4_000_000 / (n as u32 + 10) * 20);
             let mut env = Counters(vec![0; t.num_entries() as usize], p.clone());
             let mut best = f64::MAX;
             for _ in 0..5 {
