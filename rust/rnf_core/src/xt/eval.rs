@@ -6,7 +6,7 @@
 //! net/ipv6/exthdrs_core.c (`ipv6_find_hdr`). Packet bytes are network order.
 
 use super::abi::inv;
-use super::classify::Classifier;
+use super::classify::{Classifier, Lookup};
 use super::rule::{IpPart, Match, Rule, Target};
 use super::{Family, Table, JUMP_STACK_DEPTH, NF_INET_NUMHOOKS};
 use crate::nat::checksum::Summed;
@@ -518,7 +518,10 @@ where
         // only guards against a logic error turning into a softirq livelock.
         let mut budget = rules.len().saturating_mul(JUMP_STACK_DEPTH + 2).saturating_add(16);
         let cls = cls.filter(|c| c.fits(self.family, rules.len()));
-        let look = cls.map(|c| c.lookup(&f));
+        let mut look = None;
+        if let Some(c) = cls {
+            c.lookup(&f, look.insert(Lookup::EMPTY));
+        }
         loop {
             budget = budget.saturating_sub(1);
             if let Some(l) = &look {
