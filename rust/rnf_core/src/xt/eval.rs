@@ -523,7 +523,8 @@ where
             c.lookup(&f, look.insert(Lookup::EMPTY));
         }
         loop {
-            budget = budget.saturating_sub(1);
+            // Starts at 16 or more and the walk ends when it reaches 0: no wrap.
+            budget = budget.wrapping_sub(1);
             if let Some(l) = &look {
                 // Every rule in between fails its ip part or its first real
                 // match, as the kernel's walk would have found (classify.rs).
