@@ -612,14 +612,13 @@ impl<S: AsRef<[u64]>> Classifier<S> {
         self.plan.family == family && self.plan.rules == rules
     }
 
-    /// Makes `l` the sets the packet of `f` selects in each usable
-    /// dimension. Inlined into the walk (its one caller), writing into the
-    /// walk's `l`: the sets (176 bytes) are built in place, not copied.
+    /// The sets the packet of `f` selects in each usable dimension.
+    /// Inlined into the walk (its one caller): the sets are built in
+    /// place, not returned through memory.
     #[inline(always)]
-    pub(crate) fn lookup<'s>(&'s self, f: &Facts<'_>, l: &mut Lookup<'s>) {
+    pub(crate) fn lookup(&self, f: &Facts<'_>) -> Lookup<'_> {
         let store = self.store.as_ref();
-        l.n = 0;
-        l.set_words = self.plan.set_words;
+        let mut l = Lookup { sets: [DimSet::Dense(&[]); DIMS], n: 0, set_words: self.plan.set_words };
         for dim in ORDER {
             let Some(d) = self.plan.dims.get(dim).filter(|d| d.used) else { continue };
             let Some(key) = packet_key(f, dim) else { continue };
@@ -640,6 +639,7 @@ impl<S: AsRef<[u64]>> Classifier<S> {
                 l.n += 1;
             }
         }
+        l
     }
 }
 
@@ -705,10 +705,6 @@ pub(crate) struct Lookup<'a> {
 }
 
 impl Lookup<'_> {
-    /// No usable dimension: [`Lookup::next`] answers the position it is
-    /// given (until [`Classifier::lookup`] fills it in).
-    pub(crate) const EMPTY: Lookup<'static> = Lookup { sets: [DimSet::Dense(&[]); DIMS], n: 0, set_words: 0 };
-
     /// The first rule at index `>= i` that may match (in every set), or an
     /// index past the last rule when none may (the linear walk would have
     /// run off the table too). Returns `i` when no dimension is usable.

@@ -6,7 +6,7 @@
 //! net/ipv6/exthdrs_core.c (`ipv6_find_hdr`). Packet bytes are network order.
 
 use super::abi::inv;
-use super::classify::{Classifier, Lookup};
+use super::classify::Classifier;
 use super::rule::{IpPart, Match, Rule, Target};
 use super::{Family, Table, JUMP_STACK_DEPTH, NF_INET_NUMHOOKS};
 use crate::nat::checksum::Summed;
@@ -526,10 +526,7 @@ where
         // only guards against a logic error turning into a softirq livelock.
         let mut budget = rules.len().saturating_mul(JUMP_STACK_DEPTH + 2).saturating_add(16);
         let cls = cls.filter(|c| c.fits(self.family, rules.len()));
-        let mut look = None;
-        if let Some(c) = cls {
-            c.lookup(&f, look.insert(Lookup::EMPTY));
-        }
+        let look = cls.map(|c| c.lookup(&f));
         loop {
             // Starts at 16 or more and the walk ends when it reaches 0: no wrap.
             budget = budget.wrapping_sub(1);

@@ -43,9 +43,7 @@ impl Ct {
     fn next(&self, p: &[u8], i: usize) -> usize {
         let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: &[0; 16], out_dev: &[0; 16], len: p.len() as u32, headers: p, mac: &[] };
         let f = super::eval::Facts::new(self.t.family, &pk).unwrap();
-        let mut l = super::classify::Lookup::EMPTY;
-        self.cls.lookup(&f, &mut l);
-        l.next(i)
+        self.cls.lookup(&f).next(i)
     }
 }
 
