@@ -613,8 +613,8 @@ impl<S: AsRef<[u64]>> Classifier<S> {
     }
 
     /// The sets the packet of `f` selects in each usable dimension.
-    /// Inlined into the walk (its one caller): the sets are built in
-    /// place, not returned through memory.
+    /// Inlined into the walk, its one caller (as the kernel build already
+    /// did; the host build called it).
     #[inline(always)]
     pub(crate) fn lookup(&self, f: &Facts<'_>) -> Lookup<'_> {
         let store = self.store.as_ref();
