@@ -613,6 +613,9 @@ impl<S: AsRef<[u64]>> Classifier<S> {
     }
 
     /// The sets the packet of `f` selects in each usable dimension.
+    /// Inlined into the walk, its one caller (as the kernel build already
+    /// did; the host build called it).
+    #[inline(always)]
     pub(crate) fn lookup(&self, f: &Facts<'_>) -> Lookup<'_> {
         let store = self.store.as_ref();
         let mut l = Lookup { sets: [DimSet::Dense(&[]); DIMS], n: 0, set_words: self.plan.set_words };

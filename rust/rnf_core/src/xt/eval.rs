@@ -254,14 +254,25 @@ pub struct CtTuple {
     pub dst_port: u16,
 }
 
-/// Per-packet facts computed once before the walk.
+/// What the walk knows of the packet: what `ipt_do_table` and
+/// `ip6t_do_table` set up before their first rule (`ip_hdr(skb)`, the
+/// device names or `nulldevname`, `acpar.fragoff`, `acpar.thoff`) and what
+/// `ip_packet_match` / `ip6_packet_match` and the matches read, taken from
+/// the header once ([`Facts::new`], a few loads: no copy of the packet)
+/// rather than at every rule. Computed before the first rule even when no
+/// rule reads them: `walk_bench` (tests_walk.rs) puts that at a few
+/// nanoseconds, for IPv6's `ipv6_find_hdr` walk too, less than a test
+/// per rule for whether a field is computed yet would cost.
 pub(crate) struct Facts<'a> {
     pub family: Family,
+    /// The bytes from the network header on ([`Packet::headers`]).
     pub headers: &'a [u8],
+    /// Source address: the header's bytes (network order; IPv4 in the
+    /// first 4, the rest zero) as `u128::from_ne_bytes`, the form of the
+    /// rule's [`IpPart::src`] and mask, so a masked compare is one `&`.
     pub saddr: u128,
+    /// Destination address, the same way.
     pub daddr: u128,
-    pub in_dev: u128,
-    pub out_dev: u128,
     /// IPv4 protocol; IPv6: result of the `ipv6_find_hdr` walk.
     pub proto: Option<u8>,
     /// Transport header offset in `headers`.
@@ -274,8 +285,13 @@ pub(crate) struct Facts<'a> {
     /// header, read once per packet; valid only when `l4_len >= 4`.
     pub sport: u16,
     pub dport: u16,
+    /// `skb->len` in bytes.
     pub len: u32,
+    /// The link-layer header ([`Packet::mac`]).
     pub mac: &'a [u8],
+    /// Input and output device names (IFNAMSIZ, NUL padded, all zero when
+    /// there is none); `ip_match` compares them as `u128` as the kernel's
+    /// `ifname_compare_aligned` compares them as longs.
     pub in_name: &'a [u8; 16],
     pub out_name: &'a [u8; 16],
     /// The table's blob, where matches too large to decode keep their data
@@ -327,7 +343,10 @@ pub(crate) fn ipv6_find_hdr(h: &[u8], skb_len: usize) -> Option<(u8, usize, u16)
 }
 
 impl<'a> Facts<'a> {
-    /// `None`: the network header is unusable (hot-drop).
+    /// The facts of `pkt` for a table of `family`. `None`: the network
+    /// header is unusable (hot-drop). Inlined into the walk: built in place,
+    /// not returned through memory.
+    #[inline(always)]
     pub(crate) fn new(family: Family, pkt: &Packet<'a>) -> Option<Self> {
         let h = pkt.headers;
         let mut f = Facts {
@@ -335,8 +354,6 @@ impl<'a> Facts<'a> {
             headers: h,
             saddr: 0,
             daddr: 0,
-            in_dev: u128::from_ne_bytes(*pkt.in_dev),
-            out_dev: u128::from_ne_bytes(*pkt.out_dev),
             proto: None,
             thoff: 0,
             fragoff: 0,
@@ -419,10 +436,11 @@ fn ip_match(ip: &IpPart, f: &Facts<'_>) -> IpResult {
         {
             return IpResult::NoMatch;
         }
-        if t & TEST_IN != 0 && invf(ip, inv::VIA_IN, ((f.in_dev ^ ip.iniface) & ip.iniface_mask) != 0) {
+        let dev = |name: &[u8; 16]| u128::from_ne_bytes(*name);
+        if t & TEST_IN != 0 && invf(ip, inv::VIA_IN, ((dev(f.in_name) ^ ip.iniface) & ip.iniface_mask) != 0) {
             return IpResult::NoMatch;
         }
-        if t & TEST_OUT != 0 && invf(ip, inv::VIA_OUT, ((f.out_dev ^ ip.outiface) & ip.outiface_mask) != 0) {
+        if t & TEST_OUT != 0 && invf(ip, inv::VIA_OUT, ((dev(f.out_name) ^ ip.outiface) & ip.outiface_mask) != 0) {
             return IpResult::NoMatch;
         }
     }
@@ -464,6 +482,11 @@ where
     /// RETURN pops or goes to the hook's underflow (policy), LOG continues.
     /// A hook the table has no chain for yields `Accept`. Never allocates.
     /// Walks every rule in turn, as the kernel does.
+    ///
+    /// The set-up per packet is what `ipt_do_table` does before its first
+    /// rule and no more: the header's facts (`Facts::new`), no buffer
+    /// zeroed; the jump stack and the buffer an edit reads the packet back
+    /// into are made by the first jump and the first edit.
     pub fn evaluate<E: Env>(&self, pkt: &Packet<'_>, env: &mut E) -> Action {
         self.walk(None::<&Classifier<&[u64]>>, pkt, env)
     }
@@ -485,14 +508,18 @@ where
         if hook >= NF_INET_NUMHOOKS || self.valid_hooks & (1 << hook) == 0 {
             return Action::Accept;
         }
-        // After an edit, `f` views the packet as re-read into `view`.
-        let mut view = [0u8; REREAD_BYTES];
+        // After an edit, `f` views the packet as re-read into `view`: made
+        // (and zeroed) by the first edit, as few walks edit.
+        let mut view: Option<[u8; REREAD_BYTES]> = None;
         let Some(mut f) = Facts::new(self.family, pkt) else { return Action::Drop };
         f.blob = self.blob.as_ref();
         let rules = self.rules.as_ref();
         let matches = self.matches.as_ref();
         let stack_max = self.stacksize.min(JUMP_STACK_DEPTH);
-        let mut stack = [0u32; JUMP_STACK_DEPTH];
+        // The return points of the jumps taken (`ipt_do_table`'s per-CPU
+        // `jumpstack`, here on the stack): made (and zeroed) by the first
+        // jump that pushes, as most walks never jump. `sp` entries in use.
+        let mut stack: Option<[u32; JUMP_STACK_DEPTH]> = None;
         let mut sp = 0usize;
         let mut i = self.hook_rule[hook] as usize;
         // Every step either advances or follows a validated jump; the bound
@@ -501,7 +528,8 @@ where
         let cls = cls.filter(|c| c.fits(self.family, rules.len()));
         let look = cls.map(|c| c.lookup(&f));
         loop {
-            budget = budget.saturating_sub(1);
+            // Starts at 16 or more and the walk ends when it reaches 0: no wrap.
+            budget = budget.wrapping_sub(1);
             if let Some(l) = &look {
                 // Every rule in between fails its ip part or its first real
                 // match, as the kernel's walk would have found (classify.rs).
@@ -548,7 +576,7 @@ where
                         i = self.underflow_rule[hook] as usize;
                     } else {
                         sp -= 1;
-                        i = stack.get(sp).map_or(usize::MAX, |&s| s as usize + 1);
+                        i = stack.as_ref().and_then(|st| st.get(sp)).map_or(usize::MAX, |&s| s as usize + 1);
                     }
                 }
                 Target::Jump { to, push } => {
@@ -556,7 +584,7 @@ where
                         if sp >= stack_max {
                             return Action::Drop;
                         }
-                        if let Some(s) = stack.get_mut(sp) {
+                        if let Some(s) = stack.get_or_insert([0u32; JUMP_STACK_DEPTH]).get_mut(sp) {
                             *s = i as u32;
                         }
                         sp += 1;
@@ -574,7 +602,7 @@ where
                         // The rest of the walk sees the edited packet. The
                         // classifier's lookup stays right: no edit changes
                         // the protocol, the addresses or the ports.
-                        Some(true) => match reread(self.family, pkt, env, &mut view) {
+                        Some(true) => match reread(self.family, pkt, env, view.get_or_insert([0u8; REREAD_BYTES])) {
                             Some(nf) => f = Facts { blob: self.blob.as_ref(), ..nf },
                             None => return Action::Drop,
                         },

@@ -56,7 +56,7 @@ pub(crate) fn log_packet<E: Env>(f: &Facts<'_>, level: u8, flags: u8, prefix: &[
     let plen = prefix.iter().position(|&c| c == 0).unwrap_or(30);
     let _ = w.write_str(core::str::from_utf8(prefix.get(..plen).unwrap_or(&[])).unwrap_or(""));
     let _ = write!(w, "IN={} OUT={} ", name(f.in_name), name(f.out_name));
-    if f.in_dev != 0 {
+    if *f.in_name != [0; 16] {
         let _ = w.write_str("MAC=");
         for (i, b) in f.mac.iter().enumerate() {
             let _ = write!(w, "{}{:02x}", if i == 0 { "" } else { ":" }, b);

@@ -201,3 +201,5 @@ mod tests_router;
 mod tests_mangle;
 #[cfg(test)]
 mod tests_hashlimit;
+#[cfg(test)]
+mod tests_walk;

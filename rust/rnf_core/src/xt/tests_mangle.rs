@@ -688,6 +688,26 @@ fn dscp_and_tos_in_mangle_and_the_log_after_them() {
 }
 
 #[test]
+fn two_edits_in_one_walk_each_seen_by_the_rules_after_it() {
+    // DSCP --set-dscp 0x2e, LOG, TOS --set-tos 0x10/0x3f, LOG: the walk
+    // reads the packet back after each edit (the second time into the
+    // buffer the first made).
+    let dscp = TargetSpec::Other(b"DSCP", 0, data(&[0x2e]));
+    let tos = TargetSpec::Other(b"TOS", 1, data(&[0x10, 0x3f]));
+    let rules = [(IpSpec::ANY, vec![], dscp), (IpSpec::ANY, vec![], log_t(0)), (IpSpec::ANY, vec![], tos), (IpSpec::ANY, vec![], log_t(0))];
+    let t = load(&MANGLE4, &table(&MANGLE4, NF_INET_PRE_ROUTING, &rules)).unwrap();
+    let (mut p, _) = syn(Family::Ipv4, 0x02, &[], &[]);
+    p[1] = 0x01;
+    let mut env = MEnv::new(finish_ip(p));
+    assert_eq!(env.walk(&t, NF_INET_PRE_ROUTING), Action::Accept);
+    assert_eq!((env.edits, &env.counted[..]), (2, &[0usize, 1, 2, 3, 4][..]));
+    // 0x01 -> (0x2e << 2) | 0x01 = 0xb9 -> (0xb9 & !0x3f) ^ 0x10 = 0x90.
+    assert!(env.logs[0].contains("TOS=0x18 PREC=0xA0 "), "{}", env.logs[0]);
+    assert!(env.logs[1].contains("TOS=0x10 PREC=0x80 "), "{}", env.logs[1]);
+    assert_eq!((dsfield(Family::Ipv4, &env.pkt), checksum(&env.pkt[..20])), (Some(0x90), 0));
+}
+
+#[test]
 fn notrack_marks_untracked_and_later_matches_see_it() {
     // -j CT --notrack, then -m state --state UNTRACKED -j DROP.
     let untracked = (b"state" as &[u8], 0u8, (1u32 << 6).to_ne_bytes().to_vec()); // XT_STATE_UNTRACKED

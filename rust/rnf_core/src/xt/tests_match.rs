@@ -212,7 +212,7 @@ fn udp_m(sp: [u16; 2], dp: [u16; 2], inv: u8) -> Vec<u8> {
     d
 }
 
-fn ct_m(rev: u8, flags: u16, inv: u16, state: u16, status: u16, l4proto: u16) -> Vec<u8> {
+pub(super) fn ct_m(rev: u8, flags: u16, inv: u16, state: u16, status: u16, l4proto: u16) -> Vec<u8> {
     let size = match rev {
         1 => 152,
         2 => 156,
