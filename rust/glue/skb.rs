@@ -10,10 +10,6 @@ use core::mem::MaybeUninit;
 
 use super::bindings;
 
-/// Link-layer header bytes [`Skb::mac_header_copy`] copies at most
-/// (`LL_MAX_HEADER` is at most 128).
-pub const MAC_COPY_BYTES: usize = 128;
-
 /// The checksum state of an skb: `skb->ip_summed` (`CHECKSUM_NONE` 0,
 /// `UNNECESSARY` 1, `COMPLETE` 2, `PARTIAL` 3) and `skb->csum`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,18 +124,6 @@ impl<'a> Skb<'a> {
         (rc == 0).then_some(len as usize)
     }
 
-    /// The link-layer header as [`Skb::mac_header`] gives it, copied into
-    /// `buf` (at most [`MAC_COPY_BYTES`]), for a walk that may edit the
-    /// packet and so must not keep views into it.
-    pub fn mac_header_copy<'b>(&self, buf: &'b mut [u8; MAC_COPY_BYTES]) -> &'b [u8] {
-        let mac = self.mac_header();
-        let n = mac.len().min(MAC_COPY_BYTES);
-        if let (Some(d), Some(s)) = (buf.get_mut(..n), mac.get(..n)) {
-            d.copy_from_slice(s);
-        }
-        buf.get(..n).unwrap_or(&[])
-    }
-
     /// Edits the packet: grows it by `grow` bytes at its tail first when
     /// `grow` is not zero (only a linear packet; `pskb_expand_head` when the
     /// tailroom is short, then `skb_put`), makes its first `need` bytes from
@@ -154,7 +138,9 @@ impl<'a> Skb<'a> {
     /// from [`Skb::network_bytes`] or [`Skb::mac_header`] must not be used
     /// after (the borrow checker does not see this: those slices borrow
     /// the skb shared, as this does). Callers that may edit read the packet
-    /// with [`Skb::network_copy`] and [`Skb::mac_header_copy`] instead.
+    /// with [`Skb::network_copy`] instead, and take [`Skb::mac_header`]
+    /// afresh when they need it. The link-layer header's bytes are not
+    /// changed by an edit (the headroom is kept, only moved with the data).
     pub fn edit<R>(&self, need: usize, grow: usize, f: impl FnOnce(&mut [u8], usize, &mut Csum) -> R) -> Option<R> {
         let need = c_uint::try_from(need).ok()?;
         let grow = c_uint::try_from(grow).ok()?;

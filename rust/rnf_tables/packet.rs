@@ -9,15 +9,17 @@
 //! engine bumps (through [`Env::count`]) have one writer per CPU.
 //!
 //! A table with a target that edits the packet (`TCPMSS`, `DSCP`, `TOS`:
-//! [`xt::Table::edits`]) is walked over copies of the headers and of the
-//! link-layer header, never views into the skb, because the edit may
-//! rewrite or move the skb's data; the engine reads the edited packet back
-//! ([`Env::reread`]) for the rules after an edit.
+//! [`xt::Table::edits`]) is walked over a copy of the headers, never a
+//! view into the skb, because the edit may rewrite or move the skb's data;
+//! the engine reads the edited packet back ([`Env::reread`]) for the rules
+//! after an edit. The link-layer header is read from the skb only when a
+//! LOG rule prints it ([`Env::link_header`]), at that moment, so it needs
+//! no copy.
 
 use crate::glue::bindings;
 use crate::glue::hook::{Hook, HookOps, HookState};
 use crate::glue::rcu::{BhDisabled, RcuBox, RcuReadGuard};
-use crate::glue::skb::{Csum, HeaderBuf, Skb, HEADER_BYTES, MAC_COPY_BYTES};
+use crate::glue::skb::{Csum, HeaderBuf, Skb, HEADER_BYTES};
 use crate::tables_glue::{self as tglue, CtLookup, Reject};
 use crate::glue::{self, Verdict};
 use crate::instance::Instance;
@@ -169,6 +171,13 @@ impl Env for HookEnv<'_> {
         tglue::eth_source(self.skb)
     }
 
+    fn link_header<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
+        // Read now, after any edit the walk made: the view is used only
+        // inside `f`, before a later edit can move the skb's data (edits
+        // keep the headroom, so these bytes are the ones the hook got).
+        f(self.skb.mac_header())
+    }
+
     fn addr_type(&mut self, addr: &[u8], dev: AddrDev) -> u16 {
         tglue::addr_type(self.state, addr, dev)
     }
@@ -249,17 +258,7 @@ fn walk(fam: &Fam, slot: &RcuBox<Instance>, skb: &Skb<'_>, state: &HookState<'_>
     };
     let (in_dev, out_dev) = (state.in_name(), state.out_name());
     let len = skb.len();
-    // The LOG target prints the link-layer header of received packets only.
-    let mut mac_buf: [u8; MAC_COPY_BYTES];
-    let mac = match (in_dev[0] != 0, edits) {
-        (false, _) => &[][..],
-        (true, false) => skb.mac_header(),
-        (true, true) => {
-            mac_buf = [0u8; MAC_COPY_BYTES];
-            skb.mac_header_copy(&mut mac_buf)
-        }
-    };
-    let p = xt::Packet { hook: state.hook(), in_dev: &in_dev, out_dev: &out_dev, len, headers, mac };
+    let p = xt::Packet { hook: state.hook(), in_dev: &in_dev, out_dev: &out_dev, len, headers };
     let bh = BhDisabled::new();
     let mut env =
         HookEnv { inst, bh: &bh, skb, state, headers, ipv6: fam.ipv6, len: u64::from(len), ct: None };

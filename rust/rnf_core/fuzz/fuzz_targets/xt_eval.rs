@@ -71,12 +71,14 @@ fuzz_target!(|data: &[u8]| {
     let hook = u32::from(inp.u8() % 6);
     let extra = u32::from(inp.u8());
     let devs = inp.u8();
+    // The link-layer header: read into the environment, which hands it to
+    // a LOG rule (`Env::link_header`).
     let mac_len = usize::from(inp.u8() % 16);
     let mac = inp.bytes(mac_len).to_vec();
     let headers = inp.rest();
     let dev = |on: bool| if on { *b"eth0\0\0\0\0\0\0\0\0\0\0\0\0" } else { [0u8; 16] };
     let (in_dev, out_dev) = (dev(devs & 1 != 0), dev(devs & 2 != 0));
-    let pk = Packet { hook, in_dev: &in_dev, out_dev: &out_dev, len: headers.len() as u32 + extra, headers, mac: &mac };
+    let pk = Packet { hook, in_dev: &in_dev, out_dev: &out_dev, len: headers.len() as u32 + extra, headers };
 
     let t = load(l).expect("translated at start");
     let t2 = load(l).expect("translated at start");
@@ -85,8 +87,10 @@ fuzz_target!(|data: &[u8]| {
     let cls = Classifier::build(&t2, &plan, &mut scratch, vec![0u64; plan.words()]).expect("build as planned");
     let seed = u64::from(devs) << 8 | u64::from(hook);
     let mut lin = FuzzEnv::new(seed);
+    lin.4 = mac.clone();
     let a = t.evaluate(&pk, &mut lin);
     let mut c = FuzzEnv::new(seed);
+    c.4 = mac;
     let b = t2.evaluate_classified(&cls, &pk, &mut c);
     assert_eq!((a, &lin.1, lin.2, lin.3), (b, &c.1, c.2, c.3), "classifier differs from the linear walk");
 });

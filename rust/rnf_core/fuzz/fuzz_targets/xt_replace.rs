@@ -81,13 +81,13 @@ fuzz_target!(|data: &[u8]| {
     };
     for hook in 0..6u32 {
         for p in pkts {
-            let pk = Packet { hook, in_dev: b"eth0\0\0\0\0\0\0\0\0\0\0\0\0", out_dev: &[0; 16], len: p.len() as u32, headers: p, mac: &[1, 2, 3] };
+            let pk = Packet { hook, in_dev: b"eth0\0\0\0\0\0\0\0\0\0\0\0\0", out_dev: &[0; 16], len: p.len() as u32, headers: p };
             // The classifier must not change verdicts or counters.
             let seed = u64::from(sel) + u64::from(hook);
             let ct_mark = (seed % 3 != 0).then_some(seed as u32);
-            let mut lin = FuzzEnv(seed, Vec::new(), seed as u32 >> 1, ct_mark);
+            let mut lin = FuzzEnv(seed, Vec::new(), seed as u32 >> 1, ct_mark, vec![1, 2, 3]);
             let a = t.evaluate(&pk, &mut lin);
-            let mut c = FuzzEnv(seed, Vec::new(), seed as u32 >> 1, ct_mark);
+            let mut c = FuzzEnv(seed, Vec::new(), seed as u32 >> 1, ct_mark, vec![1, 2, 3]);
             let b = t2.evaluate_classified(&cls, &pk, &mut c);
             assert_eq!((a, &lin.1, lin.2, lin.3), (b, &c.1, c.2, c.3), "classifier differs from the linear walk");
             if let Action::Nat(n) = a {

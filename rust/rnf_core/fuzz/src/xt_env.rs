@@ -8,13 +8,13 @@
 use rnf_core::xt::{AddrDev, CtState, CtTuple, Env};
 
 /// The environment: seed, counted rule indices, the packet's mark, the
-/// connection's mark (`None`: no connection).
-pub struct FuzzEnv(pub u64, pub Vec<usize>, pub u32, pub Option<u32>);
+/// connection's mark (`None`: no connection), the link-layer header.
+pub struct FuzzEnv(pub u64, pub Vec<usize>, pub u32, pub Option<u32>, pub Vec<u8>);
 
 impl FuzzEnv {
     /// The environment of `seed`.
     pub fn new(seed: u64) -> Self {
-        FuzzEnv(seed, Vec::new(), seed as u32 >> 1, (seed % 3 != 0).then_some(seed as u32))
+        FuzzEnv(seed, Vec::new(), seed as u32 >> 1, (seed % 3 != 0).then_some(seed as u32), Vec::new())
     }
 }
 
@@ -64,5 +64,8 @@ impl Env for FuzzEnv {
     }
     fn hz(&self) -> u32 {
         250
+    }
+    fn link_header<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
+        f(&self.4)
     }
 }

@@ -27,10 +27,9 @@ pub struct Packet<'a> {
     /// `skb->len` in bytes (counted by the caller, shown by LOG for truncated headers).
     pub len: u32,
     /// The bytes from the network header on (linear or copied, up to 192 are enough).
+    /// The link-layer header is not here: the one rule that prints it asks
+    /// for it ([`Env::link_header`]).
     pub headers: &'a [u8],
-    /// The link-layer header (`dev->hard_header_len` bytes at `skb_mac_header`), empty
-    /// when there is none; only LOG prints it (`MAC=`).
-    pub mac: &'a [u8],
 }
 
 /// `REJECT` reply kinds (`enum ipt_reject_with`, `enum ip6t_reject_with`).
@@ -192,6 +191,16 @@ pub trait Env {
     fn mac_source(&mut self) -> Option<[u8; 6]> {
         None
     }
+    /// Runs `f` over the packet's link-layer header as the LOG target
+    /// prints it (`MAC=`, nf_log_syslog.c `dump_mac_header`): the input
+    /// device's `hard_header_len` bytes at `skb_mac_header`, no more than
+    /// lie before the network header; empty when there is none (the
+    /// default). Asked only by a LOG rule that fires on a packet with an
+    /// input device, so the walk of every other packet never reads it.
+    /// An edit ([`Env::edit`]) does not change these bytes.
+    fn link_header<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
+        f(&[])
+    }
     /// The address type of `addr` (4 bytes IPv4 or 16 bytes IPv6, network
     /// order) as `xt_addrtype` looks it up in the packet's namespace,
     /// restricted to the device `dev` says: for IPv4 `1 <<
@@ -287,8 +296,6 @@ pub(crate) struct Facts<'a> {
     pub dport: u16,
     /// `skb->len` in bytes.
     pub len: u32,
-    /// The link-layer header ([`Packet::mac`]).
-    pub mac: &'a [u8],
     /// Input and output device names (IFNAMSIZ, NUL padded, all zero when
     /// there is none); `ip_match` compares them as `u128` as the kernel's
     /// `ifname_compare_aligned` compares them as longs.
@@ -361,7 +368,6 @@ impl<'a> Facts<'a> {
             sport: 0,
             dport: 0,
             len: pkt.len,
-            mac: pkt.mac,
             in_name: pkt.in_dev,
             out_name: pkt.out_dev,
             blob: &[],
@@ -404,7 +410,7 @@ impl<'a> Facts<'a> {
 }
 
 /// The facts of the packet after an edit: its bytes read back into `view`
-/// through [`Env::reread`], its devices and link-layer header as before.
+/// through [`Env::reread`], its devices as before.
 fn reread<'v, E: Env>(family: Family, pkt: &Packet<'v>, env: &mut E, view: &'v mut [u8]) -> Option<Facts<'v>> {
     let (n, len) = env.reread(view)?;
     let view: &'v [u8] = view;

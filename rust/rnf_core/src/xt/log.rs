@@ -58,9 +58,11 @@ pub(crate) fn log_packet<E: Env>(f: &Facts<'_>, level: u8, flags: u8, prefix: &[
     let _ = write!(w, "IN={} OUT={} ", name(f.in_name), name(f.out_name));
     if *f.in_name != [0; 16] {
         let _ = w.write_str("MAC=");
-        for (i, b) in f.mac.iter().enumerate() {
-            let _ = write!(w, "{}{:02x}", if i == 0 { "" } else { ":" }, b);
-        }
+        env.link_header(|mac| {
+            for (i, b) in mac.iter().enumerate() {
+                let _ = write!(w, "{}{:02x}", if i == 0 { "" } else { ":" }, b);
+            }
+        });
         let _ = w.write_str(" ");
     }
     let _ = match f.family {

@@ -80,7 +80,7 @@ mod xt_cases {
         let mut buf = [0u8; 1536];
         let n = blob(&mut buf, false);
         let t = table(&buf[..n]).map_err(|e| e.reason)?;
-        let pk = |h: &'static [u8]| Packet { hook: 1, in_dev: &[0; 16], out_dev: &[0; 16], len: 60, headers: h, mac: &[] };
+        let pk = |h: &'static [u8]| Packet { hook: 1, in_dev: &[0; 16], out_dev: &[0; 16], len: 60, headers: h };
         let mut env = NoEnv(0);
         ensure(t.evaluate(&pk(&golden::IPV4_ICMP_ECHO), &mut env) == Action::Drop && env.0 == 1, "icmp dropped by rule 0")?;
         let mut env = NoEnv(0);
@@ -118,11 +118,13 @@ mod xt_area_cases {
         line: [u8; 200],
         line_len: usize,
         now: u64,
+        /// The link-layer header `link_header` hands out.
+        mac: &'static [u8],
     }
 
     impl Rec {
         fn new() -> Self {
-            Self { counted: [u32::MAX; 8], n: 0, ct: CtState::Invalid, ct_calls: 0, line: [0; 200], line_len: 0, now: 1000 }
+            Self { counted: [u32::MAX; 8], n: 0, ct: CtState::Invalid, ct_calls: 0, line: [0; 200], line_len: 0, now: 1000, mac: &[] }
         }
         fn counted(&self) -> &[u32] {
             self.counted.get(..self.n.min(8)).unwrap_or(&[])
@@ -152,6 +154,9 @@ mod xt_area_cases {
         }
         fn hz(&self) -> u32 {
             250
+        }
+        fn link_header<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
+            f(self.mac)
         }
     }
 
@@ -218,7 +223,7 @@ mod xt_area_cases {
         let n = blob(family, &[(ip, ms, TargetSpec::Standard(DROP))], &mut buf);
         let (mut rs, mut mm): (Rules, Matches) = Default::default();
         let t = load(family, buf.get(..n).unwrap_or(&[]), &mut rs, &mut mm).map_err(|e| e.reason)?;
-        let p = Packet { hook: NF_INET_LOCAL_IN, in_dev: &[0; 16], out_dev: &[0; 16], len: pkt.len() as u32, headers: pkt, mac: &[] };
+        let p = Packet { hook: NF_INET_LOCAL_IN, in_dev: &[0; 16], out_dev: &[0; 16], len: pkt.len() as u32, headers: pkt };
         let before = env.n;
         let a = t.evaluate(&p, env);
         let first = env.counted.get(before).copied();
@@ -353,7 +358,7 @@ mod xt_area_cases {
         let (mut rs, mut mm): (Rules, Matches) = Default::default();
         let t = load(Family::Ipv4, buf.get(..n).unwrap_or(&[]), &mut rs, &mut mm).map_err(|e| e.reason)?;
         let pkt = &golden::IPV4_ICMP_ECHO;
-        let p = Packet { hook: 1, in_dev: &[0; 16], out_dev: &[0; 16], len: 28, headers: pkt, mac: &[] };
+        let p = Packet { hook: 1, in_dev: &[0; 16], out_dev: &[0; 16], len: 28, headers: pkt };
         let mut got = [Action::Accept; 7];
         for (g, now) in got.iter_mut().zip([1000u64, 1000, 1000, 1000, 1049, 1050, 1050]) {
             let mut e = Rec::new();
@@ -375,8 +380,8 @@ mod xt_area_cases {
         let n = blob(Family::Ipv4, &[(ANY, &[], TargetSpec::Other(b"LOG", 0, &lg))], &mut buf);
         let (mut rs, mut mm): (Rules, Matches) = Default::default();
         let t = load(Family::Ipv4, buf.get(..n).unwrap_or(&[]), &mut rs, &mut mm).map_err(|e| e.reason)?;
-        let mut e = Rec::new();
-        let p = Packet { hook: 1, in_dev: b"eth0\0\0\0\0\0\0\0\0\0\0\0\0", out_dev: &[0; 16], len: 28, headers: pkt, mac: &[2, 0, 0, 0, 0, 1] };
+        let mut e = Rec { mac: &[2, 0, 0, 0, 0, 1], ..Rec::new() };
+        let p = Packet { hook: 1, in_dev: b"eth0\0\0\0\0\0\0\0\0\0\0\0\0", out_dev: &[0; 16], len: 28, headers: pkt };
         ensure(t.evaluate(&p, &mut e) == Action::Accept && e.counted() == [0, 1], "LOG continues")?;
         let want: &[u8] = b"fw: IN=eth0 OUT= MAC=02:00:00:00:00:01 SRC=10.1.0.2 DST=10.2.0.2 LEN=28 TOS=0x00 PREC=0x00 TTL=64 ID=2 DF PROTO=ICMP TYPE=8 CODE=0 ID=4660 SEQ=1 ";
         ensure(e.line.get(..e.line_len) == Some(want), "LOG line as nf_log_syslog")
@@ -409,7 +414,7 @@ mod xt_area_cases {
         ensure(plan.dimensions() == 2 && Plan::scratch_len(&t) <= scratch.len(), "classifier: 2 dimensions")?;
         let mut store = [0u64; 64];
         let cls = Classifier::build(&t, &plan, &mut scratch, &mut store[..]).map_err(|e| e.reason)?;
-        let p = Packet { hook: 1, in_dev: &[0; 16], out_dev: &[0; 16], len: 60, headers: &golden::IPV4_TCP_SYN, mac: &[] };
+        let p = Packet { hook: 1, in_dev: &[0; 16], out_dev: &[0; 16], len: 60, headers: &golden::IPV4_TCP_SYN };
         for on in [true, false] {
             let eval = |p: &Packet<'_>, e: &mut Rec| if on { t.evaluate_classified(&cls, p, e) } else { t.evaluate(p, e) };
             let mut e = Rec::new();

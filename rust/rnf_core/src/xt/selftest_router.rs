@@ -113,7 +113,7 @@ fn walk(rules: &[Spec<'_>], pkt: &[u8], env: &mut MarkEnv) -> Result<Action, i32
     let rs = rs.get_mut(..s.rules).ok_or(errno::E2BIG)?;
     let ms = ms.get_mut(..s.matches).ok_or(errno::E2BIG)?;
     let t = Table::translate(&FILTER_IPV4, &h, e, rs, ms).map_err(|e| e.errno)?;
-    let p = Packet { hook: NF_INET_LOCAL_IN, in_dev: &[0; 16], out_dev: &[0; 16], len: pkt.len() as u32, headers: pkt, mac: &[] };
+    let p = Packet { hook: NF_INET_LOCAL_IN, in_dev: &[0; 16], out_dev: &[0; 16], len: pkt.len() as u32, headers: pkt };
     Ok(t.evaluate(&p, env))
 }
 

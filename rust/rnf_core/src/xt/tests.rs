@@ -48,7 +48,7 @@ fn initial_tables_translate_and_accept() {
             Family::Ipv4 => &crate::selftest::golden::IPV4_TCP_SYN[..],
             Family::Ipv6 => &crate::selftest::golden::IPV6_UDP[..],
         };
-        let p = Packet { hook: 1, in_dev: &[0; 16], out_dev: &[0; 16], len: pkt.len() as u32, headers: pkt, mac: &[] };
+        let p = Packet { hook: 1, in_dev: &[0; 16], out_dev: &[0; 16], len: pkt.len() as u32, headers: pkt };
         assert_eq!(t.evaluate(&p, &mut TEnv::new()), Action::Accept);
         let mut out = vec![0u8; t.size() as usize];
         t.copy_entries(&mut out, |i| (i as u64, 100 * i as u64)).unwrap();
@@ -121,7 +121,7 @@ fn user_chain_jump_return_goto_and_policy() {
         (443, Action::Accept, vec![0, 7, 2]),
     ] {
         let p = tcp_to(port);
-        let pk = Packet { hook: 1, in_dev: &[0; 16], out_dev: &[0; 16], len: 60, headers: &p, mac: &[] };
+        let pk = Packet { hook: 1, in_dev: &[0; 16], out_dev: &[0; 16], len: 60, headers: &p };
         let mut env = TEnv::new();
         let _ = (want, counted.clone());
         let got = t.evaluate(&pk, &mut env);

@@ -41,7 +41,7 @@ impl Ct {
     }
     /// The first candidate from rule `i` for packet `p` (INPUT, no devices).
     fn next(&self, p: &[u8], i: usize) -> usize {
-        let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: &[0; 16], out_dev: &[0; 16], len: p.len() as u32, headers: p, mac: &[] };
+        let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: &[0; 16], out_dev: &[0; 16], len: p.len() as u32, headers: p };
         let f = super::eval::Facts::new(self.t.family, &pk).unwrap();
         self.cls.lookup(&f).next(i)
     }
@@ -295,7 +295,7 @@ fn run(t: &Ct, p: &[u8]) -> (Action, Vec<usize>) {
 fn run_at(t: &Ct, p: &[u8], now: u64) -> (Action, Vec<usize>) {
     let mut env = TEnv::new();
     env.now = now;
-    let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: &[0; 16], out_dev: &[0; 16], len: p.len() as u32, headers: p, mac: &[] };
+    let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: &[0; 16], out_dev: &[0; 16], len: p.len() as u32, headers: p };
     let a = t.evaluate(&pk, &mut env);
     (a, env.counted)
 }
@@ -426,7 +426,7 @@ fn bench_non_matching_rules() {
     let p = v4(6, [10, 1, 0, 2], [10, 2, 0, 2], 0, &tcph(40000, 80, 0x02, &[]));
     let u = v4(17, [10, 1, 0, 2], [10, 2, 0, 2], 0, &udph(1, 53));
     fn pk(h: &[u8]) -> Packet<'_> {
-        Packet { hook: 1, in_dev: &[0; 16], out_dev: &[0; 16], len: h.len() as u32, headers: h, mac: &[] }
+        Packet { hook: 1, in_dev: &[0; 16], out_dev: &[0; 16], len: h.len() as u32, headers: h }
     }
     struct Quiet;
     impl Env for Quiet {
@@ -519,7 +519,7 @@ const DUM0: [u8; 16] = *b"dum0\0\0\0\0\0\0\0\0\0\0\0\0";
 
 fn run_in(t: &Ct, p: &[u8], dev: &[u8; 16]) -> (Action, Vec<usize>) {
     let mut env = TEnv::new();
-    let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: dev, out_dev: &[0; 16], len: p.len() as u32, headers: p, mac: &[] };
+    let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: dev, out_dev: &[0; 16], len: p.len() as u32, headers: p };
     let a = t.evaluate(&pk, &mut env);
     (a, env.counted)
 }
@@ -575,7 +575,7 @@ fn bench_rotated_ruleset() {
         let mut line = std::format!("{n:5} rotated rules + 1, udp 10.7.0.2 -> 10.8.0.2:9 on dum0:");
         for on in [false, true] {
             t.set_classifier(on);
-            let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: &DUM0, out_dev: &[0; 16], len: u.len() as u32, headers: &u, mac: &[] };
+            let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: &DUM0, out_dev: &[0; 16], len: u.len() as u32, headers: &u };
             let iters = 2_000_000 / n.max(10) as u32 * 10;
             let mut env = TEnv::new();
             let start = Instant::now();

@@ -332,7 +332,7 @@ fn ping4(src: [u8; 4]) -> Vec<u8> {
 
 fn walk(t: &T, env: &mut HEnv, h: &[u8]) -> Action {
     env.counted.clear();
-    let p = Packet { hook: NF_INET_LOCAL_IN, in_dev: &[0; 16], out_dev: &[0; 16], len: h.len() as u32, headers: h, mac: &[] };
+    let p = Packet { hook: NF_INET_LOCAL_IN, in_dev: &[0; 16], out_dev: &[0; 16], len: h.len() as u32, headers: h };
     t.evaluate(&p, env)
 }
 
@@ -488,7 +488,7 @@ fn two_rules_one_name_share_the_first_rules_table() {
     }
     let mut s = Shared(env);
     let h = ping4([10, 0, 0, 1]);
-    let p = Packet { hook: NF_INET_LOCAL_IN, in_dev: &[0; 16], out_dev: &[0; 16], len: h.len() as u32, headers: &h, mac: &[] };
+    let p = Packet { hook: NF_INET_LOCAL_IN, in_dev: &[0; 16], out_dev: &[0; 16], len: h.len() as u32, headers: &h };
     // The entry's bucket is the first rule's (burst 2); rule 2 draws from
     // the same credit at the entry's cost, so after 2 packets both fail.
     assert_eq!(t.evaluate(&p, &mut s), Action::Accept);

@@ -535,7 +535,7 @@ impl MEnv {
     }
     fn walk(&mut self, t: &T, hook: u32) -> Action {
         let copy = self.pkt.clone();
-        let p = Packet { hook, in_dev: &[0; 16], out_dev: &[0; 16], len: copy.len() as u32, headers: &copy, mac: &[] };
+        let p = Packet { hook, in_dev: &[0; 16], out_dev: &[0; 16], len: copy.len() as u32, headers: &copy };
         t.evaluate(&p, self)
     }
 }
@@ -798,6 +798,6 @@ fn an_env_that_cannot_edit_drops_what_it_would_have_to_change() {
     let buf = table(&MANGLE4, NF_INET_FORWARD, &[(IpSpec::ANY, vec![], TargetSpec::Other(b"DSCP", 0, data(&[8])))]);
     let t = load(&MANGLE4, &buf).unwrap();
     let (p, _) = syn(Family::Ipv4, 0x02, &[], &[]);
-    let pk = Packet { hook: NF_INET_FORWARD, in_dev: &[0; 16], out_dev: &[0; 16], len: p.len() as u32, headers: &p, mac: &[] };
+    let pk = Packet { hook: NF_INET_FORWARD, in_dev: &[0; 16], out_dev: &[0; 16], len: p.len() as u32, headers: &p };
     assert_eq!(t.evaluate(&pk, &mut Plain), Action::Drop);
 }

@@ -23,11 +23,15 @@ pub(super) struct TEnv {
     pub ct_calls: u32,
     pub logs: Vec<(u8, String)>,
     pub now: u64,
+    /// The link-layer header [`Env::link_header`] hands out, and how many
+    /// times the walk asked for it.
+    pub mac: Vec<u8>,
+    pub mac_calls: u32,
 }
 
 impl TEnv {
     pub(super) fn new() -> Self {
-        Self { counted: vec![], ct: CtState::Invalid, ct_calls: 0, logs: vec![], now: 1000 }
+        Self { counted: vec![], ct: CtState::Invalid, ct_calls: 0, logs: vec![], now: 1000, mac: vec![], mac_calls: 0 }
     }
 }
 
@@ -47,6 +51,10 @@ impl Env for TEnv {
     }
     fn hz(&self) -> u32 {
         250
+    }
+    fn link_header<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
+        self.mac_calls += 1;
+        f(&self.mac)
     }
 }
 
@@ -90,7 +98,7 @@ enum V {
 }
 
 fn pkt<'a>(h: &'a [u8], i: &'a [u8; 16], o: &'a [u8; 16]) -> Packet<'a> {
-    Packet { hook: NF_INET_LOCAL_IN, in_dev: i, out_dev: o, len: h.len() as u32, headers: h, mac: &[] }
+    Packet { hook: NF_INET_LOCAL_IN, in_dev: i, out_dev: o, len: h.len() as u32, headers: h }
 }
 
 /// The outcome of a walk of a one-rule table from its verdict and counted rules.
@@ -696,9 +704,13 @@ fn log_line(family: Family, flags: u8, p: &[u8], in_dev: &[u8], mac: &[u8]) -> S
     let t = table_of(family, &[r(ANY, vec![], log_t(4, flags, b"fw: "))]).unwrap();
     let i = ifname(in_dev);
     let mut env = TEnv::new();
-    let pk = Packet { hook: 1, in_dev: &i, out_dev: &[0; 16], len: p.len() as u32, headers: p, mac };
+    env.mac = mac.to_vec();
+    let pk = Packet { hook: 1, in_dev: &i, out_dev: &[0; 16], len: p.len() as u32, headers: p };
     assert_eq!(t.evaluate(&pk, &mut env), Action::Accept);
     assert_eq!(env.counted, vec![0, 1], "LOG counts and continues");
+    // The link-layer header is read only for the MAC= field: once with
+    // an input device, never without.
+    assert_eq!(env.mac_calls, u32::from(i != [0; 16]));
     assert_eq!(env.logs.len(), 1);
     assert_eq!(env.logs[0].0, 4);
     env.logs.pop().unwrap().1

@@ -178,7 +178,7 @@ fn a_walk_returns_the_nat_target_with_its_range() {
     let d = compat(1, MAP_IPS | PROTO_SPECIFIED, [192, 0, 2, 1], [192, 0, 2, 1], (1024, 2047));
     let t = load(&NAT_IPV4, &nat_table(&NAT_IPV4, POST, (b"SNAT", 0, &d))).unwrap();
     let pkt = &crate::selftest::golden::IPV4_TCP_SYN[..];
-    let p = Packet { hook: POST, in_dev: &[0; 16], out_dev: &[0; 16], len: pkt.len() as u32, headers: pkt, mac: &[] };
+    let p = Packet { hook: POST, in_dev: &[0; 16], out_dev: &[0; 16], len: pkt.len() as u32, headers: pkt };
     match t.evaluate(&p, &mut TEnv::new()) {
         Action::Nat(n) => {
             assert_eq!(n.kind, NatKind::Snat);
@@ -201,7 +201,7 @@ fn netmap_keeps_the_host_part() {
     let d = compat(1, MAP_IPS, [10, 1, 0, 0], [10, 1, 255, 255], (0, 0));
     let t = load(&NAT_IPV4, &nat_table(&NAT_IPV4, PRE, (b"NETMAP", 0, &d))).unwrap();
     let pkt = &crate::selftest::golden::IPV4_TCP_SYN[..];
-    let p = Packet { hook: PRE, in_dev: &[0; 16], out_dev: &[0; 16], len: pkt.len() as u32, headers: pkt, mac: &[] };
+    let p = Packet { hook: PRE, in_dev: &[0; 16], out_dev: &[0; 16], len: pkt.len() as u32, headers: pkt };
     let Action::Nat(n) = t.evaluate(&p, &mut TEnv::new()) else { panic!() };
     let mut a = [0u8; 16];
     a[..4].copy_from_slice(&[192, 168, 7, 9]);

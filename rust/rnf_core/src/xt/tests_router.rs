@@ -152,7 +152,7 @@ enum V {
 }
 
 fn pkt_at<'a>(hook: u32, h: &'a [u8]) -> Packet<'a> {
-    Packet { hook, in_dev: &[0; 16], out_dev: &[0; 16], len: h.len() as u32, headers: h, mac: &[] }
+    Packet { hook, in_dev: &[0; 16], out_dev: &[0; 16], len: h.len() as u32, headers: h }
 }
 
 /// The outcome of `h` at INPUT of a one-rule table, in `env`, checked

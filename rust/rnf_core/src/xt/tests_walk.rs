@@ -102,11 +102,8 @@ fn bench_packet(sport: u16, dport: u16) -> Vec<u8> {
     v4(17, [10, 7, 0, 2], [10, 8, 0, 2], 0, &l4)
 }
 
-/// The Ethernet header LOG would print (`MAC=`), as the hook hands it.
-const MAC: [u8; 14] = [2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 9, 8, 0];
-
 fn forward<'a>(h: &'a [u8]) -> Packet<'a> {
-    Packet { hook: NF_INET_FORWARD, in_dev: &DUM0, out_dev: &DUM1, len: h.len() as u32, headers: h, mac: &MAC }
+    Packet { hook: NF_INET_FORWARD, in_dev: &DUM0, out_dev: &DUM1, len: h.len() as u32, headers: h }
 }
 
 /// The classifier rnf_tables would build for `t` (instance.rs builds one
@@ -173,7 +170,7 @@ fn nested_jumps_return_to_the_rule_after_each_jump() {
     let t = load(&FILTER_IPV4, &replace_buf(&b, &FILTER_IPV4, [input, fwd, output], [in_pol, fwd, output])).unwrap();
     let walk = |p: &[u8]| {
         let mut env = TEnv::new();
-        let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: &DUM0, out_dev: &[0; 16], len: p.len() as u32, headers: p, mac: &[] };
+        let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: &DUM0, out_dev: &[0; 16], len: p.len() as u32, headers: p };
         (t.evaluate(&pk, &mut env), env.counted)
     };
     let udp_p = v4(17, [10, 7, 0, 2], [10, 8, 0, 2], 0, &udph(1, 2));
