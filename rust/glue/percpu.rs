@@ -8,7 +8,10 @@
 //! above 32 KiB (`PCPU_MIN_UNIT_SIZE`), and a table may have many thousands
 //! of rules. A CPU only ever writes its own copy, with bottom halves disabled
 //! (a [`BhDisabled`] section), so adds need no atomic read-modify-write;
-//! readers sum every possible CPU's copy. On LP64 each 64-bit load is single
+//! readers sum every possible CPU's copy. A walk finds its CPU's copies once
+//! ([`PerCpuCounters::this_cpu`], as `ipt_do_table` reads
+//! `smp_processor_id()` once) and then adds to any rule's pair with a shift,
+//! a mask and two adds, no call. On LP64 each 64-bit load is single
 //! copy atomic, so a reader sees every counter whole (the pair may be one
 //! packet apart, as the kernel's own counters can be between readers).
 
@@ -21,8 +24,12 @@ use super::rcu::BhDisabled;
 
 /// Bytes of one per-CPU block (as `XT_PCPU_BLOCK_SIZE`).
 pub const BLOCK_BYTES: usize = 4096;
-/// Counter pairs per block.
+/// Counter pairs per block: a power of two, so a pair's block and slot are
+/// a shift and a mask of its index.
 const PER_BLOCK: usize = BLOCK_BYTES / core::mem::size_of::<Pair>();
+/// `log2(PER_BLOCK)`.
+const BLOCK_SHIFT: u32 = PER_BLOCK.trailing_zeros();
+const _: () = assert!(PER_BLOCK.is_power_of_two() && 1 << BLOCK_SHIFT == PER_BLOCK);
 
 /// One rule's counters on one CPU: packets, then bytes.
 type Pair = [AtomicU64; 2];
@@ -78,27 +85,34 @@ impl PerCpuCounters {
     }
 
     /// The block pointer and index within it of pair `i`, if `i < len`.
+    #[inline(always)]
     fn locate(&self, i: usize) -> Option<(*mut core::ffi::c_void, usize)> {
         if i >= self.len {
             return None;
         }
-        let b = *self.blocks.get(i / PER_BLOCK)?;
-        Some((b, i % PER_BLOCK))
+        let b = *self.blocks.get(i >> BLOCK_SHIFT)?;
+        Some((b, i & (PER_BLOCK - 1)))
+    }
+
+    /// The copies of the CPU the BH-disabled section `bh` runs on, for
+    /// any number of [`ThisCpu::add`]s: one `this_cpu_ptr` for all of them.
+    pub fn this_cpu<'a>(&'a self, bh: &'a BhDisabled) -> ThisCpu<'a> {
+        let offset = match self.blocks.first() {
+            Some(&b) => {
+                // SAFETY: `b` is a live per-CPU area (invariant); BHs are
+                // disabled (`bh`), so the CPU this answers for is the one
+                // the section runs on until `bh` is dropped.
+                let this = unsafe { bindings::rnf_percpu_this(b) };
+                (this as usize).wrapping_sub(b as usize)
+            }
+            None => 0,
+        };
+        ThisCpu { counters: self, offset, _bh: bh }
     }
 
     /// Adds `packets` and `bytes` to pair `i` of this CPU (out of range: no-op).
-    pub fn add(&self, _bh: &BhDisabled, i: usize, packets: u64, bytes: u64) {
-        let Some((block, slot)) = self.locate(i) else { return };
-        // SAFETY: `block` is a live per-CPU area (invariant); with BHs
-        // disabled (`_bh`) the task stays on this CPU and no hook on it runs
-        // in between, so this CPU's copy has no other writer.
-        let base = unsafe { bindings::rnf_percpu_this(block) } as *const Pair;
-        // SAFETY: `slot < PER_BLOCK`, so the pair lies inside the block,
-        // which is 8-byte aligned and zero-initialised (a valid `Pair`).
-        let pair = unsafe { &*base.add(slot) };
-        let [p, b] = pair;
-        p.store(p.load(Ordering::Relaxed).wrapping_add(packets), Ordering::Relaxed);
-        b.store(b.load(Ordering::Relaxed).wrapping_add(bytes), Ordering::Relaxed);
+    pub fn add(&self, bh: &BhDisabled, i: usize, packets: u64, bytes: u64) {
+        self.this_cpu(bh).add(i, packets, bytes);
     }
 
     /// Pair `i` summed over every possible CPU: (packets, bytes).
@@ -120,6 +134,50 @@ impl PerCpuCounters {
             cpu = unsafe { bindings::rnf_cpu_next_possible(cpu as i32) };
         }
         (packets, bytes)
+    }
+}
+
+/// One CPU's copies of a [`PerCpuCounters`], found once for a BH-disabled
+/// section ([`PerCpuCounters::this_cpu`]).
+///
+/// # Invariants
+///
+/// `offset` is `this_cpu_ptr(p) - p` for the CPU the section runs on, the
+/// same for every per-CPU pointer `p`: `this_cpu_ptr(p)` and
+/// `per_cpu_ptr(p, cpu)` are `p` shifted by the CPU's offset
+/// (`SHIFT_PERCPU_PTR(p, my_cpu_offset)` / `per_cpu_offset(cpu)`,
+/// include/linux/percpu-defs.h; 0 without SMP), whichever allocation `p`
+/// comes from. The section keeps that CPU for as long as the borrow of its
+/// [`BhDisabled`] lasts: `local_bh_disable()` disables preemption
+/// (raises the softirq count of `preempt_count`; on PREEMPT_RT it takes the
+/// CPU's softirq lock and disables migration, kernel/softirq.c), the rule
+/// `ipt_do_table` relies on when it reads `smp_processor_id()` once per
+/// walk and bumps that CPU's counters (`xt_get_this_cpu_counter`).
+pub struct ThisCpu<'a> {
+    counters: &'a PerCpuCounters,
+    offset: usize,
+    _bh: &'a BhDisabled,
+}
+
+impl ThisCpu<'_> {
+    /// Adds `packets` and `bytes` to pair `i` of this CPU (out of range:
+    /// no-op): a shift, a mask and two adds, no call.
+    #[inline(always)]
+    pub fn add(&self, i: usize, packets: u64, bytes: u64) {
+        let Some((block, slot)) = self.counters.locate(i) else { return };
+        // This CPU's copy of `block`: its address shifted by the CPU's
+        // offset (type invariant), as `this_cpu_ptr` computes it.
+        let base = (block as usize).wrapping_add(self.offset) as *const Pair;
+        // SAFETY: `base` is this CPU's copy of a live per-CPU block
+        // (invariants of both types), 8-byte aligned and zero-initialised
+        // at allocation, of `PER_BLOCK` pairs; `slot < PER_BLOCK`, so the
+        // pair lies inside it. With BHs disabled the task stays on this CPU
+        // and no hook on it runs in between, so this copy has no other
+        // writer; readers on other CPUs only load it atomically.
+        let pair = unsafe { &*base.add(slot) };
+        let [p, b] = pair;
+        p.store(p.load(Ordering::Relaxed).wrapping_add(packets), Ordering::Relaxed);
+        b.store(b.load(Ordering::Relaxed).wrapping_add(bytes), Ordering::Relaxed);
     }
 }
 

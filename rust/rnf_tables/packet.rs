@@ -6,7 +6,9 @@
 //!
 //! Hooks run under `rcu_read_lock()` in softirq or process context. The
 //! walk itself runs with bottom halves disabled, so the per-CPU counters the
-//! engine bumps (through [`Env::count`]) have one writer per CPU.
+//! engine bumps (through [`Env::count`]) have one writer per CPU, and the
+//! walk finds its CPU's counters once
+//! ([`PerCpuCounters::this_cpu`](crate::glue::percpu::PerCpuCounters::this_cpu)).
 //!
 //! A table with a target that edits the packet (`TCPMSS`, `DSCP`, `TOS`:
 //! [`xt::Table::edits`]) is walked over a copy of the headers, never a
@@ -18,6 +20,7 @@
 
 use crate::glue::bindings;
 use crate::glue::hook::{Hook, HookOps, HookState};
+use crate::glue::percpu::ThisCpu;
 use crate::glue::rcu::{BhDisabled, RcuBox, RcuReadGuard};
 use crate::glue::skb::{Csum, HeaderBuf, Skb, HEADER_BYTES};
 use crate::tables_glue::{self as tglue, CtLookup, Reject};
@@ -33,7 +36,8 @@ use kernel::prelude::*;
 /// What the engine asks of the kernel while it walks one packet.
 struct HookEnv<'a> {
     inst: &'a Instance,
-    bh: &'a BhDisabled,
+    /// This CPU's rule counters, for the walk's BH-disabled section.
+    cpu: ThisCpu<'a>,
     skb: &'a Skb<'a>,
     state: &'a HookState<'a>,
     headers: &'a [u8],
@@ -60,7 +64,7 @@ fn icmpv6_untracked(headers: &[u8]) -> bool {
 
 impl Env for HookEnv<'_> {
     fn count(&mut self, index: usize) {
-        self.inst.counters.add(self.bh, index, 1, self.len);
+        self.cpu.add(index, 1, self.len);
     }
 
     fn conntrack(&mut self) -> CtState {
@@ -260,8 +264,8 @@ fn walk(fam: &Fam, slot: &RcuBox<Instance>, skb: &Skb<'_>, state: &HookState<'_>
     let len = skb.len();
     let p = xt::Packet { hook: state.hook(), in_dev: &in_dev, out_dev: &out_dev, len, headers };
     let bh = BhDisabled::new();
-    let mut env =
-        HookEnv { inst, bh: &bh, skb, state, headers, ipv6: fam.ipv6, len: u64::from(len), ct: None };
+    let cpu = inst.counters.this_cpu(&bh);
+    let mut env = HookEnv { inst, cpu, skb, state, headers, ipv6: fam.ipv6, len: u64::from(len), ct: None };
     let action = match &inst.classifier {
         Some(cls) => inst.table.evaluate_classified(cls, &p, &mut env),
         None => inst.table.evaluate(&p, &mut env),
