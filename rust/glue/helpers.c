@@ -201,6 +201,12 @@ void rnf_dev_name(const struct net_device *dev, u8 *out)
 		memset(out, 0, IFNAMSIZ);
 }
 
+void rnf_hook_dev_names(const struct nf_hook_state *state, u8 *in, u8 *out)
+{
+	rnf_dev_name(state->in, in);
+	rnf_dev_name(state->out, out);
+}
+
 const u8 *rnf_skb_mac_header(const struct sk_buff *skb, u32 *len)
 {
 	int room;

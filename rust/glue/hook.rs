@@ -85,22 +85,16 @@ impl HookState<'_> {
         unsafe { Net::from_raw(self.raw.net) }
     }
 
-    /// The input device's name (`IFNAMSIZ` bytes, NUL padded); all zero at
-    /// hooks without one (LOCAL_OUT).
-    pub fn in_name(&self) -> [u8; 16] {
-        let mut out = [0u8; 16];
-        // SAFETY: `state->in` is NULL or a live device during the hook;
-        // `out` has IFNAMSIZ (16) writable bytes.
-        unsafe { bindings::rnf_dev_name(self.raw.in_, out.as_mut_ptr()) };
-        out
-    }
-
-    /// The output device's name, as [`HookState::in_name`] (zero at LOCAL_IN).
-    pub fn out_name(&self) -> [u8; 16] {
-        let mut out = [0u8; 16];
-        // SAFETY: as in `in_name`, for `state->out`.
-        unsafe { bindings::rnf_dev_name(self.raw.out, out.as_mut_ptr()) };
-        out
+    /// The input and output devices' names (`IFNAMSIZ` bytes each, NUL
+    /// padded; all zero for a hook without that device: no input at
+    /// LOCAL_OUT, no output at LOCAL_IN), read with one call.
+    pub fn dev_names(&self) -> ([u8; 16], [u8; 16]) {
+        let (mut i, mut o) = ([0u8; 16], [0u8; 16]);
+        // SAFETY: `self.raw` is the valid state of this hook call, whose
+        // `in` and `out` are NULL or live devices during it; `i` and `o`
+        // have IFNAMSIZ (16) writable bytes each.
+        unsafe { bindings::rnf_hook_dev_names(self.raw, i.as_mut_ptr(), o.as_mut_ptr()) };
+        (i, o)
     }
 
     /// The raw state, for handing to C functions that take it apart.

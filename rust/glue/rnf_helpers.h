@@ -15,6 +15,7 @@
 struct sk_buff;
 struct net;
 struct net_device;
+struct nf_hook_state;
 struct seq_file;
 struct kunit;
 struct sock;
@@ -88,6 +89,12 @@ int rnf_copy_to_user(void __user *dst, const void *src, unsigned long n);
 
 /* @dev->name (IFNAMSIZ bytes, NUL padded) into @out; all zero if @dev is NULL. */
 void rnf_dev_name(const struct net_device *dev, u8 *out);
+/*
+ * Both device names of a hook call in one call, as rnf_dev_name() gives
+ * them: @state->in's into @in, @state->out's into @out (what ipt_do_table
+ * reads as indev and outdev, nulldevname for a missing device).
+ */
+void rnf_hook_dev_names(const struct nf_hook_state *state, u8 *in, u8 *out);
 /*
  * The link-layer header as nf_log prints it (MAC=): skb_mac_header() for
  * skb->dev->hard_header_len bytes, clamped to the bytes before the network

@@ -260,7 +260,7 @@ fn walk(fam: &Fam, slot: &RcuBox<Instance>, skb: &Skb<'_>, state: &HookState<'_>
     } else {
         skb.network_bytes(&mut view_buf).unwrap_or(&[])
     };
-    let (in_dev, out_dev) = (state.in_name(), state.out_name());
+    let (in_dev, out_dev) = state.dev_names();
     let len = skb.len();
     let p = xt::Packet { hook: state.hook(), in_dev: &in_dev, out_dev: &out_dev, len, headers };
     let bh = BhDisabled::new();
