@@ -32,11 +32,12 @@
 
 #include "rnf_helpers.h"
 
-const u8 *rnf_skb_network_bytes(const struct sk_buff *skb, u8 *buf, u32 *len)
+const u8 *rnf_skb_network_bytes(const struct sk_buff *skb, u8 *buf, u32 *len, u32 *skb_len)
 {
 	int off = skb_network_offset(skb);
 	u32 avail;
 
+	*skb_len = skb->len;
 	if (off < 0 || skb->len <= (unsigned int)off)
 		return NULL;
 	avail = skb->len - off;

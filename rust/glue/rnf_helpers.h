@@ -25,9 +25,10 @@ typedef struct spinlock spinlock_t;
  * Returns a pointer to the first @len bytes of @skb's network header, either
  * in the skb's linear area or copied into @buf (which holds @len bytes).
  * @len is clamped to the bytes the skb holds from the network header on and
- * written back. NULL if the skb has no such bytes.
+ * written back. NULL if the skb has no such bytes. *@skb_len is set to
+ * skb->len in every case, so a caller needs no second call for it.
  */
-const u8 *rnf_skb_network_bytes(const struct sk_buff *skb, u8 *buf, u32 *len);
+const u8 *rnf_skb_network_bytes(const struct sk_buff *skb, u8 *buf, u32 *len, u32 *skb_len);
 
 /* jiffies_64 and HZ. */
 u64 rnf_jiffies(void);

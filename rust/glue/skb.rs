@@ -96,19 +96,28 @@ impl<'a> Skb<'a> {
     /// into `buf`, which only then is written.
     #[inline]
     pub fn network_bytes<'b>(&'b self, buf: &'b mut HeaderBuf) -> Option<&'b [u8]> {
-        let mut len = HEADER_BYTES as u32;
+        self.network_bytes_len(buf).0
+    }
+
+    /// [`Skb::network_bytes`] and the packet's length ([`Skb::len`]),
+    /// with one helper call for the two.
+    #[inline]
+    pub fn network_bytes_len<'b>(&'b self, buf: &'b mut HeaderBuf) -> (Option<&'b [u8]>, u32) {
+        let (mut len, mut skb_len) = (HEADER_BYTES as u32, 0u32);
         // SAFETY: `self.raw` is valid (type invariant); `buf` has `len` bytes
         // of writable space (uninitialised memory may be written through a
-        // raw pointer); `len` is a valid out-pointer.
-        let p = unsafe { bindings::rnf_skb_network_bytes(self.raw, buf.0.as_mut_ptr().cast::<u8>(), &mut len) };
+        // raw pointer); `len` and `skb_len` are valid out-pointers.
+        let p = unsafe {
+            bindings::rnf_skb_network_bytes(self.raw, buf.0.as_mut_ptr().cast::<u8>(), &mut len, &mut skb_len)
+        };
         if p.is_null() {
-            return None;
+            return (None, skb_len);
         }
         // SAFETY: the helper returns a pointer to `len` readable, initialised
         // bytes that stay valid while the skb is borrowed (its linear data)
         // or while `buf` is (the first `len` bytes of `buf`, which
         // `skb_header_pointer` has just written); both outlive `'b`.
-        Some(unsafe { core::slice::from_raw_parts(p, len as usize) })
+        (Some(unsafe { core::slice::from_raw_parts(p, len as usize) }), skb_len)
     }
 
     /// Copies the packet's first bytes from its network header (at most

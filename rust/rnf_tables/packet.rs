@@ -254,14 +254,15 @@ fn walk(fam: &Fam, slot: &RcuBox<Instance>, skb: &Skb<'_>, state: &HookState<'_>
     let edits = inst.table.edits();
     let mut view_buf = HeaderBuf::new();
     let mut copy_buf: [u8; HEADER_BYTES];
-    let headers = if edits {
+    let (headers, len) = if edits {
         copy_buf = [0u8; HEADER_BYTES];
-        skb.network_copy(&mut copy_buf).and_then(|n| copy_buf.get(..n)).unwrap_or(&[])
+        let h = skb.network_copy(&mut copy_buf).and_then(|n| copy_buf.get(..n)).unwrap_or(&[]);
+        (h, skb.len())
     } else {
-        skb.network_bytes(&mut view_buf).unwrap_or(&[])
+        let (h, len) = skb.network_bytes_len(&mut view_buf);
+        (h.unwrap_or(&[]), len)
     };
     let (in_dev, out_dev) = state.dev_names();
-    let len = skb.len();
     let p = xt::Packet { hook: state.hook(), in_dev: &in_dev, out_dev: &out_dev, len, headers };
     let bh = BhDisabled::new();
     let cpu = inst.counters.this_cpu(&bh);
