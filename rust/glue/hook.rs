@@ -13,6 +13,7 @@ use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::{to_result, Result};
 
 use super::bindings;
+use super::rcu::RcuHeld;
 use super::skb::Skb;
 use super::Verdict;
 
@@ -61,10 +62,25 @@ impl<'a> HookState<'a> {
     ///
     /// # Safety
     ///
-    /// `raw` must be the valid state of a hook call that lasts for `'a`.
+    /// `raw` must be the valid state of a hook call that lasts for `'a`
+    /// and runs under `rcu_read_lock()`, as every netfilter hook does
+    /// ([`HookState::rcu`]).
     pub unsafe fn from_raw(raw: *const bindings::nf_hook_state) -> HookState<'a> {
         // SAFETY: guaranteed by the caller.
         HookState { raw: unsafe { &*raw } }
+    }
+}
+
+impl<'a> HookState<'a> {
+    /// The RCU read-side critical section the hook call runs in: netfilter
+    /// calls hooks only under `rcu_read_lock()` (`nf_hook()` around
+    /// `nf_hook_slow()`, net/netfilter/core.c: "Caller must hold
+    /// rcu_read_lock"), which lasts for the whole call, `'a`.
+    pub fn rcu(&self) -> RcuHeld<'a> {
+        // SAFETY: a `HookState<'a>` exists only for a hook call lasting
+        // `'a` (the trampoline's, or `from_raw`'s contract), which runs in
+        // an RCU read-side critical section for all of it (above).
+        unsafe { RcuHeld::new() }
     }
 }
 

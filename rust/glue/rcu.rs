@@ -11,6 +11,8 @@
 //! reader can still see it (`rcu_assign_pointer` + `synchronize_rcu`).
 
 use core::marker::PhantomData;
+use core::mem::ManuallyDrop;
+use core::ops::Deref;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 use kernel::alloc::KBox;
@@ -37,6 +39,40 @@ impl Drop for RcuReadGuard {
     fn drop(&mut self) {
         // SAFETY: `new` entered the section this leaves.
         unsafe { bindings::rnf_rcu_read_unlock() };
+    }
+}
+
+/// A read-side critical section that someone else entered and that lasts
+/// for `'a`, borrowed rather than entered again: what a netfilter hook
+/// runs in (`nf_hook()` takes `rcu_read_lock()` around `nf_hook_slow()`,
+/// whose callers "must hold rcu_read_lock", net/netfilter/core.c), used as
+/// `ipt_do_table` uses it, with no lock or unlock call of its own.
+/// Dereferences to an [`RcuReadGuard`] for [`RcuBox::read`]; dropping it
+/// leaves the section to its owner.
+pub struct RcuHeld<'a> {
+    guard: ManuallyDrop<RcuReadGuard>,
+    _p: PhantomData<&'a ()>,
+}
+
+impl RcuHeld<'_> {
+    /// Borrows the section the caller is in.
+    ///
+    /// # Safety
+    ///
+    /// The caller is inside an RCU read-side critical section that lasts at
+    /// least as long as the lifetime of the returned value.
+    pub unsafe fn new() -> Self {
+        // The guard is never dropped (`ManuallyDrop`): no unlock happens
+        // for a lock this value did not take.
+        RcuHeld { guard: ManuallyDrop::new(RcuReadGuard { _p: PhantomData }), _p: PhantomData }
+    }
+}
+
+impl Deref for RcuHeld<'_> {
+    type Target = RcuReadGuard;
+
+    fn deref(&self) -> &RcuReadGuard {
+        &self.guard
     }
 }
 

@@ -21,7 +21,7 @@
 use crate::glue::bindings;
 use crate::glue::hook::{Hook, HookOps, HookState};
 use crate::glue::percpu::ThisCpu;
-use crate::glue::rcu::{BhDisabled, RcuBox, RcuReadGuard};
+use crate::glue::rcu::{BhDisabled, RcuBox};
 use crate::glue::skb::{Csum, HeaderBuf, Skb, HEADER_BYTES};
 use crate::tables_glue::{self as tglue, CtLookup, Reject};
 use crate::glue::{self, Verdict};
@@ -243,7 +243,9 @@ pub(crate) enum Outcome {
 /// for one packet at the hook of `state`. An empty slot accepts.
 #[inline(always)]
 fn walk(fam: &Fam, slot: &RcuBox<Instance>, skb: &Skb<'_>, state: &HookState<'_>) -> Outcome {
-    let rcu = RcuReadGuard::new();
+    // The hook's own read-side section, as ipt_do_table reads the table
+    // under it with no rcu_read_lock() of its own.
+    let rcu = state.rcu();
     let Some(inst) = slot.read(&rcu) else {
         return Outcome::Verdict(Verdict::Accept);
     };
