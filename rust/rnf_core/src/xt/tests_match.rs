@@ -717,6 +717,27 @@ fn log_line(family: Family, flags: u8, p: &[u8], in_dev: &[u8], mac: &[u8]) -> S
 }
 
 #[test]
+fn link_header_is_read_only_by_a_log_rule_that_fires() {
+    // A packet with an input device (FORWARD/INPUT) through a LOG rule that
+    // does not match (udp only), then a DROP: the walk never asks for the
+    // link-layer header; through a LOG that matches, once.
+    let syn = v4(6, A, B, 0x4000, &tcph(40000, 22, 0x02, &[]));
+    let i = ifname(b"eth0");
+    let pk = Packet { hook: 1, in_dev: &i, out_dev: &[0; 16], len: syn.len() as u32, headers: &syn };
+    let t = table_of(Family::Ipv4, &[r(UDP, vec![], log_t(4, 0, b"fw: ")), r(ANY, vec![], TargetSpec::Standard(DROP))]).unwrap();
+    let mut env = TEnv::new();
+    env.mac = vec![2, 0, 0, 0, 0, 1];
+    assert_eq!(t.evaluate(&pk, &mut env), Action::Drop);
+    assert_eq!((env.counted.as_slice(), env.logs.len(), env.mac_calls), (&[1][..], 0, 0));
+    let t = table_of(Family::Ipv4, &[r(ANY, vec![], log_t(4, 0, b"fw: ")), r(ANY, vec![], TargetSpec::Standard(DROP))]).unwrap();
+    let mut env = TEnv::new();
+    env.mac = vec![2, 0, 0, 0, 0, 1];
+    assert_eq!(t.evaluate(&pk, &mut env), Action::Drop);
+    assert_eq!((env.counted.as_slice(), env.mac_calls), (&[0, 1][..], 1));
+    assert!(env.logs[0].1.starts_with("fw: IN=eth0 OUT= MAC=02:00:00:00:00:01 SRC=10.1.0.2 "), "{}", env.logs[0].1);
+}
+
+#[test]
 fn log_lines_like_nf_log_syslog() {
     let mac = [0x52, 0x54, 0, 0x12, 0x34, 0x56, 0x52, 0x54, 0, 0xab, 0xcd, 0xef, 0x08, 0x00];
     let syn = v4(6, A, B, 0x4000, &tcph(40000, 22, 0x02, &[2, 4, 5, 0xb4]));
