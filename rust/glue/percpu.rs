@@ -167,7 +167,7 @@ impl ThisCpu<'_> {
         let Some((block, slot)) = self.counters.locate(i) else { return };
         // This CPU's copy of `block`: its address shifted by the CPU's
         // offset (type invariant), as `this_cpu_ptr` computes it.
-        let base = (block as usize).wrapping_add(self.offset) as *const Pair;
+        let base = block.cast::<u8>().wrapping_add(self.offset).cast::<Pair>().cast_const();
         // SAFETY: `base` is this CPU's copy of a live per-CPU block
         // (invariants of both types), 8-byte aligned and zero-initialised
         // at allocation, of `PER_BLOCK` pairs; `slot < PER_BLOCK`, so the
