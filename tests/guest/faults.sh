@@ -404,9 +404,16 @@ if [ "$f_lost" = 0 ]; then
 else
     fail "table full: the assured TCP connection kept going" "$(tr '\n' '|' </tmp/echo-ftcp.log)"
 fi
+# Responsive: no gap of 2 s between two samples (the sampler reads the
+# count as fast as a shell loop can). The debug kernel runs about three times
+# slower (KASAN checks every access; make check-debug scales the guests'
+# timeouts by 3 for it), so there the bound is 6 s: an arm64 guest under
+# emulation on a loaded host measured 3.1 s.
+gap_max=2
+[ "$KASAN" = yes ] && gap_max=6
 gap=$(echo "$sample" | sed -n 's/.*gap=\([0-9.]*\).*/\1/p')
-if [ -n "$gap" ] && awk -v g="$gap" 'BEGIN { exit !(g < 2) }'; then
-    pass "table full: the guest stayed responsive (longest gap between two samples $gap s)"
+if [ -n "$gap" ] && awk -v g="$gap" -v m="$gap_max" 'BEGIN { exit !(g < m) }'; then
+    pass "table full: the guest stayed responsive (longest gap between two samples $gap s, under $gap_max)"
 else
     fail "table full: the guest stayed responsive" "longest gap between two samples '$gap' s"
 fi
