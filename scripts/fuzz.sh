@@ -77,6 +77,7 @@ for t in $targets; do
 	}
 done
 failed=""
+interrupted=""
 summary=""
 for t in $targets; do
 	mkdir -p "corpus/$t"
@@ -93,7 +94,14 @@ for t in $targets; do
 	if [ -z "$execs" ]; then
 		execs=$(grep -Eo "^#[0-9]+" "$log" | tail -n 1 | tr -d '#')
 	fi
-	if [ "$rc" -ne 0 ] || grep -q "ERROR: libFuzzer\|panicked\|SUMMARY: " "$log"; then
+	if grep -q "libFuzzer: run interrupted" "$log"; then
+		# Stopped by a signal (libFuzzer's own message): no finding, but
+		# short of the executions asked for.
+		echo "fuzz.sh: $t: interrupted after ${execs:-0} executions, no crash"
+		interrupted="$interrupted $t"
+		summary="$summary$(printf '%-16s %12s executions  interrupted' "$t" "${execs:-0}")
+"
+	elif [ "$rc" -ne 0 ] || grep -q "ERROR: libFuzzer\|panicked\|SUMMARY: " "$log"; then
 		sed -n '/panicked at/{N;p;}' "$log" | head -n 4
 		grep -E "ERROR: libFuzzer|SUMMARY|Test unit written" "$log" | head -n 4 || true
 		echo "fuzz.sh: $t: CRASH after ${execs:-0} executions; input in rust/rnf_core/fuzz/artifacts/$t/"
@@ -112,4 +120,8 @@ printf '%s' "$summary"
 if [ -n "$failed" ]; then
 	echo "fuzz.sh: crashed:$failed"
 	exit 1
+fi
+if [ -n "$interrupted" ]; then
+	echo "fuzz.sh: interrupted:$interrupted"
+	exit 130
 fi
