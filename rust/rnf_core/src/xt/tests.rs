@@ -27,6 +27,15 @@ pub(super) fn finish_filter(mut b: build::Builder<'_>, def: &TableDef, input: u3
     replace_buf(&b, def, [input, fwd, o], [pol, fwd, o])
 }
 
+/// The classifier rnf_tables builds for `t` (instance.rs: `Plan`, then
+/// `Classifier::build` into a store of `plan.words()`), for tests that
+/// compare the classified walk with the linear one.
+pub(super) fn classifier_of(t: &Table<Vec<u8>, Vec<Rule>, Vec<Match>>) -> Classifier<Vec<u64>> {
+    let mut scratch = vec![[0u64; 2]; Plan::scratch_len(t)];
+    let plan = Plan::new(t, &mut scratch).unwrap();
+    Classifier::build(t, &plan, &mut scratch, vec![0; plan.words()]).unwrap()
+}
+
 /// The `SET_REPLACE` buffer of the filter table `b` holds: the header of
 /// [`Builder::filter_header`], then the entries.
 pub(super) fn replace_buf(b: &Builder<'_>, def: &TableDef, entry: [u32; 3], underflow: [u32; 3]) -> Vec<u8> {

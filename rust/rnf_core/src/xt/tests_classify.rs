@@ -24,9 +24,7 @@ pub(super) struct Ct {
 
 impl Ct {
     pub fn new(t: T) -> Self {
-        let mut scratch = vec![[0u64; 2]; Plan::scratch_len(&t)];
-        let plan = Plan::new(&t, &mut scratch).unwrap();
-        let cls = Classifier::build(&t, &plan, &mut scratch, vec![0; plan.words()]).unwrap();
+        let cls = super::tests::classifier_of(&t);
         Ct { t, cls, on: true }
     }
     fn set_classifier(&mut self, on: bool) {
@@ -471,46 +469,7 @@ fn rotated_table(n: usize) -> Ct {
     let mut out = vec![0u8; 4096 + n * 300];
     let mut b = Builder::new(Family::Ipv4, &mut out);
     let first = b.offset();
-    for i in 0..n {
-        let p = 1000 + i as u16;
-        let mut ip = IpSpec::default();
-        match i % 4 {
-            0 => {
-                ip.src[..4].copy_from_slice(&[10, 7, 0, 0]);
-                ip.smsk[..3].fill(0xff);
-                ip.proto = 17;
-                b.entry(&ip, &[(b"udp", 0, &udp_data(p, p, 0))], TargetSpec::Standard(DROP));
-            }
-            1 => {
-                ip.src[0] = 10;
-                ip.smsk[0] = 0xff;
-                ip.dst[..2].copy_from_slice(&[10, 8]);
-                ip.dmsk[..2].fill(0xff);
-                ip.proto = 17;
-                let mut d = udp_data(0, 65535, 0);
-                d[0..2].copy_from_slice(&1u16.to_ne_bytes());
-                d[2..4].copy_from_slice(&(1023 + (i % 1000) as u16).to_ne_bytes());
-                b.entry(&ip, &[(b"udp", 0, &d)], TargetSpec::Standard(DROP));
-            }
-            2 => {
-                ip.iniface[..4].copy_from_slice(b"dum0");
-                ip.iniface_mask[..5].fill(0xff);
-                ip.proto = 17;
-                b.entry(&ip, &[(b"multiport", 1, &mp_m(1, 1, &[p, p + 2000, p + 4000], &[], false))], TargetSpec::Standard(DROP));
-            }
-            _ => {
-                ip.src[..4].copy_from_slice(&[10, 7, 0, 0]);
-                ip.smsk[..2].fill(0xff);
-                ip.proto = 6;
-                b.entry(&ip, &[(b"tcp", 0, &tcp_m([0, 65535], [p, p], 0, 0, 0, 0))], TargetSpec::Standard(DROP));
-            }
-        }
-    }
-    let mut ip = IpSpec::default();
-    ip.src[..4].copy_from_slice(&[10, 7, 0, 2]);
-    ip.smsk[..4].fill(0xff);
-    ip.proto = 17;
-    b.entry(&ip, &[(b"udp", 0, &udp_data(9, 9, 0))], TargetSpec::Standard(ACCEPT));
+    super::tests_walk::bench_rules(&mut b, n);
     let buf = finish_filter(b, &FILTER_IPV4, first, DROP);
     Ct::new(super::tests::load(&FILTER_IPV4, &buf).unwrap())
 }
@@ -561,34 +520,6 @@ fn classifier_is_invisible_on_the_bench_ruleset() {
     assert_eq!(run_in(&t, &v4(17, [10, 7, 0, 2], [10, 9, 0, 2], 0, &udph(10000, 5006)), &DUM0), (Action::Drop, vec![6]));
     assert_eq!(run_in(&t, &v4(6, [10, 7, 1, 2], [10, 9, 0, 2], 0, &tcph(1, 1011, 0x02, &[])), &DUM0), (Action::Drop, vec![11]));
     assert_eq!(run_in(&t, &v4(17, [10, 7, 0, 2], [10, 8, 0, 2], 0, &udph(100, 9)), &DUM0), (Action::Drop, vec![1]));
-}
-
-/// Nanoseconds per packet on tests/guest/bench.sh's rotated ruleset with its
-/// pktgen packet (UDP 10.7.0.2:10000 -> 10.8.0.2:9 in on dum0), linear vs classifier.
-#[test]
-#[ignore]
-fn bench_rotated_ruleset() {
-    use std::time::Instant;
-    let u = v4(17, [10, 7, 0, 2], [10, 8, 0, 2], 0, &udph(10000, 9));
-    for n in [10usize, 20, 30, 40, 60, 100, 1000] {
-        let mut t = rotated_table(n);
-        let mut line = std::format!("{n:5} rotated rules + 1, udp 10.7.0.2 -> 10.8.0.2:9 on dum0:");
-        for on in [false, true] {
-            t.set_classifier(on);
-            let pk = Packet { hook: NF_INET_LOCAL_IN, in_dev: &DUM0, out_dev: &[0; 16], len: u.len() as u32, headers: &u };
-            let iters = 2_000_000 / n.max(10) as u32 * 10;
-            let mut env = TEnv::new();
-            let start = Instant::now();
-            for _ in 0..iters {
-                std::hint::black_box(t.evaluate(std::hint::black_box(&pk), &mut env));
-                env.counted.clear();
-            }
-            let ns = start.elapsed().as_nanos() as f64 / f64::from(iters);
-            line += &std::format!(" {} {ns:8.1} ns ({:.2} ns/rule)", if on { "classifier" } else { "linear" }, ns / (n + 1) as f64);
-        }
-        line += &std::format!("; classifier {} KiB", t.cls.words() * 8 / 1024);
-        std::println!("{line}");
-    }
 }
 
 #[test]

@@ -121,9 +121,7 @@ fn judge(t: &T, h: &[u8]) -> V {
     let p = pkt(h, &[0; 16], &[0; 16]);
     let (mut lin, mut env) = (TEnv::new(), TEnv::new());
     let a = t.evaluate(&p, &mut lin);
-    let mut scratch = vec![[0u64; 2]; Plan::scratch_len(t)];
-    let plan = Plan::new(t, &mut scratch).unwrap();
-    let cls = Classifier::build(t, &plan, &mut scratch, vec![0; plan.words()]).unwrap();
+    let cls = super::tests::classifier_of(t);
     assert_eq!((a, &lin.counted), (t.evaluate_classified(&cls, &p, &mut env), &env.counted), "classified walk differs");
     outcome(a, &lin.counted)
 }
@@ -213,7 +211,9 @@ pub(super) fn tcp_m(sp: [u16; 2], dp: [u16; 2], option: u8, mask: u8, cmp: u8, i
     d
 }
 
-fn udp_m(sp: [u16; 2], dp: [u16; 2], inv: u8) -> Vec<u8> {
+/// `xt_udp` data (host order): source and destination port ranges and
+/// `invflags`.
+pub(super) fn udp_m(sp: [u16; 2], dp: [u16; 2], inv: u8) -> Vec<u8> {
     let mut d = tcp_m(sp, dp, 0, 0, 0, 0);
     d.truncate(8);
     d.extend_from_slice(&[inv, 0]);

@@ -159,9 +159,7 @@ fn pkt_at<'a>(hook: u32, h: &'a [u8]) -> Packet<'a> {
 /// against the classified walk's.
 fn judge_in(t: &T, h: &[u8], env: &mut REnv) -> V {
     let p = pkt_at(NF_INET_LOCAL_IN, h);
-    let mut scratch = vec![[0u64; 2]; Plan::scratch_len(t)];
-    let plan = Plan::new(t, &mut scratch).unwrap();
-    let cls = Classifier::build(t, &plan, &mut scratch, vec![0; plan.words()]).unwrap();
+    let cls = super::tests::classifier_of(t);
     let mut env2 = REnv { counted: vec![], types: env.types.clone(), ..*env };
     let a = t.evaluate(&p, env);
     assert_eq!((a, &env.counted), (t.evaluate_classified(&cls, &p, &mut env2), &env2.counted), "classified walk differs");

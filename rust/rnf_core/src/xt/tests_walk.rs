@@ -6,8 +6,8 @@
 //! (`cargo test --release -- --ignored --nocapture walk_bench`).
 
 use super::build::{Builder, IpSpec, TargetSpec};
-use super::tests::{load, replace_buf};
-use super::tests_match::{ct_m, mp_m, tcp_m, udph, v4, TEnv};
+use super::tests::{classifier_of, load, replace_buf};
+use super::tests_match::{ct_m, mp_m, tcp_m, udp_m, udph, v4, TEnv};
 use super::*;
 use std::vec;
 use std::vec::Vec;
@@ -20,14 +20,6 @@ type T = Table<Vec<u8>, Vec<Rule>, Vec<Match>>;
 const DUM0: [u8; 16] = *b"dum0\0\0\0\0\0\0\0\0\0\0\0\0";
 const DUM1: [u8; 16] = *b"dum1\0\0\0\0\0\0\0\0\0\0\0\0";
 
-/// `xt_udp` data (host order): source and destination port ranges.
-fn udp_m(sp: [u16; 2], dp: [u16; 2]) -> Vec<u8> {
-    let mut d = tcp_m(sp, dp, 0, 0, 0, 0);
-    d.truncate(8);
-    d.extend_from_slice(&[0, 0]);
-    d
-}
-
 /// An IPv4 prefix as an `ipt_ip` address and mask.
 fn prefix(a: [u8; 4], len: u32) -> ([u8; 16], [u8; 16]) {
     let (mut addr, mut mask) = ([0u8; 16], [0u8; 16]);
@@ -36,21 +28,14 @@ fn prefix(a: [u8; 4], len: u32) -> ([u8; 16], [u8; 16]) {
     (addr, mask)
 }
 
-/// The filter table of `rules_file n` (tests/guest/bench.sh), as
-/// `iptables-legacy-restore` sends it: FORWARD holds, for i in 0..n, in turn
-/// `-s 10.7.0.0/24 -p udp -m udp --dport P`, `-s 10.0.0.0/8 -d 10.8.0.0/16
-/// -p udp -m udp --sport 1:1023+i%1000`, `-i dum0 -p udp -m multiport
-/// --dports P,P+2000,P+4000` (revision 1), `-s 10.7.0.0/16 -p tcp -m tcp
-/// --dport P` (P = 1000 + i, all `-j DROP`); then `-s 10.7.0.2/32 -p udp -m
-/// udp --dport 9 -j ACCEPT`; then `-m state --state INVALID -j DROP` (sent
-/// as `conntrack` revision 1, as iptables 1.8 does); every policy ACCEPT.
-pub(super) fn bench_table(n: usize) -> T {
-    let mut out = vec![0u8; 4096 + n * 300];
-    let mut b = Builder::new(Family::Ipv4, &mut out);
-    let any = IpSpec::default();
-    let input = b.offset();
-    let in_pol = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
-    let fwd = b.offset();
+/// Appends the rules of `rules_file n` (tests/guest/bench.sh) to `b`: for
+/// i in 0..n, in turn `-s 10.7.0.0/24 -p udp -m udp --dport P`,
+/// `-s 10.0.0.0/8 -d 10.8.0.0/16 -p udp -m udp --sport 1:1023+i%1000`,
+/// `-i dum0 -p udp -m multiport --dports P,P+2000,P+4000` (revision 1),
+/// `-s 10.7.0.0/16 -p tcp -m tcp --dport P` (P = 1000 + i, all `-j DROP`);
+/// then `-s 10.7.0.2/32 -p udp -m udp --dport 9 -j ACCEPT`, the rule the
+/// bench's packet takes.
+pub(super) fn bench_rules(b: &mut Builder<'_>, n: usize) {
     for i in 0..n {
         let p = 1000 + i as u16;
         let mut ip = IpSpec::default();
@@ -58,14 +43,14 @@ pub(super) fn bench_table(n: usize) -> T {
             0 => {
                 (ip.src, ip.smsk) = prefix([10, 7, 0, 0], 24);
                 ip.proto = 17;
-                b.entry(&ip, &[(b"udp", 0, &udp_m([0, 65535], [p, p]))], TargetSpec::Standard(DROP));
+                b.entry(&ip, &[(b"udp", 0, &udp_m([0, 65535], [p, p], 0))], TargetSpec::Standard(DROP));
             }
             1 => {
                 (ip.src, ip.smsk) = prefix([10, 0, 0, 0], 8);
                 (ip.dst, ip.dmsk) = prefix([10, 8, 0, 0], 16);
                 ip.proto = 17;
                 let hi = 1023 + (i % 1000) as u16;
-                b.entry(&ip, &[(b"udp", 0, &udp_m([1, hi], [0, 65535]))], TargetSpec::Standard(DROP));
+                b.entry(&ip, &[(b"udp", 0, &udp_m([1, hi], [0, 65535], 0))], TargetSpec::Standard(DROP));
             }
             2 => {
                 ip.iniface[..4].copy_from_slice(b"dum0");
@@ -83,7 +68,21 @@ pub(super) fn bench_table(n: usize) -> T {
     let mut ip = IpSpec::default();
     (ip.src, ip.smsk) = prefix([10, 7, 0, 2], 32);
     ip.proto = 17;
-    b.entry(&ip, &[(b"udp", 0, &udp_m([0, 65535], [9, 9]))], TargetSpec::Standard(ACCEPT));
+    b.entry(&ip, &[(b"udp", 0, &udp_m([0, 65535], [9, 9], 0))], TargetSpec::Standard(ACCEPT));
+}
+
+/// The filter table of `rules_file n` (tests/guest/bench.sh), as
+/// `iptables-legacy-restore` sends it: FORWARD holds [`bench_rules`], then
+/// `-m state --state INVALID -j DROP` (sent as `conntrack` revision 1, as
+/// iptables 1.8 does); every policy ACCEPT.
+pub(super) fn bench_table(n: usize) -> T {
+    let mut out = vec![0u8; 4096 + n * 300];
+    let mut b = Builder::new(Family::Ipv4, &mut out);
+    let any = IpSpec::default();
+    let input = b.offset();
+    let in_pol = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
+    let fwd = b.offset();
+    bench_rules(&mut b, n);
     // XT_CONNTRACK_STATE, state mask XT_CONNTRACK_STATE_INVALID.
     b.entry(&any, &[(b"conntrack", 1, &ct_m(1, 0x0001, 0, 0x0001, 0, 0))], TargetSpec::Standard(DROP));
     let fwd_pol = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
@@ -106,21 +105,13 @@ fn forward<'a>(h: &'a [u8]) -> Packet<'a> {
     Packet { hook: NF_INET_FORWARD, in_dev: &DUM0, out_dev: &DUM1, len: h.len() as u32, headers: h }
 }
 
-/// The classifier rnf_tables would build for `t` (instance.rs builds one
-/// only from `CLASSIFY_MIN_ENTRIES`, 24 entries, on).
-fn classifier(t: &T) -> Classifier<Vec<u64>> {
-    let mut scratch = vec![[0u64; 2]; Plan::scratch_len(t)];
-    let plan = Plan::new(t, &mut scratch).unwrap();
-    Classifier::build(t, &plan, &mut scratch, vec![0; plan.words()]).unwrap()
-}
-
 #[test]
 fn bench_ruleset_accepts_in_its_last_rule() {
     for n in [0usize, 1, 2, 3, 4, 10, 100, 1000] {
         let t = bench_table(n);
         // n rules, the ACCEPT, the state rule, and the three policies + ERROR.
         assert_eq!(t.num_entries() as usize, n + 6);
-        let cls = classifier(&t);
+        let cls = classifier_of(&t);
         let p = bench_packet(10000, 9);
         for on in [false, true] {
             let mut env = TEnv::new();
@@ -213,9 +204,10 @@ impl Env for Counters {
 }
 
 /// Nanoseconds per packet of the walk on `rules_file N` (N = 10, 100,
-/// 1,000, and 0: the set-up and the one matching rule), the linear walk
-/// and the classified one; `*` marks the one
-/// rnf_tables uses at that size. Best of 5 runs of about 2 million
+/// 1,000, the sizes around the classifier's break-even, and 0: the set-up
+/// and the one matching rule), the linear walk and the classified one; `*`
+/// marks the one rnf_tables uses at that size (`CLASSIFY_MIN_ENTRIES`), and
+/// the classifier's size. Best of 5 runs of about 2 million
 /// packets (fewer rules, more packets). The host is shared: compare
 /// figures from one run of this test, not across runs. `WALK_BENCH_N=10`
 /// runs one size only, `WALK_BENCH_WALK=linear` (or `classified`) one
@@ -234,9 +226,9 @@ fn walk_bench() {
         Ok("classified") => vec![true],
         _ => vec![false, true],
     };
-    for n in [0usize, 10, 100, 1000].into_iter().filter(|&n| only.is_none_or(|o| o == n)) {
+    for n in [0usize, 10, 20, 30, 40, 60, 100, 1000].into_iter().filter(|&n| only.is_none_or(|o| o == n)) {
         let t = bench_table(n);
-        let cls = classifier(&t);
+        let cls = classifier_of(&t);
         let kernel_classifies = t.num_entries() >= 24;
         let mut line = std::format!("{n:5} rules + 1: ");
         for &on in &walks {
@@ -256,6 +248,7 @@ fn walk_bench() {
             let star = if on == kernel_classifies { "*" } else { " " };
             line += &std::format!(" {}{star} {best:8.1} ns", if on { "classified" } else { "linear" });
         }
+        line += &std::format!("; classifier {} KiB", cls.words() * 8 / 1024);
         std::println!("{line}");
     }
 }
