@@ -278,12 +278,18 @@ void rnf_ct_net_timeouts(const struct rnf_ct_net *pn, u32 *out)
 		out[i] = READ_ONCE(pn->tmo[i]);
 }
 
-void rnf_ct_net_settings(const struct rnf_ct_net *pn, u32 *out)
+static void rnf_ct_net_settings(const struct rnf_ct_net *pn, u32 *out)
 {
 	int i;
 
 	for (i = 0; i < RNF_CT_SET_MAX; i++)
 		out[i] = READ_ONCE(pn->set[i]);
+}
+
+static void rnf_ct_net_config(const struct rnf_ct_net *pn, u32 *tmo, u32 *set)
+{
+	rnf_ct_net_timeouts(pn, tmo);
+	rnf_ct_net_settings(pn, set);
 }
 
 unsigned int rnf_ct_net_count(const struct rnf_ct_net *pn)
@@ -302,6 +308,31 @@ void rnf_ct_count_sub_inum(u32 inum, unsigned int n)
 
 	if (pn)
 		atomic_sub(n, &pn->count);
+}
+
+void rnf_ct_in_start(const struct nf_hook_state *state, struct sk_buff *skb, struct rnf_ct_in *in)
+{
+	in->tmpl = rnf_nfct_take_template(skb, &in->zone_id, &in->zone_dir, &in->from_mark, &in->mark);
+	in->present = skb->_nfct != 0;
+	in->loopback_in = state->hook == NF_INET_PRE_ROUTING && state->in &&
+			  (state->in->flags & IFF_LOOPBACK);
+	in->pn = NULL;
+	if (in->present || in->loopback_in)
+		return;
+	in->pn = rnf_ct_net(state->net);
+	if (!in->pn)
+		return;
+	in->now = get_jiffies_64();
+	in->inum = state->net->ns.inum;
+	rnf_ct_net_config(in->pn, in->tmo, in->set);
+}
+
+void rnf_ct_stat_inc_inum(u32 inum, enum rnf_ct_stat which)
+{
+	struct rnf_ct_net *pn = xa_load(&rnf_ct_nets, inum);
+
+	if (pn)
+		rnf_ct_net_stat_inc(pn, which);
 }
 
 bool rnf_ct_checksum_bad(struct sk_buff *skb, unsigned int hook, unsigned int l4off, u8 proto, u8 pf)

@@ -230,8 +230,51 @@ struct rnf_ct_net *rnf_ct_net(const struct net *net);
 void rnf_ct_net_stat_inc(struct rnf_ct_net *pn, enum rnf_ct_stat which);
 /* Copies the namespace's timeouts in force (seconds) into @out[RNF_CT_TMO_MAX]. */
 void rnf_ct_net_timeouts(const struct rnf_ct_net *pn, u32 *out);
-/* Copies the namespace's switches into @out[RNF_CT_SET_MAX]. */
-void rnf_ct_net_settings(const struct rnf_ct_net *pn, u32 *out);
+/*
+ * What the tracking hook needs of every packet before it looks at the
+ * packet itself, filled by rnf_ct_in_start() in one call.
+ */
+struct rnf_ct_in {
+	/* The namespace's data, NULL when it has none (then nothing below
+	 * @present and @loopback_in is set). */
+	struct rnf_ct_net *pn;
+	/* get_jiffies_64() at the start of the hook. */
+	u64 now;
+	/* The namespace's inode number (what the table keys connections by). */
+	u32 inum;
+	/* skb->mark, when a template was taken (for NF_CT_FLAG_MARK). */
+	u32 mark;
+	/* The taken template's zone id and NF_CT_ZONE_DIR_* bits. */
+	u16 zone_id;
+	u8 zone_dir;
+	/* A CT template was taken off the skb (rnf_nfct_take_template()). */
+	bool tmpl;
+	/* The template's zone id is to be the packet's mark. */
+	bool from_mark;
+	/* The skb still carries a connection or the untracked mark. */
+	bool present;
+	/* PRE_ROUTING with a loopback input device. */
+	bool loopback_in;
+	/* The timeouts in force (seconds, as rnf_ct_net_timeouts() copies
+	 * them) and switches (enum rnf_ct_setting). */
+	u32 tmo[RNF_CT_TMO_MAX];
+	u32 set[RNF_CT_SET_MAX];
+};
+
+/*
+ * rnf_ct_in_start - nf_conntrack_in()'s start for @skb at the hook of
+ * @state, in one call: takes a CT template off @skb (as
+ * rnf_nfct_take_template()), then says whether @skb still carries a
+ * connection and whether it came in on loopback at PRE_ROUTING; unless
+ * either is so, fills the namespace's data, jiffies, inode number,
+ * timeouts and switches. Softirq or BH-disabled context; takes no lock.
+ */
+void rnf_ct_in_start(const struct nf_hook_state *state, struct sk_buff *skb, struct rnf_ct_in *in);
+
+/* Counts @which in the statistics of the namespace whose inode number is
+ * @inum (for code that knows the namespace only by it); none if it has no
+ * data. */
+void rnf_ct_stat_inc_inum(u32 inum, enum rnf_ct_stat which);
 
 /*
  * rnf_ct_checksum_bad - the check of nf_conntrack's tcp_error(),
@@ -309,8 +352,15 @@ void rnf_nfct_set_tuple(struct rnf_ct *c, u8 dir, const u8 *src, const u8 *dst,
 			u16 src_id, u16 dst_id, u8 proto, u8 l3num);
 void rnf_nfct_attach(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo);
 void rnf_nfct_replace(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo);
+/*
+ * The found path's object work in one call: @status (if changed) and
+ * @timeout mirrored as rnf_nfct_set_status()/rnf_nfct_set_timeout() do,
+ * @skb (skb->len bytes) counted in direction @acct_dir (0 or 1; any other
+ * value counts nothing) as rnf_nfct_acct_add(), then rnf_nfct_attach().
+ */
+void rnf_nfct_refresh_attach(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo, u32 status,
+			     u32 timeout, u8 acct_dir);
 struct rnf_ct *rnf_nfct_of_skb(const struct sk_buff *skb, u8 *ctinfo);
-bool rnf_nfct_skb_has(const struct sk_buff *skb);
 int rnf_nfct_masq_index(const struct rnf_ct *c);
 /* Reads tuplehash[@dir].tuple back into @t. */
 void rnf_nfct_get_tuple(const struct rnf_ct *c, u8 dir, struct rnf_tuple *t);

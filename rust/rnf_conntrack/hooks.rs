@@ -21,7 +21,7 @@ use crate::ct_glue::{self, CtNet};
 use crate::glue::hook::{Hook, HookOps, HookState, Net};
 use crate::glue::skb::Skb;
 use crate::glue::{self, bindings, Verdict};
-use crate::netns::{settings_of, timeouts_of, Switches};
+use crate::netns::{settings_from, timeouts_of, Switches};
 use crate::packet::{PacketInfo, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, L4};
 use crate::tracker::{tracker, State, Tracker};
 
@@ -65,19 +65,18 @@ impl Tracker {
     /// connection it is about, and attach it to the skb.
     fn track(&self, skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
         // The raw table's CT template, taken off the packet: the zone it is
-        // tracked in (`nf_ct_zone_tmpl()`), else the default zone.
-        let zone = match SkbCt::take_template(skb) {
+        // tracked in (`nf_ct_zone_tmpl()`), else the default zone. No
+        // tracking for a packet tracked already (looped back after
+        // LOCAL_OUT), marked untracked, or looped back at PRE_ROUTING
+        // (tracked on its way out; those that kept no connection are not
+        // tracked anew either).
+        let Some(tin) = ct_glue::track_start(st, skb) else { return Verdict::Accept };
+        let zone = match tin.template {
             Some((id, dir, from_mark, mark)) => ZoneTemplate { zone: Zone { id, dir }, from_mark }.resolve(mark),
             None => Zone::DEFAULT,
         };
-        // Already tracked (looped back after LOCAL_OUT) or marked untracked.
-        if SkbCt::present(skb) {
-            return Verdict::Accept;
-        }
-        let Some(pn) = CtNet::of(st.net()) else { return Verdict::Accept };
-        let netns = st.net().id();
-        let now = glue::jiffies();
-        let (cfg, sw) = settings_of(pn);
+        let (pn, netns, now) = (tin.pn, tin.netns, tin.now);
+        let (cfg, sw) = settings_from(&tin.timeouts, &tin.settings);
         let (p, t) = match classify(skb, st.pf()) {
             Ok(Class::Tuple(p, _) | Class::Error(p, _)) if checksum_bad(&sw, skb, st, &p) => {
                 // nf_conntrack_icmp(v6)_error() counts a bad ICMP checksum `error`.
@@ -115,7 +114,8 @@ impl Tracker {
         };
         let mut g = self.state.lock();
         if let Some((i, dir)) = g.table.find_in(&t, netns, zone) {
-            pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_FOUND);
+            // Not counted `found`: the kernel counts that only when NAT
+            // finds a tuple taken (nf_conntrack_tuple_taken()).
             let outcome = match g.table.get_mut(i) {
                 Some(c) if c.expired(now) => Outcome::Reopen,
                 Some(c) => c.packet(dir, &p, now, self.hz, &cfg),
@@ -125,13 +125,9 @@ impl Tracker {
                 Outcome::Accept(ctinfo) | Outcome::Ignored(ctinfo) => {
                     let (status, expires) = g.table.get(i).map_or((0, 0), |c| (c.status, c.expires));
                     if let Some(o) = g.obj(i) {
-                        o.set_status(status);
-                        o.set_timeout(expires);
                         // nf_ct_refresh_acct() counts what renewed the timeout.
-                        if matches!(outcome, Outcome::Accept(_)) {
-                            o.acct_add(dir as u8, skb.len());
-                        }
-                        o.attach(skb, ctinfo as u8);
+                        let acct = matches!(outcome, Outcome::Accept(_)).then_some(dir as u8);
+                        o.refresh_attach(skb, ctinfo as u8, status, expires, acct);
                     }
                     return Verdict::Accept;
                 }
@@ -192,7 +188,7 @@ impl Tracker {
                 }
             }
         }
-        let relative = conn.expires.saturating_sub(now);
+        let (relative, status) = (conn.expires.saturating_sub(now), conn.status);
         let new = new_unconfirmed(&mut g, st.net(), conn, sw.acct);
         if new.is_some() {
             pn.count_add(1);
@@ -201,9 +197,7 @@ impl Tracker {
         drop(g);
         match new {
             Some(obj) => {
-                obj.set_timeout(relative);
-                obj.acct_add(Direction::Original as u8, skb.len());
-                obj.attach(skb, CtInfo::New as u8);
+                obj.refresh_attach(skb, CtInfo::New as u8, status, relative, Some(Direction::Original as u8));
                 // The skb holds the object now; this was not the last
                 // reference, and the lock is released anyway.
                 drop(obj);
@@ -328,14 +322,6 @@ fn same_flow(g: &State, i: u32) -> Option<CtRef> {
 struct TrackHook;
 impl Hook for TrackHook {
     fn run(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
-        // Packets looped back were tracked on their way out (LOCAL_OUT);
-        // those that kept no connection are not tracked anew either.
-        // A CT template the raw table gave such a packet is taken off
-        // unused, as nf_conntrack_in() always takes it off.
-        if st.hook() == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING && st.input_is_loopback() {
-            let _ = SkbCt::take_template(skb);
-            return Verdict::Accept;
-        }
         tracker().map_or(Verdict::Accept, |t| t.track(skb, st))
     }
 }

@@ -22,8 +22,9 @@ use crate::conntrack::table::{ConnTable, Slot};
 use crate::conntrack::tuple::Tuple;
 use crate::conntrack::zone::Zone;
 use crate::ct_glue::nfct::{SkbCt, NO_SLOT};
-use crate::glue;
+use crate::ct_glue;
 use crate::glue::skb::Skb;
+use crate::glue::{self, bindings};
 use crate::nat::range::{ManipType, NatRange};
 use crate::nat::rewrite::{IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_SRC_NAT, IPS_SRC_NAT_DONE};
 use crate::nat::select::{unique_tuple, NatSpace};
@@ -45,12 +46,17 @@ impl NatSpace for TableSpace<'_> {
     /// (`nf_ct_key_equal()` with the zone of the connection being set up),
     /// other than one with our own original tuple (the same flow, resolved
     /// at confirm).
+    /// A taken tuple is counted `found`, as only there the kernel counts it.
     fn used(&mut self, candidate: &Tuple) -> bool {
         let reply = candidate.invert();
-        match self.table.find_in(&reply, self.netns, self.zone) {
+        let taken = match self.table.find_in(&reply, self.netns, self.zone) {
             Some((j, _)) => self.table.get(j).is_none_or(|c| c.tuple[0] != self.orig),
             None => false,
+        };
+        if taken {
+            ct_glue::stat_inum(self.netns, bindings::rnf_ct_stat_RNF_CT_STAT_FOUND);
         }
+        taken
     }
 
     /// The by-source index's connections from the source of `orig` in our

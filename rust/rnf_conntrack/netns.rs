@@ -31,9 +31,10 @@ pub(crate) struct Switches {
     pub(crate) acct: bool,
 }
 
-/// The tracking settings and switches in force in the namespace of `pn`.
-pub(crate) fn settings_of(pn: CtNet) -> (Settings, Switches) {
-    let v = pn.settings();
+/// The tracking settings and switches of a namespace from its timeouts
+/// (seconds, indexed by `enum rnf_ct_timeout`) and switches (indexed by
+/// `enum rnf_ct_setting`), as `rnf_ct_in_start()` copies them.
+pub(crate) fn settings_from(tmo: &[u32], v: &[u32]) -> (Settings, Switches) {
     let at = |i: bindings::rnf_ct_setting| v.get(i as usize).copied().unwrap_or(0);
     let tcp = TcpSettings {
         loose: at(bindings::rnf_ct_setting_RNF_CT_SET_TCP_LOOSE) != 0,
@@ -46,7 +47,7 @@ pub(crate) fn settings_of(pn: CtNet) -> (Settings, Switches) {
         log_invalid: at(bindings::rnf_ct_setting_RNF_CT_SET_LOG_INVALID).min(255) as u8,
         acct: at(bindings::rnf_ct_setting_RNF_CT_SET_ACCT) != 0,
     };
-    (Settings { timeouts: timeouts_of(pn), tcp }, sw)
+    (Settings { timeouts: timeouts_from(tmo), tcp }, sw)
 }
 
 /// The timeouts, from seconds indexed by `enum rnf_ct_timeout`.

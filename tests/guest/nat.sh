@@ -414,8 +414,18 @@ expect_ct "masquerade: the IPv6 echo's reply tuple is to the router's WAN addres
 # same_sport FAMILY WAN_ADDR R_WAN LAN1 LAN2
 same_sport() {
     udp_serve wan "$2" 7002
+    _found=$(ct_stat router found)
     expect_udp "$1: lan1's UDP from port 5555 gets its echo" reply lan1 "$2" 7002 --sport 5555
+    # `found` counts the tuples NAT found taken (nf_conntrack_tuple_taken()),
+    # not the lookups that find a packet's connection.
+    expect_eq "$1: found unchanged by a flow whose port was free" "$(($(ct_stat router found) - _found))" 0
     expect_udp "$1: lan2's UDP from port 5555 at the same time gets its echo" reply lan2 "$2" 7002 --sport 5555
+    _taken=$(($(ct_stat router found) - _found))
+    if [ "$_taken" -ge 1 ]; then
+        pass "$1: found counted the taken port ($_taken)"
+    else
+        fail "$1: found counted the taken port" "it rose by $_taken"
+    fi
     _peers=$(udp_peers wan "$2" 7002 | tr '\n' ' ')
     _first=$(hp "$3" 5555)
     _second=${_peers#"$_first "}

@@ -96,15 +96,71 @@ impl CtNet {
         unsafe { bindings::rnf_ct_net_timeouts(self.raw, v.as_mut_ptr()) };
         v
     }
+}
 
-    /// The namespace's switches in force (`nf_conntrack_checksum`, ...),
-    /// indexed by `enum rnf_ct_setting`, read as [`CtNet::timeouts`] is.
-    pub fn settings(self) -> [u32; SETTINGS] {
-        let mut v = [0u32; SETTINGS];
-        // SAFETY: `raw` is live (type invariant); `v` has room for
-        // RNF_CT_SET_MAX values.
-        unsafe { bindings::rnf_ct_net_settings(self.raw, v.as_mut_ptr()) };
-        v
+/// What the tracking hook needs of a packet it is to track, read in one
+/// helper call before the packet itself is looked at (`struct rnf_ct_in`,
+/// [`track_start`]).
+pub struct TrackIn {
+    /// The namespace's data.
+    pub pn: CtNet,
+    /// Jiffies at the start of the hook (`get_jiffies_64()`).
+    pub now: u64,
+    /// The namespace's inode number, the key the table uses for it.
+    pub netns: u32,
+    /// The raw table's CT template the skb carried, taken off it
+    /// (`nf_conntrack_in()`: `skb->_nfct = 0`, the template's reference
+    /// dropped): its zone id, `NF_CT_ZONE_DIR_*` bits, whether the id is
+    /// the packet's mark (`NF_CT_FLAG_MARK`), and `skb->mark`.
+    pub template: Option<(u16, u8, bool, u32)>,
+    /// The timeouts in force, as [`CtNet::timeouts`].
+    pub timeouts: [u32; TIMEOUTS],
+    /// The switches in force (`nf_conntrack_checksum`, ...), indexed by
+    /// `enum rnf_ct_setting`, read as the timeouts are.
+    pub settings: [u32; SETTINGS],
+}
+
+/// `nf_conntrack_in()`'s start for `skb` at the hook of `st`
+/// (`rnf_ct_in_start()`): takes a CT template off the skb in any case,
+/// then `None` when the packet is not to be tracked here (it carries a
+/// connection or the untracked mark already, it came in on loopback at
+/// PRE_ROUTING, or its namespace has no rnf_conntrack data), else what
+/// tracking it needs.
+pub fn track_start(st: &HookState<'_>, skb: &Skb<'_>) -> Option<TrackIn> {
+    let mut raw = core::mem::MaybeUninit::<bindings::rnf_ct_in>::uninit();
+    let p = raw.as_mut_ptr();
+    // SAFETY: `st` and `skb` are the live state and skb of the hook call
+    // the caller runs in, whose `_nfct` the hook may change; `p` points to
+    // writable space for the struct, which the helper fills as it
+    // documents (`pn`, `present`, `loopback_in`, `tmpl` always, the zone
+    // and mark when `tmpl`, the rest when `pn` is not NULL).
+    unsafe { bindings::rnf_ct_in_start(st.as_raw(), skb.as_ptr(), p) };
+    // SAFETY: `pn` is always written by the helper.
+    let pn = unsafe { core::ptr::addr_of!((*p).pn).read() };
+    if pn.is_null() {
+        return None;
+    }
+    // SAFETY: with `pn` not NULL every field but the template's is written;
+    // those are read only when `tmpl` (written always) says so.
+    unsafe {
+        let template = core::ptr::addr_of!((*p).tmpl).read().then(|| {
+            (
+                core::ptr::addr_of!((*p).zone_id).read(),
+                core::ptr::addr_of!((*p).zone_dir).read(),
+                core::ptr::addr_of!((*p).from_mark).read(),
+                core::ptr::addr_of!((*p).mark).read(),
+            )
+        });
+        // INVARIANT: `pn` is the data of the hook's namespace, as `CtNet::of`
+        // returns it.
+        Some(TrackIn {
+            pn: CtNet { raw: pn },
+            now: core::ptr::addr_of!((*p).now).read(),
+            netns: core::ptr::addr_of!((*p).inum).read(),
+            template,
+            timeouts: core::ptr::addr_of!((*p).tmo).read(),
+            settings: core::ptr::addr_of!((*p).set).read(),
+        })
     }
 }
 
@@ -133,6 +189,15 @@ pub fn checksum_bad(skb: &Skb<'_>, hook: u32, l4off: u32, proto: u8, pf: u8) -> 
 pub fn set_buckets(buckets: u32) {
     // SAFETY: a WRITE_ONCE of a setting; no preconditions.
     unsafe { bindings::rnf_ct_set_buckets(buckets) }
+}
+
+/// Counts `which` in this CPU's statistics of the namespace whose inode
+/// number is `inum` (for code that knows a connection's namespace only by
+/// that number); a namespace without data is ignored.
+pub fn stat_inum(inum: u32, which: bindings::rnf_ct_stat) {
+    // SAFETY: no preconditions: the C glue looks `inum` up in its xarray
+    // (RCU-safe `xa_load`) and ignores a namespace that has no data.
+    unsafe { bindings::rnf_ct_stat_inc_inum(inum, which) }
 }
 
 /// Subtracts `n` from the connection count of the namespace whose inode

@@ -391,6 +391,25 @@ void rnf_nfct_attach(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo)
 }
 
 /*
+ * The object's part of a tracked packet in one call (nf_ct_refresh_acct()
+ * and nf_ct_set() in nf_conntrack_in()): mirrors @status (written only
+ * when it changed) and @timeout, counts @skb (skb->len bytes) in
+ * direction @acct_dir when that is IP_CT_DIR_ORIGINAL or IP_CT_DIR_REPLY
+ * and the object has accounting, and attaches the object to @skb with
+ * @ctinfo, taking a reference.
+ */
+void rnf_nfct_refresh_attach(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo, u32 status,
+			     u32 timeout, u8 acct_dir)
+{
+	if (READ_ONCE(c->ct.status) != status)
+		WRITE_ONCE(c->ct.status, status);
+	WRITE_ONCE(c->ct.timeout, timeout);
+	if (acct_dir <= IP_CT_DIR_REPLY)
+		rnf_nfct_acct_add(c, acct_dir, skb->len);
+	rnf_nfct_attach(skb, c, ctinfo);
+}
+
+/*
  * Replaces @skb's connection with @c (a reference the caller gives away)
  * and drops the old one's reference. Not under the table lock: the old one
  * may be an unconfirmed connection whose release takes it.
@@ -414,12 +433,6 @@ struct rnf_ct *rnf_nfct_of_skb(const struct sk_buff *skb, u8 *ctinfo)
 
 	*ctinfo = info;
 	return ct ? rnf_ct_of(ct) : NULL;
-}
-
-/* Whether @skb has any _nfct, untracked included (nf_conntrack_in's test). */
-bool rnf_nfct_skb_has(const struct sk_buff *skb)
-{
-	return skb->_nfct != 0;
 }
 
 /* --- struct nf_ct_hook ------------------------------------------------- */

@@ -118,6 +118,28 @@ impl CtRef {
         unsafe { bindings::rnf_nfct_attach(skb.as_ptr(), self.ptr(), ctinfo) }
     }
 
+    /// The object's part of a tracked packet in one call
+    /// (`nf_ct_refresh_acct()` and `nf_ct_set()`): mirrors `status`
+    /// (`IPS_*`) and `timeout` as [`CtRef::set_status`] and
+    /// [`CtRef::set_timeout`] do, counts `skb` (`skb->len` bytes) in
+    /// direction `acct` (0 original, 1 reply; `None` counts nothing) as
+    /// [`CtRef::acct_add`], and attaches the object to `skb` with `ctinfo`
+    /// as [`CtRef::attach`]. The skb must have no connection yet.
+    pub fn refresh_attach(&self, skb: &Skb<'_>, ctinfo: u8, status: u32, timeout: u64, acct: Option<u8>) {
+        // SAFETY: `raw` is live (type invariant); `skb` is the hook's own
+        // skb, whose `_nfct` the hook may set (as nf_conntrack_in does).
+        unsafe {
+            bindings::rnf_nfct_refresh_attach(
+                skb.as_ptr(),
+                self.ptr(),
+                ctinfo,
+                status,
+                timeout as u32,
+                acct.unwrap_or(u8::MAX),
+            )
+        }
+    }
+
     /// Puts this reference on `skb` in place of the connection it carries,
     /// whose reference is dropped. Must not be called under the table lock
     /// (dropping an unconfirmed connection takes it).
@@ -171,26 +193,6 @@ impl<'a> SkbCt<'a> {
         let raw = unsafe { bindings::rnf_nfct_of_skb(skb.as_ptr(), &mut ctinfo) };
         // INVARIANT: the skb holds a reference to its object while borrowed.
         (NonNull::new(raw).map(|raw| SkbCt { raw, _skb: PhantomData }), ctinfo)
-    }
-
-    /// Takes the raw table's `CT` template off `skb`, if it carries one
-    /// (`nf_conntrack_in()`: `skb->_nfct = 0`, the template's reference
-    /// dropped): its zone id, `NF_CT_ZONE_DIR_*` bits, whether the id is
-    /// the packet's mark (`NF_CT_FLAG_MARK`), and `skb->mark`.
-    pub fn take_template(skb: &Skb<'_>) -> Option<(u16, u8, bool, u32)> {
-        let (mut id, mut dir, mut from_mark, mut mark) = (0u16, 0u8, false, 0u32);
-        // SAFETY: `skb` is valid while borrowed and the hook owns it; the
-        // outputs are writable. A template has no table slot, so dropping
-        // its reference never takes the table lock.
-        unsafe { bindings::rnf_nfct_take_template(skb.as_ptr(), &mut id, &mut dir, &mut from_mark, &mut mark) }
-            .then_some((id, dir, from_mark, mark))
-    }
-
-    /// Whether `skb` carries any connection, an untracked mark included
-    /// (the test `nf_conntrack_in` starts with).
-    pub fn present(skb: &Skb<'_>) -> bool {
-        // SAFETY: `skb` is valid while borrowed.
-        unsafe { bindings::rnf_nfct_skb_has(skb.as_ptr()) }
     }
 
     /// The table slot, [`NO_SLOT`] once the connection left the table.
