@@ -340,7 +340,9 @@ pub fn icmp_reply_translation(
         Err(e) => return Err(e),
     }
     if *summed != Summed::Partial {
-        put16(pkt, hdrlen + 2, 0);
+        // Within the bytes need() checked above: never saturates.
+        let csum_off = hdrlen.saturating_add(2);
+        put16(pkt, csum_off, 0);
         let body = pkt.get(hdrlen..).unwrap_or(&[]);
         let c = match l3 {
             L3Proto::Ipv4 => super::checksum::checksum(body),
@@ -352,7 +354,7 @@ pub fn icmp_reply_translation(
                 ipv6_checksum(&s, &d, IPPROTO_ICMPV6, body)
             }
         };
-        put16(pkt, hdrlen + 2, c);
+        put16(pkt, csum_off, c);
     }
     // The outer header: like the reply to an incoming packet.
     let mut target = other.invert();

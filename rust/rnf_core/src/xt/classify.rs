@@ -47,6 +47,7 @@
 //! take over [`MAX_BUILD_WORK`] word operations, is left out (its rules are
 //! then candidates whatever the key): see [`Plan::new`].
 
+use super::abi::sub;
 use super::eval::Facts;
 use super::rule::{IpPart, Match, MatchKind, Rule};
 use super::translate::Table;
@@ -622,21 +623,24 @@ impl<S: AsRef<[u64]>> Classifier<S> {
         for dim in ORDER {
             let Some(d) = self.plan.dims.get(dim).filter(|d| d.used) else { continue };
             let Some(key) = packet_key(f, dim) else { continue };
-            let Some(dw) = store.get(d.bounds..d.bounds + d.words) else { continue };
+            let Some(dw) = sub(store, d.bounds, d.words) else { continue };
             let bounds = dw.get(..d.intervals).unwrap_or(&[]);
             let Some(i) = bounds.partition_point(|&b| b <= key).checked_sub(1) else { continue };
-            let Some(&r) = dw.get(d.refs - d.bounds + i) else { continue };
+            let Some(&r) = d.refs.checked_sub(d.bounds).and_then(|o| o.checked_add(i)).and_then(|o| dw.get(o)) else {
+                continue;
+            };
             let at = (r >> 32) as usize;
             let set = if r & DENSE != 0 {
-                DimSet::Dense(dw.get(at..at + self.plan.set_words).unwrap_or(&[]))
+                DimSet::Dense(sub(dw, at, self.plan.set_words).unwrap_or(&[]))
             } else {
                 let len = ((r & 0xffff_ffff) >> 1) as usize;
-                let wild = dw.get(d.wild - d.bounds..d.wild - d.bounds + self.plan.set_words).unwrap_or(&[]);
-                DimSet::Sparse(wild, dw.get(at..at + len).unwrap_or(&[]))
+                let wild = d.wild.checked_sub(d.bounds).and_then(|o| sub(dw, o, self.plan.set_words));
+                DimSet::Sparse(wild.unwrap_or(&[]), sub(dw, at, len).unwrap_or(&[]))
             };
             if let Some(s) = l.sets.get_mut(l.n) {
                 *s = set;
-                l.n += 1;
+                // l.n indexed l.sets: below DIMS, never saturates.
+                l.n = l.n.saturating_add(1);
             }
         }
         l
