@@ -407,7 +407,8 @@ impl Plan {
         let (rules, matches) = (table.rules.as_ref(), table.matches.as_ref());
         let mut most = 0usize;
         for dim in 0..DIMS {
-            let n: usize = rules.iter().map(|r| ranges(table.family, r, matches, dim).n).sum();
+            // A few ranges per rule: never saturates.
+            let n = rules.iter().fold(0usize, |n, r| n.saturating_add(ranges(table.family, r, matches, dim).n));
             most = most.max(n);
         }
         most.saturating_mul(2).saturating_add(rules.len().div_ceil(128))
