@@ -138,7 +138,7 @@ impl Drop for RnfNat {
             n(2),
             n(0),
             n(3),
-            n(1) + n(4),
+            n(1).wrapping_add(n(4)),
             n(engine::UNTRACKED)
         );
     }

@@ -7,7 +7,8 @@
 #   host, once: cargo test of rust/rnf_core (the logic compiled into the
 #           modules) and the loader's tests (tests/loader), against the
 #           reference kernel of the first ARCH in ARCHS.
-#   per ARCH: `make ARCH=... modules`, the built modules' modinfo, and
+#   per ARCH: `make ARCH=... modules`, the built modules' modinfo, their
+#           calls into Rust's panic machinery (tests/tools/panic-sites.sh), and
 #           tests/guest/conntrack.sh in QEMU on that ARCH's reference kernel;
 #           the kernel log must be free of oops/BUG/WARNING/lockdep reports,
 #           and the KUnit suites the modules ran at load are parsed with the
@@ -186,7 +187,7 @@ guest_script() {
 
 # test_arch ARCH: everything that runs once per architecture.
 test_arch() {
-    local arch=$1 log=$logs/$1 m d deps release guest_rc
+    local arch=$1 log=$logs/$1 m d deps release guest_rc ps_rc
 
     echo "=== $arch: build: the modules and their declared dependencies"
     release=$(cat "$kdir/include/config/kernel.release")
@@ -233,6 +234,17 @@ test_arch() {
             fail "$arch: build: $m depends on rnf_tables" "depends=$deps"
         fi
     done
+
+    echo "=== $arch: panic-sites: tests/tools/panic-sites.sh (no panic calls outside its allowlist)"
+    # Its lines name the ARCH already: counted as they are, not by count_lines.
+    tests/tools/panic-sites.sh "$arch" "$moddir" >"$log/panic-sites.out" 2>&1
+    ps_rc=$?
+    grep -E '^(PASS|FAIL): ' "$log/panic-sites.out"
+    passed=$((passed + $(grep -c '^PASS: ' "$log/panic-sites.out")))
+    failed=$((failed + $(grep -c '^FAIL: ' "$log/panic-sites.out")))
+    if [ "$ps_rc" -ne 0 ] && ! grep -q '^FAIL: ' "$log/panic-sites.out"; then
+        fail "$arch: panic-sites: panic-sites.sh" "exited $ps_rc without a FAIL line, see $log/panic-sites.out"
+    fi
 
     echo "=== $arch: guest: tests/guest/conntrack.sh on the reference kernel (QEMU, TCG)"
     # The loader loads what modules-load.d/rnf.conf lists: every module.

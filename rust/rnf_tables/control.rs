@@ -45,7 +45,8 @@ fn ready() -> Result {
 
 /// An engine error as the errno the socket call returns.
 fn errno(e: xt::Error) -> Error {
-    Error::from_errno(-e.errno)
+    // Engine errnos are small positive constants: the negation never wraps.
+    Error::from_errno(e.errno.wrapping_neg())
 }
 
 /// The NUL-terminated name in a fixed-size field, without the NUL.
@@ -132,7 +133,8 @@ fn replace(fam: &Fam, caller: &Caller, arg: &SetArg, len: u32) -> Result {
     if current != hdr.num_counters {
         return Err(EAGAIN);
     }
-    let slot = &tables.slots(fam)[id];
+    // `id` came from `find` under the same lock: in range.
+    let slot = tables.slots(fam).get(id).ok_or(ENOENT)?;
     // Publish, wait until no hook walks the old table, then read its
     // counters: nothing adds to them any more.
     let old = slot.replace(Some(new));

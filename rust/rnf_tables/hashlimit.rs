@@ -83,7 +83,8 @@ impl hl::Htable for Store {
         // failure hot-drops the packet as the kernel's does.
         let mut node = KBox::new(Node { ent: e, next: None }, GFP_ATOMIC).ok()?;
         node.next = head.take();
-        self.count += 1;
+        // Entries in the table: bounded by memory, never saturates.
+        self.count = self.count.saturating_add(1);
         Some(&mut head.insert(node).ent)
     }
 
@@ -94,13 +95,13 @@ impl hl::Htable for Store {
             while let Some(mut n) = link.take() {
                 if hl::expired(&n.ent, at) {
                     *link = n.next.take();
-                    removed += 1;
+                    removed = removed.saturating_add(1);
                 } else {
                     link = &mut link.insert(n).next;
                 }
             }
         }
-        self.count -= removed;
+        self.count = self.count.saturating_sub(removed);
     }
 }
 
@@ -190,7 +191,7 @@ impl Drop for HtRef {
         let slot = reg.tables.iter_mut().find(|r| r.as_ref().is_some_and(|r| Arc::ptr_eq(&r.table, &self.table)));
         if let Some(slot) = slot {
             let last = slot.as_mut().is_some_and(|r| {
-                r.users -= 1;
+                r.users = r.users.saturating_sub(1);
                 r.users == 0
             });
             if last {
@@ -223,7 +224,8 @@ pub(crate) fn get(net: Net, fam: &Fam, u: &hl::Use<'_>) -> Result<HtRef, xt::Err
         if table_rm != (u.cfg.mode & hl::MODE_RATE_MATCH != 0) {
             return Err(err(errno::EINVAL, "hashlimit: rate-match differs from the named table's"));
         }
-        r.users += 1;
+        // One per rule using the table: bounded by memory.
+        r.users = r.users.saturating_add(1);
         return Ok(HtRef { table: r.table.clone() });
     }
     let family = if fam.ipv6 { Family::Ipv6 } else { Family::Ipv4 };

@@ -187,7 +187,7 @@ pub(crate) fn instantiate(fam: &Fam, net: Net, name: &[u8]) -> Result {
     }
     let inst = Instance::initial(def).map_err(|e| {
         pr_err!("{}: initial {} table refused: {}\n", fam.tool, def.name, e.reason);
-        Error::from_errno(-e.errno)
+        Error::from_errno(e.errno.wrapping_neg())
     })?;
     // The slot is empty: `replace` returns at once (no grace period).
     drop(slot.replace(Some(inst)));

@@ -9,7 +9,7 @@
 //!
 //! C headers: rust/glue/rnf_tables_api.h, rust/glue/rnf_nat_api.h
 
-use core::ffi::{c_char, c_int, c_uint, CStr};
+use core::ffi::{c_char, c_int, c_uint};
 
 use kernel::error::code::EINVAL;
 
@@ -59,9 +59,24 @@ pub unsafe extern "C" fn rnf_tables_register_table(pf: u8, name: *const c_char, 
     if name.is_null() {
         return EINVAL.to_errno();
     }
-    // SAFETY: guaranteed by the caller.
-    let name = unsafe { CStr::from_ptr(name) };
-    match crate::registry::register(pf, name.to_bytes(), valid_hooks) {
+    // The name's bytes, at most XT_TABLE_MAXNAMELEN: every known name is
+    // shorter, so a longer one is refused (ENOENT) as before. Read byte by
+    // byte rather than by CStr::from_ptr, whose strlen + 1 carries an
+    // overflow check (a panic path) into the module.
+    let mut buf = [0u8; 32];
+    let mut n = 0usize;
+    for i in 0..buf.len() {
+        // SAFETY: `name` is NUL-terminated (the caller's guarantee) and no
+        // byte after its NUL is read: the loop stops at it.
+        let c = unsafe { *name.add(i) } as u8;
+        let Some(b) = buf.get_mut(i) else { break };
+        if c == 0 {
+            break;
+        }
+        *b = c;
+        n = i + 1;
+    }
+    match crate::registry::register(pf, buf.get(..n).unwrap_or(&[]), valid_hooks) {
         // Ids are below `netns::MAX_TABLES`.
         Ok(id) => id as c_int,
         Err(e) => e.to_errno(),

@@ -206,12 +206,12 @@ pub fn in6_pton(src: &[u8], delim: u8) -> Option<[u8; 16]> {
                 COLON_1_2 => COLON_2,
                 _ => 0,
             };
-            tok = Some(s + 1);
+            tok = Some(s.checked_add(1)?);
         } else if c & DOT != 0 {
             // The rest is an IPv4 address: from the start of this group.
             let from = tok?;
             let (v4, _) = in4_pton_at(src.get(from..).unwrap_or(&[]), delim)?;
-            dbuf.get_mut(d..d + 4)?.copy_from_slice(&v4);
+            *dbuf.get_mut(d..)?.first_chunk_mut()? = v4;
             d += 4;
             break;
         } else {
@@ -220,22 +220,23 @@ pub fn in6_pton(src: &[u8], delim: u8) -> Option<[u8; 16]> {
             if w & 0xf000 == 0 {
                 state |= XDIGIT;
             }
-            if dc.is_none() && d + 2 < LEN {
+            if dc.is_none() && d < LEN - 2 {
                 state |= COLON_1_2;
                 state &= !DELIM;
             }
-            if d + 2 >= LEN {
+            if d >= LEN - 2 {
                 state &= !(COLON_1 | COLON_1_2);
             }
         }
         // cont:
-        if (dc.is_some() && d + 4 < LEN) || d + 4 == LEN {
+        if (dc.is_some() && d < LEN - 4) || d == LEN - 4 {
             state |= DOT;
         }
         if d >= LEN {
             state &= !(XDIGIT | COLON_MASK);
         }
-        s += 1;
+        // `at` reads NUL past the end of `src`, which ends the loop: no wrap.
+        s = s.checked_add(1)?;
     }
     let Some(dc) = dc else { return Some(dbuf) };
     // Move the groups after "::" to the end and zero the gap.
@@ -319,6 +320,21 @@ mod tests {
         ] {
             assert_eq!(v6(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn in6_edges_of_the_buffer_and_the_dotted_tail() {
+        // The dotted tail exactly filling the last 4 bytes, and one group too
+        // many before it.
+        assert_eq!(words(v6("::1.2.3.4").unwrap()), [0, 0, 0, 0, 0, 0, 0x0102, 0x0304]);
+        assert_eq!(v6("1:2:3:4:5:6:7::1.2.3.4"), None);
+        assert_eq!(v6("1:2:3:4:5:6:7:8::"), None);
+        // Long runs of digits, colons and dots: refused, never read past.
+        for bad in [[b'1'; 64], [b':'; 64], [b'.'; 64]] {
+            assert_eq!(in6_pton(&bad, b'\n'), None);
+        }
+        // An address ending at the end of the buffer, without delimiter.
+        assert_eq!(words(in6_pton(b"1:2:3:4:5:6:7:8", 0).unwrap()), [1, 2, 3, 4, 5, 6, 7, 8]);
     }
 
     #[test]

@@ -260,7 +260,8 @@ where
         let slot = self.slots.get_mut(idx as usize).ok_or(InsertError::Full)?;
         self.free = slot.next[0];
         *slot = Slot::unlinked(Some(conn), NIL);
-        self.count += 1;
+        // At most the number of slots (u32 indices): never saturates.
+        self.count = self.count.saturating_add(1);
         Ok(idx)
     }
 
@@ -484,7 +485,7 @@ where
         let slot = self.slots.get_mut(i as usize)?;
         *slot = Slot::unlinked(None, free);
         self.free = i;
-        self.count -= 1;
+        self.count = self.count.saturating_sub(1);
         Some(conn)
     }
 
@@ -501,7 +502,7 @@ where
         let mut removed = 0;
         let mut b = start % nb;
         for _ in 0..max_buckets.min(nb) {
-            removed += self.expire_bucket(b, |c| c.expired(now), &mut gone);
+            removed = self.expire_bucket(b, |c| c.expired(now), &mut gone).saturating_add(removed);
             b = (b + 1) % nb;
         }
         (removed, b)
@@ -519,13 +520,13 @@ where
     /// kernel's `nf_ct_iterate_cleanup()`), calling `gone` with each slot.
     /// Unconfirmed ones stay with their owners. Returns how many.
     pub fn flush_matching(&mut self, doomed: impl Fn(&Conn) -> bool, mut gone: impl FnMut(u32)) -> u32 {
-        let mut removed = 0;
+        let mut removed = 0u32;
         for i in 0..self.capacity() {
             if let Some(c) = self.get(i) {
                 if self.is_hashed(i) && doomed(c) {
                     self.remove(i);
                     gone(i);
-                    removed += 1;
+                    removed = removed.saturating_add(1);
                 }
             }
         }
@@ -535,7 +536,7 @@ where
     /// Removes the connections of bucket `b` (by their original-direction
     /// node) for which `doomed` holds.
     fn expire_bucket(&mut self, b: u32, doomed: impl Fn(&Conn) -> bool, gone: &mut impl FnMut(u32, u32)) -> u32 {
-        let mut removed = 0;
+        let mut removed = 0u32;
         let mut n = self.buckets.get(b as usize).copied().unwrap_or(NIL);
         let mut budget = u64::from(self.capacity()) * 2 + 1;
         while n != NIL && budget > 0 {
@@ -544,7 +545,7 @@ where
                 if let Some(c) = self.remove(node_slot(n)) {
                     gone(node_slot(n), c.netns);
                 }
-                removed += 1;
+                removed = removed.saturating_add(1);
             }
             n = next;
             budget -= 1;

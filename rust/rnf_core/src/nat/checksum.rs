@@ -87,16 +87,13 @@ pub enum Summed {
 
 /// The big-endian 16-bit word at `off`, 0 when out of range.
 pub(crate) fn get16(pkt: &[u8], off: usize) -> u16 {
-    match pkt.get(off..off + 2) {
-        Some(&[a, b]) => u16::from_be_bytes([a, b]),
-        _ => 0,
-    }
+    pkt.get(off..).and_then(<[u8]>::first_chunk).map_or(0, |w| u16::from_be_bytes(*w))
 }
 
 /// Stores `v` big-endian at `off`; nothing when out of range.
 pub(crate) fn put16(pkt: &mut [u8], off: usize, v: u16) {
-    if let Some(d) = pkt.get_mut(off..off + 2) {
-        d.copy_from_slice(&v.to_be_bytes());
+    if let Some(d) = pkt.get_mut(off..).and_then(<[u8]>::first_chunk_mut) {
+        *d = v.to_be_bytes();
     }
 }
 

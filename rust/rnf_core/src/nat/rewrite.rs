@@ -105,7 +105,8 @@ fn addr_off(l3: L3Proto, manip: ManipType) -> (usize, usize) {
 fn old_addr(pkt: &[u8], iphdroff: usize, l3: L3Proto, manip: ManipType) -> [u8; 16] {
     let (off, n) = addr_off(l3, manip);
     let mut a = [0u8; 16];
-    if let (Some(d), Some(s)) = (a.get_mut(..n), pkt.get(iphdroff + off..iphdroff + off + n)) {
+    let src = pkt.get(iphdroff.saturating_add(off)..).and_then(|s| s.get(..n));
+    if let (Some(d), Some(s)) = (a.get_mut(..n), src) {
         d.copy_from_slice(s);
     }
     a
@@ -133,50 +134,53 @@ fn l4_manip(pkt: &mut [u8], len: usize, iphdroff: usize, hdroff: usize, t: &Tupl
         ManipType::Src => t.src_id,
         ManipType::Dst => t.dst_id,
     };
+    // An offset that does not fit usize is past the packet: `need` refuses
+    // it and get16/put16 treat it as out of range.
+    let at = |n: usize| hdroff.saturating_add(n);
     match (t.l3, t.proto) {
         (_, IPPROTO_TCP) => {
             // An embedded header (in an ICMP error) may have only the 8 bytes
             // the error guarantees: then its checksum is not touched.
-            let full = len >= hdroff + 20;
-            need(pkt, hdroff + if full { 20 } else { 8 }, len)?;
-            let old = get16(pkt, hdroff + port_off);
-            put16(pkt, hdroff + port_off, new_port);
+            let full = len >= at(20);
+            need(pkt, at(if full { 20 } else { 8 }), len)?;
+            let old = get16(pkt, at(port_off));
+            put16(pkt, at(port_off), new_port);
             if full {
-                pseudo_update(pkt, iphdroff, hdroff + 16, t, manip, summed);
-                inet_proto_csum_replace(pkt, hdroff + 16, summed, &old.to_be_bytes(), &new_port.to_be_bytes(), false);
+                pseudo_update(pkt, iphdroff, at(16), t, manip, summed);
+                inet_proto_csum_replace(pkt, at(16), summed, &old.to_be_bytes(), &new_port.to_be_bytes(), false);
             }
         }
         (_, IPPROTO_UDP | IPPROTO_UDPLITE) => {
-            need(pkt, hdroff + 8, len)?;
+            need(pkt, at(8), len)?;
             // A zero UDP checksum means "none" and stays zero; UDP-Lite
             // always has one.
-            let do_csum = t.proto == IPPROTO_UDPLITE || get16(pkt, hdroff + 6) != 0;
-            let old = get16(pkt, hdroff + port_off);
+            let do_csum = t.proto == IPPROTO_UDPLITE || get16(pkt, at(6)) != 0;
+            let old = get16(pkt, at(port_off));
             if do_csum {
-                pseudo_update(pkt, iphdroff, hdroff + 6, t, manip, summed);
-                inet_proto_csum_replace(pkt, hdroff + 6, summed, &old.to_be_bytes(), &new_port.to_be_bytes(), false);
-                if get16(pkt, hdroff + 6) == 0 {
-                    put16(pkt, hdroff + 6, CSUM_MANGLED_0);
+                pseudo_update(pkt, iphdroff, at(6), t, manip, summed);
+                inet_proto_csum_replace(pkt, at(6), summed, &old.to_be_bytes(), &new_port.to_be_bytes(), false);
+                if get16(pkt, at(6)) == 0 {
+                    put16(pkt, at(6), CSUM_MANGLED_0);
                 }
             }
-            put16(pkt, hdroff + port_off, new_port);
+            put16(pkt, at(port_off), new_port);
         }
         (L3Proto::Ipv4, IPPROTO_ICMP) => {
-            need(pkt, hdroff + 8, len)?;
+            need(pkt, at(8), len)?;
             // Only queries and replies carry an identifier (icmp_manip_pkt).
             if matches!(pkt.get(hdroff), Some(0 | 8 | 13 | 14 | 15 | 16 | 17 | 18)) {
-                let old = get16(pkt, hdroff + 4);
-                inet_proto_csum_replace(pkt, hdroff + 2, summed, &old.to_be_bytes(), &t.src_id.to_be_bytes(), false);
-                put16(pkt, hdroff + 4, t.src_id);
+                let old = get16(pkt, at(4));
+                inet_proto_csum_replace(pkt, at(2), summed, &old.to_be_bytes(), &t.src_id.to_be_bytes(), false);
+                put16(pkt, at(4), t.src_id);
             }
         }
         (L3Proto::Ipv6, IPPROTO_ICMPV6) => {
-            need(pkt, hdroff + 8, len)?;
-            pseudo_update(pkt, iphdroff, hdroff + 2, t, manip, summed);
+            need(pkt, at(8), len)?;
+            pseudo_update(pkt, iphdroff, at(2), t, manip, summed);
             if matches!(pkt.get(hdroff), Some(128 | 129)) {
-                let old = get16(pkt, hdroff + 4);
-                inet_proto_csum_replace(pkt, hdroff + 2, summed, &old.to_be_bytes(), &t.src_id.to_be_bytes(), false);
-                put16(pkt, hdroff + 4, t.src_id);
+                let old = get16(pkt, at(4));
+                inet_proto_csum_replace(pkt, at(2), summed, &old.to_be_bytes(), &t.src_id.to_be_bytes(), false);
+                put16(pkt, at(4), t.src_id);
             }
         }
         // Other protocols: the address only.
@@ -197,14 +201,16 @@ pub fn ipv6_skip_exthdr(pkt: &[u8], mut off: usize, mut nexthdr: u8) -> Option<(
             59 => return None,
             _ => return Some((off, nexthdr, frag_off)),
         }
-        let nh = *pkt.get(off)?;
-        let hl = usize::from(*pkt.get(off + 1)?);
+        let h = pkt.get(off..)?;
+        let &[nh, hl] = h.first_chunk()?;
+        let hl = usize::from(hl);
         let hdrlen = if nexthdr == 44 {
-            let fo = get16(pkt.get(..off + 4)?, off + 2);
+            let &[_, _, hi, lo] = h.first_chunk()?;
+            let fo = u16::from_be_bytes([hi, lo]);
             frag_off = fo;
             if fo & !0x7 != 0 {
                 // A later fragment: its upper-layer header is elsewhere.
-                return Some((off + 8, nh, frag_off));
+                return Some((off.checked_add(8)?, nh, frag_off));
             }
             8
         } else if nexthdr == 51 {
@@ -225,25 +231,27 @@ pub fn ipv6_skip_exthdr(pkt: &[u8], mut off: usize, mut nexthdr: u8) -> Option<(
 /// An IPv6 packet whose extension headers cannot be walked, or a later
 /// fragment, gets its address rewritten only, as in the kernel.
 pub fn manip_pkt(pkt: &mut [u8], len: usize, iphdroff: usize, target: &Tuple, manip: ManipType, summed: &mut Summed) -> Result<(), RewriteError> {
+    // As in l4_manip: an offset that does not fit usize is past the packet.
+    let at = |n: usize| iphdroff.saturating_add(n);
     match target.l3 {
         L3Proto::Ipv4 => {
-            need(pkt, iphdroff + 20, len)?;
+            need(pkt, at(20), len)?;
             let ihl = usize::from(pkt.get(iphdroff).copied().unwrap_or(0) & 0x0f) * 4;
-            l4_manip(pkt, len, iphdroff, iphdroff + ihl, target, manip, summed)?;
+            l4_manip(pkt, len, iphdroff, at(ihl), target, manip, summed)?;
             let (off, _) = addr_off(L3Proto::Ipv4, manip);
             let old = old_addr(pkt, iphdroff, L3Proto::Ipv4, manip);
             let new = new_addr(target, manip);
             let to_u32 = |a: &[u8; 16]| u32::from_be_bytes(collect4(a));
-            let check = get16(pkt, iphdroff + 10);
-            put16(pkt, iphdroff + 10, super::checksum::csum_replace4(check, to_u32(&old), to_u32(&new)));
-            if let (Some(d), Some(s)) = (pkt.get_mut(iphdroff + off..iphdroff + off + 4), new.get(..4)) {
+            let check = get16(pkt, at(10));
+            put16(pkt, at(10), super::checksum::csum_replace4(check, to_u32(&old), to_u32(&new)));
+            if let (Some(d), Some(s)) = (pkt.get_mut(at(off)..).and_then(|d| d.get_mut(..4)), new.get(..4)) {
                 d.copy_from_slice(s);
             }
         }
         L3Proto::Ipv6 => {
-            need(pkt, iphdroff + 40, len)?;
-            let nexthdr = pkt.get(iphdroff + 6).copied().unwrap_or(59);
-            match ipv6_skip_exthdr(pkt, iphdroff + 40, nexthdr) {
+            need(pkt, at(40), len)?;
+            let nexthdr = pkt.get(at(6)).copied().unwrap_or(59);
+            match ipv6_skip_exthdr(pkt, at(40), nexthdr) {
                 Some((hdroff, _, frag_off)) if frag_off & !0x7 == 0 => {
                     l4_manip(pkt, len, iphdroff, hdroff, target, manip, summed)?
                 }
@@ -252,7 +260,7 @@ pub fn manip_pkt(pkt: &mut [u8], len: usize, iphdroff: usize, target: &Tuple, ma
                 _ => {}
             }
             let (off, _) = addr_off(L3Proto::Ipv6, manip);
-            if let Some(d) = pkt.get_mut(iphdroff + off..iphdroff + off + 16) {
+            if let Some(d) = pkt.get_mut(at(off)..).and_then(|d| d.get_mut(..16)) {
                 d.copy_from_slice(&new_addr(target, manip));
             }
         }
@@ -308,7 +316,9 @@ pub fn icmp_reply_translation(
         L3Proto::Ipv4 => (L3Proto::Ipv4, IPPROTO_ICMP, 20, 5),
         L3Proto::Ipv6 => (L3Proto::Ipv6, IPPROTO_ICMPV6, 40, 137),
     };
-    if need(pkt, hdrlen + 8 + inner_ip_len, len).is_err() {
+    // The inner packet's offset; one past usize::MAX is past the packet.
+    let inner = hdrlen.saturating_add(8);
+    if need(pkt, inner.saturating_add(inner_ip_len), len).is_err() {
         return Ok(IcmpVerdict::Drop);
     }
     if pkt.get(hdrlen) == Some(&redirect)
@@ -324,13 +334,15 @@ pub fn icmp_reply_translation(
         Direction::Reply => &ct[0],
     };
     // The inner packet: the other manip, towards the other direction.
-    match manip_pkt(pkt, len, hdrlen + 8, other, manip.other(), summed) {
+    match manip_pkt(pkt, len, inner, other, manip.other(), summed) {
         Ok(()) => {}
         Err(RewriteError::Truncated) => return Ok(IcmpVerdict::Drop),
         Err(e) => return Err(e),
     }
     if *summed != Summed::Partial {
-        put16(pkt, hdrlen + 2, 0);
+        // Within the bytes need() checked above: never saturates.
+        let csum_off = hdrlen.saturating_add(2);
+        put16(pkt, csum_off, 0);
         let body = pkt.get(hdrlen..).unwrap_or(&[]);
         let c = match l3 {
             L3Proto::Ipv4 => super::checksum::checksum(body),
@@ -342,7 +354,7 @@ pub fn icmp_reply_translation(
                 ipv6_checksum(&s, &d, IPPROTO_ICMPV6, body)
             }
         };
-        put16(pkt, hdrlen + 2, c);
+        put16(pkt, csum_off, c);
     }
     // The outer header: like the reply to an incoming packet.
     let mut target = other.invert();

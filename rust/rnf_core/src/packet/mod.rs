@@ -254,18 +254,18 @@ pub struct PacketInfo {
     pub l4: L4,
 }
 
+/// The `N` bytes at `off`; [`ParseError::Truncated`] if `b` ends before
+/// them (any `off`, even near `usize::MAX`: no end offset is computed).
+fn bytes<const N: usize>(b: &[u8], off: usize) -> Result<&[u8; N], ParseError> {
+    b.get(off..).and_then(<[u8]>::first_chunk).ok_or(ParseError::Truncated)
+}
+
 fn be16(b: &[u8], off: usize) -> Result<u16, ParseError> {
-    match b.get(off..off + 2) {
-        Some(&[x, y]) => Ok(u16::from_be_bytes([x, y])),
-        _ => Err(ParseError::Truncated),
-    }
+    bytes(b, off).map(|x| u16::from_be_bytes(*x))
 }
 
 fn be32(b: &[u8], off: usize) -> Result<u32, ParseError> {
-    match b.get(off..off + 4) {
-        Some(&[a, c, d, e]) => Ok(u32::from_be_bytes([a, c, d, e])),
-        _ => Err(ParseError::Truncated),
-    }
+    bytes(b, off).map(|x| u32::from_be_bytes(*x))
 }
 
 fn byte(b: &[u8], off: usize) -> Result<u8, ParseError> {
@@ -274,10 +274,10 @@ fn byte(b: &[u8], off: usize) -> Result<u8, ParseError> {
 
 /// Copies `N` address bytes at `off` into the start of a 16-byte address.
 fn addr<const N: usize>(b: &[u8], off: usize) -> Result<[u8; 16], ParseError> {
-    let src = b.get(off..off + N).ok_or(ParseError::Truncated)?;
+    let src: &[u8; N] = bytes(b, off)?;
     let mut a = [0u8; 16];
-    if let Some(dst) = a.get_mut(..N) {
-        dst.copy_from_slice(src);
+    for (d, s) in a.iter_mut().zip(src) {
+        *d = *s;
     }
     Ok(a)
 }
@@ -353,17 +353,18 @@ fn parse_ipv6(data: &[u8]) -> Result<PacketInfo, ParseError> {
     loop {
         match next {
             NEXTHDR_HOP | NEXTHDR_ROUTING | NEXTHDR_DEST | NEXTHDR_AUTH => {
-                let nh = byte(data, off)?;
-                let hlen = usize::from(byte(data, off + 1)?);
+                let &[nh, hlen] = bytes(data, off)?;
+                let hlen = usize::from(hlen);
                 let len = if next == NEXTHDR_AUTH { (hlen + 2) * 4 } else { (hlen + 1) * 8 };
                 next = nh;
-                off += len;
+                // Within `data` (at most isize::MAX) plus at most 2,048.
+                off = off.checked_add(len).ok_or(ParseError::BadTotalLength)?;
             }
             NEXTHDR_FRAGMENT => {
-                let nh = byte(data, off)?;
-                let frag_off = be16(data, off + 2)? & 0xfff8;
+                let &[nh, _, fo_hi, fo_lo] = bytes(data, off)?;
+                let frag_off = u16::from_be_bytes([fo_hi, fo_lo]) & 0xfff8;
                 next = nh;
-                off += 8;
+                off = off.checked_add(8).ok_or(ParseError::BadTotalLength)?;
                 if frag_off != 0 {
                     // The fragment header must lie within the payload too.
                     if off as u32 > payload + 40 {
@@ -439,7 +440,7 @@ fn parse_l4(proto: u8, l4: &[u8], l4_len: u32, base: usize) -> Result<L4, ParseE
                 icmp_type: byte(l4, 0)?,
                 code: byte(l4, 1)?,
                 id: be16(l4, 4)?,
-                inner_offset: base + 8,
+                inner_offset: base.checked_add(8).ok_or(ParseError::Truncated)?,
             })
         }
         _ => Ok(L4::Other),

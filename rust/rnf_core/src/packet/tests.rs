@@ -144,3 +144,29 @@ fn ipv6_later_fragment_header_beyond_the_payload_length_is_refused() {
     let info = parse(L3Proto::Ipv6, &p).unwrap();
     assert!(info.later_fragment && info.l4_offset as u32 <= info.len);
 }
+
+#[test]
+fn field_reads_at_offsets_near_usize_max_are_truncated() {
+    let b = [0x12u8, 0x34, 0x56, 0x78];
+    assert_eq!(be16(&b, 0), Ok(0x1234));
+    assert_eq!(be16(&b, 2), Ok(0x5678));
+    assert_eq!(be32(&b, 0), Ok(0x1234_5678));
+    for off in [3, 4, usize::MAX - 3, usize::MAX - 1, usize::MAX] {
+        assert_eq!(be16(&b, off), Err(ParseError::Truncated), "be16 at {off}");
+    }
+    for off in [1, 4, usize::MAX - 3, usize::MAX] {
+        assert_eq!(be32(&b, off), Err(ParseError::Truncated), "be32 at {off}");
+    }
+    assert_eq!(addr::<4>(&b, usize::MAX - 1), Err(ParseError::Truncated));
+    assert_eq!(addr::<4>(&b, 0).map(|a| a[..4] == b), Ok(true));
+}
+
+#[test]
+fn udp_length_of_an_offset_near_usize_max_is_not_ok() {
+    let mut p = parse(L3Proto::Ipv6, &golden::IPV6_UDP).unwrap();
+    assert!(udp_length_ok(&p, &golden::IPV6_UDP));
+    for off in [usize::MAX - 5, usize::MAX - 4, usize::MAX] {
+        p.l4_offset = off;
+        assert!(!udp_length_ok(&p, &golden::IPV6_UDP), "l4_offset {off}");
+    }
+}

@@ -168,12 +168,15 @@ pub(crate) mod inv {
     pub(crate) const MASK: u8 = 0x7f;
 }
 
-/// Reads `N` bytes at `off`.
+/// Reads `N` bytes at `off`; `None` past the end of `b` (any `off`).
 pub(crate) fn bytes<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
-    let s = b.get(off..off.checked_add(N)?)?;
-    let mut out = [0u8; N];
-    out.copy_from_slice(s);
-    Some(out)
+    b.get(off..)?.first_chunk().copied()
+}
+
+/// The `len` items at `off`, `b[off..off + len]` without computing the end
+/// (no overflow for any `off`, `len`); `None` past the end of `b`.
+pub(crate) fn sub<T>(b: &[T], off: usize, len: usize) -> Option<&[T]> {
+    b.get(off..)?.get(..len)
 }
 
 /// Host-endian u16 at `off`.

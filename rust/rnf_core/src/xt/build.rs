@@ -86,7 +86,7 @@ impl<'a> Builder<'a> {
     }
 
     fn put(&mut self, off: usize, b: &[u8]) {
-        match self.out.get_mut(off..off + b.len()) {
+        match self.out.get_mut(off..).and_then(|d| d.get_mut(..b.len())) {
             Some(d) => d.copy_from_slice(b),
             None => self.ok = false,
         }
@@ -94,12 +94,13 @@ impl<'a> Builder<'a> {
 
     fn ext(&mut self, at: usize, name: &[u8], rev: u8, data: &[u8], size: usize) {
         self.put(at, &(size as u16).to_ne_bytes());
-        self.put(at + 2, name.get(..name.len().min(28)).unwrap_or(&[]));
-        self.put(at + 31, &[rev]);
-        self.put(at + XT_ENTRY_MATCH_SIZE, data);
+        self.put(at.saturating_add(2), name.get(..name.len().min(28)).unwrap_or(&[]));
+        self.put(at.saturating_add(31), &[rev]);
+        self.put(at.saturating_add(XT_ENTRY_MATCH_SIZE), data);
     }
 
-    /// Appends an entry; returns its offset.
+    /// Appends an entry; returns its offset. Offsets saturate: one past
+    /// `usize::MAX` is past `out`, so the write fails and `ok` turns false.
     pub fn entry(&mut self, ip: &IpSpec, matches: &[(&[u8], u8, &[u8])], target: TargetSpec<'_>) -> u32 {
         let l = layout(self.family);
         let start = self.len;
@@ -108,49 +109,49 @@ impl<'a> Builder<'a> {
             Family::Ipv6 => (16, 64, 128),
         };
         for (i, a) in [ip.src, ip.dst, ip.smsk, ip.dmsk].iter().enumerate() {
-            self.put(start + i * al, a.get(..al).unwrap_or(&[]));
+            self.put(start.saturating_add(i * al), a.get(..al).unwrap_or(&[]));
         }
         for (i, a) in [ip.iniface, ip.outiface, ip.iniface_mask, ip.outiface_mask].iter().enumerate() {
-            self.put(start + ifo + 16 * i, a);
+            self.put(start.saturating_add(ifo + 16 * i), a);
         }
-        self.put(start + po, &ip.proto.to_ne_bytes());
+        self.put(start.saturating_add(po), &ip.proto.to_ne_bytes());
         let (fo, io) = match self.family {
             Family::Ipv4 => (82, 83),
             Family::Ipv6 => (131, 132),
         };
-        self.put(start + fo, &[ip.flags]);
-        self.put(start + io, &[ip.invflags]);
-        let mut pos = start + l.size;
+        self.put(start.saturating_add(fo), &[ip.flags]);
+        self.put(start.saturating_add(io), &[ip.invflags]);
+        let mut pos = start.saturating_add(l.size);
         for (name, rev, data) in matches {
-            let size = XT_ENTRY_MATCH_SIZE + xt_align(data.len()).unwrap_or(0);
+            let size = xt_align(data.len()).unwrap_or(0).saturating_add(XT_ENTRY_MATCH_SIZE);
             self.ext(pos, name, *rev, data, size);
-            pos += size;
+            pos = pos.saturating_add(size);
         }
-        let target_off = pos - start;
+        let target_off = pos.saturating_sub(start);
         let (tsize, next) = match target {
             TargetSpec::Standard(v) => {
                 self.ext(pos, b"", 0, &v.to_ne_bytes(), 36);
-                (40, xt_align(target_off + 36).unwrap_or(0))
+                (40, target_off.checked_add(36).and_then(xt_align).unwrap_or(0))
             }
             TargetSpec::Error(n) => {
                 self.ext(pos, b"ERROR", 0, n.get(..n.len().min(29)).unwrap_or(&[]), 64);
-                (64, target_off + 64)
+                (64, target_off.saturating_add(64))
             }
             TargetSpec::Other(name, rev, data) => {
-                let s = XT_ENTRY_MATCH_SIZE + xt_align(data.len()).unwrap_or(0);
+                let s = xt_align(data.len()).unwrap_or(0).saturating_add(XT_ENTRY_MATCH_SIZE);
                 self.ext(pos, name, rev, data, s);
-                (s, target_off + s)
+                (s, target_off.saturating_add(s))
             }
         };
-        self.put(start + l.size + 0, &[]);
+        self.put(start.saturating_add(l.size), &[]);
         self.put(pos, &(tsize as u16).to_ne_bytes());
-        self.put(start + l.target_offset, &(target_off as u16).to_ne_bytes());
-        self.put(start + l.next_offset, &(next as u16).to_ne_bytes());
-        self.len = start + next;
+        self.put(start.saturating_add(l.target_offset), &(target_off as u16).to_ne_bytes());
+        self.put(start.saturating_add(l.next_offset), &(next as u16).to_ne_bytes());
+        self.len = start.saturating_add(next);
         if self.len > self.out.len() {
             self.ok = false;
         }
-        self.entries += 1;
+        self.entries = self.entries.saturating_add(1);
         start as u32
     }
 

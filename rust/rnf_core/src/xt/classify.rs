@@ -47,6 +47,7 @@
 //! take over [`MAX_BUILD_WORK`] word operations, is left out (its rules are
 //! then candidates whatever the key): see [`Plan::new`].
 
+use super::abi::sub;
 use super::eval::Facts;
 use super::rule::{IpPart, Match, MatchKind, Rule};
 use super::translate::Table;
@@ -99,7 +100,8 @@ impl Ranges {
     fn push(&mut self, lo: u64, hi: u64) {
         if let Some(slot) = self.r.get_mut(self.n) {
             *slot = (lo, hi);
-            self.n += 1;
+            // self.n indexed self.r: never saturates.
+            self.n = self.n.saturating_add(1);
         }
     }
 
@@ -372,7 +374,13 @@ fn heap_sort(v: &mut [[u64; 2]]) {
             if r >= big {
                 return;
             }
-            v.swap(root, child);
+            // v.swap(root, child), through the indices checked above.
+            if let Some(x) = v.get_mut(root) {
+                *x = big;
+            }
+            if let Some(x) = v.get_mut(child) {
+                *x = r;
+            }
             root = child;
         }
     }
@@ -399,7 +407,8 @@ impl Plan {
         let (rules, matches) = (table.rules.as_ref(), table.matches.as_ref());
         let mut most = 0usize;
         for dim in 0..DIMS {
-            let n: usize = rules.iter().map(|r| ranges(table.family, r, matches, dim).n).sum();
+            // A few ranges per rule: never saturates.
+            let n = rules.iter().fold(0usize, |n, r| n.saturating_add(ranges(table.family, r, matches, dim).n));
             most = most.max(n);
         }
         most.saturating_mul(2).saturating_add(rules.len().div_ceil(128))
@@ -435,7 +444,7 @@ impl Plan {
                     self.active = if end { self.active.saturating_sub(1) } else { self.active.saturating_add(1) };
                 }
                 fn interval(&mut self, _: u64) {
-                    self.intervals += 1;
+                    self.intervals = self.intervals.saturating_add(1);
                     self.payload = self.payload.saturating_add(payload_words(self.active, self.set_words));
                 }
             }
@@ -452,9 +461,10 @@ impl Plan {
                 used: true,
                 intervals: c.intervals,
                 bounds,
-                refs: bounds + c.intervals,
-                wild: bounds + 2 * c.intervals,
-                payload: bounds + 2 * c.intervals + set_words,
+                // Below `end` (at most u32::MAX, checked above): none saturates.
+                refs: bounds.saturating_add(c.intervals),
+                wild: bounds.saturating_add(c.intervals.saturating_mul(2)),
+                payload: bounds.saturating_add(c.intervals.saturating_mul(2)).saturating_add(set_words),
                 words,
             };
             plan.words = end;
@@ -483,7 +493,7 @@ pub struct Classifier<S> {
 
 /// Bit `i` of the set of `W` words that starts at `at` in `w`.
 fn set_bit(w: &mut [u64], at: usize, i: usize) {
-    if let Some(x) = w.get_mut(at + i / 64) {
+    if let Some(x) = w.get_mut(at.saturating_add(i / 64)) {
         *x |= 1u64 << (i % 64);
     }
 }
@@ -521,16 +531,18 @@ impl Sweep for Fill<'_> {
         }
     }
 
+    // Offsets saturate: one past usize::MAX is past `out` (the write is
+    // skipped) and `build` then finds `next` or `n` off the plan (EINVAL).
     fn interval(&mut self, lo: u64) {
         let (i, at) = (self.n, self.next);
-        if let Some(b) = self.out.get_mut(self.d.bounds + i) {
+        if let Some(b) = self.out.get_mut(self.d.bounds.saturating_add(i)) {
             *b = lo;
         }
         let dense = is_dense(self.count, self.set_words);
         let r = if dense {
             for w in 0..self.set_words {
-                let x = self.out.get(self.d.wild + w).copied().unwrap_or(0) | self.active_word(w);
-                if let Some(o) = self.out.get_mut(at + w) {
+                let x = self.out.get(self.d.wild.saturating_add(w)).copied().unwrap_or(0) | self.active_word(w);
+                if let Some(o) = self.out.get_mut(at.saturating_add(w)) {
                     *o = x;
                 }
             }
@@ -540,21 +552,21 @@ impl Sweep for Fill<'_> {
             for w in 0..self.set_words {
                 let mut bits = self.active_word(w);
                 while bits != 0 {
-                    let rule = (w * 64 + bits.trailing_zeros() as usize) as u64;
+                    let rule = w.saturating_mul(64).saturating_add(bits.trailing_zeros() as usize) as u64;
                     if let Some(o) = self.out.get_mut(k) {
                         *o = rule;
                     }
-                    k += 1;
+                    k = k.saturating_add(1);
                     bits &= bits - 1;
                 }
             }
             (self.count as u64) << 1
         };
-        if let Some(o) = self.out.get_mut(self.d.refs + i) {
+        if let Some(o) = self.out.get_mut(self.d.refs.saturating_add(i)) {
             *o = (at as u64) << 32 | r;
         }
-        self.next = at + if dense { self.set_words } else { self.count };
-        self.n += 1;
+        self.next = at.saturating_add(if dense { self.set_words } else { self.count });
+        self.n = self.n.saturating_add(1);
     }
 }
 
@@ -583,8 +595,15 @@ impl<S: AsRef<[u64]> + AsMut<[u64]>> Classifier<S> {
                 continue;
             }
             let n = events(table.family, rules, matches, dim, ev).ok_or(Error::new(errno::E2BIG, "classifier scratch too short"))?;
-            let dout = out.get_mut(d.bounds..d.bounds + d.words).ok_or(Error::inval("classifier layout"))?;
-            let local = DimLayout { bounds: 0, refs: d.refs - d.bounds, wild: d.wild - d.bounds, payload: d.payload - d.bounds, ..*d };
+            let bad = || Error::inval("classifier layout");
+            let dout = out.get_mut(d.bounds..).and_then(|o| o.get_mut(..d.words)).ok_or_else(bad)?;
+            let local = DimLayout {
+                bounds: 0,
+                refs: d.refs.checked_sub(d.bounds).ok_or_else(bad)?,
+                wild: d.wild.checked_sub(d.bounds).ok_or_else(bad)?,
+                payload: d.payload.checked_sub(d.bounds).ok_or_else(bad)?,
+                ..*d
+            };
             for (i, r) in rules.iter().enumerate() {
                 if ranges(table.family, r, matches, dim).n == 0 {
                     set_bit(dout, local.wild, i);
@@ -622,21 +641,24 @@ impl<S: AsRef<[u64]>> Classifier<S> {
         for dim in ORDER {
             let Some(d) = self.plan.dims.get(dim).filter(|d| d.used) else { continue };
             let Some(key) = packet_key(f, dim) else { continue };
-            let Some(dw) = store.get(d.bounds..d.bounds + d.words) else { continue };
+            let Some(dw) = sub(store, d.bounds, d.words) else { continue };
             let bounds = dw.get(..d.intervals).unwrap_or(&[]);
             let Some(i) = bounds.partition_point(|&b| b <= key).checked_sub(1) else { continue };
-            let Some(&r) = dw.get(d.refs - d.bounds + i) else { continue };
+            let Some(&r) = d.refs.checked_sub(d.bounds).and_then(|o| o.checked_add(i)).and_then(|o| dw.get(o)) else {
+                continue;
+            };
             let at = (r >> 32) as usize;
             let set = if r & DENSE != 0 {
-                DimSet::Dense(dw.get(at..at + self.plan.set_words).unwrap_or(&[]))
+                DimSet::Dense(sub(dw, at, self.plan.set_words).unwrap_or(&[]))
             } else {
                 let len = ((r & 0xffff_ffff) >> 1) as usize;
-                let wild = dw.get(d.wild - d.bounds..d.wild - d.bounds + self.plan.set_words).unwrap_or(&[]);
-                DimSet::Sparse(wild, dw.get(at..at + len).unwrap_or(&[]))
+                let wild = d.wild.checked_sub(d.bounds).and_then(|o| sub(dw, o, self.plan.set_words));
+                DimSet::Sparse(wild.unwrap_or(&[]), sub(dw, at, len).unwrap_or(&[]))
             };
             if let Some(s) = l.sets.get_mut(l.n) {
                 *s = set;
-                l.n += 1;
+                // l.n indexed l.sets: below DIMS, never saturates.
+                l.n = l.n.saturating_add(1);
             }
         }
         l
@@ -725,12 +747,14 @@ impl Lookup<'_> {
                 }
             }
             if c != 0 {
-                return w * 64 + c.trailing_zeros() as usize;
+                // A rule index (w < set_words, a set has a bit per rule):
+                // never saturates.
+                return w.saturating_mul(64).saturating_add(c.trailing_zeros() as usize);
             }
             w += 1;
             mask = !0;
         }
-        i.max(self.set_words * 64)
+        i.max(self.set_words.saturating_mul(64))
     }
 }
 

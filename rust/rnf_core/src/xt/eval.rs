@@ -542,12 +542,14 @@ where
                 i = l.next(i);
             }
             let Some(r) = rules.get(i) else { return Action::Drop };
+            // The next rule: `i` indexes `rules`, so this never saturates.
+            let after = i.saturating_add(1);
             if budget == 0 {
                 return Action::Drop;
             }
             match ip_match(&r.ip, &f) {
                 IpResult::NoMatch => {
-                    i += 1;
+                    i = after;
                     continue;
                 }
                 IpResult::HotDrop => return Action::Drop,
@@ -567,7 +569,7 @@ where
                 }
             }
             if !ok {
-                i += 1;
+                i = after;
                 continue;
             }
             env.count(i);
@@ -599,7 +601,7 @@ where
                 }
                 Target::Log { level, flags, ref prefix } => {
                     super::log::log_packet(&f, level, flags, prefix, env);
-                    i += 1;
+                    i = after;
                 }
                 Target::Tcpmss(_) | Target::DsField { .. } => {
                     match super::mangle::edit(&f, &r.target, env) {
@@ -613,23 +615,23 @@ where
                             None => return Action::Drop,
                         },
                     }
-                    i += 1;
+                    i = after;
                 }
                 Target::Notrack => {
                     env.set_untracked();
-                    i += 1;
+                    i = after;
                 }
                 Target::CtTemplate(t) => {
                     env.ct_template(t.slot);
-                    i += 1;
+                    i = after;
                 }
                 Target::Mark { mark, mask } => {
                     super::marks::mark_target(mark, mask, env);
-                    i += 1;
+                    i = after;
                 }
                 Target::Connmark(ref c) => {
                     super::marks::connmark_target(c, env);
-                    i += 1;
+                    i = after;
                 }
             }
         }

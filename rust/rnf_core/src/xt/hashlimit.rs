@@ -329,7 +329,8 @@ pub fn user2credits(user: u64, rev: u8, hz: u32) -> u64 {
 
 /// `user2credits_byte`: bytes per second to the credits of one byte chunk.
 pub fn user2credits_byte(user: u32, hz: u32) -> u32 {
-    ((u64::from(user) * bytes_full(hz)) >> 32) as u32
+    // The kernel's u64 product, which wraps.
+    (u64::from(user).wrapping_mul(bytes_full(hz)) >> 32) as u32
 }
 
 /// `user2rate`: rate-match packets per interval (0 for 0).
@@ -529,9 +530,10 @@ impl Dst {
 
 /// `maskl`: the first `l` bits of the 4 network-order bytes `a`.
 fn maskl(a: &mut [u8], l: u32) {
-    let v = u32::from_be_bytes([a[0], a[1], a[2], a[3]]);
+    let Some(w) = a.first_chunk_mut::<4>() else { return };
+    let v = u32::from_be_bytes(*w);
     let m = if l == 0 { 0 } else { v & (!0u32 << (32 - l.min(32))) };
-    a.copy_from_slice(&m.to_be_bytes());
+    *w = m.to_be_bytes();
 }
 
 /// `hashlimit_ipv6_mask`: the first `p` bits of a 16-byte address.
@@ -725,7 +727,8 @@ pub fn gc(t: &mut dyn Htable, now: u64, hz: u32) {
     if (since as i64) < 0 {
         return;
     }
-    let tick = m.next_gc.wrapping_add(since / iv * iv);
+    // since / iv * iv <= since: jiffies arithmetic, wrapping as the kernel's.
+    let tick = m.next_gc.wrapping_add((since / iv).wrapping_mul(iv));
     m.next_gc = tick.wrapping_add(iv);
     t.remove_expired(tick);
 }
@@ -805,7 +808,8 @@ impl Write for Line {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         for &c in s.as_bytes() {
             *self.b.get_mut(self.n).ok_or(core::fmt::Error)? = c;
-            self.n += 1;
+            // self.n indexed self.b: never saturates.
+            self.n = self.n.saturating_add(1);
         }
         Ok(())
     }

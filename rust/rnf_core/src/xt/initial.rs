@@ -32,23 +32,23 @@ pub fn initial_table(def: &TableDef, out: &mut [u8]) -> Result<ReplaceHeader, Er
         }
         h.hook_entry[hook] = off as u32;
         h.underflow[hook] = off as u32;
-        let next = l.size + XT_STANDARD_TARGET_SIZE;
-        put(out, off + l.target_offset, &(l.size as u16).to_ne_bytes())?;
-        put(out, off + l.next_offset, &(next as u16).to_ne_bytes())?;
-        put(out, off + l.size, &(XT_STANDARD_TARGET_SIZE as u16).to_ne_bytes())?;
-        put(out, off + l.size + 32, &(-NF_ACCEPT - 1).to_ne_bytes())?;
-        off += next;
-        entries += 1;
+        let next = l.size.saturating_add(XT_STANDARD_TARGET_SIZE);
+        put(out, off.saturating_add(l.target_offset), &(l.size as u16).to_ne_bytes())?;
+        put(out, off.saturating_add(l.next_offset), &(next as u16).to_ne_bytes())?;
+        put(out, off.saturating_add(l.size), &(XT_STANDARD_TARGET_SIZE as u16).to_ne_bytes())?;
+        put(out, off.saturating_add(l.size).saturating_add(32), &(-NF_ACCEPT - 1).to_ne_bytes())?;
+        off = off.saturating_add(next);
+        entries = entries.saturating_add(1);
     }
-    let next = l.size + XT_ERROR_TARGET_SIZE;
-    put(out, off + l.target_offset, &(l.size as u16).to_ne_bytes())?;
-    put(out, off + l.next_offset, &(next as u16).to_ne_bytes())?;
-    put(out, off + l.size, &(XT_ERROR_TARGET_SIZE as u16).to_ne_bytes())?;
-    put(out, off + l.size + 2, b"ERROR")?;
-    put(out, off + l.size + 32, b"ERROR")?;
-    entries += 1;
+    let next = l.size.saturating_add(XT_ERROR_TARGET_SIZE);
+    put(out, off.saturating_add(l.target_offset), &(l.size as u16).to_ne_bytes())?;
+    put(out, off.saturating_add(l.next_offset), &(next as u16).to_ne_bytes())?;
+    put(out, off.saturating_add(l.size), &(XT_ERROR_TARGET_SIZE as u16).to_ne_bytes())?;
+    put(out, off.saturating_add(l.size).saturating_add(2), b"ERROR")?;
+    put(out, off.saturating_add(l.size).saturating_add(32), b"ERROR")?;
+    entries = entries.saturating_add(1);
     h.num_entries = entries;
     h.num_counters = entries;
-    h.size = (off + next) as u32;
+    h.size = off.saturating_add(next) as u32;
     Ok(h)
 }

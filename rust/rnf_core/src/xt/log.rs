@@ -6,6 +6,7 @@
 //! header, TCP, UDP/UDPLITE, ICMP, ICMPv6, AH and ESP fields.
 //! Written into a fixed stack buffer, truncated if it overflows; no allocation.
 
+use super::abi::sub;
 use core::fmt::Write;
 
 use super::eval::{Env, Facts};
@@ -31,7 +32,8 @@ impl Write for Buf {
         for &c in s.as_bytes() {
             if let Some(d) = self.b.get_mut(self.n) {
                 *d = c;
-                self.n += 1;
+                // self.n indexed self.b: below LOG_BUF, never saturates.
+                self.n = self.n.saturating_add(1);
             }
         }
         Ok(())
@@ -88,7 +90,7 @@ fn tcp(w: &mut Buf, h: &[u8], off: usize, fragment: bool, len: u32, flags: u8) -
     if fragment {
         return Some(());
     }
-    let Some(th) = h.get(off..off + 20) else {
+    let Some(th) = sub(h, off, 20) else {
         let _ = write!(w, "INCOMPLETE [{} bytes] ", rest(len, off));
         return None;
     };
@@ -107,7 +109,7 @@ fn tcp(w: &mut Buf, h: &[u8], off: usize, fragment: bool, len: u32, flags: u8) -
     let _ = write!(w, "URGP={} ", be16(th, 18)?);
     let doff = usize::from(th[12] >> 4) * 4;
     if flags & NF_LOG_TCPOPT != 0 && doff > 20 {
-        let Some(op) = h.get(off + 20..off + doff) else {
+        let Some(op) = h.get(off..).and_then(|t| t.get(20..doff)) else {
             let _ = w.write_str("OPT (TRUNCATED)");
             return None;
         };
@@ -124,7 +126,7 @@ fn udp(w: &mut Buf, h: &[u8], off: usize, fragment: bool, len: u32, proto: u8) -
     if fragment {
         return Some(());
     }
-    match h.get(off..off + 8) {
+    match sub(h, off, 8) {
         Some(uh) => {
             let _ = write!(w, "SPT={} DPT={} LEN={} ", be16(uh, 0)?, be16(uh, 2)?, be16(uh, 4)?);
         }
@@ -138,7 +140,7 @@ fn udp(w: &mut Buf, h: &[u8], off: usize, fragment: bool, len: u32, proto: u8) -
 
 /// `dump_ipv4_packet`; `outer` allows one level of recursion into an ICMP error.
 fn ipv4(w: &mut Buf, h: &[u8], o: usize, len: u32, flags: u8, outer: bool) -> Option<()> {
-    let ih = match h.get(o..o + 20) {
+    let ih = match sub(h, o, 20) {
         Some(ih) => ih,
         None => {
             let _ = write!(w, "TRUNCATED");
@@ -158,7 +160,7 @@ fn ipv4(w: &mut Buf, h: &[u8], o: usize, len: u32, flags: u8, outer: bool) -> Op
     }
     let ihl = usize::from(ih[0] & 0x0f) * 4;
     if flags & NF_LOG_IPOPT != 0 && ihl > 20 {
-        let Some(op) = h.get(o + 20..o + ihl) else {
+        let Some(op) = h.get(o..).and_then(|t| t.get(20..ihl)) else {
             let _ = w.write_str("TRUNCATED");
             return None;
         };
@@ -166,7 +168,8 @@ fn ipv4(w: &mut Buf, h: &[u8], o: usize, len: u32, flags: u8, outer: bool) -> Op
         hex(w, op);
         let _ = w.write_str(") ");
     }
-    let th = o + ihl;
+    // Past usize::MAX is past `h`: every read at `th` then fails.
+    let th = o.saturating_add(ihl);
     let frag = fo & 0x1fff != 0;
     match ih[9] {
         6 => tcp(w, h, th, frag, len, flags)?,
@@ -176,7 +179,7 @@ fn ipv4(w: &mut Buf, h: &[u8], o: usize, len: u32, flags: u8, outer: bool) -> Op
             if frag {
                 return Some(());
             }
-            let Some(ic) = h.get(th..th + 8) else {
+            let Some(ic) = sub(h, th, 8) else {
                 let _ = write!(w, "INCOMPLETE [{} bytes] ", rest(len, th));
                 return Some(());
             };
@@ -221,7 +224,7 @@ fn ipv4(w: &mut Buf, h: &[u8], o: usize, len: u32, flags: u8, outer: bool) -> Op
                 return Some(());
             }
             let _ = w.write_str("PROTO=AH ");
-            match h.get(th..th + 12) {
+            match sub(h, th, 12) {
                 Some(ah) => {
                     let _ = write!(w, "SPI=0x{:x} ", be32(ah, 4)?);
                 }
@@ -235,7 +238,7 @@ fn ipv4(w: &mut Buf, h: &[u8], o: usize, len: u32, flags: u8, outer: bool) -> Op
             if frag {
                 return Some(());
             }
-            match h.get(th..th + 8) {
+            match sub(h, th, 8) {
                 Some(eh) => {
                     let _ = write!(w, "SPI=0x{:x} ", be32(eh, 0)?);
                 }
@@ -261,7 +264,7 @@ fn addr6(w: &mut Buf, a: &[u8]) {
 /// `dump_ipv6_packet`: extension headers walked (shown with IPOPT), fragments noted.
 fn ipv6(w: &mut Buf, h: &[u8], o: usize, len: u32, flags: u8, outer: bool) -> Option<()> {
     let ipopt = flags & NF_LOG_IPOPT != 0;
-    let Some(ih) = h.get(o..o + 40) else {
+    let Some(ih) = sub(h, o, 40) else {
         let _ = w.write_str("TRUNCATED");
         return None;
     };
@@ -275,7 +278,7 @@ fn ipv6(w: &mut Buf, h: &[u8], o: usize, len: u32, flags: u8, outer: bool) -> Op
     let mut ptr = o + 40;
     let mut cur = ih[6];
     while matches!(cur, 0 | 43 | 44 | 50 | 51 | 60) {
-        let Some(hp) = h.get(ptr..ptr + 2) else {
+        let Some(hp) = sub(h, ptr, 2) else {
             let _ = w.write_str("TRUNCATED");
             return None;
         };
@@ -285,7 +288,7 @@ fn ipv6(w: &mut Buf, h: &[u8], o: usize, len: u32, flags: u8, outer: bool) -> Op
         let hdrlen = match cur {
             44 => {
                 let _ = w.write_str("FRAG:");
-                let Some(fh) = h.get(ptr..ptr + 8) else {
+                let Some(fh) = sub(h, ptr, 8) else {
                     let _ = w.write_str("TRUNCATED ");
                     return None;
                 };
@@ -316,7 +319,7 @@ fn ipv6(w: &mut Buf, h: &[u8], o: usize, len: u32, flags: u8, outer: bool) -> Op
                         let _ = w.write_str(")");
                         return None;
                     }
-                    let Some(ah) = h.get(ptr..ptr + 12) else {
+                    let Some(ah) = sub(h, ptr, 12) else {
                         let _ = write!(w, "INCOMPLETE [{} bytes] )", rest(len, ptr));
                         return None;
                     };
@@ -332,7 +335,7 @@ fn ipv6(w: &mut Buf, h: &[u8], o: usize, len: u32, flags: u8, outer: bool) -> Op
                         let _ = w.write_str(")");
                         return None;
                     }
-                    let Some(eh) = h.get(ptr..ptr + 8) else {
+                    let Some(eh) = sub(h, ptr, 8) else {
                         let _ = write!(w, "INCOMPLETE [{} bytes] )", rest(len, ptr));
                         return None;
                     };
@@ -345,7 +348,7 @@ fn ipv6(w: &mut Buf, h: &[u8], o: usize, len: u32, flags: u8, outer: bool) -> Op
             let _ = w.write_str(") ");
         }
         cur = hp[0];
-        ptr += hdrlen;
+        ptr = ptr.saturating_add(hdrlen);
     }
     match cur {
         6 => tcp(w, h, ptr, fragment, len, flags)?,
@@ -355,7 +358,7 @@ fn ipv6(w: &mut Buf, h: &[u8], o: usize, len: u32, flags: u8, outer: bool) -> Op
             if fragment {
                 return Some(());
             }
-            let Some(ic) = h.get(ptr..ptr + 8) else {
+            let Some(ic) = sub(h, ptr, 8) else {
                 let _ = write!(w, "INCOMPLETE [{} bytes] ", rest(len, ptr));
                 return None;
             };

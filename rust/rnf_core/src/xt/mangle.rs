@@ -185,8 +185,9 @@ pub fn tcpmss_insert(pkt: &mut [u8], len: usize, family: Family, tcphoff: usize,
     if pkt.len() < len {
         return Err(bad);
     }
-    let seg = len.checked_sub(tcphoff + TCPOLEN_MSS).filter(|&s| s >= TCPHDR).ok_or(bad)?;
-    let tcph = pkt.get_mut(tcphoff..tcphoff + seg + TCPOLEN_MSS).ok_or(bad)?;
+    let seg = len.checked_sub(tcphoff).and_then(|r| r.checked_sub(TCPOLEN_MSS)).filter(|&s| s >= TCPHDR).ok_or(bad)?;
+    // tcphoff + seg + TCPOLEN_MSS is len.
+    let tcph = pkt.get_mut(tcphoff..len).ok_or(bad)?;
     let doff_byte = *tcph.get(12).ok_or(bad)?;
     if usize::from(doff_byte >> 4) * 4 != seg || seg >= 15 * 4 {
         return Err(bad);
@@ -195,7 +196,12 @@ pub fn tcpmss_insert(pkt: &mut [u8], len: usize, family: Family, tcphoff: usize,
         Family::Ipv4 => mss.min(536),
         Family::Ipv6 => mss.min(1220),
     };
-    tcph.copy_within(TCPHDR..seg, TCPHDR + TCPOLEN_MSS);
+    // tcph.copy_within(TCPHDR..seg, TCPHDR + TCPOLEN_MSS), from the end:
+    // seg < 60, every index is in tcph (seg + TCPOLEN_MSS bytes).
+    for i in (TCPHDR..seg).rev() {
+        let b = *tcph.get(i).ok_or(bad)?;
+        *tcph.get_mut(i + TCPOLEN_MSS).ok_or(bad)? = b;
+    }
     // inet_proto_csum_replace2(htons(len), htons(len + 4), true): `len` is an int, stored as __be16.
     let (l0, l1) = (seg as u16, (seg + TCPOLEN_MSS) as u16);
     inet_proto_csum_replace(tcph, 16, summed, &l0.to_be_bytes(), &l1.to_be_bytes(), true);
@@ -366,7 +372,8 @@ impl core::fmt::Write for LineBuf {
         for &c in s.as_bytes() {
             if let Some(d) = self.b.get_mut(self.n) {
                 *d = c;
-                self.n += 1;
+                // self.n indexed self.b: never saturates.
+                self.n = self.n.saturating_add(1);
             }
         }
         Ok(())

@@ -5,6 +5,7 @@
 //! xt_multiport.c, xt_limit.c. Each returns `Some(matched)`, or `None` for
 //! the kernel's hotdrop (a header it was asked to examine is missing).
 
+use super::abi::sub;
 use core::sync::atomic::Ordering;
 
 use super::eval::{CtState, CtTuple, Env, Facts};
@@ -103,7 +104,7 @@ fn tcp_flags_options(t: &super::rule::TcpInfo, f: &Facts<'_>) -> Option<bool> {
             if optlen == 0 {
                 return Some(invert);
             }
-            let op = f.headers.get(f.thoff + 20..f.thoff + 20 + optlen)?;
+            let op = f.headers.get(f.thoff..)?.get(20..)?.get(..optlen)?;
             let mut i = 0usize;
             while i < optlen {
                 let o = *op.get(i)?;
@@ -151,10 +152,11 @@ fn ct_addr(f: &Facts<'_>, data: u32, k: usize) -> Option<(u128, u128)> {
     let n = if f.family == Family::Ipv4 { 4 } else { 16 };
     let read = |off: usize| -> Option<u128> {
         let mut a = [0u8; 16];
-        a.get_mut(..n)?.copy_from_slice(d.get(off..off + n)?);
+        a.get_mut(..n)?.copy_from_slice(sub(d, off, n)?);
         Some(u128::from_ne_bytes(a))
     };
-    Some((read(32 * k)?, read(32 * k + 16)?))
+    let at = k.checked_mul(32)?;
+    Some((read(at)?, read(at.checked_add(16)?)?))
 }
 
 /// The tuple field address test `k` compares (`conntrack_mt_origsrc` ..).

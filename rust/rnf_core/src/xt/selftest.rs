@@ -13,7 +13,7 @@ mod xt_cases {
     struct NoEnv(u32);
     impl Env for NoEnv {
         fn count(&mut self, _: usize) {
-            self.0 += 1;
+            self.0 = self.0.wrapping_add(1);
         }
         fn conntrack(&mut self) -> CtState {
             CtState::Invalid
@@ -136,10 +136,10 @@ mod xt_area_cases {
             if let Some(c) = self.counted.get_mut(self.n) {
                 *c = i as u32;
             }
-            self.n += 1;
+            self.n = self.n.wrapping_add(1);
         }
         fn conntrack(&mut self) -> CtState {
-            self.ct_calls += 1;
+            self.ct_calls = self.ct_calls.wrapping_add(1);
             self.ct
         }
         fn log(&mut self, _: u8, line: &[u8]) {

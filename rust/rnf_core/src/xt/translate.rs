@@ -5,7 +5,7 @@
 //! (net/ipv4/netfilter/ip_tables.c, net/ipv6/netfilter/ip6_tables.c,
 //! net/netfilter/x_tables.c).
 
-use super::abi::{self, bytes, cstr, layout, ne16, ne32, EntryLayout, XT_ENTRY_MATCH_SIZE, XT_ENTRY_TARGET_SIZE};
+use super::abi::{self, bytes, cstr, layout, ne16, ne32, sub, EntryLayout, XT_ENTRY_MATCH_SIZE, XT_ENTRY_TARGET_SIZE};
 use super::ext::{self, CheckCtx, ExtId};
 use super::header::{name_of, Info};
 use super::rule::{IpPart, Match, Rule, Target};
@@ -35,19 +35,21 @@ struct RawEntry {
 /// `xt_check_entry_offsets` and `xt_check_entry_match`: everything needed to
 /// walk the blob safely. Returns the entry and its number of matches.
 fn check_entry(l: &EntryLayout, blob: &[u8], off: usize) -> Result<(RawEntry, usize), Error> {
-    let limit = blob.len();
     if off % abi::XT_ALIGN != 0 {
         return Err(Error::inval("entry not 8-byte aligned"));
     }
-    if off.checked_add(l.size).map_or(true, |e| e >= limit) {
+    // The entry and what follows it: offsets below are relative to it, so
+    // none is added to `off` (`off + x > blob.len()` is `x > rest.len()`).
+    let rest = blob.get(off..).unwrap_or(&[]);
+    if rest.len() <= l.size {
         return Err(Error::inval("entry header runs past the end"));
     }
-    let next = usize::from(ne16(blob, off + l.next_offset).ok_or(Error::inval("short entry"))?);
-    let target_off = usize::from(ne16(blob, off + l.target_offset).ok_or(Error::inval("short entry"))?);
-    if off + next > limit {
+    let next = usize::from(ne16(rest, l.next_offset).ok_or(Error::inval("short entry"))?);
+    let target_off = usize::from(ne16(rest, l.target_offset).ok_or(Error::inval("short entry"))?);
+    if next > rest.len() {
         return Err(Error::inval("next_offset runs past the end"));
     }
-    if next < l.size + XT_ENTRY_TARGET_SIZE {
+    if next < l.size.saturating_add(XT_ENTRY_TARGET_SIZE) {
         return Err(Error::inval("next_offset smaller than entry + target"));
     }
     // ip_checkentry / ip6_checkentry: flag masks.
@@ -55,7 +57,7 @@ fn check_entry(l: &EntryLayout, blob: &[u8], off: usize) -> Result<(RawEntry, us
         abi::IPT_ENTRY_SIZE => (abi::ipt_ip::FLAGS, abi::ipt_ip::INVFLAGS, abi::ipt_ip::F_MASK),
         _ => (abi::ip6t_ip6::FLAGS, abi::ip6t_ip6::INVFLAGS, abi::ip6t_ip6::F_MASK),
     };
-    let e = blob.get(off..off + next).ok_or(Error::inval("short entry"))?;
+    let e = rest.get(..next).ok_or(Error::inval("short entry"))?;
     if e.get(flags).map_or(true, |f| f & !fmask != 0) || e.get(invflags).map_or(true, |f| f & !abi::inv::MASK != 0) {
         return Err(Error::inval("unknown flags or invflags in the ip part"));
     }
@@ -95,7 +97,8 @@ fn check_entry(l: &EntryLayout, blob: &[u8], off: usize) -> Result<(RawEntry, us
     let mut n = 0usize;
     while pos < target_off {
         let length = target_off - pos;
-        if (off + pos) % abi::XT_ALIGN != 0 {
+        // `off` is aligned (checked above): `off + pos` is when `pos` is.
+        if pos % abi::XT_ALIGN != 0 {
             return Err(Error::inval("match not 8-byte aligned"));
         }
         if length < XT_ENTRY_MATCH_SIZE {
@@ -105,8 +108,9 @@ fn check_entry(l: &EntryLayout, blob: &[u8], off: usize) -> Result<(RawEntry, us
         if ms < XT_ENTRY_MATCH_SIZE || ms > length {
             return Err(Error::inval("match_size out of range"));
         }
-        pos += ms;
-        n += 1;
+        // pos + ms <= target_off (ms <= length) and n <= pos: no overflow.
+        pos = pos.saturating_add(ms);
+        n = n.saturating_add(1);
     }
     Ok((RawEntry { next, target_off }, n))
 }
@@ -135,9 +139,10 @@ pub fn measure(def: &TableDef, hdr: &ReplaceHeader, entries: &[u8]) -> Result<Si
     let mut sizes = Sizes::default();
     while off < entries.len() {
         let (e, n) = check_entry(l, entries, off)?;
-        sizes.rules += 1;
-        sizes.matches += n;
-        off += e.next;
+        // Each at most the blob's length (an entry is at least 112 bytes).
+        sizes.rules = sizes.rules.saturating_add(1);
+        sizes.matches = sizes.matches.saturating_add(n);
+        off = off.checked_add(e.next).ok_or(Error::inval("next_offset runs past the end"))?;
     }
     if sizes.rules != hdr.num_entries as usize {
         return Err(Error::inval("num_entries differs from the entries in the blob"));
@@ -327,7 +332,9 @@ where
             let mut first_match = 0usize;
             for r in rs.iter_mut() {
                 let (e, n) = check_entry(l, b, off)?;
-                let eb = b.get(off..off + e.next).ok_or(Error::inval("short entry"))?;
+                let end = off.checked_add(e.next).ok_or(Error::inval("next_offset runs past the end"))?;
+                let eb = sub(b, off, e.next).ok_or(Error::inval("short entry"))?;
+                let tb = eb.get(e.target_off..).unwrap_or(&[]);
                 let ip = decode_ip(family, eb)?;
                 *r = Rule {
                     offset: off as u32,
@@ -340,13 +347,13 @@ where
                     target: Target::Error,
                     ..Rule::default()
                 };
-                first_match += n;
+                first_match = first_match.checked_add(n).ok_or(Error::inval("match storage"))?;
                 // Provisional target: standard verdicts now, the rest after mark.
-                let tname = eb.get(e.target_off + 2..e.target_off + 31).and_then(cstr);
+                let tname = tb.get(2..31).and_then(cstr);
                 if tname == Some(b"") {
-                    let v = ne32(eb, e.target_off + 32).ok_or(Error::inval("short verdict"))? as i32;
+                    let v = ne32(tb, 32).ok_or(Error::inval("short verdict"))? as i32;
                     r.target = if v >= 0 {
-                        let next_rule = (off + e.next) as u32;
+                        let next_rule = end as u32;
                         let push = v as u32 != next_rule && ip.flags & goto_flag(family) == 0;
                         Target::Jump { to: v as u32, push }
                     } else if v == abi::XT_RETURN {
@@ -357,7 +364,7 @@ where
                         Target::Drop
                     };
                 } else if tname == Some(b"ERROR") {
-                    stacksize += 1;
+                    stacksize = stacksize.saturating_add(1);
                 } else {
                     r.target = Target::Reject(None); // non-standard placeholder
                 }
@@ -371,14 +378,14 @@ where
                     if off as u32 == hdr.underflow[h] {
                         // check_underflow: unconditional standard ACCEPT or DROP.
                         if !(ip.unconditional && n == 0 && matches!(r.target, Target::Accept | Target::Drop))
-                            || ne32(eb, e.target_off + 32).map_or(true, |v| v as i32 == -abi::NF_QUEUE - 1)
+                            || ne32(tb, 32).map_or(true, |v| v as i32 == -abi::NF_QUEUE - 1)
                         {
                             return Err(Error::inval("underflow is not an unconditional ACCEPT/DROP"));
                         }
                         underflow[h] = hdr.underflow[h];
                     }
                 }
-                off += e.next;
+                off = end;
             }
         }
         check_table_hooks(def.valid_hooks, &hook_entry, &underflow)?;
@@ -423,14 +430,15 @@ where
                 let mut pos = l.size;
                 for k in 0..usize::from(r.num_matches) {
                     let ms_size = usize::from(ne16(eb, pos).ok_or(Error::inval("short match"))?);
-                    let mb = eb.get(pos..pos + ms_size).ok_or(Error::inval("short match"))?;
+                    let mb = sub(eb, pos, ms_size).ok_or(Error::inval("short match"))?;
                     let name = cstr(mb.get(2..31).ok_or(Error::inval("short match"))?)
                         .ok_or(Error::inval("match name not NUL-terminated"))?;
                     let rev = *mb.get(31).ok_or(Error::inval("short match"))?;
                     let ext = ext::lookup(family, false, name, rev)?;
                     cx.data_off = r.offset as usize + pos + XT_ENTRY_MATCH_SIZE;
                     let kind = ext::decode_match(ext, mb.get(32..).unwrap_or(&[]), &cx)?;
-                    let slot = ms.get_mut(r.first_match as usize + k).ok_or(Error::inval("match storage"))?;
+                    let slot = (r.first_match as usize).checked_add(k).and_then(|i| ms.get_mut(i));
+                    let slot = slot.ok_or(Error::inval("match storage"))?;
                     *slot = Match { kind };
                     pos += ms_size;
                 }
@@ -478,7 +486,7 @@ where
         for m in matches.as_mut().iter_mut() {
             if let super::rule::MatchKind::Hashlimit(h) = &mut m.kind {
                 h.slot = slot;
-                slot += 1;
+                slot = slot.checked_add(1).ok_or(Error::inval("too many hashlimit matches"))?;
             }
         }
         // Number the CT templates in rule order: the slots of the
@@ -487,7 +495,7 @@ where
         for r in rules.as_mut().iter_mut() {
             if let Target::CtTemplate(t) = &mut r.target {
                 t.slot = slot;
-                slot += 1;
+                slot = slot.checked_add(1).ok_or(Error::inval("too many CT targets"))?;
             }
         }
         let mut name = [0u8; 32];

@@ -424,3 +424,44 @@ fn redirects_about_nated_connections_are_dropped() {
         assert_eq!(got, Ok(want), "status {status:#x}");
     }
 }
+
+#[test]
+fn header_offsets_near_usize_max_are_refused() {
+    let p0 = ipv4(IPPROTO_TCP, C4, S4, l4(IPPROTO_TCP, 40000, 80, b""));
+    let t = tuple(L3Proto::Ipv4, IPPROTO_TCP, a16(&N4), 1024, a16(&S4), 80);
+    for off in [usize::MAX - 19, usize::MAX - 1, usize::MAX] {
+        let mut p = p0.clone();
+        let len = p.len();
+        assert_eq!(manip_pkt(&mut p, len, off, &t, ManipType::Src, &mut Summed::None), Err(RewriteError::Truncated), "{off}");
+        assert_eq!(p, p0, "nothing changed at {off}");
+        // The largest length with the offset wrapping: still refused, now
+        // as "more bytes needed" (the buffer is shorter), not a panic.
+        assert!(manip_pkt(&mut p, usize::MAX, off, &t, ManipType::Src, &mut Summed::None).is_err(), "{off}");
+        assert_eq!(p, p0, "nothing changed at {off}");
+        assert_eq!(get16(&p, off), 0);
+        put16(&mut p, off, 0xffff);
+        assert_eq!(p, p0, "put16 out of range writes nothing");
+    }
+    // An ICMP error whose header offset leaves no room for the inner packet.
+    let ct = [t, t.invert()];
+    let mut p = p0.clone();
+    for hdrlen in [usize::MAX - 27, usize::MAX - 7, usize::MAX] {
+        let v = icmp_reply_translation(&mut p, hdrlen, &ct, 0, Direction::Reply, ManipType::Dst, &mut Summed::None);
+        assert_eq!(v, Ok(IcmpVerdict::Drop), "{hdrlen}");
+    }
+    assert_eq!(p, p0);
+}
+
+#[test]
+fn ipv6_exthdr_walk_stops_at_offsets_near_usize_max() {
+    let p = [0u8; 64];
+    for off in [usize::MAX - 1, usize::MAX] {
+        assert_eq!(ipv6_skip_exthdr(&p, off, 0), None, "{off}");
+        assert_eq!(ipv6_skip_exthdr(&p, off, 44), None, "{off}");
+    }
+    // A later-fragment header in the last 8 bytes still answers.
+    let mut p = [0u8; 48];
+    p[40] = IPPROTO_UDP;
+    p[42..44].copy_from_slice(&0x0008u16.to_be_bytes());
+    assert_eq!(ipv6_skip_exthdr(&p, 40, 44), Some((48, IPPROTO_UDP, 8)));
+}
