@@ -13,6 +13,7 @@ use kernel::alloc::{flags::GFP_KERNEL, KVec};
 use kernel::error::{to_result, Result};
 
 use super::bindings;
+use super::kvec;
 use super::rcu::RcuHeld;
 use super::skb::Skb;
 use super::Verdict;
@@ -175,7 +176,7 @@ impl HookOps {
         op.pf = pf as u8;
         op.hooknum = hooknum;
         op.priority = priority;
-        self.ops.push(op, GFP_KERNEL)?;
+        kvec::push(&mut self.ops, op, GFP_KERNEL)?;
         Ok(())
     }
 

@@ -10,6 +10,7 @@
 pub mod bindings;
 pub mod global;
 pub mod hook;
+pub mod kvec;
 #[cfg(CONFIG_KUNIT)]
 pub mod kunit;
 pub mod percpu;

@@ -20,6 +20,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::alloc::{flags::GFP_KERNEL, AllocError, KVVec};
 
 use super::bindings;
+use super::kvec;
 use super::rcu::BhDisabled;
 
 /// Bytes of one per-CPU block (as `XT_PCPU_BLOCK_SIZE`).
@@ -67,7 +68,7 @@ impl PerCpuCounters {
                 return Err(AllocError);
             }
             // Capacity was reserved above: this push does not allocate.
-            if blocks.push(p, GFP_KERNEL).is_err() {
+            if kvec::push(&mut blocks, p, GFP_KERNEL).is_err() {
                 // SAFETY: `p` was just allocated and is owned by nobody else.
                 unsafe { bindings::rnf_percpu_free(p) };
                 out.blocks = blocks;

@@ -24,7 +24,7 @@ use crate::conntrack::zone::Zone;
 use crate::ct_glue::nfct::{SkbCt, NO_SLOT};
 use crate::ct_glue;
 use crate::glue::skb::Skb;
-use crate::glue::{self, bindings};
+use crate::glue::{self, bindings, kvec};
 use crate::nat::range::{ManipType, NatRange};
 use crate::nat::rewrite::{IPS_DST_NAT, IPS_DST_NAT_DONE, IPS_SRC_NAT, IPS_SRC_NAT_DONE};
 use crate::nat::select::{unique_tuple, NatSpace};
@@ -147,14 +147,14 @@ pub(crate) fn flush_masq(net: crate::glue::hook::Net, ifindex: i32, addr: Option
         }
         // A failed push leaves the rest for their timeouts, as the
         // kernel's worker does when it cannot allocate.
-        if doomed.push(i, GFP_ATOMIC).is_err() {
+        if kvec::push(&mut doomed, i, GFP_ATOMIC).is_err() {
             break;
         }
     }
-    let mut removed = 0;
+    let mut removed = 0u32;
     for &i in doomed.iter() {
         if g.remove_confirmed(i) {
-            removed += 1;
+            removed = removed.saturating_add(1);
         }
     }
     if let Some(pn) = pn {
@@ -203,7 +203,7 @@ pub(crate) fn nat_cleanup() -> u32 {
             continue;
         };
         // Out of memory: the rest keep their bindings until they expire.
-        if list.push(i, GFP_ATOMIC).is_err() {
+        if kvec::push(list, i, GFP_ATOMIC).is_err() {
             break;
         }
     }
@@ -218,11 +218,11 @@ pub(crate) fn nat_cleanup() -> u32 {
             o.set_status(status);
         }
     }
-    let mut removed = 0;
+    let mut removed = 0u32;
     for &i in doomed.iter() {
         let netns = g.table.get(i).map(|c| c.netns);
         if g.remove_confirmed(i) {
-            removed += 1;
+            removed = removed.saturating_add(1);
             if let Some(n) = netns {
                 crate::ct_glue::count_sub_inum(n, 1);
             }

@@ -115,7 +115,7 @@ impl PernetHandler for PerNet {
             let mut waited = 0u32;
             while pn.count() > 0 {
                 glue::msleep(10);
-                waited += 1;
+                waited = waited.wrapping_add(1);
                 if waited % 1000 == 0 {
                     pr_warn!("namespace exit waits for {} connections held by packets\n", pn.count());
                 }

@@ -25,7 +25,7 @@ use kernel::sync::Arc;
 use crate::glue::hook::Net;
 use crate::glue::proc::SeqFile;
 use crate::glue::sync::BhSpinLock;
-use crate::glue::{self};
+use crate::glue::{self, kvec};
 use crate::netns::{self, Fam};
 use crate::tables_glue::procfile::{DataShow, ProcFile};
 use crate::xt::hashlimit::{self as hl, Dst, Entry, Meta};
@@ -234,7 +234,7 @@ pub(crate) fn get(net: Net, fam: &Fam, u: &hl::Use<'_>) -> Result<HtRef, xt::Err
     let size = meta.cfg.size as usize;
     let mut buckets = KVVec::with_capacity(size, GFP_KERNEL).map_err(|_| nomem)?;
     for _ in 0..size {
-        buckets.push(None, GFP_KERNEL).map_err(|_| nomem)?;
+        kvec::push(&mut buckets, None, GFP_KERNEL).map_err(|_| nomem)?;
     }
     let store = Store { meta, seed: glue::random_u32(), count: 0, buckets };
     let lock = BhSpinLock::new_boxed(store, GFP_KERNEL).map_err(|_| nomem)?;
@@ -246,11 +246,11 @@ pub(crate) fn get(net: Net, fam: &Fam, u: &hl::Use<'_>) -> Result<HtRef, xt::Err
     let file = unsafe { ProcFile::create(dir, u.name, lock) }.map_err(|_| nomem)?;
     let table = Arc::new(NamedTable { file }, GFP_KERNEL).map_err(|_| nomem)?;
     let mut name = KVec::with_capacity(u.name.len(), GFP_KERNEL).map_err(|_| nomem)?;
-    name.extend_from_slice(u.name, GFP_KERNEL).map_err(|_| nomem)?;
+    kvec::extend_from_slice(&mut name, u.name, GFP_KERNEL).map_err(|_| nomem)?;
     let r = Reg { net: id, v6: fam.ipv6, name, table: table.clone(), users: 1 };
     match reg.tables.iter_mut().find(|r| r.is_none()) {
         Some(free) => *free = Some(r),
-        None => reg.tables.push(Some(r), GFP_KERNEL).map_err(|_| nomem)?,
+        None => kvec::push(&mut reg.tables, Some(r), GFP_KERNEL).map_err(|_| nomem)?,
     }
     Ok(HtRef { table })
 }

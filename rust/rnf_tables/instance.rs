@@ -8,6 +8,7 @@
 use kernel::prelude::*;
 
 use crate::glue::hook::Net;
+use crate::glue::kvec;
 use crate::glue::percpu::PerCpuCounters;
 use crate::hashlimit::HtRef;
 use crate::tables_glue::CtTemplate;
@@ -74,7 +75,7 @@ fn nomem(reason: &'static str) -> xt::Error {
 fn defaults<T: Default>(n: usize) -> Result<KvSlice<T>, xt::Error> {
     let mut v = KVVec::with_capacity(n, GFP_KERNEL).map_err(|_| nomem("no memory for decoded rules"))?;
     for _ in 0..n {
-        v.push(T::default(), GFP_KERNEL).map_err(|_| nomem("no memory for decoded rules"))?;
+        kvec::push(&mut v, T::default(), GFP_KERNEL).map_err(|_| nomem("no memory for decoded rules"))?;
     }
     Ok(KvSlice(v))
 }
@@ -123,7 +124,7 @@ impl Instance {
         for u in table.hashlimits() {
             let (net, fam) = at.ok_or(xt::Error { errno: errno::EINVAL, reason: "hashlimit: no namespace" })?;
             let r = crate::hashlimit::get(net, fam, &u)?;
-            hashlimit.push(r, GFP_KERNEL).map_err(|_| nomem("no memory for hashlimit uses"))?;
+            kvec::push(&mut hashlimit, r, GFP_KERNEL).map_err(|_| nomem("no memory for hashlimit uses"))?;
         }
         let mut ct_tmpl = KVec::new();
         for t in table.ct_templates() {
@@ -132,7 +133,7 @@ impl Instance {
                 errno: e.saturating_neg(),
                 reason: if e == -errno::EOPNOTSUPP { "CT: conntrack zones are not supported by this kernel" } else { "no memory for a CT template" },
             })?;
-            ct_tmpl.push(tmpl, GFP_KERNEL).map_err(|_| nomem("no memory for CT templates"))?;
+            kvec::push(&mut ct_tmpl, tmpl, GFP_KERNEL).map_err(|_| nomem("no memory for CT templates"))?;
         }
         let counters = PerCpuCounters::new(table.num_entries() as usize).map_err(|_| nomem("no per-CPU memory for counters"))?;
         let classifier = classifier(def, &table);

@@ -12,6 +12,7 @@ use kernel::alloc::{flags::GFP_KERNEL, KBox, KVec};
 use kernel::error::{code::ENOENT, code::ENOMEM, Result};
 
 use crate::glue::bindings;
+use crate::glue::kvec;
 use crate::glue::hook::Net;
 use crate::glue::proc::SeqFile;
 
@@ -103,9 +104,9 @@ impl<T: DataShow> ProcFile<T> {
         if parent.is_null() {
             return Err(ENOENT);
         }
-        let mut n = KVec::with_capacity(name.len() + 1, GFP_KERNEL)?;
-        n.extend_from_slice(name, GFP_KERNEL)?;
-        n.push(0, GFP_KERNEL)?;
+        let mut n = KVec::with_capacity(name.len().saturating_add(1), GFP_KERNEL)?;
+        kvec::extend_from_slice(&mut n, name, GFP_KERNEL)?;
+        kvec::push(&mut n, 0, GFP_KERNEL)?;
         let ptr: *const T = &*data;
         // SAFETY: `n` is NUL-terminated; `parent` is live (the caller keeps
         // the directory); the callback matches `show`'s type; the data

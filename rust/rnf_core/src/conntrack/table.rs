@@ -631,11 +631,12 @@ where
 
     /// Every confirmed connection with its slot index, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (u32, &Conn)> + '_ {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.hashed)
-            .filter_map(|(i, s)| s.conn.as_ref().map(|c| (i as u32, c)))
+        // Walked by slot number rather than `enumerate()` or `zip()`,
+        // whose counters carry overflow checks; a `u32` range has none.
+        (0..self.capacity()).filter_map(move |i| {
+            let s = self.slot(i).filter(|s| s.hashed)?;
+            s.conn.as_ref().map(|c| (i, c))
+        })
     }
 }
 
