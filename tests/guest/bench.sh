@@ -3,7 +3,8 @@
 #
 # Benchmark (figures, not a test): packets per second forwarded by a router
 # namespace with no netfilter, with ip_tables and one rule, with the kernel's
-# nf_conntrack, and with rnf_conntrack, for 1 flow and 10,000 flows; and the
+# nf_conntrack, and with rnf_conntrack, for 1 flow and 10,000 flows, and on
+# two CPUs at once with a flow each (no netfilter and both trackers); and the
 # memory per connection of both trackers; then the rule tables: packets per
 # second with 10, 100 and 1,000 non-matching FORWARD rules (that fail in
 # the udp/tcp/multiport match, see rules_file) before the one that matches,
@@ -14,8 +15,9 @@
 #
 # Besides the `bench:` lines for a reader it prints lines for the report
 # tests/bench/run.sh writes (CSV and plots):
-#   bench-data: MEASURE,IMPL,X,PPS     (MEASURE flows, nat or rules; X the
-#                                       flows or rules; PPS the best run)
+#   bench-data: MEASURE,IMPL,X,PPS     (MEASURE flows, nat, rules or cpus;
+#                                       X the flows, rules or CPUs forwarding;
+#                                       PPS the best run)
 #   bench-size: FEATURE,SIDE,MODULE,BYTES   (a module's size in /proc/modules)
 #   bench-profile: CONFIG,SAMPLES,SYMBOL    (perf's cpu-clock samples on CPU 0)
 #   bench-profile-total: CONFIG,SAMPLES,PACKETS,PERIOD_NS
@@ -67,6 +69,47 @@ run_pktgen() {
     done
     in_ns r sh -c "echo start > /proc/net/pktgen/pgctrl"
     in_ns r cat /proc/net/pktgen/dum0 | sed -n 's/.* \([0-9][0-9]*\)pps.*/\1/p' | head -n 1
+}
+
+# run_pktgen2: forwards $COUNT packets on each of two CPUs at once
+# (kpktgend_0 and kpktgend_1, each with its own instance of dum0, so each
+# CPU runs the receive path for its own packets), one flow per CPU (distinct
+# source ports); prints the sum of the two instances' pps. Thread 1's device
+# is removed again, so that run_pktgen stays on CPU 0 alone.
+run_pktgen2() {
+    mac=$(cat /sys/class/net/dum0/address 2>/dev/null || in_ns r cat /sys/class/net/dum0/address)
+    for t in 0 1; do
+        pg "kpktgend_$t" "rem_device_all"
+        pg "kpktgend_$t" "add_device dum0@$t"
+        for kv in "count $COUNT" "pkt_size 64" "delay 0" "xmit_mode netif_receive" \
+            "dst 10.8.0.2" "src_min 10.7.0.2" "src_max 10.7.0.2" "dst_mac $mac" \
+            "udp_dst_min 9" "udp_dst_max 9" "udp_src_min $((20000 + t))" "udp_src_max $((20000 + t))"; do
+            pg "dum0@$t" "$kv"
+        done
+    done
+    in_ns r sh -c "echo start > /proc/net/pktgen/pgctrl"
+    sum=0
+    for t in 0 1; do
+        p=$(in_ns r cat "/proc/net/pktgen/dum0@$t" | sed -n 's/.* \([0-9][0-9]*\)pps.*/\1/p' | head -n 1)
+        sum=$((sum + ${p:-0}))
+    done
+    pg kpktgend_1 "rem_device_all"
+    echo "$sum"
+}
+
+# measure_cpus NAME KEY: RUNS runs on two CPUs (run_pktgen2), one flow
+# each; prints them, the best and its ratio to the best of one CPU with one
+# flow (the `measure` just before: $one).
+measure_cpus() {
+    runs="" best=0 i=0
+    while [ "$i" -lt "$RUNS" ]; do
+        pps=$(run_pktgen2)
+        runs="$runs ${pps:-0}"
+        [ "${pps:-0}" -gt "$best" ] && best=$pps
+        i=$((i + 1))
+    done
+    echo "bench: $1, two CPUs, a flow each: best $best pps (runs:$runs), $(ratio "$one" "$best") times one CPU's $one"
+    echo "bench-data: cpus,$2,2,$best"
 }
 
 # rules_file N: a filter table whose FORWARD chain has N rules that the
@@ -188,6 +231,7 @@ measure() {
         best_of "$flows" "$COUNT"
         echo "bench: $1, $flows flows: best $best pps (runs:$runs)"
         echo "bench-data: flows,$2,$flows,$best"
+        [ "$flows" = 1 ] && one=$best && echo "bench-data: cpus,$2,1,$best"
     done
 }
 
@@ -286,6 +330,7 @@ if ! setup; then
 fi
 
 measure "no netfilter" none
+measure_cpus "no netfilter" none
 profile none 1
 
 modprobe iptable_filter && modprobe xt_comment && modprobe xt_state || exit 1
@@ -299,6 +344,7 @@ sysctl -q -w net.netfilter.nf_conntrack_max=$MAX
 # rule using conntrack turns them on in this namespace.
 in_ns r "$IPT" -A FORWARD -m state --state INVALID -j DROP || exit 1
 measure "kernel nf_conntrack (+ ip_tables, 1 rule)" kernel
+measure_cpus "kernel nf_conntrack (+ ip_tables, 1 rule)" kernel
 profile kernel_conntrack 1
 echo "bench: kernel nf_conntrack entries: $(in_ns r cat /proc/sys/net/netfilter/nf_conntrack_count)"
 in_ns r "$IPT" -F FORWARD
@@ -337,6 +383,7 @@ if ! rnf-modload /lib/rnf/rnf_conntrack.ko "/lib/modules/$KVER/kernel/net/ipv4/n
     exit 1
 fi
 measure "rnf_conntrack" rnf
+measure_cpus "rnf_conntrack" rnf
 profile rnf_conntrack 1
 echo "bench: rnf_conntrack entries: $(in_ns r cat /proc/sys/net/netfilter/nf_conntrack_count)"
 
