@@ -71,11 +71,6 @@ struct net *rnf_seq_net(struct seq_file *m)
 	return seq_file_single_net(m);
 }
 
-bool rnf_dev_is_loopback(const struct net_device *dev)
-{
-	return dev && (dev->flags & IFF_LOOPBACK);
-}
-
 void rnf_spin_lock_init(spinlock_t *lock)
 {
 	spin_lock_init(lock);

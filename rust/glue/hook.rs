@@ -118,12 +118,6 @@ impl HookState<'_> {
     pub fn as_raw(&self) -> &bindings::nf_hook_state {
         self.raw
     }
-
-    /// Whether the packet came in on a loopback device.
-    pub fn input_is_loopback(&self) -> bool {
-        // SAFETY: `state->in` is NULL or a live device during the hook.
-        unsafe { bindings::rnf_dev_is_loopback(self.raw.in_) }
-    }
 }
 
 /// A netfilter hook body. Runs in softirq (or with BHs disabled): must not

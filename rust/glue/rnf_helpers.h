@@ -40,8 +40,6 @@ u32 rnf_net_id(const struct net *net);
 struct proc_dir_entry *rnf_net_proc_dir(struct net *net);
 /* The namespace of a single_open seq_file created by proc_create_net_single. */
 struct net *rnf_seq_net(struct seq_file *m);
-/* Whether @dev is a loopback device (NULL is not). */
-bool rnf_dev_is_loopback(const struct net_device *dev);
 
 /* Spinlocks, taken with bottom halves disabled: hooks run in softirq. */
 void rnf_spin_lock_init(spinlock_t *lock);
