@@ -30,12 +30,7 @@
 KVER=$(uname -r)
 DATA=$(dirname "$0")/data/corpus
 KNF=/lib/modules/$KVER/kernel/net
-if [ -z "${CORPUS:-}" ]; then
-    for _arg in $(cat /proc/cmdline); do
-        case "$_arg" in CORPUS=*) CORPUS=${_arg#CORPUS=} ;; esac
-    done
-fi
-CORPUS=${CORPUS:-rnf}
+mode_var CORPUS rnf
 echo "corpus: CORPUS=$CORPUS"
 T0=$(cut -d. -f1 /proc/uptime)
 

@@ -39,12 +39,7 @@
 KVER=$(uname -r)
 KNF=/lib/modules/$KVER/kernel/net
 OPTS=/etc/rnf/modload.conf
-if [ -z "${CT:-}" ]; then
-    for _arg in $(cat /proc/cmdline); do
-        case "$_arg" in CT=*) CT=${_arg#CT=} ;; esac
-    done
-fi
-CT=${CT:-rnf}
+mode_var CT rnf
 echo "ctnames: CT=$CT"
 
 # Names the kernel registers under /proc/sys/net/netfilter/nf_conntrack_*

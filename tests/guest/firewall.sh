@@ -34,12 +34,7 @@
 KVER=$(uname -r)
 DATA=$(dirname "$0")/data/fw3
 KNF=/lib/modules/$KVER/kernel/net
-if [ -z "${FW:-}" ]; then
-    for _arg in $(cat /proc/cmdline); do
-        case "$_arg" in FW=*) FW=${_arg#FW=} ;; esac
-    done
-fi
-FW=${FW:-rnf}
+mode_var FW rnf
 echo "firewall: FW=$FW"
 
 KERNEL_MODS="nf_conntrack iptable_filter iptable_nat iptable_mangle iptable_raw ip6table_filter

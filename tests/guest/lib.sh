@@ -59,6 +59,19 @@ ip() {
     /usr/bin/ip "$@"
 }
 
+# mode_var NAME DEFAULT: sets variable NAME (which implementation or mode a
+# script tests) from the environment when set there, else from NAME=value
+# on the kernel command line (vm-test.sh -a NAME=value), else to DEFAULT.
+mode_var() {
+    eval "_mv=\${$1:-}"
+    if [ -z "$_mv" ]; then
+        for _arg in $(cat /proc/cmdline); do
+            case "$_arg" in "$1"=*) _mv=${_arg#"$1"=} ;; esac
+        done
+    fi
+    eval "$1=\${_mv:-\$2}"
+}
+
 pass() {
     RNF_PASSED=$((RNF_PASSED + 1))
     echo "PASS: guest: $1"

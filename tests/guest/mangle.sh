@@ -41,12 +41,7 @@
 
 KVER=$(uname -r)
 KNF=/lib/modules/$KVER/kernel/net
-if [ -z "${TABLES:-}" ]; then
-    for _arg in $(cat /proc/cmdline); do
-        case "$_arg" in TABLES=*) TABLES=${_arg#TABLES=} ;; esac
-    done
-fi
-TABLES=${TABLES:-rnf}
+mode_var TABLES rnf
 
 # expect_eq NAME GOT WANT
 expect_eq() {

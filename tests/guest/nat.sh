@@ -69,12 +69,7 @@
 
 KVER=$(uname -r)
 KNF=/lib/modules/$KVER/kernel/net
-if [ -z "${NAT:-}" ]; then
-    for _arg in $(cat /proc/cmdline); do
-        case "$_arg" in NAT=*) NAT=${_arg#NAT=} ;; esac
-    done
-fi
-NAT=${NAT:-rnf}
+mode_var NAT rnf
 
 LAN1_4=192.168.1.2
 LAN2_4=192.168.2.2

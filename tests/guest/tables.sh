@@ -38,12 +38,7 @@
 KVER=$(uname -r)
 DATA=$(dirname "$0")/data
 KNF=/lib/modules/$KVER/kernel/net
-if [ -z "${TABLES:-}" ]; then
-    for _arg in $(cat /proc/cmdline); do
-        case "$_arg" in TABLES=*) TABLES=${_arg#TABLES=} ;; esac
-    done
-fi
-TABLES=${TABLES:-rnf}
+mode_var TABLES rnf
 
 ipt() { iptables-legacy "$@"; }
 ip6t() { ip6tables-legacy "$@"; }

@@ -55,12 +55,7 @@
 
 KVER=$(uname -r)
 KNF=/lib/modules/$KVER/kernel/net
-if [ -z "${PERM:-}" ]; then
-    for _arg in $(cat /proc/cmdline); do
-        case "$_arg" in PERM=*) PERM=${_arg#PERM=} ;; esac
-    done
-fi
-PERM=${PERM:-rnf}
+mode_var PERM rnf
 echo "userns: PERM=$PERM"
 RES=/tmp/perm
 mkdir -p "$RES"

@@ -34,12 +34,7 @@
 
 KVER=$(uname -r)
 KNF=/lib/modules/$KVER/kernel/net
-if [ -z "${ZONES:-}" ]; then
-    for _arg in $(cat /proc/cmdline); do
-        case "$_arg" in ZONES=*) ZONES=${_arg#ZONES=} ;; esac
-    done
-fi
-ZONES=${ZONES:-rnf}
+mode_var ZONES rnf
 echo "zones: ZONES=$ZONES"
 
 # refused NAME WANT_ERR CMD...: CMD must fail and print WANT_ERR.
