@@ -3,8 +3,9 @@
  * rnf_tables' C glue: the shared static-inline helpers, the export of
  * the Rust-implemented table registration and walk (rnf_tables_api.h,
  * rust/glue/tables/api.rs), and what the xt matches and targets read and
- * write of a packet (rnf_helpers.h: marks, the packet type, the Ethernet
- * source, address types as xt_addrtype.c finds them). The socket options, hooks and per-namespace
+ * write of a packet (rnf_helpers.h: marks, the untracked mark, the path
+ * MTU, the packet type, the Ethernet source, address types as
+ * xt_addrtype.c finds them). The socket options, hooks and per-namespace
  * tables are registered from Rust (rust/glue/sockopt.rs, hook.rs,
  * pernet.rs); REJECT calls nf_send_reset* and nf_send_unreach* of
  * nf_reject_ipv4/6 directly (rust/glue/tables/).
@@ -12,8 +13,12 @@
 #include <linux/export.h>
 #include <linux/etherdevice.h>
 #include <linux/if_arp.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/netfilter_ipv6.h>
 #include <linux/netfilter/xt_addrtype.h>
+#include <net/dst.h>
+#include <net/flow.h>
 #include <net/ip6_fib.h>
 #include <net/ip6_route.h>
 #include <net/route.h>
@@ -76,6 +81,43 @@ void rnf_skb_set_ct_mark(struct sk_buff *skb, u32 mark)
 	/* No nf_conntrack_event_cache(IPCT_MARK): rnf has no event listeners. */
 	if (ct)
 		WRITE_ONCE(ct->mark, mark);
+}
+
+bool rnf_skb_untracked(const struct sk_buff *skb)
+{
+	return skb->_nfct == IP_CT_UNTRACKED;
+}
+
+bool rnf_skb_set_untracked(struct sk_buff *skb)
+{
+	if (skb->_nfct)
+		return false;
+	nf_ct_set(skb, NULL, IP_CT_UNTRACKED);
+	return true;
+}
+
+u32 rnf_skb_path_mtu(struct sk_buff *skb, struct net *net, u8 pf)
+{
+	struct dst_entry *dst = skb_dst(skb), *rt = NULL;
+	u32 in_mtu = ~0U;
+	struct flowi fl;
+
+	/* tcpmss_reverse_mtu */
+	if (pf == NFPROTO_IPV4) {
+		memset(&fl.u.ip4, 0, sizeof(fl.u.ip4));
+		fl.u.ip4.daddr = ip_hdr(skb)->saddr;
+	} else {
+		memset(&fl.u.ip6, 0, sizeof(fl.u.ip6));
+		fl.u.ip6.daddr = ipv6_hdr(skb)->saddr;
+	}
+	nf_route(net, &rt, &fl, false, pf);
+	if (rt) {
+		in_mtu = dst_mtu(rt);
+		dst_release(rt);
+	}
+	if (!dst)
+		return 0;
+	return min(dst_mtu(dst), in_mtu);
 }
 
 u8 rnf_skb_pkt_type(const struct sk_buff *skb)

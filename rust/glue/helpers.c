@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Bodies of the helpers declared in rnf_helpers.h. Not built on its own:
- * each module's glue C file includes it, so every module carries a private
- * copy (the symbols are not exported and do not clash).
+ * Bodies of the helpers declared in rnf_helpers.h, but for those rnf_tables
+ * alone calls (rnf_tables_glue.c defines them). Not built on its own: each
+ * module's glue C file includes it, so every module carries a private copy
+ * (the symbols are not exported and do not clash).
  */
 #include <linux/capability.h>
 #include <linux/cpumask.h>
@@ -19,15 +20,9 @@
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/skbuff.h>
-#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/spinlock.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
 #include <linux/netfilter.h>
-#include <net/dst.h>
-#include <net/flow.h>
 #include <net/net_namespace.h>
-#include <net/netfilter/nf_conntrack.h>
 #include <kunit/test.h>
 
 #include "rnf_helpers.h"
@@ -223,11 +218,6 @@ u32 rnf_skb_len(const struct sk_buff *skb)
 	return skb->len;
 }
 
-bool rnf_skb_untracked(const struct sk_buff *skb)
-{
-	return skb->_nfct == IP_CT_UNTRACKED;
-}
-
 void rnf_printk(int level, const char *buf, unsigned long len)
 {
 	int n = (int)min_t(unsigned long, len, 1024);
@@ -289,36 +279,4 @@ u32 rnf_skb_csum(const struct sk_buff *skb)
 void rnf_skb_set_csum(struct sk_buff *skb, u32 csum)
 {
 	skb->csum = (__force __wsum)csum;
-}
-
-bool rnf_skb_set_untracked(struct sk_buff *skb)
-{
-	if (skb->_nfct)
-		return false;
-	nf_ct_set(skb, NULL, IP_CT_UNTRACKED);
-	return true;
-}
-
-u32 rnf_skb_path_mtu(struct sk_buff *skb, struct net *net, u8 pf)
-{
-	struct dst_entry *dst = skb_dst(skb), *rt = NULL;
-	u32 in_mtu = ~0U;
-	struct flowi fl;
-
-	/* tcpmss_reverse_mtu */
-	if (pf == NFPROTO_IPV4) {
-		memset(&fl.u.ip4, 0, sizeof(fl.u.ip4));
-		fl.u.ip4.daddr = ip_hdr(skb)->saddr;
-	} else {
-		memset(&fl.u.ip6, 0, sizeof(fl.u.ip6));
-		fl.u.ip6.daddr = ipv6_hdr(skb)->saddr;
-	}
-	nf_route(net, &rt, &fl, false, pf);
-	if (rt) {
-		in_mtu = dst_mtu(rt);
-		dst_release(rt);
-	}
-	if (!dst)
-		return 0;
-	return min(dst_mtu(dst), in_mtu);
 }

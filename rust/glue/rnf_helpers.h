@@ -102,11 +102,6 @@ void rnf_hook_dev_names(const struct nf_hook_state *state, u8 *in, u8 *out);
 const u8 *rnf_skb_mac_header(const struct sk_buff *skb, u32 *len);
 /* skb->len: the packet's length in bytes from its network header on. */
 u32 rnf_skb_len(const struct sk_buff *skb);
-/*
- * Whether @skb is marked untracked (skb->_nfct == IP_CT_UNTRACKED, as
- * nf_ct_set(skb, NULL, IP_CT_UNTRACKED) leaves it: CT --notrack, NOTRACK).
- */
-bool rnf_skb_untracked(const struct sk_buff *skb);
 
 /* printk of @len bytes at KERN_<@level> (0 emerg .. 7 debug), one line. */
 void rnf_printk(int level, const char *buf, unsigned long len);
@@ -130,6 +125,25 @@ int rnf_skb_ct_mark(const struct sk_buff *skb, u32 *mark);
 int rnf_skb_ct_expires(const struct sk_buff *skb, u32 *secs);
 /* WRITE_ONCE(ct->mark, @mark) on @skb's connection; nothing without one. */
 void rnf_skb_set_ct_mark(struct sk_buff *skb, u32 mark);
+/*
+ * Whether @skb is marked untracked (skb->_nfct == IP_CT_UNTRACKED, as
+ * nf_ct_set(skb, NULL, IP_CT_UNTRACKED) leaves it: CT --notrack, NOTRACK).
+ */
+bool rnf_skb_untracked(const struct sk_buff *skb);
+/*
+ * NOTRACK / CT --notrack (xt_CT.c): when the skb carries no conntrack
+ * (skb->_nfct == 0), marks it untracked (nf_ct_set(skb, NULL,
+ * IP_CT_UNTRACKED)) and returns true; false, unchanged, otherwise.
+ */
+bool rnf_skb_set_untracked(struct sk_buff *skb);
+/*
+ * The path MTU TCPMSS --clamp-mss-to-pmtu clamps to: the smaller of
+ * dst_mtu(skb_dst(skb)) and the MTU of the route in @net back to the
+ * packet's source (tcpmss_reverse_mtu: nf_route(), ~0U without one), for
+ * family @pf (NFPROTO_IPV4/IPV6). 0 when the skb has no route (the kernel's
+ * target would dereference it; the target then drops the packet).
+ */
+u32 rnf_skb_path_mtu(struct sk_buff *skb, struct net *net, u8 pf);
 /* skb->pkt_type (PACKET_*). */
 u8 rnf_skb_pkt_type(const struct sk_buff *skb);
 /*
@@ -185,19 +199,5 @@ u8 *rnf_skb_edit(struct sk_buff *skb, unsigned int need, unsigned int grow, unsi
 u8 rnf_skb_ip_summed(const struct sk_buff *skb);
 u32 rnf_skb_csum(const struct sk_buff *skb);
 void rnf_skb_set_csum(struct sk_buff *skb, u32 csum);
-/*
- * NOTRACK / CT --notrack (xt_CT.c): when the skb carries no conntrack
- * (skb->_nfct == 0), marks it untracked (nf_ct_set(skb, NULL,
- * IP_CT_UNTRACKED)) and returns true; false, unchanged, otherwise.
- */
-bool rnf_skb_set_untracked(struct sk_buff *skb);
-/*
- * The path MTU TCPMSS --clamp-mss-to-pmtu clamps to: the smaller of
- * dst_mtu(skb_dst(skb)) and the MTU of the route in @net back to the
- * packet's source (tcpmss_reverse_mtu: nf_route(), ~0U without one), for
- * family @pf (NFPROTO_IPV4/IPV6). 0 when the skb has no route (the kernel's
- * target would dereference it; the target then drops the packet).
- */
-u32 rnf_skb_path_mtu(struct sk_buff *skb, struct net *net, u8 pf);
 
 #endif /* RNF_HELPERS_H */

@@ -176,19 +176,4 @@ impl<'a> Skb<'a> {
         Some(r)
     }
 
-    /// `NOTRACK` / `CT --notrack`: marks a packet that carries no conntrack
-    /// (`skb->_nfct == 0`) untracked (`IP_CT_UNTRACKED`); `true` when it did.
-    pub fn set_untracked(&self) -> bool {
-        // SAFETY: `self.raw` is the hook's skb, whose `_nfct` the hook may set.
-        unsafe { bindings::rnf_skb_set_untracked(self.raw) }
-    }
-
-    /// The MTU `TCPMSS --clamp-mss-to-pmtu` clamps to (`rnf_skb_path_mtu`):
-    /// the smaller of the packet's route's and the route back to its
-    /// source in `net`, for family `pf`; 0 when the packet has no route.
-    pub fn path_mtu(&self, net: super::hook::Net, pf: u8) -> u32 {
-        // SAFETY: `self.raw` is the hook's skb with its network header set;
-        // `net` is live for the hook call (its invariant).
-        unsafe { bindings::rnf_skb_path_mtu(self.raw, net.as_ptr(), pf) }
-    }
 }

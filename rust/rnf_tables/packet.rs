@@ -122,11 +122,11 @@ impl Env for HookEnv<'_> {
 
     fn path_mtu(&mut self) -> u32 {
         let pf = if self.ipv6 { bindings::NFPROTO_IPV6 } else { bindings::NFPROTO_IPV4 };
-        self.skb.path_mtu(self.state.net(), pf as u8)
+        tglue::path_mtu(self.skb, self.state.net(), pf as u8)
     }
 
     fn set_untracked(&mut self) {
-        if self.skb.set_untracked() {
+        if tglue::set_untracked(self.skb) {
             self.ct = Some(CtState::Untracked);
         }
     }

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Glue only rnf_tables uses: calls into other modules (nf_reject_ipv4,
 //! nf_reject_ipv6, rnf_conntrack), what the xt matches and targets read and
-//! write of a packet (marks, the connection's mark and tuples, the packet
-//! type, the Ethernet source, address types: C helpers in
-//! rust/rnf_tables_glue.c) and the entry points it exports to the
-//! modules that register tables (`api`). It is mounted by rnf_tables_main.rs
+//! write of a packet (marks, the connection's mark and tuples, the
+//! untracked mark, the path MTU, the packet type, the Ethernet source,
+//! address types: C helpers in rust/rnf_tables_glue.c) and the entry
+//! points it exports to the modules that register tables (`api`). It is mounted by rnf_tables_main.rs
 //! alone, not by `glue/mod.rs`, so that the other modules neither link these
 //! symbols nor gain their `depends=`.
 //!
@@ -119,6 +119,25 @@ pub fn set_ct_mark(skb: &Skb<'_>, mark: u32) {
     // while borrowed; `ct->mark` is written with WRITE_ONCE, as by
     // xt_connmark.c, so concurrent readers see the old or the new value.
     unsafe { bindings::rnf_skb_set_ct_mark(skb.as_ptr(), mark) }
+}
+
+/// `NOTRACK` / `CT --notrack`: marks a packet that carries no conntrack
+/// (`skb->_nfct == 0`) untracked (`IP_CT_UNTRACKED`, `rnf_skb_set_untracked`
+/// as xt_CT.c); `true` when it did.
+pub fn set_untracked(skb: &Skb<'_>) -> bool {
+    // SAFETY: `skb` is the hook's skb (valid while borrowed), whose `_nfct`
+    // the hook may set.
+    unsafe { bindings::rnf_skb_set_untracked(skb.as_ptr()) }
+}
+
+/// The MTU `TCPMSS --clamp-mss-to-pmtu` clamps to (`rnf_skb_path_mtu`, as
+/// xt_TCPMSS.c's `tcpmss_reverse_mtu`), in bytes: the smaller of the
+/// packet's route's and the route back to its source in `net`, for family
+/// `pf` (`NFPROTO_IPV4` / `NFPROTO_IPV6`); 0 when the packet has no route.
+pub fn path_mtu(skb: &Skb<'_>, net: crate::glue::hook::Net, pf: u8) -> u32 {
+    // SAFETY: `skb` is the hook's skb (valid while borrowed) with its
+    // network header set; `net` is live for the hook call (its invariant).
+    unsafe { bindings::rnf_skb_path_mtu(skb.as_ptr(), net.as_ptr(), pf) }
 }
 
 /// `skb->pkt_type` (`PACKET_*`).

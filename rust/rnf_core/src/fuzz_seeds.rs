@@ -16,7 +16,8 @@ use std::vec::Vec;
 
 use crate::packet::{L3Proto, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP};
 use crate::selftest::golden;
-use crate::xt::build::{Builder, IpSpec, TargetSpec};
+use crate::xt::build::{IpSpec, TargetSpec};
+use crate::xt::tests::one_chain_table;
 use crate::xt::*;
 
 fn dir(target: &str) -> PathBuf {
@@ -311,34 +312,6 @@ fn write_fuzz_seeds_nat() {
     write("nat_select", "snat6_range_random", &select(0x13, 0x17, L3Proto::Ipv6, &lo, &hi, [1, 65535, 0], &[0, 0, 0, 2, 1, 2, 3, 4]));
 }
 
-/// A table of `def` with `rule` (name, revision, data, matches) first in
-/// the chain of `hook`, every chain's policy ACCEPT: the `SET_REPLACE`
-/// buffer.
-fn table(def: &TableDef, hook: u32, rule: Option<(&IpSpec, &[(&[u8], u8, &[u8])], TargetSpec<'_>)>) -> Vec<u8> {
-    let mut out = vec![0u8; 8192];
-    let mut b = Builder::new(def.family, &mut out);
-    let mut entry = [0u32; 5];
-    let mut underflow = [0u32; 5];
-    for h in 0..NF_INET_NUMHOOKS as u32 {
-        if def.valid_hooks & (1 << h) == 0 {
-            continue;
-        }
-        entry[h as usize] = b.offset();
-        if let (true, Some((ip, m, t))) = (h == hook, rule) {
-            b.entry(ip, m, t);
-        }
-        underflow[h as usize] = b.entry(&IpSpec::ANY, &[], TargetSpec::Standard(-NF_ACCEPT - 1));
-    }
-    b.entry(&IpSpec::ANY, &[], TargetSpec::Error(b"ERROR"));
-    assert!(b.ok);
-    let mut h = b.filter_header(def, [0; 3], [0; 3]);
-    h.hook_entry = entry;
-    h.underflow = underflow;
-    let mut buf = h.to_bytes().to_vec();
-    buf.extend_from_slice(b.bytes());
-    buf
-}
-
 /// `xt_replace` for the nat, mangle and raw tables: the selector byte
 /// (family, table in bits 2-3), then the buffer, each accepted by
 /// translate.
@@ -393,31 +366,31 @@ fn write_fuzz_seeds_xt_tables() {
     let udp6 = IpSpec { proto: u16::from(IPPROTO_UDP), flags: 0x01, ..IpSpec::ANY };
     let (post, pre, out) = (NF_INET_POST_ROUTING, NF_INET_PRE_ROUTING, NF_INET_LOCAL_OUT);
     let snat = compat(0x07, [192, 0, 2, 1], [192, 0, 2, 1], (1024, 2048));
-    put("nat_snat", &NAT_IPV4, table(&NAT_IPV4, post, Some((&tcp, &[], TargetSpec::Other(b"SNAT", 0, &snat)))));
+    put("nat_snat", &NAT_IPV4, one_chain_table(&NAT_IPV4, post, &[(tcp, &[], TargetSpec::Other(b"SNAT", 0, &snat))]));
     let dnat = range(2, 0x23, &[10, 0, 0, 5], &[10, 0, 0, 5], (8000, 8100), 80);
-    put("nat_dnat_offset", &NAT_IPV4, table(&NAT_IPV4, pre, Some((&tcp, &[], TargetSpec::Other(b"DNAT", 2, &dnat)))));
+    put("nat_dnat_offset", &NAT_IPV4, one_chain_table(&NAT_IPV4, pre, &[(tcp, &[], TargetSpec::Other(b"DNAT", 2, &dnat))]));
     let masq = compat(0x02, [0; 4], [0; 4], (40000, 50000));
-    put("nat_masquerade", &NAT_IPV4, table(&NAT_IPV4, post, Some((&any, &[], TargetSpec::Other(b"MASQUERADE", 0, &masq)))));
+    put("nat_masquerade", &NAT_IPV4, one_chain_table(&NAT_IPV4, post, &[(any, &[], TargetSpec::Other(b"MASQUERADE", 0, &masq))]));
     let redir = compat(0x02, [0; 4], [0; 4], (3128, 3128));
-    put("nat_redirect", &NAT_IPV4, table(&NAT_IPV4, out, Some((&tcp, &[], TargetSpec::Other(b"REDIRECT", 0, &redir)))));
+    put("nat_redirect", &NAT_IPV4, one_chain_table(&NAT_IPV4, out, &[(tcp, &[], TargetSpec::Other(b"REDIRECT", 0, &redir))]));
     let netmap = compat(0x01, [10, 9, 0, 0], [10, 9, 0, 255], (0, 0));
-    put("nat_netmap", &NAT_IPV4, table(&NAT_IPV4, pre, Some((&any, &[], TargetSpec::Other(b"NETMAP", 0, &netmap)))));
+    put("nat_netmap", &NAT_IPV4, one_chain_table(&NAT_IPV4, pre, &[(any, &[], TargetSpec::Other(b"NETMAP", 0, &netmap))]));
     let snat6 = range(1, 0x01, &v16(&[0x20, 1, 0xd, 0xb8, 0, 2]), &v16(&[0x20, 1, 0xd, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9]), (0, 0), 0);
-    put("nat6_snat", &NAT_IPV6, table(&NAT_IPV6, post, Some((&udp6, &[], TargetSpec::Other(b"SNAT", 1, &snat6)))));
+    put("nat6_snat", &NAT_IPV6, one_chain_table(&NAT_IPV6, post, &[(udp6, &[], TargetSpec::Other(b"SNAT", 1, &snat6))]));
     let dnat6 = range(2, 0x03, &S6, &S6, (8080, 8080), 0);
-    put("nat6_dnat", &NAT_IPV6, table(&NAT_IPV6, pre, Some((&tcp6, &[], TargetSpec::Other(b"DNAT", 2, &dnat6)))));
+    put("nat6_dnat", &NAT_IPV6, one_chain_table(&NAT_IPV6, pre, &[(tcp6, &[], TargetSpec::Other(b"DNAT", 2, &dnat6))]));
     let masq6 = range(1, 0, &[], &[], (0, 0), 0);
-    put("nat6_masquerade", &NAT_IPV6, table(&NAT_IPV6, post, Some((&any, &[], TargetSpec::Other(b"MASQUERADE", 0, &masq6)))));
+    put("nat6_masquerade", &NAT_IPV6, one_chain_table(&NAT_IPV6, post, &[(any, &[], TargetSpec::Other(b"MASQUERADE", 0, &masq6))]));
     // mangle: MARK --set-xmark 0x1/0xffffffff (xt_mark_tginfo2) on TCP in
     // PREROUTING; raw: drop TCP to port 23 (xt_tcp) in PREROUTING.
     let mut mark = 1u32.to_ne_bytes().to_vec();
     mark.extend_from_slice(&u32::MAX.to_ne_bytes());
-    put("mangle_mark", &MANGLE_IPV4, table(&MANGLE_IPV4, pre, Some((&tcp, &[], TargetSpec::Other(b"MARK", 2, &mark)))));
-    put("mangle6_mark", &MANGLE_IPV6, table(&MANGLE_IPV6, out, Some((&tcp6, &[], TargetSpec::Other(b"MARK", 2, &mark)))));
+    put("mangle_mark", &MANGLE_IPV4, one_chain_table(&MANGLE_IPV4, pre, &[(tcp, &[], TargetSpec::Other(b"MARK", 2, &mark))]));
+    put("mangle6_mark", &MANGLE_IPV6, one_chain_table(&MANGLE_IPV6, out, &[(tcp6, &[], TargetSpec::Other(b"MARK", 2, &mark))]));
     let mut tcp23 = vec![0u8; 12];
     tcp23[2..4].copy_from_slice(&0xffffu16.to_ne_bytes());
     tcp23[4..6].copy_from_slice(&23u16.to_ne_bytes());
     tcp23[6..8].copy_from_slice(&23u16.to_ne_bytes());
-    put("raw_tcp_drop", &RAW_IPV4, table(&RAW_IPV4, pre, Some((&tcp, &[(b"tcp", 0, &tcp23)], TargetSpec::Standard(-NF_DROP - 1)))));
-    put("raw6_tcp_drop", &RAW_IPV6, table(&RAW_IPV6, out, Some((&tcp6, &[(b"tcp", 0, &tcp23)], TargetSpec::Standard(-NF_DROP - 1)))));
+    put("raw_tcp_drop", &RAW_IPV4, one_chain_table(&RAW_IPV4, pre, &[(tcp, &[(b"tcp", 0, &tcp23)], TargetSpec::Standard(-NF_DROP - 1))]));
+    put("raw6_tcp_drop", &RAW_IPV6, one_chain_table(&RAW_IPV6, out, &[(tcp6, &[(b"tcp", 0, &tcp23)], TargetSpec::Standard(-NF_DROP - 1))]));
 }

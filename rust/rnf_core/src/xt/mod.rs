@@ -188,7 +188,7 @@ impl Error {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod tests_match;
 #[cfg(test)]

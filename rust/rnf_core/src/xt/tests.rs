@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Host tests of the table engine.
+//! Host tests of the table engine, and the table builders the other test
+//! files (and `fuzz_seeds`) share.
 
 use super::*;
 use std::vec;
@@ -40,6 +41,38 @@ pub(super) fn classifier_of(t: &Table<Vec<u8>, Vec<Rule>, Vec<Match>>) -> Classi
 /// [`Builder::filter_header`], then the entries.
 pub(super) fn replace_buf(b: &Builder<'_>, def: &TableDef, entry: [u32; 3], underflow: [u32; 3]) -> Vec<u8> {
     let mut buf = b.filter_header(def, entry, underflow).to_bytes().to_vec();
+    buf.extend_from_slice(b.bytes());
+    buf
+}
+
+/// The `SET_REPLACE` buffer of a table of `def` whose chain at `hook` (an
+/// `NF_INET_*` hook) holds `rules` (ip part, matches as name, revision and
+/// data, target) before its policy: every valid hook's chain in hook order,
+/// each ending in a policy ACCEPT, the other chains empty, then the ERROR
+/// entry; the header of [`Builder::filter_header`] with `hook_entry` and
+/// `underflow` set for all five hooks.
+pub(crate) fn one_chain_table(def: &TableDef, hook: u32, rules: &[(IpSpec, &[(&[u8], u8, &[u8])], TargetSpec<'_>)]) -> Vec<u8> {
+    let mut out = vec![0u8; 8192];
+    let mut b = Builder::new(def.family, &mut out);
+    let (mut entry, mut underflow) = ([0u32; NF_INET_NUMHOOKS], [0u32; NF_INET_NUMHOOKS]);
+    for h in 0..NF_INET_NUMHOOKS as u32 {
+        if def.valid_hooks & (1 << h) == 0 {
+            continue;
+        }
+        entry[h as usize] = b.offset();
+        if h == hook {
+            for (ip, m, t) in rules {
+                b.entry(ip, m, *t);
+            }
+        }
+        underflow[h as usize] = b.entry(&IpSpec::ANY, &[], TargetSpec::Standard(-NF_ACCEPT - 1));
+    }
+    b.entry(&IpSpec::ANY, &[], TargetSpec::Error(b"ERROR"));
+    assert!(b.ok);
+    let mut h = b.filter_header(def, [0; 3], [0; 3]);
+    h.hook_entry = entry;
+    h.underflow = underflow;
+    let mut buf = h.to_bytes().to_vec();
     buf.extend_from_slice(b.bytes());
     buf
 }

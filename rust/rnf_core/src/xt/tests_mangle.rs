@@ -11,14 +11,13 @@ use std::string::String;
 use std::vec;
 use std::vec::Vec;
 
-use super::build::{Builder, IpSpec, TargetSpec};
+use super::build::{IpSpec, TargetSpec};
 use super::mangle::{dsfield, set_dsfield, tcpmss_insert, tcpmss_mangle, Mss, MssError, TCPMSS_CLAMP_PMTU};
-use super::tests::load;
+use super::tests::{load, one_chain_table};
 use super::tests_match::{tcp_m, tcph, v4, v6};
 use super::*;
 use crate::nat::checksum::{checksum, get16, sum, wadd, Summed};
 
-const ACCEPT: i32 = -NF_ACCEPT - 1;
 const ALL_HOOKS: u32 = 0x1f;
 const MANGLE4: TableDef = TableDef { name: "mangle", family: Family::Ipv4, valid_hooks: ALL_HOOKS };
 const MANGLE6: TableDef = TableDef { name: "mangle", family: Family::Ipv6, valid_hooks: ALL_HOOKS };
@@ -319,30 +318,9 @@ fn syn_m() -> (&'static [u8], u8, Vec<u8>) {
 /// A table of `def` whose chain `chain` (a hook) holds `rules` (ip part,
 /// matches, target) before its ACCEPT policy; the other chains are empty.
 fn table(def: &TableDef, chain: u32, rules: &[(IpSpec, Vec<(&'static [u8], u8, Vec<u8>)>, TargetSpec<'static>)]) -> Vec<u8> {
-    let mut out = vec![0u8; 8192];
-    let mut b = Builder::new(def.family, &mut out);
-    let (mut entry, mut underflow) = ([0u32; 5], [0u32; 5]);
-    for hook in 0..NF_INET_NUMHOOKS as u32 {
-        if def.valid_hooks & (1 << hook) == 0 {
-            continue;
-        }
-        entry[hook as usize] = b.offset();
-        if hook == chain {
-            for (ip, m, t) in rules {
-                let ms: Vec<(&[u8], u8, &[u8])> = m.iter().map(|(n, v, d)| (*n, *v, &d[..])).collect();
-                b.entry(ip, &ms, *t);
-            }
-        }
-        underflow[hook as usize] = b.entry(&IpSpec::ANY, &[], TargetSpec::Standard(ACCEPT));
-    }
-    b.entry(&IpSpec::ANY, &[], TargetSpec::Error(b"ERROR"));
-    assert!(b.ok);
-    let mut h = b.filter_header(def, [0; 3], [0; 3]);
-    h.hook_entry = entry;
-    h.underflow = underflow;
-    let mut buf = h.to_bytes().to_vec();
-    buf.extend_from_slice(b.bytes());
-    buf
+    let ms: Vec<Vec<(&[u8], u8, &[u8])>> = rules.iter().map(|(_, m, _)| m.iter().map(|(n, v, d)| (*n, *v, &d[..])).collect()).collect();
+    let rules: Vec<_> = rules.iter().zip(&ms).map(|((ip, _, t), m)| (*ip, &m[..], *t)).collect();
+    one_chain_table(def, chain, &rules)
 }
 
 fn errno_of(def: &TableDef, chain: u32, rules: &[(IpSpec, Vec<(&'static [u8], u8, Vec<u8>)>, TargetSpec<'static>)]) -> i32 {

@@ -6,7 +6,7 @@ use std::vec;
 use std::vec::Vec;
 
 use super::build::{Builder, IpSpec, TargetSpec};
-use super::tests::load;
+use super::tests::{load, one_chain_table};
 use super::tests_match::TEnv;
 use super::*;
 use crate::nat::range::{MAP_IPS, PROTO_OFFSET, PROTO_RANDOM, PROTO_SPECIFIED};
@@ -14,27 +14,7 @@ use crate::nat::range::{MAP_IPS, PROTO_OFFSET, PROTO_RANDOM, PROTO_SPECIFIED};
 /// The nat table with `rule` (name, revision, data) first in `chain` (a
 /// `NF_INET_*` hook), every chain with policy ACCEPT.
 fn nat_table(def: &TableDef, chain: u32, rule: (&[u8], u8, &[u8])) -> Vec<u8> {
-    let mut out = vec![0u8; 8192];
-    let mut b = Builder::new(def.family, &mut out);
-    let accept = TargetSpec::Standard(-NF_ACCEPT - 1);
-    let mut entry = [0u32; 5];
-    let mut underflow = [0u32; 5];
-    for hook in [NF_INET_PRE_ROUTING, NF_INET_LOCAL_IN, NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING] {
-        let h = hook as usize;
-        entry[h] = b.offset();
-        if hook == chain {
-            b.entry(&IpSpec::ANY, &[], TargetSpec::Other(rule.0, rule.1, rule.2));
-        }
-        underflow[h] = b.entry(&IpSpec::ANY, &[], accept);
-    }
-    b.entry(&IpSpec::ANY, &[], TargetSpec::Error(b"ERROR"));
-    assert!(b.ok);
-    let mut h = b.filter_header(def, [0; 3], [0; 3]);
-    h.hook_entry = entry;
-    h.underflow = underflow;
-    let mut buf = h.to_bytes().to_vec();
-    buf.extend_from_slice(b.bytes());
-    buf
+    one_chain_table(def, chain, &[(IpSpec::ANY, &[], TargetSpec::Other(rule.0, rule.1, rule.2))])
 }
 
 fn compat(rangesize: u32, flags: u32, min: [u8; 4], max: [u8; 4], ports: (u16, u16)) -> Vec<u8> {
