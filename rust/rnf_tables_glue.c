@@ -5,10 +5,11 @@
  * rust/glue/tables/api.rs), and what the xt matches and targets read and
  * write of a packet (rnf_helpers.h: marks, the untracked mark, the path
  * MTU, the packet type, the Ethernet source, address types as
- * xt_addrtype.c finds them). The socket options, hooks and per-namespace
- * tables are registered from Rust (rust/glue/sockopt.rs, hook.rs,
- * pernet.rs); REJECT calls nf_send_reset* and nf_send_unreach* of
- * nf_reject_ipv4/6 directly (rust/glue/tables/).
+ * xt_addrtype.c finds them, the edits of TCPMSS, DSCP and TOS). The
+ * socket options, hooks and per-namespace tables are registered from Rust
+ * (rust/glue/sockopt.rs, hook.rs, pernet.rs); REJECT calls
+ * nf_send_reset* and nf_send_unreach* of nf_reject_ipv4/6 directly
+ * (rust/glue/tables/).
  */
 #include <linux/export.h>
 #include <linux/etherdevice.h>
@@ -186,6 +187,55 @@ u16 rnf_addr_type(struct net *net, const struct net_device *dev, const u8 *addr,
 	}
 #endif
 	return 0;
+}
+
+/* --- packet editing, for TCPMSS, DSCP and TOS (rnf_helpers.h) --- */
+
+int rnf_skb_copy_network(const struct sk_buff *skb, u8 *buf, u32 *len)
+{
+	int off = skb_network_offset(skb);
+
+	if (off < 0 || skb->len <= (unsigned int)off)
+		return -EINVAL;
+	if (*len > skb->len - off)
+		*len = skb->len - off;
+	return skb_copy_bits(skb, off, buf, *len);
+}
+
+u8 *rnf_skb_edit(struct sk_buff *skb, unsigned int need, unsigned int grow, unsigned int *linear, unsigned int *len)
+{
+	int off = skb_network_offset(skb);
+
+	if (off < 0 || (unsigned int)off > skb->len)
+		return NULL;
+	if (grow) {
+		if (skb_is_nonlinear(skb))
+			return NULL;
+		if (skb_tailroom(skb) < grow &&
+		    pskb_expand_head(skb, 0, grow - skb_tailroom(skb), GFP_ATOMIC))
+			return NULL;
+		skb_put(skb, grow);
+	}
+	if (need > skb->len - off || skb_ensure_writable(skb, off + need))
+		return NULL;
+	*linear = skb_headlen(skb) - off;
+	*len = skb->len - off;
+	return skb_network_header(skb);
+}
+
+u8 rnf_skb_ip_summed(const struct sk_buff *skb)
+{
+	return skb->ip_summed;
+}
+
+u32 rnf_skb_csum(const struct sk_buff *skb)
+{
+	return (__force u32)skb->csum;
+}
+
+void rnf_skb_set_csum(struct sk_buff *skb, u32 csum)
+{
+	skb->csum = (__force __wsum)csum;
 }
 
 /* --- the hashlimit match's /proc files (rnf_helpers.h) --- */

@@ -176,7 +176,8 @@ unsigned long rnf_totalram_pages(void);
 unsigned long rnf_page_size(void);
 
 /*
- * Packet editing, for the targets that change a packet (TCPMSS, DSCP, TOS).
+ * Packet editing, for the targets that change a packet (TCPMSS, DSCP, TOS),
+ * defined in rnf_tables_glue.c (rnf_tables alone calls them).
  *
  * rnf_skb_copy_network() copies the first *@len bytes from the network header
  * into @buf (skb_copy_bits), clamping *@len to what the skb holds; 0, or

@@ -3,14 +3,17 @@
 //! nf_reject_ipv6, rnf_conntrack), what the xt matches and targets read and
 //! write of a packet (marks, the connection's mark and tuples, the
 //! untracked mark, the path MTU, the packet type, the Ethernet source,
-//! address types: C helpers in rust/rnf_tables_glue.c) and the entry
-//! points it exports to the modules that register tables (`api`). It is mounted by rnf_tables_main.rs
-//! alone, not by `glue/mod.rs`, so that the other modules neither link these
+//! address types, the edits of TCPMSS, DSCP and TOS: C helpers in
+//! rust/rnf_tables_glue.c) and the entry points it exports to the modules
+//! that register tables (`api`). It is mounted by rnf_tables_main.rs alone,
+//! not by `glue/mod.rs`, so that the other modules neither link these
 //! symbols nor gain their `depends=`.
 //!
 //! C headers: [include/net/netfilter/ipv4/nf_reject.h](srctree/include/net/netfilter/ipv4/nf_reject.h),
 //! [include/net/netfilter/ipv6/nf_reject.h](srctree/include/net/netfilter/ipv6/nf_reject.h),
 //! rust/glue/rnf_conntrack_api.h
+
+use core::ffi::c_uint;
 
 use crate::glue::bindings;
 use crate::glue::hook::HookState;
@@ -138,6 +141,73 @@ pub fn path_mtu(skb: &Skb<'_>, net: crate::glue::hook::Net, pf: u8) -> u32 {
     // SAFETY: `skb` is the hook's skb (valid while borrowed) with its
     // network header set; `net` is live for the hook call (its invariant).
     unsafe { bindings::rnf_skb_path_mtu(skb.as_ptr(), net.as_ptr(), pf) }
+}
+
+/// The checksum state of an skb: `skb->ip_summed` (`CHECKSUM_NONE` 0,
+/// `UNNECESSARY` 1, `COMPLETE` 2, `PARTIAL` 3) and `skb->csum`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Csum {
+    /// `skb->ip_summed`.
+    pub ip_summed: u8,
+    /// `skb->csum` (meaningful for `CHECKSUM_COMPLETE`).
+    pub csum: u32,
+}
+
+/// Copies the packet's first bytes from its network header (at most
+/// `buf.len()`, fewer if the packet is shorter) into `buf` and returns how
+/// many (`rnf_skb_copy_network`, `skb_copy_bits`): unlike
+/// [`Skb::network_bytes`], never a view into the skb, so it stays right
+/// while the packet is edited. `None` when the packet has no bytes there.
+pub fn network_copy(skb: &Skb<'_>, buf: &mut [u8]) -> Option<usize> {
+    let mut len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+    // SAFETY: `skb` is valid while borrowed (invariant of `Skb`); `buf` has
+    // `len` writable bytes; `len` is a valid out-pointer.
+    let rc = unsafe { bindings::rnf_skb_copy_network(skb.as_ptr(), buf.as_mut_ptr(), &mut len) };
+    (rc == 0).then_some(len as usize)
+}
+
+/// Edits the packet (`rnf_skb_edit`, as xt_TCPMSS.c, xt_DSCP.c): grows it
+/// by `grow` bytes at its tail first when `grow` is not zero (only a linear
+/// packet; `pskb_expand_head` when the tailroom is short, then `skb_put`),
+/// makes its first `need` bytes from the network header linear, writable
+/// and its own (`skb_ensure_writable`), then runs `f` over its writable
+/// bytes from the network header on (at least `need`), its length in bytes
+/// from there (`skb->len`) and its checksum state, whose `csum` is stored
+/// back when `f` changed it. `None` when the packet cannot be grown or made
+/// writable. Softirq context (`GFP_ATOMIC`).
+///
+/// The packet's data may move or be rewritten: a slice obtained before
+/// from [`Skb::network_bytes`] or [`Skb::mac_header`] must not be used
+/// after (the borrow checker does not see this: those slices borrow the skb
+/// shared, as this does). Callers that may edit read the packet with
+/// [`network_copy`] instead, and take [`Skb::mac_header`] afresh when they
+/// need it. The link-layer header's bytes are not changed by an edit (the
+/// headroom is kept, only moved with the data).
+pub fn edit<R>(skb: &Skb<'_>, need: usize, grow: usize, f: impl FnOnce(&mut [u8], usize, &mut Csum) -> R) -> Option<R> {
+    let need = c_uint::try_from(need).ok()?;
+    let grow = c_uint::try_from(grow).ok()?;
+    let raw = skb.as_ptr();
+    let (mut linear, mut len) = (0u32, 0u32);
+    // SAFETY: `skb` is the hook's skb (valid while borrowed), which the
+    // hook may modify; the out-pointers are valid.
+    let p = unsafe { bindings::rnf_skb_edit(raw, need, grow, &mut linear, &mut len) };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `skb` is valid while borrowed.
+    let before = unsafe { Csum { ip_summed: bindings::rnf_skb_ip_summed(raw), csum: bindings::rnf_skb_csum(raw) } };
+    let mut cs = before;
+    // SAFETY: rnf_skb_edit made `linear` bytes at `p` (the network header)
+    // linear, writable and the skb's own; nothing else touches them during
+    // this hook call, no other Rust slice into them is in use (see above),
+    // and this one does not outlive `f`.
+    let buf = unsafe { core::slice::from_raw_parts_mut(p, linear as usize) };
+    let r = f(buf, len as usize, &mut cs);
+    if cs.csum != before.csum {
+        // SAFETY: `skb` is the hook's skb, which the hook may modify.
+        unsafe { bindings::rnf_skb_set_csum(raw, cs.csum) }
+    }
+    Some(r)
 }
 
 /// `skb->pkt_type` (`PACKET_*`).
