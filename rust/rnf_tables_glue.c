@@ -5,7 +5,8 @@
  * rust/glue/tables/api.rs), and what the xt matches and targets read and
  * write of a packet (rnf_helpers.h: marks, the untracked mark, the path
  * MTU, the packet type, the Ethernet source, address types as
- * xt_addrtype.c finds them, the edits of TCPMSS, DSCP and TOS). The
+ * xt_addrtype.c finds them, the link-layer header and log lines of LOG,
+ * the edits of TCPMSS, DSCP and TOS). The
  * socket options, hooks and per-namespace tables are registered from Rust
  * (rust/glue/sockopt.rs, hook.rs, pernet.rs); REJECT calls
  * nf_send_reset* and nf_send_unreach* of nf_reject_ipv4/6 directly
@@ -24,6 +25,7 @@
 #include <net/ip6_route.h>
 #include <net/route.h>
 #include <net/netfilter/nf_conntrack.h>
+#include <linux/printk.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/mm.h>
@@ -136,6 +138,21 @@ bool rnf_skb_eth_source(const struct sk_buff *skb, u8 *out)
 	return true;
 }
 
+const u8 *rnf_skb_mac_header(const struct sk_buff *skb, u32 *len)
+{
+	int room;
+
+	*len = 0;
+	if (!skb->dev || !skb->dev->hard_header_len || !skb_mac_header_was_set(skb) ||
+	    skb->mac_header == skb->network_header)
+		return NULL;
+	room = (int)skb->network_header - (int)skb->mac_header;
+	if (room <= 0)
+		return NULL;
+	*len = min_t(u32, skb->dev->hard_header_len, room);
+	return skb_mac_header(skb);
+}
+
 #if IS_ENABLED(CONFIG_IPV6)
 /* match_lookup_rt6() of xt_addrtype.c, as if every type were asked for. */
 static u16 rnf_addr_type6(struct net *net, const struct net_device *dev, const struct in6_addr *addr)
@@ -187,6 +204,24 @@ u16 rnf_addr_type(struct net *net, const struct net_device *dev, const u8 *addr,
 	}
 #endif
 	return 0;
+}
+
+/* --- kernel log lines: LOG, rnf_tables' warnings (rnf_helpers.h) --- */
+
+void rnf_printk(int level, const char *buf, unsigned long len)
+{
+	int n = (int)min_t(unsigned long, len, 1024);
+
+	switch (level) {
+	case 0: printk(KERN_EMERG "%.*s\n", n, buf); break;
+	case 1: printk(KERN_ALERT "%.*s\n", n, buf); break;
+	case 2: printk(KERN_CRIT "%.*s\n", n, buf); break;
+	case 3: printk(KERN_ERR "%.*s\n", n, buf); break;
+	case 4: printk(KERN_WARNING "%.*s\n", n, buf); break;
+	case 5: printk(KERN_NOTICE "%.*s\n", n, buf); break;
+	case 6: printk(KERN_INFO "%.*s\n", n, buf); break;
+	default: printk(KERN_DEBUG "%.*s\n", n, buf); break;
+	}
 }
 
 /* --- packet editing, for TCPMSS, DSCP and TOS (rnf_helpers.h) --- */

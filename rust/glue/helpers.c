@@ -10,7 +10,6 @@
 #include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/percpu.h>
-#include <linux/printk.h>
 #include <linux/rcupdate.h>
 #include <linux/bottom_half.h>
 #include <linux/uaccess.h>
@@ -198,38 +197,7 @@ void rnf_hook_dev_names(const struct nf_hook_state *state, u8 *in, u8 *out)
 	rnf_dev_name(state->out, out);
 }
 
-const u8 *rnf_skb_mac_header(const struct sk_buff *skb, u32 *len)
-{
-	int room;
-
-	*len = 0;
-	if (!skb->dev || !skb->dev->hard_header_len || !skb_mac_header_was_set(skb) ||
-	    skb->mac_header == skb->network_header)
-		return NULL;
-	room = (int)skb->network_header - (int)skb->mac_header;
-	if (room <= 0)
-		return NULL;
-	*len = min_t(u32, skb->dev->hard_header_len, room);
-	return skb_mac_header(skb);
-}
-
 u32 rnf_skb_len(const struct sk_buff *skb)
 {
 	return skb->len;
-}
-
-void rnf_printk(int level, const char *buf, unsigned long len)
-{
-	int n = (int)min_t(unsigned long, len, 1024);
-
-	switch (level) {
-	case 0: printk(KERN_EMERG "%.*s\n", n, buf); break;
-	case 1: printk(KERN_ALERT "%.*s\n", n, buf); break;
-	case 2: printk(KERN_CRIT "%.*s\n", n, buf); break;
-	case 3: printk(KERN_ERR "%.*s\n", n, buf); break;
-	case 4: printk(KERN_WARNING "%.*s\n", n, buf); break;
-	case 5: printk(KERN_NOTICE "%.*s\n", n, buf); break;
-	case 6: printk(KERN_INFO "%.*s\n", n, buf); break;
-	default: printk(KERN_DEBUG "%.*s\n", n, buf); break;
-	}
 }

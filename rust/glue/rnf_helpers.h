@@ -94,17 +94,8 @@ void rnf_dev_name(const struct net_device *dev, u8 *out);
  * reads as indev and outdev, nulldevname for a missing device).
  */
 void rnf_hook_dev_names(const struct nf_hook_state *state, u8 *in, u8 *out);
-/*
- * The link-layer header as nf_log prints it (MAC=): skb_mac_header() for
- * skb->dev->hard_header_len bytes, clamped to the bytes before the network
- * header; NULL with *len = 0 if there is none.
- */
-const u8 *rnf_skb_mac_header(const struct sk_buff *skb, u32 *len);
 /* skb->len: the packet's length in bytes from its network header on. */
 u32 rnf_skb_len(const struct sk_buff *skb);
-
-/* printk of @len bytes at KERN_<@level> (0 emerg .. 7 debug), one line. */
-void rnf_printk(int level, const char *buf, unsigned long len);
 
 /*
  * What the xt matches and targets read and write of a packet, defined in
@@ -153,6 +144,12 @@ u8 rnf_skb_pkt_type(const struct sk_buff *skb);
  */
 bool rnf_skb_eth_source(const struct sk_buff *skb, u8 *out);
 /*
+ * The link-layer header as nf_log prints it (MAC=): skb_mac_header() for
+ * skb->dev->hard_header_len bytes, clamped to the bytes before the network
+ * header; NULL with *len = 0 if there is none.
+ */
+const u8 *rnf_skb_mac_header(const struct sk_buff *skb, u32 *len);
+/*
  * xt_addrtype.c's view of @addr (network order; 4 bytes for NFPROTO_IPV4,
  * 16 for NFPROTO_IPV6 in @pf) in @net, restricted to @dev (may be NULL):
  * IPv4 1 << inet_dev_addr_type(); IPv6 match_lookup_rt6()'s bits
@@ -160,6 +157,11 @@ bool rnf_skb_eth_source(const struct sk_buff *skb, u8 *out);
  * another @pf.
  */
 u16 rnf_addr_type(struct net *net, const struct net_device *dev, const u8 *addr, u8 pf);
+/*
+ * printk of @len bytes (at most 1024) at KERN_<@level> (0 emerg .. 7
+ * debug), one line: the LOG target's lines and rnf_tables' warnings.
+ */
+void rnf_printk(int level, const char *buf, unsigned long len);
 
 /*
  * The hashlimit match's /proc files (rnf_tables_glue.c, process context):

@@ -63,22 +63,6 @@ impl<'a> Skb<'a> {
         unsafe { bindings::rnf_skb_len(self.raw) }
     }
 
-    /// The link-layer header (`MAC=` of the LOG target): the input
-    /// device's `hard_header_len` bytes at the MAC header, empty if there
-    /// is none. Points into the skb's head.
-    pub fn mac_header(&self) -> &'a [u8] {
-        let mut len = 0u32;
-        // SAFETY: `self.raw` is valid (type invariant); `len` is a valid out-pointer.
-        let p = unsafe { bindings::rnf_skb_mac_header(self.raw, &mut len) };
-        if p.is_null() {
-            return &[];
-        }
-        // SAFETY: the helper returns `len` bytes of the skb's head before the
-        // network header, which stay valid and unchanged while the skb is
-        // borrowed (netfilter does not modify it during our hook call).
-        unsafe { core::slice::from_raw_parts(p, len as usize) }
-    }
-
     /// The first bytes of the packet from its network header on: at most
     /// [`HEADER_BYTES`], fewer if the packet is shorter. Points into the skb
     /// when those bytes are linear (`skb_header_pointer`'s rule), otherwise

@@ -84,7 +84,7 @@ impl Env for HookEnv<'_> {
     }
 
     fn log(&mut self, level: u8, line: &[u8]) {
-        glue::printk(level, line);
+        tglue::printk(level, line);
     }
 
     fn jiffies(&mut self) -> u64 {
@@ -147,7 +147,7 @@ impl Env for HookEnv<'_> {
             for (d, s) in b.iter_mut().zip(Iterator::chain(p.iter(), line.iter())) {
                 *d = *s;
             }
-            glue::printk(3, b.get(..n).unwrap_or(&[]));
+            tglue::printk(3, b.get(..n).unwrap_or(&[]));
         }
     }
 
@@ -179,7 +179,7 @@ impl Env for HookEnv<'_> {
         // Read now, after any edit the walk made: the view is used only
         // inside `f`, before a later edit can move the skb's data (edits
         // keep the headroom, so these bytes are the ones the hook got).
-        f(self.skb.mac_header())
+        f(tglue::mac_header(self.skb))
     }
 
     fn addr_type(&mut self, addr: &[u8], dev: AddrDev) -> u16 {

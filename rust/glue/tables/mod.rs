@@ -2,12 +2,12 @@
 //! Glue only rnf_tables uses: calls into other modules (nf_reject_ipv4,
 //! nf_reject_ipv6, rnf_conntrack), what the xt matches and targets read and
 //! write of a packet (marks, the connection's mark and tuples, the
-//! untracked mark, the path MTU, the packet type, the Ethernet source,
-//! address types, the edits of TCPMSS, DSCP and TOS: C helpers in
-//! rust/rnf_tables_glue.c) and the entry points it exports to the modules
-//! that register tables (`api`). It is mounted by rnf_tables_main.rs alone,
-//! not by `glue/mod.rs`, so that the other modules neither link these
-//! symbols nor gain their `depends=`.
+//! untracked mark, the path MTU, the packet type, the Ethernet source and
+//! link-layer header, address types, the edits of TCPMSS, DSCP and TOS, the
+//! LOG target's log lines: C helpers in rust/rnf_tables_glue.c) and the
+//! entry points it exports to the modules that register tables (`api`). It
+//! is mounted by rnf_tables_main.rs alone, not by `glue/mod.rs`, so that
+//! the other modules neither link these symbols nor gain their `depends=`.
 //!
 //! C headers: [include/net/netfilter/ipv4/nf_reject.h](srctree/include/net/netfilter/ipv4/nf_reject.h),
 //! [include/net/netfilter/ipv6/nf_reject.h](srctree/include/net/netfilter/ipv6/nf_reject.h),
@@ -177,11 +177,11 @@ pub fn network_copy(skb: &Skb<'_>, buf: &mut [u8]) -> Option<usize> {
 /// writable. Softirq context (`GFP_ATOMIC`).
 ///
 /// The packet's data may move or be rewritten: a slice obtained before
-/// from [`Skb::network_bytes`] or [`Skb::mac_header`] must not be used
-/// after (the borrow checker does not see this: those slices borrow the skb
+/// from [`Skb::network_bytes`] or [`mac_header`] must not be used after
+/// (the borrow checker does not see this: those slices borrow the skb
 /// shared, as this does). Callers that may edit read the packet with
-/// [`network_copy`] instead, and take [`Skb::mac_header`] afresh when they
-/// need it. The link-layer header's bytes are not changed by an edit (the
+/// [`network_copy`] instead, and take [`mac_header`] afresh when they need
+/// it. The link-layer header's bytes are not changed by an edit (the
 /// headroom is kept, only moved with the data).
 pub fn edit<R>(skb: &Skb<'_>, need: usize, grow: usize, f: impl FnOnce(&mut [u8], usize, &mut Csum) -> R) -> Option<R> {
     let need = c_uint::try_from(need).ok()?;
@@ -224,6 +224,24 @@ pub fn eth_source(skb: &Skb<'_>) -> Option<[u8; 6]> {
     unsafe { bindings::rnf_skb_eth_source(skb.as_ptr(), out.as_mut_ptr()) }.then_some(out)
 }
 
+/// The link-layer header (`MAC=` of the LOG target, `rnf_skb_mac_header`
+/// as nf_log_syslog.c's `dump_mac_header` reads it): the input device's
+/// `hard_header_len` bytes at the MAC header, empty if there is none.
+/// Points into the skb's head.
+pub fn mac_header<'a>(skb: &Skb<'a>) -> &'a [u8] {
+    let mut len = 0u32;
+    // SAFETY: `skb` is valid for `'a` (invariant of `Skb`); `len` is a
+    // valid out-pointer.
+    let p = unsafe { bindings::rnf_skb_mac_header(skb.as_ptr(), &mut len) };
+    if p.is_null() {
+        return &[];
+    }
+    // SAFETY: the helper returns `len` bytes of the skb's head before the
+    // network header, which stay valid and unchanged while the skb is
+    // borrowed for `'a` (netfilter does not modify it during our hook call).
+    unsafe { core::slice::from_raw_parts(p, len as usize) }
+}
+
 /// `xt_addrtype`'s lookup of `addr` (4 bytes IPv4, 16 IPv6, network order)
 /// in the namespace of `state`, restricted to the hook's input or output
 /// device as `dev` says (see `rnf_addr_type` in rnf_helpers.h); 0 for an
@@ -255,6 +273,14 @@ pub fn ct_tuples(skb: &Skb<'_>) -> Option<[bindings::rnf_tuple; 2]> {
     // rnf_conntrack stays loaded while we are (we depend on it).
     let rc = unsafe { bindings::rnf_ct_nat_info(skb.as_ptr(), &mut out) };
     (rc == 0).then_some(out.tuple)
+}
+
+/// Prints `line` as one kernel log line at syslog `level` (0 emergency ..
+/// 7 debug; higher values print at debug), at most 1024 bytes of it
+/// (`rnf_printk`): the LOG target's lines, rnf_tables' warnings.
+pub fn printk(level: u8, line: &[u8]) {
+    // SAFETY: `line` is valid for `line.len()` bytes; printed with `%.*s`.
+    unsafe { bindings::rnf_printk(level.into(), line.as_ptr().cast(), line.len() as _) }
 }
 
 /// `totalram_pages()` and `PAGE_SIZE`: the machine's RAM, for the
