@@ -2,14 +2,14 @@
 /*
  * rnf_tables' C glue: the shared static-inline helpers, the export of
  * the Rust-implemented table registration and walk (rnf_tables_api.h,
- * rust/glue/tables/api.rs), and what the xt matches and targets read and
- * write of a packet (rnf_helpers.h: marks, the untracked mark, the path
- * MTU, the packet type, the Ethernet source, address types as
- * xt_addrtype.c finds them, the link-layer header and log lines of LOG,
- * the edits of TCPMSS, DSCP and TOS). The
- * socket options, hooks and per-namespace tables are registered from Rust
- * (rust/glue/sockopt.rs, hook.rs, pernet.rs); REJECT calls
- * nf_send_reset* and nf_send_unreach* of nf_reject_ipv4/6 directly
+ * rust/glue/tables/api.rs), the hook's device names the walk matches
+ * -i/-o against, and what the xt matches and targets read and write of a
+ * packet (rnf_helpers.h: marks, the untracked mark, the path MTU, the
+ * packet type, the Ethernet source, address types as xt_addrtype.c finds
+ * them, the link-layer header and log lines of LOG, the edits of TCPMSS,
+ * DSCP and TOS). The socket options, hooks and per-namespace tables are
+ * registered from Rust (rust/glue/sockopt.rs, hook.rs, pernet.rs); REJECT
+ * calls nf_send_reset* and nf_send_unreach* of nf_reject_ipv4/6 directly
  * (rust/glue/tables/).
  */
 #include <linux/export.h>
@@ -36,6 +36,22 @@
 EXPORT_SYMBOL_GPL(rnf_tables_register_table);
 EXPORT_SYMBOL_GPL(rnf_tables_unregister_table);
 EXPORT_SYMBOL_GPL(rnf_tables_walk);
+
+/* --- the hook's device names, for the walk's -i/-o (rnf_helpers.h) --- */
+
+void rnf_dev_name(const struct net_device *dev, u8 *out)
+{
+	if (dev)
+		memcpy(out, dev->name, IFNAMSIZ);
+	else
+		memset(out, 0, IFNAMSIZ);
+}
+
+void rnf_hook_dev_names(const struct nf_hook_state *state, u8 *in, u8 *out)
+{
+	rnf_dev_name(state->in, in);
+	rnf_dev_name(state->out, out);
+}
 
 /* --- what the xt matches and targets read and write (rnf_helpers.h) --- */
 

@@ -183,20 +183,6 @@ int rnf_copy_to_user(void __user *dst, const void *src, unsigned long n)
 	return copy_to_user(dst, src, n) ? -EFAULT : 0;
 }
 
-void rnf_dev_name(const struct net_device *dev, u8 *out)
-{
-	if (dev)
-		memcpy(out, dev->name, IFNAMSIZ);
-	else
-		memset(out, 0, IFNAMSIZ);
-}
-
-void rnf_hook_dev_names(const struct nf_hook_state *state, u8 *in, u8 *out)
-{
-	rnf_dev_name(state->in, in);
-	rnf_dev_name(state->out, out);
-}
-
 u32 rnf_skb_len(const struct sk_buff *skb)
 {
 	return skb->len;

@@ -86,6 +86,14 @@ int rnf_copy_from_sockptr(void *dst, const sockptr_t *src, unsigned long offset,
 int rnf_copy_from_user(void *dst, const void __user *src, unsigned long n);
 int rnf_copy_to_user(void __user *dst, const void *src, unsigned long n);
 
+/* skb->len: the packet's length in bytes from its network header on. */
+u32 rnf_skb_len(const struct sk_buff *skb);
+
+/*
+ * The hook's device names (what the walk matches -i/-o against) and what
+ * the xt matches and targets read and write of a packet, defined in
+ * rnf_tables_glue.c (rnf_tables alone calls them). Hook context.
+ */
 /* @dev->name (IFNAMSIZ bytes, NUL padded) into @out; all zero if @dev is NULL. */
 void rnf_dev_name(const struct net_device *dev, u8 *out);
 /*
@@ -94,13 +102,6 @@ void rnf_dev_name(const struct net_device *dev, u8 *out);
  * reads as indev and outdev, nulldevname for a missing device).
  */
 void rnf_hook_dev_names(const struct nf_hook_state *state, u8 *in, u8 *out);
-/* skb->len: the packet's length in bytes from its network header on. */
-u32 rnf_skb_len(const struct sk_buff *skb);
-
-/*
- * What the xt matches and targets read and write of a packet, defined in
- * rnf_tables_glue.c (rnf_tables alone calls them). Hook context.
- */
 /* skb->mark, and setting it. */
 u32 rnf_skb_mark(const struct sk_buff *skb);
 void rnf_skb_set_mark(struct sk_buff *skb, u32 mark);

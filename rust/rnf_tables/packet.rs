@@ -264,7 +264,7 @@ fn walk(fam: &Fam, slot: &RcuBox<Instance>, skb: &Skb<'_>, state: &HookState<'_>
         let (h, len) = skb.network_bytes_len(&mut view_buf);
         (h.unwrap_or(&[]), len)
     };
-    let (in_dev, out_dev) = state.dev_names();
+    let (in_dev, out_dev) = tglue::dev_names(state);
     let p = xt::Packet { hook: state.hook(), in_dev: &in_dev, out_dev: &out_dev, len, headers };
     let bh = BhDisabled::new();
     let cpu = inst.counters.this_cpu(&bh);

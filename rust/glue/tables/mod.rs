@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Glue only rnf_tables uses: calls into other modules (nf_reject_ipv4,
-//! nf_reject_ipv6, rnf_conntrack), what the xt matches and targets read and
+//! nf_reject_ipv6, rnf_conntrack), the hook's device names the walk
+//! matches `-i`/`-o` against, what the xt matches and targets read and
 //! write of a packet (marks, the connection's mark and tuples, the
 //! untracked mark, the path MTU, the packet type, the Ethernet source and
 //! link-layer header, address types, the edits of TCPMSS, DSCP and TOS, the
@@ -50,6 +51,19 @@ pub fn send_reject(skb: &Skb<'_>, state: &HookState<'_>, ipv6: bool, r: Reject) 
         // SAFETY: see above.
         (true, Reject::TcpReset) => unsafe { bindings::nf_send_reset6(raw.net, raw.sk, skb.as_ptr(), hook) },
     }
+}
+
+/// The input and output devices' names of the hook call of `state`
+/// (`rnf_hook_dev_names`, what ipt_do_table reads as indev and outdev):
+/// `IFNAMSIZ` bytes each, NUL padded; all zero for a hook without that
+/// device (no input at LOCAL_OUT, no output at LOCAL_IN). One call for both.
+pub fn dev_names(state: &HookState<'_>) -> ([u8; 16], [u8; 16]) {
+    let (mut i, mut o) = ([0u8; 16], [0u8; 16]);
+    // SAFETY: `state.as_raw()` is the valid state of this hook call, whose
+    // `in` and `out` are NULL or live devices during it; `i` and `o` have
+    // IFNAMSIZ (16) writable bytes each.
+    unsafe { bindings::rnf_hook_dev_names(state.as_raw(), i.as_mut_ptr(), o.as_mut_ptr()) };
+    (i, o)
 }
 
 /// What rnf_conntrack says about a packet (`rnf_ct_lookup`).
