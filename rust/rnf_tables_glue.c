@@ -2,13 +2,15 @@
 /*
  * rnf_tables' C glue: the shared static-inline helpers, the export of
  * the Rust-implemented table registration and walk (rnf_tables_api.h,
- * rust/glue/tables/api.rs), and what the xt matches and targets read and
- * write of a packet (rnf_helpers.h: marks, the untracked mark, the path
- * MTU, the packet type, the Ethernet source, address types as
- * xt_addrtype.c finds them). The socket options, hooks and per-namespace
- * tables are registered from Rust (rust/glue/sockopt.rs, hook.rs,
- * pernet.rs); REJECT calls nf_send_reset* and nf_send_unreach* of
- * nf_reject_ipv4/6 directly (rust/glue/tables/).
+ * rust/glue/tables/api.rs), the hook's device names the walk matches
+ * -i/-o against, and what the xt matches and targets read and write of a
+ * packet (rnf_helpers.h: marks, the untracked mark, the path MTU, the
+ * packet type, the Ethernet source, address types as xt_addrtype.c finds
+ * them, the link-layer header and log lines of LOG, the edits of TCPMSS,
+ * DSCP and TOS). The socket options, hooks and per-namespace tables are
+ * registered from Rust (rust/glue/sockopt.rs, hook.rs, pernet.rs); REJECT
+ * calls nf_send_reset* and nf_send_unreach* of nf_reject_ipv4/6 directly
+ * (rust/glue/tables/).
  */
 #include <linux/export.h>
 #include <linux/etherdevice.h>
@@ -23,6 +25,7 @@
 #include <net/ip6_route.h>
 #include <net/route.h>
 #include <net/netfilter/nf_conntrack.h>
+#include <linux/printk.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/mm.h>
@@ -33,6 +36,22 @@
 EXPORT_SYMBOL_GPL(rnf_tables_register_table);
 EXPORT_SYMBOL_GPL(rnf_tables_unregister_table);
 EXPORT_SYMBOL_GPL(rnf_tables_walk);
+
+/* --- the hook's device names, for the walk's -i/-o (rnf_helpers.h) --- */
+
+void rnf_dev_name(const struct net_device *dev, u8 *out)
+{
+	if (dev)
+		memcpy(out, dev->name, IFNAMSIZ);
+	else
+		memset(out, 0, IFNAMSIZ);
+}
+
+void rnf_hook_dev_names(const struct nf_hook_state *state, u8 *in, u8 *out)
+{
+	rnf_dev_name(state->in, in);
+	rnf_dev_name(state->out, out);
+}
 
 /* --- what the xt matches and targets read and write (rnf_helpers.h) --- */
 
@@ -135,6 +154,21 @@ bool rnf_skb_eth_source(const struct sk_buff *skb, u8 *out)
 	return true;
 }
 
+const u8 *rnf_skb_mac_header(const struct sk_buff *skb, u32 *len)
+{
+	int room;
+
+	*len = 0;
+	if (!skb->dev || !skb->dev->hard_header_len || !skb_mac_header_was_set(skb) ||
+	    skb->mac_header == skb->network_header)
+		return NULL;
+	room = (int)skb->network_header - (int)skb->mac_header;
+	if (room <= 0)
+		return NULL;
+	*len = min_t(u32, skb->dev->hard_header_len, room);
+	return skb_mac_header(skb);
+}
+
 #if IS_ENABLED(CONFIG_IPV6)
 /* match_lookup_rt6() of xt_addrtype.c, as if every type were asked for. */
 static u16 rnf_addr_type6(struct net *net, const struct net_device *dev, const struct in6_addr *addr)
@@ -186,6 +220,73 @@ u16 rnf_addr_type(struct net *net, const struct net_device *dev, const u8 *addr,
 	}
 #endif
 	return 0;
+}
+
+/* --- kernel log lines: LOG, rnf_tables' warnings (rnf_helpers.h) --- */
+
+void rnf_printk(int level, const char *buf, unsigned long len)
+{
+	int n = (int)min_t(unsigned long, len, 1024);
+
+	switch (level) {
+	case 0: printk(KERN_EMERG "%.*s\n", n, buf); break;
+	case 1: printk(KERN_ALERT "%.*s\n", n, buf); break;
+	case 2: printk(KERN_CRIT "%.*s\n", n, buf); break;
+	case 3: printk(KERN_ERR "%.*s\n", n, buf); break;
+	case 4: printk(KERN_WARNING "%.*s\n", n, buf); break;
+	case 5: printk(KERN_NOTICE "%.*s\n", n, buf); break;
+	case 6: printk(KERN_INFO "%.*s\n", n, buf); break;
+	default: printk(KERN_DEBUG "%.*s\n", n, buf); break;
+	}
+}
+
+/* --- packet editing, for TCPMSS, DSCP and TOS (rnf_helpers.h) --- */
+
+int rnf_skb_copy_network(const struct sk_buff *skb, u8 *buf, u32 *len)
+{
+	int off = skb_network_offset(skb);
+
+	if (off < 0 || skb->len <= (unsigned int)off)
+		return -EINVAL;
+	if (*len > skb->len - off)
+		*len = skb->len - off;
+	return skb_copy_bits(skb, off, buf, *len);
+}
+
+u8 *rnf_skb_edit(struct sk_buff *skb, unsigned int need, unsigned int grow, unsigned int *linear, unsigned int *len)
+{
+	int off = skb_network_offset(skb);
+
+	if (off < 0 || (unsigned int)off > skb->len)
+		return NULL;
+	if (grow) {
+		if (skb_is_nonlinear(skb))
+			return NULL;
+		if (skb_tailroom(skb) < grow &&
+		    pskb_expand_head(skb, 0, grow - skb_tailroom(skb), GFP_ATOMIC))
+			return NULL;
+		skb_put(skb, grow);
+	}
+	if (need > skb->len - off || skb_ensure_writable(skb, off + need))
+		return NULL;
+	*linear = skb_headlen(skb) - off;
+	*len = skb->len - off;
+	return skb_network_header(skb);
+}
+
+u8 rnf_skb_ip_summed(const struct sk_buff *skb)
+{
+	return skb->ip_summed;
+}
+
+u32 rnf_skb_csum(const struct sk_buff *skb)
+{
+	return (__force u32)skb->csum;
+}
+
+void rnf_skb_set_csum(struct sk_buff *skb, u32 csum)
+{
+	skb->csum = (__force __wsum)csum;
 }
 
 /* --- the hashlimit match's /proc files (rnf_helpers.h) --- */

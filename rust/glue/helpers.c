@@ -10,7 +10,6 @@
 #include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/percpu.h>
-#include <linux/printk.h>
 #include <linux/rcupdate.h>
 #include <linux/bottom_half.h>
 #include <linux/uaccess.h>
@@ -184,99 +183,7 @@ int rnf_copy_to_user(void __user *dst, const void *src, unsigned long n)
 	return copy_to_user(dst, src, n) ? -EFAULT : 0;
 }
 
-void rnf_dev_name(const struct net_device *dev, u8 *out)
-{
-	if (dev)
-		memcpy(out, dev->name, IFNAMSIZ);
-	else
-		memset(out, 0, IFNAMSIZ);
-}
-
-void rnf_hook_dev_names(const struct nf_hook_state *state, u8 *in, u8 *out)
-{
-	rnf_dev_name(state->in, in);
-	rnf_dev_name(state->out, out);
-}
-
-const u8 *rnf_skb_mac_header(const struct sk_buff *skb, u32 *len)
-{
-	int room;
-
-	*len = 0;
-	if (!skb->dev || !skb->dev->hard_header_len || !skb_mac_header_was_set(skb) ||
-	    skb->mac_header == skb->network_header)
-		return NULL;
-	room = (int)skb->network_header - (int)skb->mac_header;
-	if (room <= 0)
-		return NULL;
-	*len = min_t(u32, skb->dev->hard_header_len, room);
-	return skb_mac_header(skb);
-}
-
 u32 rnf_skb_len(const struct sk_buff *skb)
 {
 	return skb->len;
-}
-
-void rnf_printk(int level, const char *buf, unsigned long len)
-{
-	int n = (int)min_t(unsigned long, len, 1024);
-
-	switch (level) {
-	case 0: printk(KERN_EMERG "%.*s\n", n, buf); break;
-	case 1: printk(KERN_ALERT "%.*s\n", n, buf); break;
-	case 2: printk(KERN_CRIT "%.*s\n", n, buf); break;
-	case 3: printk(KERN_ERR "%.*s\n", n, buf); break;
-	case 4: printk(KERN_WARNING "%.*s\n", n, buf); break;
-	case 5: printk(KERN_NOTICE "%.*s\n", n, buf); break;
-	case 6: printk(KERN_INFO "%.*s\n", n, buf); break;
-	default: printk(KERN_DEBUG "%.*s\n", n, buf); break;
-	}
-}
-
-int rnf_skb_copy_network(const struct sk_buff *skb, u8 *buf, u32 *len)
-{
-	int off = skb_network_offset(skb);
-
-	if (off < 0 || skb->len <= (unsigned int)off)
-		return -EINVAL;
-	if (*len > skb->len - off)
-		*len = skb->len - off;
-	return skb_copy_bits(skb, off, buf, *len);
-}
-
-u8 *rnf_skb_edit(struct sk_buff *skb, unsigned int need, unsigned int grow, unsigned int *linear, unsigned int *len)
-{
-	int off = skb_network_offset(skb);
-
-	if (off < 0 || (unsigned int)off > skb->len)
-		return NULL;
-	if (grow) {
-		if (skb_is_nonlinear(skb))
-			return NULL;
-		if (skb_tailroom(skb) < grow &&
-		    pskb_expand_head(skb, 0, grow - skb_tailroom(skb), GFP_ATOMIC))
-			return NULL;
-		skb_put(skb, grow);
-	}
-	if (need > skb->len - off || skb_ensure_writable(skb, off + need))
-		return NULL;
-	*linear = skb_headlen(skb) - off;
-	*len = skb->len - off;
-	return skb_network_header(skb);
-}
-
-u8 rnf_skb_ip_summed(const struct sk_buff *skb)
-{
-	return skb->ip_summed;
-}
-
-u32 rnf_skb_csum(const struct sk_buff *skb)
-{
-	return (__force u32)skb->csum;
-}
-
-void rnf_skb_set_csum(struct sk_buff *skb, u32 csum)
-{
-	skb->csum = (__force __wsum)csum;
 }

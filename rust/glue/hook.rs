@@ -102,18 +102,6 @@ impl HookState<'_> {
         unsafe { Net::from_raw(self.raw.net) }
     }
 
-    /// The input and output devices' names (`IFNAMSIZ` bytes each, NUL
-    /// padded; all zero for a hook without that device: no input at
-    /// LOCAL_OUT, no output at LOCAL_IN), read with one call.
-    pub fn dev_names(&self) -> ([u8; 16], [u8; 16]) {
-        let (mut i, mut o) = ([0u8; 16], [0u8; 16]);
-        // SAFETY: `self.raw` is the valid state of this hook call, whose
-        // `in` and `out` are NULL or live devices during it; `i` and `o`
-        // have IFNAMSIZ (16) writable bytes each.
-        unsafe { bindings::rnf_hook_dev_names(self.raw, i.as_mut_ptr(), o.as_mut_ptr()) };
-        (i, o)
-    }
-
     /// The raw state, for handing to C functions that take it apart.
     pub fn as_raw(&self) -> &bindings::nf_hook_state {
         self.raw

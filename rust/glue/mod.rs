@@ -76,10 +76,3 @@ pub fn synchronize_rcu() {
     // SAFETY: called from module init/exit paths, which may sleep.
     unsafe { bindings::synchronize_rcu() }
 }
-
-/// Prints `line` as one kernel log line at syslog `level` (0 emergency ..
-/// 7 debug; higher values print at debug), at most 1024 bytes of it.
-pub fn printk(level: u8, line: &[u8]) {
-    // SAFETY: `line` is valid for `line.len()` bytes; printed with `%.*s`.
-    unsafe { bindings::rnf_printk(level.into(), line.as_ptr().cast(), line.len() as _) }
-}

@@ -86,6 +86,14 @@ int rnf_copy_from_sockptr(void *dst, const sockptr_t *src, unsigned long offset,
 int rnf_copy_from_user(void *dst, const void __user *src, unsigned long n);
 int rnf_copy_to_user(void __user *dst, const void *src, unsigned long n);
 
+/* skb->len: the packet's length in bytes from its network header on. */
+u32 rnf_skb_len(const struct sk_buff *skb);
+
+/*
+ * The hook's device names (what the walk matches -i/-o against) and what
+ * the xt matches and targets read and write of a packet, defined in
+ * rnf_tables_glue.c (rnf_tables alone calls them). Hook context.
+ */
 /* @dev->name (IFNAMSIZ bytes, NUL padded) into @out; all zero if @dev is NULL. */
 void rnf_dev_name(const struct net_device *dev, u8 *out);
 /*
@@ -94,22 +102,6 @@ void rnf_dev_name(const struct net_device *dev, u8 *out);
  * reads as indev and outdev, nulldevname for a missing device).
  */
 void rnf_hook_dev_names(const struct nf_hook_state *state, u8 *in, u8 *out);
-/*
- * The link-layer header as nf_log prints it (MAC=): skb_mac_header() for
- * skb->dev->hard_header_len bytes, clamped to the bytes before the network
- * header; NULL with *len = 0 if there is none.
- */
-const u8 *rnf_skb_mac_header(const struct sk_buff *skb, u32 *len);
-/* skb->len: the packet's length in bytes from its network header on. */
-u32 rnf_skb_len(const struct sk_buff *skb);
-
-/* printk of @len bytes at KERN_<@level> (0 emerg .. 7 debug), one line. */
-void rnf_printk(int level, const char *buf, unsigned long len);
-
-/*
- * What the xt matches and targets read and write of a packet, defined in
- * rnf_tables_glue.c (rnf_tables alone calls them). Hook context.
- */
 /* skb->mark, and setting it. */
 u32 rnf_skb_mark(const struct sk_buff *skb);
 void rnf_skb_set_mark(struct sk_buff *skb, u32 mark);
@@ -153,6 +145,12 @@ u8 rnf_skb_pkt_type(const struct sk_buff *skb);
  */
 bool rnf_skb_eth_source(const struct sk_buff *skb, u8 *out);
 /*
+ * The link-layer header as nf_log prints it (MAC=): skb_mac_header() for
+ * skb->dev->hard_header_len bytes, clamped to the bytes before the network
+ * header; NULL with *len = 0 if there is none.
+ */
+const u8 *rnf_skb_mac_header(const struct sk_buff *skb, u32 *len);
+/*
  * xt_addrtype.c's view of @addr (network order; 4 bytes for NFPROTO_IPV4,
  * 16 for NFPROTO_IPV6 in @pf) in @net, restricted to @dev (may be NULL):
  * IPv4 1 << inet_dev_addr_type(); IPv6 match_lookup_rt6()'s bits
@@ -160,6 +158,11 @@ bool rnf_skb_eth_source(const struct sk_buff *skb, u8 *out);
  * another @pf.
  */
 u16 rnf_addr_type(struct net *net, const struct net_device *dev, const u8 *addr, u8 pf);
+/*
+ * printk of @len bytes (at most 1024) at KERN_<@level> (0 emerg .. 7
+ * debug), one line: the LOG target's lines and rnf_tables' warnings.
+ */
+void rnf_printk(int level, const char *buf, unsigned long len);
 
 /*
  * The hashlimit match's /proc files (rnf_tables_glue.c, process context):
@@ -176,7 +179,8 @@ unsigned long rnf_totalram_pages(void);
 unsigned long rnf_page_size(void);
 
 /*
- * Packet editing, for the targets that change a packet (TCPMSS, DSCP, TOS).
+ * Packet editing, for the targets that change a packet (TCPMSS, DSCP, TOS),
+ * defined in rnf_tables_glue.c (rnf_tables alone calls them).
  *
  * rnf_skb_copy_network() copies the first *@len bytes from the network header
  * into @buf (skb_copy_bits), clamping *@len to what the skb holds; 0, or

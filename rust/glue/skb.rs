@@ -1,24 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Access to a socket buffer's packet bytes: reading them, and editing
-//! them for the targets that change packets.
+//! Access to a socket buffer's packet bytes: reading them (rnf_tables'
+//! targets that change packets edit them through `glue/tables/`).
 //!
 //! C header: [include/linux/skbuff.h](srctree/include/linux/skbuff.h)
 
-use core::ffi::c_uint;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
 
 use super::bindings;
-
-/// The checksum state of an skb: `skb->ip_summed` (`CHECKSUM_NONE` 0,
-/// `UNNECESSARY` 1, `COMPLETE` 2, `PARTIAL` 3) and `skb->csum`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Csum {
-    /// `skb->ip_summed`.
-    pub ip_summed: u8,
-    /// `skb->csum` (meaningful for `CHECKSUM_COMPLETE`).
-    pub csum: u32,
-}
 
 /// Headers this many bytes long are read into a stack buffer when they are
 /// not in the skb's linear area. Enough for IPv4 (60) plus TCP's fixed
@@ -74,22 +63,6 @@ impl<'a> Skb<'a> {
         unsafe { bindings::rnf_skb_len(self.raw) }
     }
 
-    /// The link-layer header (`MAC=` of the LOG target): the input
-    /// device's `hard_header_len` bytes at the MAC header, empty if there
-    /// is none. Points into the skb's head.
-    pub fn mac_header(&self) -> &'a [u8] {
-        let mut len = 0u32;
-        // SAFETY: `self.raw` is valid (type invariant); `len` is a valid out-pointer.
-        let p = unsafe { bindings::rnf_skb_mac_header(self.raw, &mut len) };
-        if p.is_null() {
-            return &[];
-        }
-        // SAFETY: the helper returns `len` bytes of the skb's head before the
-        // network header, which stay valid and unchanged while the skb is
-        // borrowed (netfilter does not modify it during our hook call).
-        unsafe { core::slice::from_raw_parts(p, len as usize) }
-    }
-
     /// The first bytes of the packet from its network header on: at most
     /// [`HEADER_BYTES`], fewer if the packet is shorter. Points into the skb
     /// when those bytes are linear (`skb_header_pointer`'s rule), otherwise
@@ -119,61 +92,4 @@ impl<'a> Skb<'a> {
         // `skb_header_pointer` has just written); both outlive `'b`.
         (Some(unsafe { core::slice::from_raw_parts(p, len as usize) }), skb_len)
     }
-
-    /// Copies the packet's first bytes from its network header (at most
-    /// `buf.len()`, fewer if the packet is shorter) into `buf` and returns
-    /// how many: unlike [`Skb::network_bytes`], never a view into the skb,
-    /// so it stays right while the packet is edited. `None` when the packet
-    /// has no bytes there.
-    pub fn network_copy(&self, buf: &mut [u8]) -> Option<usize> {
-        let mut len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
-        // SAFETY: `self.raw` is valid (type invariant); `buf` has `len`
-        // writable bytes; `len` is a valid out-pointer.
-        let rc = unsafe { bindings::rnf_skb_copy_network(self.raw, buf.as_mut_ptr(), &mut len) };
-        (rc == 0).then_some(len as usize)
-    }
-
-    /// Edits the packet: grows it by `grow` bytes at its tail first when
-    /// `grow` is not zero (only a linear packet; `pskb_expand_head` when the
-    /// tailroom is short, then `skb_put`), makes its first `need` bytes from
-    /// the network header linear, writable and its own
-    /// (`skb_ensure_writable`), then runs `f` over its writable bytes from
-    /// the network header on (at least `need`), its length from there
-    /// (`skb->len`) and its checksum state, whose `csum` is stored back when
-    /// `f` changed it. `None` when the packet cannot be grown or made
-    /// writable. Softirq context.
-    ///
-    /// The packet's data may move or be rewritten: a slice obtained before
-    /// from [`Skb::network_bytes`] or [`Skb::mac_header`] must not be used
-    /// after (the borrow checker does not see this: those slices borrow
-    /// the skb shared, as this does). Callers that may edit read the packet
-    /// with [`Skb::network_copy`] instead, and take [`Skb::mac_header`]
-    /// afresh when they need it. The link-layer header's bytes are not
-    /// changed by an edit (the headroom is kept, only moved with the data).
-    pub fn edit<R>(&self, need: usize, grow: usize, f: impl FnOnce(&mut [u8], usize, &mut Csum) -> R) -> Option<R> {
-        let need = c_uint::try_from(need).ok()?;
-        let grow = c_uint::try_from(grow).ok()?;
-        let (mut linear, mut len) = (0u32, 0u32);
-        // SAFETY: `self.raw` is the hook's skb (type invariant), which the
-        // hook may modify; the out-pointers are valid.
-        let p = unsafe { bindings::rnf_skb_edit(self.raw, need, grow, &mut linear, &mut len) };
-        if p.is_null() {
-            return None;
-        }
-        // SAFETY: `self.raw` is valid (type invariant).
-        let before = unsafe { Csum { ip_summed: bindings::rnf_skb_ip_summed(self.raw), csum: bindings::rnf_skb_csum(self.raw) } };
-        let mut cs = before;
-        // SAFETY: rnf_skb_edit made `linear` bytes at `p` (the network
-        // header) linear, writable and the skb's own; nothing else touches
-        // them during this hook call, no other Rust slice into them is in
-        // use (see above), and this one does not outlive `f`.
-        let buf = unsafe { core::slice::from_raw_parts_mut(p, linear as usize) };
-        let r = f(buf, len as usize, &mut cs);
-        if cs.csum != before.csum {
-            // SAFETY: `self.raw` is the hook's skb.
-            unsafe { bindings::rnf_skb_set_csum(self.raw, cs.csum) }
-        }
-        Some(r)
-    }
-
 }

@@ -22,8 +22,8 @@ use crate::glue::bindings;
 use crate::glue::hook::{Hook, HookOps, HookState};
 use crate::glue::percpu::ThisCpu;
 use crate::glue::rcu::{BhDisabled, RcuBox};
-use crate::glue::skb::{Csum, HeaderBuf, Skb, HEADER_BYTES};
-use crate::tables_glue::{self as tglue, CtLookup, Reject};
+use crate::glue::skb::{HeaderBuf, Skb, HEADER_BYTES};
+use crate::tables_glue::{self as tglue, Csum, CtLookup, Reject};
 use crate::glue::{self, Verdict};
 use crate::instance::Instance;
 use crate::netns::{self, Fam, IPV4, IPV6, MAX_TABLES};
@@ -84,7 +84,7 @@ impl Env for HookEnv<'_> {
     }
 
     fn log(&mut self, level: u8, line: &[u8]) {
-        glue::printk(level, line);
+        tglue::printk(level, line);
     }
 
     fn jiffies(&mut self) -> u64 {
@@ -96,7 +96,7 @@ impl Env for HookEnv<'_> {
     }
 
     fn edit<R>(&mut self, need: usize, grow: usize, edit: impl FnOnce(&mut [u8], usize, &mut Summed) -> R) -> Option<R> {
-        self.skb.edit(need, grow, |buf, len, cs| {
+        tglue::edit(self.skb, need, grow, |buf, len, cs| {
             let mut summed = match cs.ip_summed {
                 1 => Summed::Unnecessary,
                 2 => Summed::Complete(cs.csum),
@@ -112,7 +112,7 @@ impl Env for HookEnv<'_> {
     }
 
     fn reread(&mut self, buf: &mut [u8]) -> Option<(usize, u32)> {
-        let n = self.skb.network_copy(buf)?;
+        let n = tglue::network_copy(self.skb, buf)?;
         let len = self.skb.len();
         // Counters after an edit count the packet's new length, as the
         // kernel's do (TCPMSS may have grown it).
@@ -147,7 +147,7 @@ impl Env for HookEnv<'_> {
             for (d, s) in b.iter_mut().zip(Iterator::chain(p.iter(), line.iter())) {
                 *d = *s;
             }
-            glue::printk(3, b.get(..n).unwrap_or(&[]));
+            tglue::printk(3, b.get(..n).unwrap_or(&[]));
         }
     }
 
@@ -179,7 +179,7 @@ impl Env for HookEnv<'_> {
         // Read now, after any edit the walk made: the view is used only
         // inside `f`, before a later edit can move the skb's data (edits
         // keep the headroom, so these bytes are the ones the hook got).
-        f(self.skb.mac_header())
+        f(tglue::mac_header(self.skb))
     }
 
     fn addr_type(&mut self, addr: &[u8], dev: AddrDev) -> u16 {
@@ -258,13 +258,13 @@ fn walk(fam: &Fam, slot: &RcuBox<Instance>, skb: &Skb<'_>, state: &HookState<'_>
     let mut copy_buf: [u8; HEADER_BYTES];
     let (headers, len) = if edits {
         copy_buf = [0u8; HEADER_BYTES];
-        let h = skb.network_copy(&mut copy_buf).and_then(|n| copy_buf.get(..n)).unwrap_or(&[]);
+        let h = tglue::network_copy(skb, &mut copy_buf).and_then(|n| copy_buf.get(..n)).unwrap_or(&[]);
         (h, skb.len())
     } else {
         let (h, len) = skb.network_bytes_len(&mut view_buf);
         (h.unwrap_or(&[]), len)
     };
-    let (in_dev, out_dev) = state.dev_names();
+    let (in_dev, out_dev) = tglue::dev_names(state);
     let p = xt::Packet { hook: state.hook(), in_dev: &in_dev, out_dev: &out_dev, len, headers };
     let bh = BhDisabled::new();
     let cpu = inst.counters.this_cpu(&bh);

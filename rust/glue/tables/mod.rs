@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Glue only rnf_tables uses: calls into other modules (nf_reject_ipv4,
-//! nf_reject_ipv6, rnf_conntrack), what the xt matches and targets read and
+//! nf_reject_ipv6, rnf_conntrack), the hook's device names the walk
+//! matches `-i`/`-o` against, what the xt matches and targets read and
 //! write of a packet (marks, the connection's mark and tuples, the
-//! untracked mark, the path MTU, the packet type, the Ethernet source,
-//! address types: C helpers in rust/rnf_tables_glue.c) and the entry
-//! points it exports to the modules that register tables (`api`). It is mounted by rnf_tables_main.rs
-//! alone, not by `glue/mod.rs`, so that the other modules neither link these
-//! symbols nor gain their `depends=`.
+//! untracked mark, the path MTU, the packet type, the Ethernet source and
+//! link-layer header, address types, the edits of TCPMSS, DSCP and TOS, the
+//! LOG target's log lines: C helpers in rust/rnf_tables_glue.c) and the
+//! entry points it exports to the modules that register tables (`api`). It
+//! is mounted by rnf_tables_main.rs alone, not by `glue/mod.rs`, so that
+//! the other modules neither link these symbols nor gain their `depends=`.
 //!
 //! C headers: [include/net/netfilter/ipv4/nf_reject.h](srctree/include/net/netfilter/ipv4/nf_reject.h),
 //! [include/net/netfilter/ipv6/nf_reject.h](srctree/include/net/netfilter/ipv6/nf_reject.h),
 //! rust/glue/rnf_conntrack_api.h
+
+use core::ffi::c_uint;
 
 use crate::glue::bindings;
 use crate::glue::hook::HookState;
@@ -47,6 +51,19 @@ pub fn send_reject(skb: &Skb<'_>, state: &HookState<'_>, ipv6: bool, r: Reject) 
         // SAFETY: see above.
         (true, Reject::TcpReset) => unsafe { bindings::nf_send_reset6(raw.net, raw.sk, skb.as_ptr(), hook) },
     }
+}
+
+/// The input and output devices' names of the hook call of `state`
+/// (`rnf_hook_dev_names`, what ipt_do_table reads as indev and outdev):
+/// `IFNAMSIZ` bytes each, NUL padded; all zero for a hook without that
+/// device (no input at LOCAL_OUT, no output at LOCAL_IN). One call for both.
+pub fn dev_names(state: &HookState<'_>) -> ([u8; 16], [u8; 16]) {
+    let (mut i, mut o) = ([0u8; 16], [0u8; 16]);
+    // SAFETY: `state.as_raw()` is the valid state of this hook call, whose
+    // `in` and `out` are NULL or live devices during it; `i` and `o` have
+    // IFNAMSIZ (16) writable bytes each.
+    unsafe { bindings::rnf_hook_dev_names(state.as_raw(), i.as_mut_ptr(), o.as_mut_ptr()) };
+    (i, o)
 }
 
 /// What rnf_conntrack says about a packet (`rnf_ct_lookup`).
@@ -140,6 +157,73 @@ pub fn path_mtu(skb: &Skb<'_>, net: crate::glue::hook::Net, pf: u8) -> u32 {
     unsafe { bindings::rnf_skb_path_mtu(skb.as_ptr(), net.as_ptr(), pf) }
 }
 
+/// The checksum state of an skb: `skb->ip_summed` (`CHECKSUM_NONE` 0,
+/// `UNNECESSARY` 1, `COMPLETE` 2, `PARTIAL` 3) and `skb->csum`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Csum {
+    /// `skb->ip_summed`.
+    pub ip_summed: u8,
+    /// `skb->csum` (meaningful for `CHECKSUM_COMPLETE`).
+    pub csum: u32,
+}
+
+/// Copies the packet's first bytes from its network header (at most
+/// `buf.len()`, fewer if the packet is shorter) into `buf` and returns how
+/// many (`rnf_skb_copy_network`, `skb_copy_bits`): unlike
+/// [`Skb::network_bytes`], never a view into the skb, so it stays right
+/// while the packet is edited. `None` when the packet has no bytes there.
+pub fn network_copy(skb: &Skb<'_>, buf: &mut [u8]) -> Option<usize> {
+    let mut len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+    // SAFETY: `skb` is valid while borrowed (invariant of `Skb`); `buf` has
+    // `len` writable bytes; `len` is a valid out-pointer.
+    let rc = unsafe { bindings::rnf_skb_copy_network(skb.as_ptr(), buf.as_mut_ptr(), &mut len) };
+    (rc == 0).then_some(len as usize)
+}
+
+/// Edits the packet (`rnf_skb_edit`, as xt_TCPMSS.c, xt_DSCP.c): grows it
+/// by `grow` bytes at its tail first when `grow` is not zero (only a linear
+/// packet; `pskb_expand_head` when the tailroom is short, then `skb_put`),
+/// makes its first `need` bytes from the network header linear, writable
+/// and its own (`skb_ensure_writable`), then runs `f` over its writable
+/// bytes from the network header on (at least `need`), its length in bytes
+/// from there (`skb->len`) and its checksum state, whose `csum` is stored
+/// back when `f` changed it. `None` when the packet cannot be grown or made
+/// writable. Softirq context (`GFP_ATOMIC`).
+///
+/// The packet's data may move or be rewritten: a slice obtained before
+/// from [`Skb::network_bytes`] or [`mac_header`] must not be used after
+/// (the borrow checker does not see this: those slices borrow the skb
+/// shared, as this does). Callers that may edit read the packet with
+/// [`network_copy`] instead, and take [`mac_header`] afresh when they need
+/// it. The link-layer header's bytes are not changed by an edit (the
+/// headroom is kept, only moved with the data).
+pub fn edit<R>(skb: &Skb<'_>, need: usize, grow: usize, f: impl FnOnce(&mut [u8], usize, &mut Csum) -> R) -> Option<R> {
+    let need = c_uint::try_from(need).ok()?;
+    let grow = c_uint::try_from(grow).ok()?;
+    let raw = skb.as_ptr();
+    let (mut linear, mut len) = (0u32, 0u32);
+    // SAFETY: `skb` is the hook's skb (valid while borrowed), which the
+    // hook may modify; the out-pointers are valid.
+    let p = unsafe { bindings::rnf_skb_edit(raw, need, grow, &mut linear, &mut len) };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `skb` is valid while borrowed.
+    let before = unsafe { Csum { ip_summed: bindings::rnf_skb_ip_summed(raw), csum: bindings::rnf_skb_csum(raw) } };
+    let mut cs = before;
+    // SAFETY: rnf_skb_edit made `linear` bytes at `p` (the network header)
+    // linear, writable and the skb's own; nothing else touches them during
+    // this hook call, no other Rust slice into them is in use (see above),
+    // and this one does not outlive `f`.
+    let buf = unsafe { core::slice::from_raw_parts_mut(p, linear as usize) };
+    let r = f(buf, len as usize, &mut cs);
+    if cs.csum != before.csum {
+        // SAFETY: `skb` is the hook's skb, which the hook may modify.
+        unsafe { bindings::rnf_skb_set_csum(raw, cs.csum) }
+    }
+    Some(r)
+}
+
 /// `skb->pkt_type` (`PACKET_*`).
 pub fn pkt_type(skb: &Skb<'_>) -> u8 {
     // SAFETY: the skb is valid while borrowed.
@@ -152,6 +236,24 @@ pub fn eth_source(skb: &Skb<'_>) -> Option<[u8; 6]> {
     let mut out = [0u8; 6];
     // SAFETY: the skb is valid while borrowed; `out` has 6 writable bytes.
     unsafe { bindings::rnf_skb_eth_source(skb.as_ptr(), out.as_mut_ptr()) }.then_some(out)
+}
+
+/// The link-layer header (`MAC=` of the LOG target, `rnf_skb_mac_header`
+/// as nf_log_syslog.c's `dump_mac_header` reads it): the input device's
+/// `hard_header_len` bytes at the MAC header, empty if there is none.
+/// Points into the skb's head.
+pub fn mac_header<'a>(skb: &Skb<'a>) -> &'a [u8] {
+    let mut len = 0u32;
+    // SAFETY: `skb` is valid for `'a` (invariant of `Skb`); `len` is a
+    // valid out-pointer.
+    let p = unsafe { bindings::rnf_skb_mac_header(skb.as_ptr(), &mut len) };
+    if p.is_null() {
+        return &[];
+    }
+    // SAFETY: the helper returns `len` bytes of the skb's head before the
+    // network header, which stay valid and unchanged while the skb is
+    // borrowed for `'a` (netfilter does not modify it during our hook call).
+    unsafe { core::slice::from_raw_parts(p, len as usize) }
 }
 
 /// `xt_addrtype`'s lookup of `addr` (4 bytes IPv4, 16 IPv6, network order)
@@ -185,6 +287,14 @@ pub fn ct_tuples(skb: &Skb<'_>) -> Option<[bindings::rnf_tuple; 2]> {
     // rnf_conntrack stays loaded while we are (we depend on it).
     let rc = unsafe { bindings::rnf_ct_nat_info(skb.as_ptr(), &mut out) };
     (rc == 0).then_some(out.tuple)
+}
+
+/// Prints `line` as one kernel log line at syslog `level` (0 emergency ..
+/// 7 debug; higher values print at debug), at most 1024 bytes of it
+/// (`rnf_printk`): the LOG target's lines, rnf_tables' warnings.
+pub fn printk(level: u8, line: &[u8]) {
+    // SAFETY: `line` is valid for `line.len()` bytes; printed with `%.*s`.
+    unsafe { bindings::rnf_printk(level.into(), line.as_ptr().cast(), line.len() as _) }
 }
 
 /// `totalram_pages()` and `PAGE_SIZE`: the machine's RAM, for the
