@@ -80,11 +80,6 @@ void rnf_spin_unlock_bh(spinlock_t *lock)
 	spin_unlock_bh(lock);
 }
 
-unsigned long rnf_spinlock_size(void)
-{
-	return sizeof(spinlock_t);
-}
-
 void rnf_msleep(unsigned int ms)
 {
 	msleep(ms);

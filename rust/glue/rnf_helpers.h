@@ -45,7 +45,6 @@ struct net *rnf_seq_net(struct seq_file *m);
 void rnf_spin_lock_init(spinlock_t *lock);
 void rnf_spin_lock_bh(spinlock_t *lock);
 void rnf_spin_unlock_bh(spinlock_t *lock);
-unsigned long rnf_spinlock_size(void);
 
 /* net_ratelimit(), for admin-facing log lines from the packet path. */
 bool rnf_net_ratelimit(void);
