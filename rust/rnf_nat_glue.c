@@ -23,6 +23,30 @@
 #include "glue/rnf_conntrack_api.h"
 #include "glue/rnf_nat_api.h"
 
+/* rnf_nat_seen_inc(): packets by ctinfo, per CPU. */
+struct rnf_nat_seen {
+	u64 v[RNF_NAT_SEEN_MAX];
+};
+static DEFINE_PER_CPU(struct rnf_nat_seen, rnf_nat_seen);
+
+void rnf_nat_seen_inc(unsigned int i)
+{
+	if (i < RNF_NAT_SEEN_MAX)
+		this_cpu_inc(rnf_nat_seen.v[i]);
+}
+
+u64 rnf_nat_seen_sum(unsigned int i)
+{
+	u64 sum = 0;
+	int cpu;
+
+	if (i >= RNF_NAT_SEEN_MAX)
+		return 0;
+	for_each_possible_cpu(cpu)
+		sum += per_cpu(rnf_nat_seen, cpu).v[i];
+	return sum;
+}
+
 static rnf_nat_lookup_fn __rcu *rnf_nat_lookups[2];
 static DEFINE_MUTEX(rnf_nat_lookup_mutex);
 

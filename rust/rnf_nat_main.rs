@@ -10,8 +10,6 @@
 //! attaches it); rnf_conntrack chooses the tuple (`rnf_ct_nat_setup`), the
 //! symbol that makes modpost record `depends=rnf_conntrack`.
 
-use core::sync::atomic::Ordering;
-
 use kernel::prelude::*;
 
 /// Kernel glue: the only `unsafe` code (see `rust/glue/mod.rs`).
@@ -131,7 +129,7 @@ impl Drop for RnfNat {
         // As nf_nat_cleanup(): no connection keeps a mapping nobody applies.
         let deleted = nat_glue::ct_nat_cleanup();
         drop(HOOKS.take());
-        let n = |i: usize| engine::SEEN.get(i).map_or(0, |c| c.load(Ordering::Relaxed));
+        let n = nat_glue::seen_sum;
         pr_info!("unloaded: {} NATed connections deleted\n", deleted);
         pr_info!(
             "packets by conntrack state: new={} established={} reply={} related={} untracked={}\n",
@@ -139,7 +137,7 @@ impl Drop for RnfNat {
             n(0),
             n(3),
             n(1).wrapping_add(n(4)),
-            n(engine::UNTRACKED)
+            n(nat_glue::SEEN_UNTRACKED)
         );
     }
 }

@@ -102,6 +102,18 @@ int rnf_nat_redirect_addr(struct sk_buff *skb, const struct nf_hook_state *state
 /* The output device's ifindex of the hook (0 without one). */
 int rnf_nat_out_ifindex(const struct nf_hook_state *state);
 
+/*
+ * What rnf_nat's hooks saw, for its unload summary: rnf_nat_seen_inc()
+ * counts a packet in this CPU's counter @i (its ctinfo 0..4, or
+ * RNF_NAT_SEEN_UNTRACKED; any other value counts nothing), with no atomic
+ * read-modify-write and no cache line shared between CPUs;
+ * rnf_nat_seen_sum() sums counter @i over every possible CPU.
+ */
+#define RNF_NAT_SEEN_UNTRACKED 5
+#define RNF_NAT_SEEN_MAX 6
+void rnf_nat_seen_inc(unsigned int i);
+u64 rnf_nat_seen_sum(unsigned int i);
+
 /* Registers (0 or -errno) and removes the notifiers that delete
  * MASQUERADE's connections of a device going down or an address removed. */
 int rnf_nat_masq_init(void);

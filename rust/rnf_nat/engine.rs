@@ -10,9 +10,6 @@
 //! direction's tuple (`nf_nat_packet`), and ICMP errors about a connection
 //! are translated, embedded packet included, without walking the table.
 
-use core::sync::atomic::{AtomicU64, Ordering};
-
-
 use crate::conntrack::tuple::Tuple;
 use crate::glue::hook::HookState;
 use crate::glue::skb::{HeaderBuf, Skb};
@@ -27,10 +24,6 @@ const IP_CT_RELATED: u8 = 1;
 const IP_CT_NEW: u8 = 2;
 const IP_CT_RELATED_REPLY: u8 = 4;
 
-/// Packets seen, by `ctinfo` (index 0..=4), and without a connection.
-pub(crate) static SEEN: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
-/// Index of [`SEEN`] for packets without a connection.
-pub(crate) const UNTRACKED: usize = 5;
 
 fn manip_of(hook: u32) -> ManipType {
     if hook == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING || hook == bindings::nf_inet_hooks_NF_INET_LOCAL_OUT {
@@ -79,10 +72,10 @@ fn pre_routing_reroute(skb: &Skb<'_>, st: &HookState<'_>, before: &[u8; 16], aft
 fn nat_fn(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
     let Some(l3) = L3Proto::from_nfproto(st.pf()) else { return Verdict::Accept };
     let Some(quick) = nat_glue::ct_status(skb) else {
-        count(UNTRACKED);
+        nat_glue::seen_inc(nat_glue::SEEN_UNTRACKED);
         return Verdict::Accept;
     };
-    count(usize::from(quick.ctinfo));
+    nat_glue::seen_inc(u32::from(quick.ctinfo));
     let manip = manip_of(st.hook());
     // Most packets: an established connection this manip does not change,
     // not masqueraded: nothing to read beyond the status.
@@ -143,12 +136,6 @@ fn needs_work(q: &nat_glue::CtStatus, manip: ManipType) -> bool {
         return true;
     }
     q.status & rewrite::statusbit(manip, q.dir == 1) != 0
-}
-
-fn count(i: usize) {
-    if let Some(c) = SEEN.get(i) {
-        c.fetch_add(1, Ordering::Relaxed);
-    }
 }
 
 /// The range to map a new connection into for the table's answer `t`

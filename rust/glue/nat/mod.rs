@@ -245,6 +245,23 @@ pub fn ct_kill(skb: &Skb<'_>) {
     unsafe { bindings::rnf_ct_kill(skb.as_ptr()) }
 }
 
+/// Counters of [`seen_inc`]: packets without a connection.
+pub const SEEN_UNTRACKED: u32 = bindings::RNF_NAT_SEEN_UNTRACKED;
+
+/// Counts a packet in this CPU's counter `i` of what the hooks saw (its
+/// `enum ip_conntrack_info`, 0 to 4, or [`SEEN_UNTRACKED`]; others count
+/// nothing): `this_cpu_inc`, no shared cache line.
+pub fn seen_inc(i: u32) {
+    // SAFETY: no preconditions; the C side checks `i`.
+    unsafe { bindings::rnf_nat_seen_inc(i) }
+}
+
+/// Counter `i` of [`seen_inc`] summed over every possible CPU.
+pub fn seen_sum(i: u32) -> u64 {
+    // SAFETY: no preconditions; the C side checks `i`.
+    unsafe { bindings::rnf_nat_seen_sum(i) }
+}
+
 /// The hook's output device's ifindex, 0 without one.
 pub fn out_ifindex(st: &HookState<'_>) -> i32 {
     // SAFETY: the hook's state, valid for the call.
