@@ -199,8 +199,8 @@ if wait_for 30 seen "$(udp_log server "$SERVER4" 5353)" 2; then
 else
     fail "notrack'd datagrams reach the wan" "server log: $(tr '\n' '|' <"$(udp_log server "$SERVER4" 5353)")"
 fi
-if ct | grep -q 'dport=5353'; then
-    fail "notrack'd datagrams make no connection" "$(ct | grep 'dport=5353' | head -n 2 | tr '\n' '|')"
+if ct | grep -q 'dport=5353 '; then
+    fail "notrack'd datagrams make no connection" "$(ct | grep 'dport=5353 ' | head -n 2 | tr '\n' '|')"
 else
     pass "notrack'd datagrams make no connection"
 fi
