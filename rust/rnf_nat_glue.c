@@ -20,6 +20,7 @@
 #include <net/route.h>
 
 #include "glue/helpers.c"
+#include "glue/skb_csum.c"
 #include "glue/rnf_conntrack_api.h"
 #include "glue/rnf_nat_api.h"
 
@@ -110,21 +111,6 @@ u8 *rnf_nat_writable(struct sk_buff *skb, unsigned int need, unsigned int *linea
 	*linear = skb_headlen(skb);
 	*len = skb->len;
 	return skb->data;
-}
-
-u8 rnf_nat_ip_summed(const struct sk_buff *skb)
-{
-	return skb->ip_summed;
-}
-
-u32 rnf_nat_csum(const struct sk_buff *skb)
-{
-	return (__force u32)skb->csum;
-}
-
-void rnf_nat_set_csum(struct sk_buff *skb, u32 csum)
-{
-	skb->csum = (__force __wsum)csum;
 }
 
 int rnf_nat_l4_checksum(struct sk_buff *skb, u8 pf, unsigned int hook, unsigned int dataoff, u8 proto)

@@ -31,6 +31,7 @@
 #include <linux/mm.h>
 
 #include "glue/helpers.c"
+#include "glue/skb_csum.c"
 #include "glue/rnf_tables_api.h"
 
 EXPORT_SYMBOL_GPL(rnf_tables_register_table);
@@ -272,21 +273,6 @@ u8 *rnf_skb_edit(struct sk_buff *skb, unsigned int need, unsigned int grow, unsi
 	*linear = skb_headlen(skb) - off;
 	*len = skb->len - off;
 	return skb_network_header(skb);
-}
-
-u8 rnf_skb_ip_summed(const struct sk_buff *skb)
-{
-	return skb->ip_summed;
-}
-
-u32 rnf_skb_csum(const struct sk_buff *skb)
-{
-	return (__force u32)skb->csum;
-}
-
-void rnf_skb_set_csum(struct sk_buff *skb, u32 csum)
-{
-	skb->csum = (__force __wsum)csum;
 }
 
 /* --- the hashlimit match's /proc files (rnf_helpers.h) --- */

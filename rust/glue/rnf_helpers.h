@@ -198,7 +198,9 @@ unsigned long rnf_page_size(void);
  */
 int rnf_skb_copy_network(const struct sk_buff *skb, u8 *buf, u32 *len);
 u8 *rnf_skb_edit(struct sk_buff *skb, unsigned int need, unsigned int grow, unsigned int *linear, unsigned int *len);
-/* skb->ip_summed (CHECKSUM_NONE 0, UNNECESSARY 1, COMPLETE 2, PARTIAL 3), skb->csum. */
+/* skb->ip_summed (CHECKSUM_NONE 0, UNNECESSARY 1, COMPLETE 2, PARTIAL 3),
+ * skb->csum: defined in glue/skb_csum.c, which rnf_tables_glue.c and
+ * rnf_nat_glue.c include. */
 u8 rnf_skb_ip_summed(const struct sk_buff *skb);
 u32 rnf_skb_csum(const struct sk_buff *skb);
 void rnf_skb_set_csum(struct sk_buff *skb, u32 csum);

@@ -79,10 +79,6 @@ unsigned int rnf_nat_call_lookup(u8 pf, struct sk_buff *skb, const struct nf_hoo
  * *@len; NULL if that fails (out of memory, or @need > skb->len).
  */
 u8 *rnf_nat_writable(struct sk_buff *skb, unsigned int need, unsigned int *linear, unsigned int *len);
-/* skb->ip_summed (CHECKSUM_NONE 0, UNNECESSARY 1, COMPLETE 2, PARTIAL 3) and skb->csum. */
-u8 rnf_nat_ip_summed(const struct sk_buff *skb);
-u32 rnf_nat_csum(const struct sk_buff *skb);
-void rnf_nat_set_csum(struct sk_buff *skb, u32 csum);
 /* nf_ip_checksum()/nf_ip6_checksum() of the transport part at @dataoff: 0 when right. */
 int rnf_nat_l4_checksum(struct sk_buff *skb, u8 pf, unsigned int hook, unsigned int dataoff, u8 proto);
 /* skb_dst_drop(): routes again after DNAT at PRE_ROUTING. */

@@ -155,7 +155,7 @@ pub fn with_writable<R>(skb: &Skb<'_>, need: usize, f: impl FnOnce(&mut [u8], us
 /// The skb's checksum state.
 pub fn summed(skb: &Skb<'_>) -> Summed {
     // SAFETY: `skb` is valid while borrowed.
-    let (ip_summed, csum) = unsafe { (bindings::rnf_nat_ip_summed(skb.as_ptr()), bindings::rnf_nat_csum(skb.as_ptr())) };
+    let (ip_summed, csum) = unsafe { (bindings::rnf_skb_ip_summed(skb.as_ptr()), bindings::rnf_skb_csum(skb.as_ptr())) };
     match ip_summed {
         1 => Summed::Unnecessary,
         2 => Summed::Complete(csum),
@@ -168,7 +168,7 @@ pub fn summed(skb: &Skb<'_>) -> Summed {
 pub fn set_summed(skb: &Skb<'_>, s: Summed) {
     if let Summed::Complete(csum) = s {
         // SAFETY: `skb` is the hook's skb.
-        unsafe { bindings::rnf_nat_set_csum(skb.as_ptr(), csum) }
+        unsafe { bindings::rnf_skb_set_csum(skb.as_ptr(), csum) }
     }
 }
 
