@@ -92,22 +92,93 @@ impl Default for Timeouts {
 }
 
 impl Timeouts {
-    /// The timeout of a TCP connection now in `state` after a segment with
-    /// `caps`: the first of `nf_conntrack_tcp_packet()`'s conditions that
-    /// holds and whose timeout is shorter than the state's picks that
-    /// timeout (too many retransmissions: `max_retrans`; a RST that left
-    /// it ESTABLISHED: `unacknowledged`; unacknowledged data:
-    /// `unacknowledged`; a zero window: `max_retrans`), else the state's.
-    pub fn tcp_for(&self, state: TcpState, caps: TimeoutCaps) -> u32 {
-        let own = tcp_timeout(self, state);
-        let chain = [
-            (caps.retrans, self.tcp_retrans),
-            (caps.rst_established, self.tcp_unack),
-            (caps.unacked, self.tcp_unack),
-            (caps.zero_window, self.tcp_retrans),
-        ];
-        chain.iter().find(|&&(hit, cap)| hit && own > cap).map_or(own, |&(_, cap)| cap)
+    /// The timeout `which`, seconds.
+    pub fn get(&self, which: Timeout) -> u32 {
+        match which {
+            Timeout::Tcp(state) => tcp_timeout(self, state),
+            Timeout::TcpUnack => self.tcp_unack,
+            Timeout::TcpRetrans => self.tcp_retrans,
+            Timeout::UdpUnreplied => self.udp_unreplied,
+            Timeout::UdpReplied => self.udp_replied,
+            Timeout::Icmp => self.icmp,
+            Timeout::Icmpv6 => self.icmpv6,
+            Timeout::Generic => self.generic,
+        }
     }
+
+    /// The timeout of a TCP connection now in `state` after a segment with
+    /// `caps`, seconds (see [`tcp_timeout_for`]).
+    pub fn tcp_for(&self, state: TcpState, caps: TimeoutCaps) -> u32 {
+        tcp_timeout_for(&Settings { timeouts: *self, tcp: TcpSettings::default() }, state, caps)
+    }
+}
+
+/// One of the timeouts the trackers apply (the entries of the kernel's
+/// per-protocol timeout arrays, `nf_tcp_net.timeouts[]`,
+/// `nf_udp_net.timeouts[]`, and the ICMP, ICMPv6 and generic ones).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Timeout {
+    /// A TCP state's.
+    Tcp(TcpState),
+    /// `TCP_CONNTRACK_UNACK`.
+    TcpUnack,
+    /// `TCP_CONNTRACK_RETRANS`.
+    TcpRetrans,
+    /// `UDP_CT_UNREPLIED`.
+    UdpUnreplied,
+    /// `UDP_CT_REPLIED`.
+    UdpReplied,
+    /// ICMP echo.
+    Icmp,
+    /// ICMPv6 echo.
+    Icmpv6,
+    /// Protocols tracked by address only.
+    Generic,
+}
+
+/// Where tracking reads a namespace's settings from, one value at a time
+/// (a packet reads only the one or two it needs): [`Settings`], or the
+/// namespace's live sysctl variables in the module.
+pub trait Config {
+    /// The timeout `which`, seconds.
+    fn timeout(&self, which: Timeout) -> u32;
+    /// The TCP switches (`nf_conntrack_tcp_loose`, ...).
+    fn tcp(&self) -> TcpSettings;
+}
+
+impl Config for Settings {
+    fn timeout(&self, which: Timeout) -> u32 {
+        self.timeouts.get(which)
+    }
+
+    fn tcp(&self) -> TcpSettings {
+        self.tcp
+    }
+}
+
+/// The timeout of a TCP connection now in `state` after a segment with
+/// `caps`, seconds: the first of `nf_conntrack_tcp_packet()`'s conditions
+/// that holds and whose timeout is shorter than the state's picks that
+/// timeout (too many retransmissions: `max_retrans`; a RST that left it
+/// ESTABLISHED: `unacknowledged`; unacknowledged data: `unacknowledged`; a
+/// zero window: `max_retrans`), else the state's.
+pub fn tcp_timeout_for(cfg: &(impl Config + ?Sized), state: TcpState, caps: TimeoutCaps) -> u32 {
+    let own = cfg.timeout(Timeout::Tcp(state));
+    let chain = [
+        (caps.retrans, Timeout::TcpRetrans),
+        (caps.rst_established, Timeout::TcpUnack),
+        (caps.unacked, Timeout::TcpUnack),
+        (caps.zero_window, Timeout::TcpRetrans),
+    ];
+    for (hit, which) in chain {
+        if hit {
+            let cap = cfg.timeout(which);
+            if own > cap {
+                return cap;
+            }
+        }
+    }
+    own
 }
 
 /// What a namespace's settings say about tracking (the per-protocol parts
@@ -199,33 +270,33 @@ impl Conn {
         netns: u32,
         now: u64,
         hz: u32,
-        cfg: &Settings,
+        cfg: &(impl Config + ?Sized),
     ) -> Result<Conn, Invalid> {
-        let tmo = &cfg.timeouts;
         let (proto, secs) = match p.l4 {
             L4::Tcp { .. } => {
                 let seg = tcp_segment(&p.l4).ok_or(Invalid::CannotOpen)?;
-                let mut track = TcpTrack::new(&seg, cfg.tcp.loose).ok_or(Invalid::CannotOpen)?;
-                match track.packet(Direction::Original, &seg, false, false, &cfg.tcp) {
+                let tcp = cfg.tcp();
+                let mut track = TcpTrack::new(&seg, tcp.loose).ok_or(Invalid::CannotOpen)?;
+                match track.packet(Direction::Original, &seg, false, false, &tcp) {
                     TcpVerdict::Accept { state, caps, .. } => {
-                        let secs = tmo.tcp_for(state, caps);
+                        let secs = tcp_timeout_for(cfg, state, caps);
                         // A connection picked up mid-stream gets the short timeout.
-                        let secs = if state == TcpState::Established { secs.min(tmo.tcp_unack) } else { secs };
+                        let secs = if state == TcpState::Established { secs.min(cfg.timeout(Timeout::TcpUnack)) } else { secs };
                         (ProtoTrack::Tcp(track), secs)
                     }
                     _ => return Err(Invalid::CannotOpen),
                 }
             }
             L4::Udp { .. } => {
-                (ProtoTrack::Udp { stream_ts: now.saturating_add(secs_to_jiffies(2, hz)) }, tmo.udp_unreplied)
+                (ProtoTrack::Udp { stream_ts: now.saturating_add(secs_to_jiffies(2, hz)) }, cfg.timeout(Timeout::UdpUnreplied))
             }
             L4::Icmp { icmp_type, .. } => {
                 if !icmp_type_is_query(p.l3, icmp_type) {
                     return Err(Invalid::CannotOpen);
                 }
-                (ProtoTrack::Icmp, icmp_timeout(tmo, p.l3))
+                (ProtoTrack::Icmp, cfg.timeout(icmp_timeout(p.l3)))
             }
-            L4::Other => (ProtoTrack::Generic, tmo.generic),
+            L4::Other => (ProtoTrack::Generic, cfg.timeout(Timeout::Generic)),
         };
         Ok(Conn {
             tuple: [*t, t.invert()],
@@ -252,8 +323,7 @@ impl Conn {
     ///
     /// As in the kernel's `nf_conntrack_in`, the protocol handler sees the
     /// status from before this packet; `IPS_SEEN_REPLY` is set afterwards.
-    pub fn packet(&mut self, dir: Direction, p: &PacketInfo, now: u64, hz: u32, cfg: &Settings) -> Outcome {
-        let tmo = &cfg.timeouts;
+    pub fn packet(&mut self, dir: Direction, p: &PacketInfo, now: u64, hz: u32, cfg: &(impl Config + ?Sized)) -> Outcome {
         let seen_reply = self.status & IPS_SEEN_REPLY != 0;
         let ctinfo = self.ctinfo(dir);
         let secs = match (&mut self.proto, p.l4) {
@@ -261,7 +331,7 @@ impl Conn {
                 let Some(seg) = tcp_segment(&p.l4) else { return Outcome::Invalid };
                 let old = track.state;
                 let assured = self.status & IPS_ASSURED != 0;
-                match track.packet(dir, &seg, seen_reply, assured, &cfg.tcp) {
+                match track.packet(dir, &seg, seen_reply, assured, &cfg.tcp()) {
                     TcpVerdict::Invalid => return Outcome::Invalid,
                     TcpVerdict::Reopen => return Outcome::Reopen,
                     TcpVerdict::Ignore => {
@@ -271,7 +341,7 @@ impl Conn {
                         return Outcome::Ignored(ctinfo);
                     }
                     TcpVerdict::Accept { state, assured: handshake_done, caps } => {
-                        let secs = tmo.tcp_for(state, caps);
+                        let secs = tcp_timeout_for(cfg, state, caps);
                         if !seen_reply {
                             if flags.has(TcpFlags::RST) {
                                 // The only reply is a RST: no connection.
@@ -283,7 +353,7 @@ impl Conn {
                                 return Outcome::Ignored(ctinfo);
                             }
                             if state == TcpState::Established {
-                                secs.min(tmo.tcp_unack)
+                                secs.min(cfg.timeout(Timeout::TcpUnack))
                             } else {
                                 secs
                             }
@@ -300,13 +370,13 @@ impl Conn {
                 if seen_reply && now > *stream_ts {
                     // Replied and still active after two seconds: a stream.
                     self.status |= IPS_ASSURED;
-                    tmo.udp_replied
+                    cfg.timeout(Timeout::UdpReplied)
                 } else {
-                    tmo.udp_unreplied
+                    cfg.timeout(Timeout::UdpUnreplied)
                 }
             }
-            (ProtoTrack::Icmp, L4::Icmp { .. }) => icmp_timeout(tmo, p.l3),
-            (ProtoTrack::Generic, _) => tmo.generic,
+            (ProtoTrack::Icmp, L4::Icmp { .. }) => cfg.timeout(icmp_timeout(p.l3)),
+            (ProtoTrack::Generic, _) => cfg.timeout(Timeout::Generic),
             // The tuple matched but the header kind differs: cannot happen for
             // a well-formed table, so treat it as invalid rather than guess.
             _ => return Outcome::Invalid,
@@ -355,10 +425,10 @@ impl Conn {
     }
 }
 
-fn icmp_timeout(tmo: &Timeouts, l3: crate::packet::L3Proto) -> u32 {
+fn icmp_timeout(l3: crate::packet::L3Proto) -> Timeout {
     match l3 {
-        crate::packet::L3Proto::Ipv4 => tmo.icmp,
-        crate::packet::L3Proto::Ipv6 => tmo.icmpv6,
+        crate::packet::L3Proto::Ipv4 => Timeout::Icmp,
+        crate::packet::L3Proto::Ipv6 => Timeout::Icmpv6,
     }
 }
 

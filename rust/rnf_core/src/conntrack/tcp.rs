@@ -242,7 +242,7 @@ impl Default for TcpSettings {
 /// Why an accepted segment may shorten the connection's timeout: the
 /// conditions `nf_conntrack_tcp_packet()` tests, in its order, before it
 /// settles on the state's own timeout (see
-/// [`crate::conntrack::conn::Timeouts::tcp_for`]).
+/// [`crate::conntrack::conn::tcp_timeout_for`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct TimeoutCaps {
     /// `retrans >= tcp_max_retrans`: capped by `tcp_timeout_max_retrans`.
