@@ -4,7 +4,7 @@
  * timeouts and switches, statistics), the kernel's names for them
  * (glue/conntrack/names.c: sysctls, /proc files), the checksum check and
  * invalid-packet log of the kernel's protocol trackers, the GC delayed work,
- * and the export of the Rust-implemented rnf_ct_lookup(). The logic is in
+ * and the exports of the Rust-implemented entry points. The logic is in
  * Rust (rnf_conntrack_main.rs); this file only wires it to kernel macros.
  */
 #include <linux/export.h>
@@ -278,19 +278,6 @@ void rnf_ct_net_timeouts(const struct rnf_ct_net *pn, u32 *out)
 		out[i] = READ_ONCE(pn->tmo[i]);
 }
 
-static void rnf_ct_net_settings(const struct rnf_ct_net *pn, u32 *out)
-{
-	int i;
-
-	for (i = 0; i < RNF_CT_SET_MAX; i++)
-		out[i] = READ_ONCE(pn->set[i]);
-}
-
-static void rnf_ct_net_config(const struct rnf_ct_net *pn, u32 *tmo, u32 *set)
-{
-	rnf_ct_net_timeouts(pn, tmo);
-	rnf_ct_net_settings(pn, set);
-}
 
 unsigned int rnf_ct_net_count(const struct rnf_ct_net *pn)
 {
@@ -324,7 +311,8 @@ void rnf_ct_in_start(const struct nf_hook_state *state, struct sk_buff *skb, str
 		return;
 	in->now = get_jiffies_64();
 	in->inum = state->net->ns.inum;
-	rnf_ct_net_config(in->pn, in->tmo, in->set);
+	in->tmo = in->pn->tmo;
+	in->set = in->pn->set;
 }
 
 void rnf_ct_stat_inc_inum(u32 inum, enum rnf_ct_stat which)
@@ -471,7 +459,6 @@ u64 rnf_totalram_bytes(void)
 	return (u64)totalram_pages() << PAGE_SHIFT;
 }
 
-EXPORT_SYMBOL_GPL(rnf_ct_lookup);
 EXPORT_SYMBOL_GPL(rnf_ct_nat_setup);
 EXPORT_SYMBOL_GPL(rnf_ct_flush_masq);
 EXPORT_SYMBOL_GPL(rnf_ct_kill);

@@ -24,9 +24,11 @@
 //! The kernel-independent engine (`conntrack`, in rust/rnf_core) tracks;
 //! this module gives it kernel memory and packets, in rust/rnf_conntrack/:
 //! the table under its lock and the GC batches (`tracker`), what a packet
-//! is to tracking (`classify`), the hooks (`hooks`), the lookup other
-//! modules call (`lookup`), the per-namespace set-up and timeouts (`netns`)
-//! and `/proc/net/nf_conntrack` (`proc`).
+//! is to tracking (`classify`), the hooks (`hooks`), the per-namespace
+//! set-up and timeouts (`netns`) and `/proc/net/nf_conntrack` (`proc`).
+//! What other modules read of a packet's connection (`rnf_ct_lookup`,
+//! `rnf_ct_nat_status`, ...) is read as the kernel's `nf_ct_get()` reads
+//! it, in the C glue (glue/conntrack/nfct.c).
 //!
 //! While loaded it provides the kernel's names for its state (the C glue,
 //! glue/conntrack/names.c): `/proc/net/nf_conntrack` (and
@@ -40,8 +42,8 @@ use kernel::prelude::*;
 #[path = "glue/mod.rs"]
 pub mod glue;
 
-/// Glue only this module uses (its C glue, nf_defrag, the `rnf_ct_lookup`
-/// export).
+/// Glue only this module uses (its C glue, nf_defrag, the exported entry
+/// points).
 #[path = "glue/conntrack/mod.rs"]
 pub mod ct_glue;
 
@@ -63,8 +65,6 @@ pub mod selftest;
 mod classify;
 #[path = "rnf_conntrack/hooks.rs"]
 mod hooks;
-#[path = "rnf_conntrack/lookup.rs"]
-mod lookup;
 #[path = "rnf_conntrack/nat.rs"]
 mod nat_setup;
 #[path = "rnf_conntrack/netns.rs"]
@@ -83,7 +83,6 @@ use tracker::{Tracker, TRACKER};
 
 // The entry points of `ct_glue` call these (see rust/glue/conntrack/mod.rs).
 pub(crate) use hooks::{closing, confirm_skb};
-pub(crate) use lookup::ct_lookup;
 pub(crate) use nat_setup::{flush_masq, kill, nat_cleanup, setup as nat_setup};
 pub(crate) use proc::{flush as proc_flush, show as proc_show};
 pub(crate) use tracker::{gc_run, release_slot, resize};

@@ -20,8 +20,8 @@ struct nf_hook_state;
  * @dir:    IP_CT_DIR_ORIGINAL (0) or IP_CT_DIR_REPLY (1).
  * @proto:  IPPROTO_* of the connection.
  *
- * A snapshot taken under the table lock: it holds no reference, so it stays
- * meaningful only for the packet it was taken for.
+ * A snapshot of the connection the packet carries: it holds no reference,
+ * so it stays meaningful only for the packet it was taken for.
  */
 struct rnf_ct_lookup {
 	u32 status;
@@ -32,19 +32,17 @@ struct rnf_ct_lookup {
 };
 
 /*
- * rnf_ct_lookup - find the tracked connection of @skb.
- * @net: the packet's namespace; @pf: NFPROTO_IPV4 or NFPROTO_IPV6.
- * Returns 0 and fills @out, -ENOENT if the packet belongs to no tracked
- * connection (yet), -EINVAL if it cannot be parsed. Callable from hooks
- * (softirq) and process context; does not sleep. Takes the table lock
- * (spin_lock_bh) for the lookup: the caller must not hold it, and needs no
- * RCU read section of its own.
- *
- * @net must be live and set up by rnf_conntrack: the state->net of a hook
- * of a module that depends on rnf_conntrack is (its pernet operations are
- * registered after rnf_conntrack's and torn down before them). The lookup
- * uses @net's timeouts to decide whether the packet could open a connection;
- * it changes no state and counts in no statistics.
+ * rnf_ct_lookup - the tracked connection of @skb, as nf_ct_get() answers:
+ * from the connection rnf_conntrack's tracking hook attached to the skb,
+ * without parsing the packet again or taking the table lock (@status read
+ * with READ_ONCE(); IPS_CONFIRMED is missing while the connection is
+ * unconfirmed, NEW).
+ * @net: the packet's namespace; @pf: NFPROTO_IPV4 or NFPROTO_IPV6 (kept in
+ * the ABI for callers without an skb connection of their own; unused).
+ * Returns 0 and fills @out, or -ENOENT when the skb carries no connection
+ * (untracked, invalid, or not trackable). Callable from hooks (softirq)
+ * and process context; takes no lock, does not sleep, changes no state and
+ * counts in no statistics.
  */
 int rnf_ct_lookup(struct net *net, u8 pf, const struct sk_buff *skb, struct rnf_ct_lookup *out);
 
@@ -87,6 +85,14 @@ struct rnf_ct_nat_info {
  * 0 and *@out filled, or -ENOENT when the skb carries none.
  */
 int rnf_ct_nat_info(const struct sk_buff *skb, struct rnf_ct_nat_info *out);
+
+/*
+ * rnf_ct_nat_tuple - the tuple of direction @dir (IP_CT_DIR_ORIGINAL or
+ * IP_CT_DIR_REPLY) of the connection @skb carries, into *@t, read as
+ * rnf_ct_nat_info() reads it: 0, or -ENOENT when @skb carries none,
+ * -EINVAL for another @dir.
+ */
+int rnf_ct_nat_tuple(const struct sk_buff *skb, u8 dir, struct rnf_tuple *t);
 
 /* The status, ctinfo and masq_index of rnf_ct_nat_info without the tuples:
  * 0, or -ENOENT when @skb carries no connection. */
@@ -255,10 +261,12 @@ struct rnf_ct_in {
 	bool present;
 	/* PRE_ROUTING with a loopback input device. */
 	bool loopback_in;
-	/* The timeouts in force (seconds, as rnf_ct_net_timeouts() copies
-	 * them) and switches (enum rnf_ct_setting). */
-	u32 tmo[RNF_CT_TMO_MAX];
-	u32 set[RNF_CT_SET_MAX];
+	/* The namespace's timeouts in force (seconds, indexed by enum
+	 * rnf_ct_timeout) and switches (enum rnf_ct_setting): its live
+	 * arrays, which its sysctls write; read each value with READ_ONCE()
+	 * when it is needed. Valid as long as the namespace. */
+	const unsigned int *tmo;
+	const unsigned int *set;
 };
 
 /*
@@ -266,8 +274,9 @@ struct rnf_ct_in {
  * @state, in one call: takes a CT template off @skb (as
  * rnf_nfct_take_template()), then says whether @skb still carries a
  * connection and whether it came in on loopback at PRE_ROUTING; unless
- * either is so, fills the namespace's data, jiffies, inode number,
- * timeouts and switches. Softirq or BH-disabled context; takes no lock.
+ * either is so, fills the namespace's data, jiffies, inode number and
+ * where its timeouts and switches are. Softirq or BH-disabled context;
+ * takes no lock.
  */
 void rnf_ct_in_start(const struct nf_hook_state *state, struct sk_buff *skb, struct rnf_ct_in *in);
 
@@ -361,6 +370,11 @@ void rnf_nfct_replace(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo);
 void rnf_nfct_refresh_attach(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo, u32 status,
 			     u32 timeout, u8 acct_dir);
 struct rnf_ct *rnf_nfct_of_skb(const struct sk_buff *skb, u8 *ctinfo);
+/* The object @skb carries, with its ctinfo in *@ctinfo, only when it is
+ * still to be confirmed by this packet: not IPS_CONFIRMED, and @skb goes in
+ * the original direction (nf_confirm()'s and __nf_conntrack_confirm()'s
+ * tests); NULL otherwise. */
+struct rnf_ct *rnf_nfct_unconfirmed_of_skb(const struct sk_buff *skb, u8 *ctinfo);
 int rnf_nfct_masq_index(const struct rnf_ct *c);
 /* Reads tuplehash[@dir].tuple back into @t. */
 void rnf_nfct_get_tuple(const struct rnf_ct *c, u8 dir, struct rnf_tuple *t);

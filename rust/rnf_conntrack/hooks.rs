@@ -21,24 +21,21 @@ use crate::ct_glue::{self, CtNet};
 use crate::glue::hook::{Hook, HookOps, HookState, Net};
 use crate::glue::skb::Skb;
 use crate::glue::{self, bindings, Verdict};
-use crate::netns::{settings_from, timeouts_of, Switches};
+use crate::netns::{timeouts_of, Switches};
 use crate::packet::{PacketInfo, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, L4};
 use crate::tracker::{tracker, State, Tracker};
-
-/// `IP_CT_IS_REPLY`: ctinfo values from this on are of the reply direction.
-const IP_CT_IS_REPLY: u8 = 3;
 
 /// Whether `p`'s checksum is one `nf_conntrack_checksum` has checked and
 /// found bad (TCP, UDP, ICMP and ICMPv6 at PRE_ROUTING, as the kernel's
 /// trackers check them in their `error` callbacks).
-fn checksum_bad(sw: &Switches, skb: &Skb<'_>, st: &HookState<'_>, p: &PacketInfo) -> bool {
+fn checksum_bad(sw: &Switches<'_>, skb: &Skb<'_>, st: &HookState<'_>, p: &PacketInfo) -> bool {
     let proto = match p.l4 {
         L4::Tcp { .. } => IPPROTO_TCP,
         L4::Udp { .. } => IPPROTO_UDP,
         L4::Icmp { .. } => p.proto,
         L4::Other => return false,
     };
-    sw.checksum
+    sw.checksum()
         && st.hook() == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING
         && matches!(proto, IPPROTO_TCP | IPPROTO_UDP | IPPROTO_ICMP | IPPROTO_ICMPV6)
         && ct_glue::checksum_bad(skb, st.hook(), u32::try_from(p.l4_offset).unwrap_or(u32::MAX), proto, st.pf())
@@ -47,15 +44,15 @@ fn checksum_bad(sw: &Switches, skb: &Skb<'_>, st: &HookState<'_>, p: &PacketInfo
 /// A packet of protocol `proto` conntrack refuses: counted in `stat`
 /// (`invalid`, or `error` for what the ICMP trackers refuse), and logged
 /// when the namespace's `nf_conntrack_log_invalid` asks for it.
-fn refused(pn: CtNet, sw: &Switches, skb: &Skb<'_>, st: &HookState<'_>, stat: bindings::rnf_ct_stat, proto: u8, why: &core::ffi::CStr) {
+fn refused(pn: CtNet, sw: &Switches<'_>, skb: &Skb<'_>, st: &HookState<'_>, stat: bindings::rnf_ct_stat, proto: u8, why: &core::ffi::CStr) {
     pn.stat(stat);
-    if sw.log_invalid != 0 {
+    if sw.log_invalid() != 0 {
         ct_glue::log_invalid(st, skb, proto, why);
     }
 }
 
 /// An INVALID packet of protocol `proto` ([`refused`], counted `invalid`).
-fn invalid(pn: CtNet, sw: &Switches, skb: &Skb<'_>, st: &HookState<'_>, proto: u8, why: &core::ffi::CStr) {
+fn invalid(pn: CtNet, sw: &Switches<'_>, skb: &Skb<'_>, st: &HookState<'_>, proto: u8, why: &core::ffi::CStr) {
     refused(pn, sw, skb, st, bindings::rnf_ct_stat_RNF_CT_STAT_INVALID, proto, why);
 }
 
@@ -76,7 +73,7 @@ impl Tracker {
             None => Zone::DEFAULT,
         };
         let (pn, netns, now) = (tin.pn, tin.netns, tin.now);
-        let (cfg, sw) = settings_from(&tin.timeouts, &tin.settings);
+        let (cfg, sw) = (tin.config, Switches(tin.config));
         let (p, t) = match classify(skb, st.pf()) {
             Ok(Class::Tuple(p, _) | Class::Error(p, _)) if checksum_bad(&sw, skb, st, &p) => {
                 // nf_conntrack_icmp(v6)_error() counts a bad ICMP checksum `error`.
@@ -189,7 +186,7 @@ impl Tracker {
             }
         }
         let (relative, status) = (conn.expires.saturating_sub(now), conn.status);
-        let new = new_unconfirmed(&mut g, st.net(), conn, sw.acct);
+        let new = new_unconfirmed(&mut g, st.net(), conn, sw.acct());
         if new.is_some() {
             pn.count_add(1);
         }
@@ -217,10 +214,7 @@ impl Tracker {
     /// clash resolution); any other clash (a mapping NAT could not make
     /// unique) drops the packet, counted as `insert_failed` and `drop`.
     pub(crate) fn confirm(&self, skb: &Skb<'_>, net: Net) -> Verdict {
-        let (Some(ct), ctinfo) = SkbCt::of(skb) else { return Verdict::Accept };
-        if ct.status() & conn::IPS_CONFIRMED != 0 || ctinfo >= IP_CT_IS_REPLY {
-            return Verdict::Accept;
-        }
+        let Some((ct, ctinfo)) = SkbCt::unconfirmed(skb) else { return Verdict::Accept };
         let Some(pn) = CtNet::of(net) else { return Verdict::Accept };
         let i = ct.slot();
         if i == NO_SLOT {

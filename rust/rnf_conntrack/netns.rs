@@ -6,9 +6,9 @@
 
 use kernel::prelude::*;
 
-use crate::conntrack::conn::{Settings, Timeouts};
+use crate::conntrack::conn::{Config, Timeout, Timeouts};
 use crate::conntrack::tcp::{TcpSettings, TcpState};
-use crate::ct_glue::{self, CtNet};
+use crate::ct_glue::{self, CtNet, NetConfig};
 use crate::glue::{self, bindings};
 use crate::glue::hook::Net;
 use crate::glue::pernet::PernetHandler;
@@ -19,64 +19,87 @@ pub(crate) fn timeouts_of(pn: CtNet) -> Timeouts {
     timeouts_from(&pn.timeouts())
 }
 
-/// A namespace's switches (`nf_conntrack_checksum`, ...), read from the
-/// variables its sysctls write.
-#[derive(Clone, Copy)]
-pub(crate) struct Switches {
-    /// `nf_conntrack_checksum`.
-    pub(crate) checksum: bool,
-    /// `nf_conntrack_log_invalid`: the protocol logged, 255 all, 0 none.
-    pub(crate) log_invalid: u8,
-    /// `nf_conntrack_acct`.
-    pub(crate) acct: bool,
+/// The tracking settings of a namespace as the hook reads them: one value
+/// at a time from its live variables ([`NetConfig`]), the timeouts by
+/// `enum rnf_ct_timeout`, the TCP switches by `enum rnf_ct_setting`.
+impl Config for NetConfig<'_> {
+    fn timeout(&self, which: Timeout) -> u32 {
+        self.timeout(timeout_index(which))
+    }
+
+    fn tcp(&self) -> TcpSettings {
+        TcpSettings {
+            loose: self.setting(bindings::rnf_ct_setting_RNF_CT_SET_TCP_LOOSE) != 0,
+            be_liberal: self.setting(bindings::rnf_ct_setting_RNF_CT_SET_TCP_BE_LIBERAL) != 0,
+            ignore_invalid_rst: self.setting(bindings::rnf_ct_setting_RNF_CT_SET_TCP_IGNORE_INVALID_RST) != 0,
+            max_retrans: self.setting(bindings::rnf_ct_setting_RNF_CT_SET_TCP_MAX_RETRANS).min(255) as u8,
+        }
+    }
 }
 
-/// The tracking settings and switches of a namespace from its timeouts
-/// (seconds, indexed by `enum rnf_ct_timeout`) and switches (indexed by
-/// `enum rnf_ct_setting`), as `rnf_ct_in_start()` copies them.
-pub(crate) fn settings_from(tmo: &[u32], v: &[u32]) -> (Settings, Switches) {
-    let at = |i: bindings::rnf_ct_setting| v.get(i as usize).copied().unwrap_or(0);
-    let tcp = TcpSettings {
-        loose: at(bindings::rnf_ct_setting_RNF_CT_SET_TCP_LOOSE) != 0,
-        be_liberal: at(bindings::rnf_ct_setting_RNF_CT_SET_TCP_BE_LIBERAL) != 0,
-        ignore_invalid_rst: at(bindings::rnf_ct_setting_RNF_CT_SET_TCP_IGNORE_INVALID_RST) != 0,
-        max_retrans: at(bindings::rnf_ct_setting_RNF_CT_SET_TCP_MAX_RETRANS).min(255) as u8,
-    };
-    let sw = Switches {
-        checksum: at(bindings::rnf_ct_setting_RNF_CT_SET_CHECKSUM) != 0,
-        log_invalid: at(bindings::rnf_ct_setting_RNF_CT_SET_LOG_INVALID).min(255) as u8,
-        acct: at(bindings::rnf_ct_setting_RNF_CT_SET_ACCT) != 0,
-    };
-    (Settings { timeouts: timeouts_from(tmo), tcp }, sw)
+/// The index of timeout `which` in `enum rnf_ct_timeout` (SYN_SENT2 has
+/// SYN_SENT's, as in the kernel's `tcp_timeouts[]`; NONE has none: 0 s).
+fn timeout_index(which: Timeout) -> bindings::rnf_ct_timeout {
+    match which {
+        Timeout::Tcp(state) => match state {
+            TcpState::SynSent | TcpState::SynSent2 => bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_SYN_SENT,
+            TcpState::SynRecv => bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_SYN_RECV,
+            TcpState::Established => bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_ESTABLISHED,
+            TcpState::FinWait => bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_FIN_WAIT,
+            TcpState::CloseWait => bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_CLOSE_WAIT,
+            TcpState::LastAck => bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_LAST_ACK,
+            TcpState::TimeWait => bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_TIME_WAIT,
+            TcpState::Close => bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_CLOSE,
+            _ => bindings::rnf_ct_timeout_RNF_CT_TMO_MAX,
+        },
+        Timeout::TcpUnack => bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_UNACK,
+        Timeout::TcpRetrans => bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_RETRANS,
+        Timeout::UdpUnreplied => bindings::rnf_ct_timeout_RNF_CT_TMO_UDP,
+        Timeout::UdpReplied => bindings::rnf_ct_timeout_RNF_CT_TMO_UDP_STREAM,
+        Timeout::Icmp => bindings::rnf_ct_timeout_RNF_CT_TMO_ICMP,
+        Timeout::Icmpv6 => bindings::rnf_ct_timeout_RNF_CT_TMO_ICMPV6,
+        Timeout::Generic => bindings::rnf_ct_timeout_RNF_CT_TMO_GENERIC,
+    }
+}
+
+/// A namespace's switches (`nf_conntrack_checksum`, ...), read from the
+/// variables its sysctls write when the hook needs one.
+#[derive(Clone, Copy)]
+pub(crate) struct Switches<'a>(pub(crate) NetConfig<'a>);
+
+impl Switches<'_> {
+    /// `nf_conntrack_checksum`.
+    pub(crate) fn checksum(&self) -> bool {
+        self.0.setting(bindings::rnf_ct_setting_RNF_CT_SET_CHECKSUM) != 0
+    }
+
+    /// `nf_conntrack_log_invalid`: the protocol logged, 255 all, 0 none.
+    pub(crate) fn log_invalid(&self) -> u8 {
+        self.0.setting(bindings::rnf_ct_setting_RNF_CT_SET_LOG_INVALID).min(255) as u8
+    }
+
+    /// `nf_conntrack_acct`.
+    pub(crate) fn acct(&self) -> bool {
+        self.0.setting(bindings::rnf_ct_setting_RNF_CT_SET_ACCT) != 0
+    }
 }
 
 /// The timeouts, from seconds indexed by `enum rnf_ct_timeout`.
 fn timeouts_from(v: &[u32]) -> Timeouts {
     let at = |i: bindings::rnf_ct_timeout| v.get(i as usize).copied().unwrap_or(0);
     let mut t = Timeouts::default();
-    let tcp = [
-        (TcpState::SynSent, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_SYN_SENT),
-        (TcpState::SynSent2, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_SYN_SENT),
-        (TcpState::SynRecv, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_SYN_RECV),
-        (TcpState::Established, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_ESTABLISHED),
-        (TcpState::FinWait, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_FIN_WAIT),
-        (TcpState::CloseWait, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_CLOSE_WAIT),
-        (TcpState::LastAck, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_LAST_ACK),
-        (TcpState::TimeWait, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_TIME_WAIT),
-        (TcpState::Close, bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_CLOSE),
-    ];
-    for (state, idx) in tcp {
+    for state in TcpState::ALL {
         if let Some(slot) = t.tcp.get_mut(state as usize) {
-            *slot = at(idx);
+            *slot = at(timeout_index(Timeout::Tcp(state)));
         }
     }
-    t.tcp_unack = at(bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_UNACK);
-    t.tcp_retrans = at(bindings::rnf_ct_timeout_RNF_CT_TMO_TCP_RETRANS);
-    t.udp_unreplied = at(bindings::rnf_ct_timeout_RNF_CT_TMO_UDP);
-    t.udp_replied = at(bindings::rnf_ct_timeout_RNF_CT_TMO_UDP_STREAM);
-    t.icmp = at(bindings::rnf_ct_timeout_RNF_CT_TMO_ICMP);
-    t.icmpv6 = at(bindings::rnf_ct_timeout_RNF_CT_TMO_ICMPV6);
-    t.generic = at(bindings::rnf_ct_timeout_RNF_CT_TMO_GENERIC);
+    t.tcp_unack = at(timeout_index(Timeout::TcpUnack));
+    t.tcp_retrans = at(timeout_index(Timeout::TcpRetrans));
+    t.udp_unreplied = at(timeout_index(Timeout::UdpUnreplied));
+    t.udp_replied = at(timeout_index(Timeout::UdpReplied));
+    t.icmp = at(timeout_index(Timeout::Icmp));
+    t.icmpv6 = at(timeout_index(Timeout::Icmpv6));
+    t.generic = at(timeout_index(Timeout::Generic));
     t
 }
 

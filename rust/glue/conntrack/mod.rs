@@ -2,12 +2,11 @@
 //! Glue only rnf_conntrack uses: its C glue (rust/rnf_conntrack_glue.c:
 //! parameters, per-namespace data, sysctls, GC work), the kernel's
 //! nf_defrag_ipv4 / nf_defrag_ipv6, and the C entry points the C glue calls
-//! (`rnf_ct_lookup`, exported to other modules, and `rnf_ct_gc_run`). It is
+//! (`rnf_ct_gc_run`, and those exported to other modules). It is
 //! mounted by rnf_conntrack_main.rs alone, not by `glue/mod.rs`, so that no
 //! other module defines these symbols or links nf_defrag.
 //!
-//! The entry points call two safe functions of the crate root:
-//! `crate::ct_lookup(Net, u8, &Skb) -> Result<bindings::rnf_ct_lookup>` and
+//! The entry points call safe functions of the crate root, such as
 //! `crate::gc_run() -> Option<u32>` (jiffies until the next GC batch, `None`
 //! when the module is not set up).
 //!
@@ -98,10 +97,47 @@ impl CtNet {
     }
 }
 
+/// A namespace's timeouts and switches as they are in force: its live
+/// variables, which its sysctls (in the initial namespace the module
+/// parameters) write, each read when it is needed (`READ_ONCE`), so a
+/// write takes effect on the next packet. Valid for the hook call `'a`
+/// (the namespace outlives it).
+#[derive(Clone, Copy)]
+pub struct NetConfig<'a> {
+    /// `RNF_CT_TMO_MAX` values.
+    tmo: *const core::ffi::c_uint,
+    /// `RNF_CT_SET_MAX` values.
+    set: *const core::ffi::c_uint,
+    _hook: core::marker::PhantomData<&'a ()>,
+}
+
+impl NetConfig<'_> {
+    /// Timeout `i` (`enum rnf_ct_timeout`), seconds; 0 for an `i` out of
+    /// range.
+    pub fn timeout(&self, i: bindings::rnf_ct_timeout) -> u32 {
+        if (i as usize) >= TIMEOUTS {
+            return 0;
+        }
+        // SAFETY: `tmo` points to the namespace's RNF_CT_TMO_MAX values,
+        // live for `'a` (type invariant); `i` is below that. A volatile
+        // read, as READ_ONCE(): a sysctl may write the value meanwhile.
+        unsafe { self.tmo.add(i as usize).read_volatile() }
+    }
+
+    /// Switch `i` (`enum rnf_ct_setting`); 0 for an `i` out of range.
+    pub fn setting(&self, i: bindings::rnf_ct_setting) -> u32 {
+        if (i as usize) >= SETTINGS {
+            return 0;
+        }
+        // SAFETY: as in `timeout`, for the RNF_CT_SET_MAX switches.
+        unsafe { self.set.add(i as usize).read_volatile() }
+    }
+}
+
 /// What the tracking hook needs of a packet it is to track, read in one
 /// helper call before the packet itself is looked at (`struct rnf_ct_in`,
-/// [`track_start`]).
-pub struct TrackIn {
+/// [`track_start`]), for the hook call `'a`.
+pub struct TrackIn<'a> {
     /// The namespace's data.
     pub pn: CtNet,
     /// Jiffies at the start of the hook (`get_jiffies_64()`).
@@ -113,11 +149,8 @@ pub struct TrackIn {
     /// dropped): its zone id, `NF_CT_ZONE_DIR_*` bits, whether the id is
     /// the packet's mark (`NF_CT_FLAG_MARK`), and `skb->mark`.
     pub template: Option<(u16, u8, bool, u32)>,
-    /// The timeouts in force, as [`CtNet::timeouts`].
-    pub timeouts: [u32; TIMEOUTS],
-    /// The switches in force (`nf_conntrack_checksum`, ...), indexed by
-    /// `enum rnf_ct_setting`, read as the timeouts are.
-    pub settings: [u32; SETTINGS],
+    /// The namespace's timeouts and switches in force.
+    pub config: NetConfig<'a>,
 }
 
 /// `nf_conntrack_in()`'s start for `skb` at the hook of `st`
@@ -126,7 +159,7 @@ pub struct TrackIn {
 /// connection or the untracked mark already, it came in on loopback at
 /// PRE_ROUTING, or its namespace has no rnf_conntrack data), else what
 /// tracking it needs.
-pub fn track_start(st: &HookState<'_>, skb: &Skb<'_>) -> Option<TrackIn> {
+pub fn track_start<'a>(st: &'a HookState<'_>, skb: &Skb<'_>) -> Option<TrackIn<'a>> {
     let mut raw = core::mem::MaybeUninit::<bindings::rnf_ct_in>::uninit();
     let p = raw.as_mut_ptr();
     // SAFETY: `st` and `skb` are the live state and skb of the hook call
@@ -152,14 +185,19 @@ pub fn track_start(st: &HookState<'_>, skb: &Skb<'_>) -> Option<TrackIn> {
             )
         });
         // INVARIANT: `pn` is the data of the hook's namespace, as `CtNet::of`
-        // returns it.
+        // returns it; `tmo` and `set` are its arrays of RNF_CT_TMO_MAX and
+        // RNF_CT_SET_MAX values, which live as long as the namespace, so
+        // for the hook call `'a`.
         Some(TrackIn {
             pn: CtNet { raw: pn },
             now: core::ptr::addr_of!((*p).now).read(),
             netns: core::ptr::addr_of!((*p).inum).read(),
             template,
-            timeouts: core::ptr::addr_of!((*p).tmo).read(),
-            settings: core::ptr::addr_of!((*p).set).read(),
+            config: NetConfig {
+                tmo: core::ptr::addr_of!((*p).tmo).read(),
+                set: core::ptr::addr_of!((*p).set).read(),
+                _hook: core::marker::PhantomData,
+            },
         })
     }
 }
@@ -404,34 +442,6 @@ pub extern "C" fn rnf_ct_resize(buckets: core::ffi::c_uint) -> c_int {
 #[no_mangle]
 pub extern "C" fn rnf_ct_gc_run() -> c_ulong {
     crate::gc_run().map_or(c_ulong::MAX >> 1, c_ulong::from)
-}
-
-/// Exported to other modules (`EXPORT_SYMBOL_GPL` in
-/// rnf_conntrack_glue.c; contract in `rnf_conntrack_api.h`): 0 and `*out`
-/// filled, or a negative errno (`-ENOENT`, `-EINVAL`, `-ENODEV` if the
-/// module is not set up).
-///
-/// # Safety
-///
-/// `net` and `skb` must be live for the call and `out` valid for writing.
-#[no_mangle]
-pub unsafe extern "C" fn rnf_ct_lookup(
-    net: *mut bindings::net,
-    pf: u8,
-    skb: *const bindings::sk_buff,
-    out: *mut bindings::rnf_ct_lookup,
-) -> c_int {
-    // SAFETY: guaranteed by the caller for the duration of this call; the
-    // skb is only read.
-    let (net, skb) = unsafe { (Net::from_raw(net), Skb::from_raw(skb.cast_mut())) };
-    match crate::ct_lookup(net, pf, &skb) {
-        Ok(r) => {
-            // SAFETY: the caller guarantees `out` is writable.
-            unsafe { out.write(r) };
-            0
-        }
-        Err(e) => e.to_errno(),
-    }
 }
 
 /// Frees the slot of an unconfirmed connection whose last reference went

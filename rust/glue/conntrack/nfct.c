@@ -354,6 +354,36 @@ int rnf_ct_nat_info(const struct sk_buff *skb, struct rnf_ct_nat_info *out)
 }
 EXPORT_SYMBOL_GPL(rnf_ct_nat_info);
 
+int rnf_ct_lookup(struct net *net, u8 pf, const struct sk_buff *skb, struct rnf_ct_lookup *out)
+{
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
+
+	if (!ct)
+		return -ENOENT;
+	out->status = (u32)READ_ONCE(ct->status);
+	out->ctinfo = ctinfo;
+	out->dir = CTINFO2DIR(ctinfo);
+	out->proto = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.protonum;
+	out->pad = 0;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(rnf_ct_lookup);
+
+int rnf_ct_nat_tuple(const struct sk_buff *skb, u8 dir, struct rnf_tuple *t)
+{
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
+
+	if (!ct)
+		return -ENOENT;
+	if (dir > IP_CT_DIR_REPLY)
+		return -EINVAL;
+	rnf_nfct_get_tuple(rnf_ct_of(ct), dir, t);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(rnf_ct_nat_tuple);
+
 int rnf_ct_nat_status(const struct sk_buff *skb, u32 *status, u8 *ctinfo, s32 *masq_index)
 {
 	enum ip_conntrack_info info;
@@ -433,6 +463,17 @@ struct rnf_ct *rnf_nfct_of_skb(const struct sk_buff *skb, u8 *ctinfo)
 
 	*ctinfo = info;
 	return ct ? rnf_ct_of(ct) : NULL;
+}
+
+struct rnf_ct *rnf_nfct_unconfirmed_of_skb(const struct sk_buff *skb, u8 *ctinfo)
+{
+	enum ip_conntrack_info info;
+	struct nf_conn *ct = nf_ct_get(skb, &info);
+
+	if (!ct || nf_ct_is_confirmed(ct) || CTINFO2DIR(info) != IP_CT_DIR_ORIGINAL)
+		return NULL;
+	*ctinfo = info;
+	return rnf_ct_of(ct);
 }
 
 /* --- struct nf_ct_hook ------------------------------------------------- */

@@ -195,6 +195,17 @@ impl<'a> SkbCt<'a> {
         (NonNull::new(raw).map(|raw| SkbCt { raw, _skb: PhantomData }), ctinfo)
     }
 
+    /// The object `skb` carries and its ctinfo, only when this packet is
+    /// to confirm it (`nf_confirm()`): not `IPS_CONFIRMED` yet, and the
+    /// packet goes in the original direction. One helper call.
+    pub fn unconfirmed(skb: &'a Skb<'_>) -> Option<(SkbCt<'a>, u8)> {
+        let mut ctinfo = 0u8;
+        // SAFETY: `skb` is valid while borrowed; `ctinfo` is writable.
+        let raw = unsafe { bindings::rnf_nfct_unconfirmed_of_skb(skb.as_ptr(), &mut ctinfo) };
+        // INVARIANT: the skb holds a reference to its object while borrowed.
+        NonNull::new(raw).map(|raw| (SkbCt { raw, _skb: PhantomData }, ctinfo))
+    }
+
     /// The table slot, [`NO_SLOT`] once the connection left the table.
     pub fn slot(&self) -> u32 {
         // SAFETY: `raw` is live (type invariant).
