@@ -132,9 +132,25 @@ int rnf_nat_route_me_harder(struct sk_buff *skb, const struct nf_hook_state *sta
 	return ip_route_me_harder(state->net, state->sk, skb, RTN_UNSPEC);
 }
 
-int rnf_nat_out_ifindex(const struct nf_hook_state *state)
+int rnf_nat_pkt_start(const struct sk_buff *skb, const struct nf_hook_state *state, struct rnf_nat_pkt *p)
 {
-	return state->out ? state->out->ifindex : 0;
+	u32 status;
+	s32 masq;
+	u8 ctinfo;
+
+	if (rnf_ct_nat_status(skb, &status, &ctinfo, &masq)) {
+		rnf_nat_seen_inc(RNF_NAT_SEEN_UNTRACKED);
+		return -ENOENT;
+	}
+	rnf_nat_seen_inc(ctinfo);
+	p->status = status;
+	p->masq_index = masq;
+	p->out_ifindex = state->out ? state->out->ifindex : 0;
+	p->ip_summed = skb->ip_summed;
+	p->csum = skb->ip_summed == CHECKSUM_COMPLETE ? (__force u32)skb->csum : 0;
+	p->ctinfo = ctinfo;
+	p->pad = 0;
+	return 0;
 }
 
 void rnf_nat_local_in_orphan(struct sk_buff *skb)

@@ -95,8 +95,34 @@ int rnf_nat_masq_addr(struct sk_buff *skb, const struct nf_hook_state *state, u8
  * LOCAL_OUT, else the input device's first usable one; 0 or -EADDRNOTAVAIL. */
 int rnf_nat_redirect_addr(struct sk_buff *skb, const struct nf_hook_state *state, u8 *addr);
 
-/* The output device's ifindex of the hook (0 without one). */
-int rnf_nat_out_ifindex(const struct nf_hook_state *state);
+/*
+ * struct rnf_nat_pkt - what rnf_nat's hook reads of a packet first, in one
+ * call (rnf_nat_pkt_start()): of the connection it carries, @status
+ * (IPS_* bits), @ctinfo (enum ip_conntrack_info) and @masq_index (the
+ * output interface MASQUERADE mapped it for, 0 if none); of the hook,
+ * @out_ifindex (the output device's, 0 without one); of the skb, its
+ * checksum state @ip_summed (CHECKSUM_*) and @csum (skb->csum, meaningful
+ * with CHECKSUM_COMPLETE).
+ */
+struct rnf_nat_pkt {
+	u32 status;
+	s32 masq_index;
+	s32 out_ifindex;
+	u32 csum;
+	u8 ctinfo;
+	u8 ip_summed;
+	u16 pad;
+};
+
+/*
+ * rnf_nat_pkt_start - the start of nf_nat_inet_fn() for @skb at the hook of
+ * @state, in one call: reads the connection @skb carries (as
+ * rnf_ct_nat_status()) with the hook's output device and the skb's
+ * checksum state into *@p, and counts the packet by its ctinfo (or as
+ * untracked) in this CPU's counters (rnf_nat_seen_inc()). 0, or -ENOENT
+ * when @skb carries no connection (then *@p is not written).
+ */
+int rnf_nat_pkt_start(const struct sk_buff *skb, const struct nf_hook_state *state, struct rnf_nat_pkt *p);
 
 /*
  * What rnf_nat's hooks saw, for its unload summary: rnf_nat_seen_inc()

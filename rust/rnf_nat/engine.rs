@@ -15,8 +15,8 @@ use crate::glue::hook::HookState;
 use crate::glue::skb::{HeaderBuf, Skb};
 use crate::glue::{bindings, Verdict};
 use crate::nat::range::{ManipType, NatRange};
-use crate::nat::rewrite::{self, IcmpVerdict, RewriteError, IPS_DST_NAT_DONE, IPS_NAT_MASK, IPS_SRC_NAT_DONE};
-use crate::nat_glue::{self, CtNat, Lookup};
+use crate::nat::rewrite::{self, IcmpVerdict, RewriteError, Summed, IPS_DST_NAT_DONE, IPS_NAT_MASK, IPS_SRC_NAT_DONE};
+use crate::nat_glue::{self, CtNat, Lookup, PktStart};
 use crate::packet::{self, L3Proto, IPPROTO_ICMP, IPPROTO_ICMPV6};
 
 /// `enum ip_conntrack_info` values (include/uapi/linux/netfilter/nf_conntrack_common.h).
@@ -71,31 +71,46 @@ fn pre_routing_reroute(skb: &Skb<'_>, st: &HookState<'_>, before: &[u8; 16], aft
 /// / `nf_nat_ipv6_fn()`.
 fn nat_fn(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
     let Some(l3) = L3Proto::from_nfproto(st.pf()) else { return Verdict::Accept };
-    let Some(quick) = nat_glue::ct_status(skb) else {
-        nat_glue::seen_inc(nat_glue::SEEN_UNTRACKED);
-        return Verdict::Accept;
-    };
-    nat_glue::seen_inc(u32::from(quick.ctinfo));
+    let Some(quick) = nat_glue::pkt_start(skb, st) else { return Verdict::Accept };
     let manip = manip_of(st.hook());
     // Most packets: an established connection this manip does not change,
     // not masqueraded: nothing to read beyond the status.
     if !needs_work(&quick, manip) && (quick.masq_index == 0 || st.hook() != bindings::nf_inet_hooks_NF_INET_POST_ROUTING) {
         return Verdict::Accept;
     }
+    let done = match manip {
+        ManipType::Src => IPS_SRC_NAT_DONE,
+        ManipType::Dst => IPS_DST_NAT_DONE,
+    };
+    let related = matches!(quick.ctinfo, IP_CT_RELATED | IP_CT_RELATED_REPLY);
+    let undecided = quick.ctinfo == IP_CT_NEW && quick.status & done == 0;
+    if !related && !undecided {
+        // An established connection, or a new one (no reply yet) whose
+        // mapping for this manip is made: as nf_nat_inet_fn()'s
+        // ESTABLISHED case and its NEW case with nf_nat_initialized(), the
+        // rewrite needs only the other direction's tuple.
+        if oif_changed(st, &quick) {
+            // nf_nat_oif_changed(): a masqueraded flow now leaves by
+            // another interface; the next packet starts a new connection.
+            nat_glue::ct_kill(skb);
+            return Verdict::Drop;
+        }
+        if quick.status & rewrite::statusbit(manip, quick.dir == 1) == 0 {
+            return Verdict::Accept;
+        }
+        let Some(other) = nat_glue::ct_tuple(skb, 1 - quick.dir.min(1)) else { return Verdict::Accept };
+        return do_nat(skb, st, &other, manip, quick.summed);
+    }
+    // A connection's first packet for this manip, or one related to a
+    // connection (an ICMP error, or the first packet of an expected one).
     let Some(mut ct) = nat_glue::ct_info(skb) else { return Verdict::Accept };
     if matches!(ct.ctinfo, IP_CT_RELATED | IP_CT_RELATED_REPLY) {
         if let Some(hdrlen) = icmp_offset(skb, l3) {
             return icmp_error(skb, st, &ct, manip, hdrlen, l3);
         }
     }
-    let done = match manip {
-        ManipType::Src => IPS_SRC_NAT_DONE,
-        ManipType::Dst => IPS_DST_NAT_DONE,
-    };
-    let first = matches!(ct.ctinfo, IP_CT_NEW | IP_CT_RELATED | IP_CT_RELATED_REPLY) && ct.status & done == 0;
-    if !first && oif_changed(st, &ct) {
-        // nf_nat_oif_changed(): a masqueraded flow now leaves by another
-        // interface; the next packet starts a new connection.
+    let first = ct.status & done == 0;
+    if !first && oif_changed(st, &quick) {
         nat_glue::ct_kill(skb);
         return Verdict::Drop;
     }
@@ -117,21 +132,27 @@ fn nat_fn(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
             }
         }
     }
-    do_nat(skb, st, &ct, manip)
+    let dir = usize::from(ct.dir.min(1));
+    if ct.status & rewrite::statusbit(manip, dir == 1) == 0 {
+        return Verdict::Accept;
+    }
+    let Some(other) = ct.tuple.get(1 - dir) else { return Verdict::Accept };
+    do_nat(skb, st, other, manip, quick.summed)
 }
 
 /// `nf_nat_oif_changed()`: a masqueraded connection's original-direction
-/// packet leaving POST_ROUTING by another interface than it was mapped for.
-fn oif_changed(st: &HookState<'_>, ct: &CtNat) -> bool {
-    ct.masq_index != 0
+/// packet leaving POST_ROUTING by another interface than it was mapped for
+/// (the masquerade index as the hook started).
+fn oif_changed(st: &HookState<'_>, q: &PktStart) -> bool {
+    q.masq_index != 0
         && st.hook() == bindings::nf_inet_hooks_NF_INET_POST_ROUTING
-        && ct.dir == 0
-        && ct.masq_index != nat_glue::out_ifindex(st)
+        && q.dir == 0
+        && q.masq_index != q.out_ifindex
 }
 
 /// Whether a packet with this connection status may need the table walk,
 /// an ICMP translation or a rewrite at a hook of manip type `manip`.
-fn needs_work(q: &nat_glue::CtStatus, manip: ManipType) -> bool {
+fn needs_work(q: &PktStart, manip: ManipType) -> bool {
     if matches!(q.ctinfo, IP_CT_NEW | IP_CT_RELATED | IP_CT_RELATED_REPLY) {
         return true;
     }
@@ -179,23 +200,24 @@ fn range_for(skb: &Skb<'_>, st: &HookState<'_>, ct: &CtNat, t: &bindings::rnf_na
     })
 }
 
-/// `nf_nat_packet()` and the per-hook ends of nf_nat_proto.c.
-fn do_nat(skb: &Skb<'_>, st: &HookState<'_>, ct: &CtNat, manip: ManipType) -> Verdict {
-    let dir = usize::from(ct.dir.min(1));
-    if ct.status & rewrite::statusbit(manip, dir == 1) == 0 {
-        return Verdict::Accept;
-    }
-    let Some(other) = ct.tuple.get(1 - dir) else { return Verdict::Accept };
+/// `nf_nat_packet()` and the per-hook ends of nf_nat_proto.c, for a
+/// connection whose status says `manip` applies in the packet's direction:
+/// the packet is rewritten towards the inverse of `other`, the other
+/// direction's tuple; `summed` is the skb's checksum state.
+fn do_nat(skb: &Skb<'_>, st: &HookState<'_>, other: &Tuple, manip: ManipType, mut summed: Summed) -> Verdict {
     let target: Tuple = other.invert();
-    let mut summed = nat_glue::summed(skb);
     let len = skb.len() as usize;
     let mut need = len.min(64);
-    // The header addresses before the rewrite, to see what changed.
+    // The header addresses before the rewrite, to see what changed: only
+    // PRE_ROUTING (routing again) and LOCAL_IN (orphaning) look.
     let mut before = ([0u8; 16], [0u8; 16], 0u16);
+    let local_in = st.hook() == bindings::nf_inet_hooks_NF_INET_LOCAL_IN;
+    let look = local_in || st.hook() == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING;
     for _ in 0..3 {
-        let local_in = st.hook() == bindings::nf_inet_hooks_NF_INET_LOCAL_IN;
         let r = nat_glue::with_writable(skb, need, |buf, len| {
-            before = header_addrs(buf, target.l3, local_in);
+            if look {
+                before = header_addrs(buf, target.l3, local_in);
+            }
             rewrite::manip_pkt(buf, len, 0, &target, manip, &mut summed)
         });
         match r {

@@ -90,6 +90,62 @@ pub fn ct_info(skb: &Skb<'_>) -> Option<CtNat> {
     })
 }
 
+/// What NAT's hook reads first of a packet ([`pkt_start`]): its
+/// connection's status, no tuples, with the hook's output device and the
+/// skb's checksum state.
+pub struct PktStart {
+    /// `IPS_*` bits.
+    pub status: u32,
+    /// `enum ip_conntrack_info` of this packet.
+    pub ctinfo: u8,
+    /// 0 original, 1 reply.
+    pub dir: u8,
+    /// The interface MASQUERADE mapped the connection for, 0 if none.
+    pub masq_index: i32,
+    /// The hook's output device's ifindex, 0 without one.
+    pub out_ifindex: i32,
+    /// The skb's checksum state (`ip_summed`, `csum`).
+    pub summed: Summed,
+}
+
+/// `rnf_nat_pkt_start`: the start of `nf_nat_inet_fn()` in one call; also
+/// counts the packet in this CPU's counters of what the hooks saw
+/// ([`seen_sum`]). `None` when `skb` carries no connection.
+pub fn pkt_start(skb: &Skb<'_>, st: &HookState<'_>) -> Option<PktStart> {
+    let mut p = core::mem::MaybeUninit::<bindings::rnf_nat_pkt>::uninit();
+    // SAFETY: `skb` and `st` are the hook's own, valid for the call; `p`
+    // points to writable space for the struct.
+    let rc = unsafe { bindings::rnf_nat_pkt_start(skb.as_ptr(), st.as_raw(), p.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: on success the helper wrote every field.
+    let p = unsafe { p.assume_init() };
+    Some(PktStart {
+        status: p.status,
+        ctinfo: p.ctinfo,
+        dir: u8::from(p.ctinfo >= 3),
+        masq_index: p.masq_index,
+        out_ifindex: p.out_ifindex,
+        summed: summed_of(p.ip_summed, p.csum),
+    })
+}
+
+/// `rnf_ct_nat_tuple`: the tuple of direction `dir` (0 original, 1 reply)
+/// of the connection `skb` carries; `None` without one.
+pub fn ct_tuple(skb: &Skb<'_>, dir: u8) -> Option<Tuple> {
+    let mut t = core::mem::MaybeUninit::<bindings::rnf_tuple>::uninit();
+    // SAFETY: `skb` is valid while borrowed; `t` points to writable space
+    // for the struct.
+    let rc = unsafe { bindings::rnf_ct_nat_tuple(skb.as_ptr(), dir, t.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: on success the helper wrote the whole struct (it zeroes it
+    // first).
+    tuple_of(unsafe { &*t.as_ptr() })
+}
+
 /// What NAT reads first of a packet's connection: no tuples.
 pub struct CtStatus {
     /// `IPS_*` bits.
@@ -156,6 +212,11 @@ pub fn with_writable<R>(skb: &Skb<'_>, need: usize, f: impl FnOnce(&mut [u8], us
 pub fn summed(skb: &Skb<'_>) -> Summed {
     // SAFETY: `skb` is valid while borrowed.
     let (ip_summed, csum) = unsafe { (bindings::rnf_skb_ip_summed(skb.as_ptr()), bindings::rnf_skb_csum(skb.as_ptr())) };
+    summed_of(ip_summed, csum)
+}
+
+/// The checksum state from `skb->ip_summed` (`CHECKSUM_*`) and `skb->csum`.
+fn summed_of(ip_summed: u8, csum: u32) -> Summed {
     match ip_summed {
         1 => Summed::Unnecessary,
         2 => Summed::Complete(csum),
@@ -245,27 +306,15 @@ pub fn ct_kill(skb: &Skb<'_>) {
     unsafe { bindings::rnf_ct_kill(skb.as_ptr()) }
 }
 
-/// Counters of [`seen_inc`]: packets without a connection.
+/// Counters of [`seen_sum`]: packets without a connection.
 pub const SEEN_UNTRACKED: u32 = bindings::RNF_NAT_SEEN_UNTRACKED;
 
-/// Counts a packet in this CPU's counter `i` of what the hooks saw (its
-/// `enum ip_conntrack_info`, 0 to 4, or [`SEEN_UNTRACKED`]; others count
-/// nothing): `this_cpu_inc`, no shared cache line.
-pub fn seen_inc(i: u32) {
-    // SAFETY: no preconditions; the C side checks `i`.
-    unsafe { bindings::rnf_nat_seen_inc(i) }
-}
-
-/// Counter `i` of [`seen_inc`] summed over every possible CPU.
+/// Counter `i` of what the hooks saw (a packet's `enum ip_conntrack_info`,
+/// 0 to 4, or [`SEEN_UNTRACKED`]; [`pkt_start`] counts each packet once),
+/// summed over every possible CPU.
 pub fn seen_sum(i: u32) -> u64 {
     // SAFETY: no preconditions; the C side checks `i`.
     unsafe { bindings::rnf_nat_seen_sum(i) }
-}
-
-/// The hook's output device's ifindex, 0 without one.
-pub fn out_ifindex(st: &HookState<'_>) -> i32 {
-    // SAFETY: the hook's state, valid for the call.
-    unsafe { bindings::rnf_nat_out_ifindex(st.as_raw()) }
 }
 
 /// Clears NAT from every connection as rnf_nat goes (`rnf_ct_nat_cleanup`):
