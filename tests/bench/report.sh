@@ -3,7 +3,7 @@
 #
 # The report of one `make bench` run, from the guest's output
 # (tests/guest/bench.sh's `bench-data:`, `bench-size:` and `bench-profile:`
-# lines):
+# lines; the last, on a guest without perf, from tests/bench/pcsample.py):
 #   OUT/bench.csv       arch,measure,impl,x,pps
 #                       measure flows: x flows, impl none (no netfilter),
 #                         iptables_nct (ip_tables, 1 rule, no conntrack),
@@ -12,8 +12,10 @@
 #                       measure rules: x non-matching rules before the
 #                         match, impl kernel (ip_tables) or rnf (rnf_tables)
 #   OUT/footprint.csv   arch,feature,side,module,bytes (/proc/modules sizes)
-#   OUT/profile.txt     the profile of each configuration (perf, cpu-clock on
-#                       CPU 0): ns per packet by symbol and by category
+#   OUT/profile.txt     the profile of each configuration on CPU 0 (perf's
+#                       cpu-clock samples in the guest, or PC samples through
+#                       QEMU's gdbstub, as each configuration's heading
+#                       says): ns per packet by symbol and by category
 #   OUT/rules.svg, OUT/flows.svg   the plots (gnuplot)
 # and prints the footprint per feature, kernel next to rnf.
 #
@@ -36,8 +38,8 @@ if ! command -v rustfilt >/dev/null 2>&1; then
     cargo install --quiet --locked rustfilt >&2 || true
 fi
 demangle() { if command -v rustfilt >/dev/null 2>&1; then rustfilt; else cat; fi; }
-# (No profile lines on arm64, whose guest has no perf: an empty profile.)
-{ grep -E '^bench-profile(-total)?: ' "$in" || true; } | demangle |
+# (No profile lines, e.g. when the sampler failed: an empty profile.)
+{ grep -E '^bench-profile(-total|-sampler)?: ' "$in" || true; } | demangle |
     awk '
     # "<a::T<U> as b::Hook>::run" -> "T::run": generic arguments dropped,
     # a trait impl named by its type, the last two path segments kept.
@@ -54,7 +56,7 @@ demangle() { if command -v rustfilt >/dev/null 2>&1; then rustfilt; else cat; fi
         return n >= 2 ? a[n - 1] "::" a[n] : s
     }
     function category(s) {
-        if (s ~ /default_idle|pktgen|swait|finish_task_switch|schedule/) return "idle/pktgen"
+        if (s ~ /default_idle|cpu_do_idle|arch_cpu_idle|pktgen|swait|finish_task_switch|schedule|^\[user\]$/) return "idle/pktgen"
         if (s ~ /packet::parse|classify|nf_ct_get_tuple|get_l4proto|ipv[46]_get_l4proto|skb_header_pointer/) return "parse"
         if (s ~ /ConnTable.*find|nf_conntrack_find|__nf_conntrack_find_get|hash_conntrack|jhash|siphash|nf_ct_tuple_equal|related/) return "lookup"
         if (s ~ /spin_lock|spin_unlock|rnf_spin|bh_enable|bh_disable|lock_slowpath|rcu_read/) return "lock"
@@ -69,6 +71,10 @@ demangle() { if command -v rustfilt >/dev/null 2>&1; then rustfilt; else cat; fi
         sub(/^bench-profile-total: /, ""); split($0, t, ",")
         total[t[1]] = t[2]; pk[t[1]] = t[3]; per[t[1]] = t[4]; next
     }
+    /^bench-profile-sampler: / {
+        sub(/^bench-profile-sampler: /, ""); c = $0; sub(/,.*/, "", c)
+        d = $0; sub(/^[^,]*,/, "", d); how[c] = d; next
+    }
     {
         sub(/^bench-profile: /, ""); c = $0; sub(/,.*/, "", c)
         rest = $0; sub(/^[^,]*,/, "", rest); n = rest; sub(/,.*/, "", n)
@@ -80,6 +86,7 @@ demangle() { if command -v rustfilt >/dev/null 2>&1; then rustfilt; else cat; fi
         for (k = 1; k <= nc; k++) {
             c = order[k]; f = (pk[c] > 0) ? per[c] / pk[c] : 0
             printf "\n%s: %.0f ns of CPU 0 per packet (%d samples of %d ns, %d packets)\n", c, total[c] * f, total[c], per[c], pk[c]
+            if (c in how) printf "  sampler: %s\n", how[c]
             split("", bycat)
             for (i = 1; i <= nl; i++) if (cfg[i] == c) {
                 bycat[cat[i]] += cnt[i]; listed += cnt[i]

@@ -9,7 +9,8 @@
 # rules that fail in their udp/tcp match before the matching one, the
 # kernel's ip_tables then rnf_tables, and
 # a side-by-side table of the two; the modules' footprint next to the
-# kernel's; a perf profile of each configuration on x86_64). Prints the
+# kernel's; a profile of each configuration: perf's in the guest on x86_64,
+# else PC samples through QEMU's gdbstub, see BENCH_SAMPLER). Prints the
 # `bench:` lines, and writes the report to BENCH_OUT (default
 # build/bench/ARCH): bench.csv (arch,measure,impl,x,pps), footprint.csv
 # (arch,feature,side,module,bytes), profile.txt, and with gnuplot
@@ -29,7 +30,8 @@ moddir=${MODDIR:-build/$ARCH}
 out=${BENCH_OUT:-build/bench/$ARCH}
 mkdir -p "$out"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+sampler_pid=
+trap '[ -z "$sampler_pid" ] || kill "$sampler_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 case "$ARCH" in
     x86_64) kernel=$kdir/arch/x86/boot/bzImage ;;
@@ -43,12 +45,33 @@ case "$ARCH" in
         extsrc=$(scripts/setup.sh --arch arm64 --userland)/root$extdir
         ;;
 esac
-# The profile needs perf built for the guest: the host's (Debian's
-# linux-perf) on x86_64; arm64 runs without a profile.
-perf=()
-if [ "$ARCH" = x86_64 ] && [ -x /usr/bin/perf ]; then
-    perf=(-b /usr/bin/perf)
+# The profile: perf in the guest needs perf built for it, the host's
+# (Debian's linux-perf) on x86_64; without it (arm64) the host samples the
+# guest's PC through QEMU's gdbstub (tests/bench/pcsample.py).
+# BENCH_SAMPLER=gdb takes the gdbstub's profile on x86_64 too, and
+# BENCH_SAMPLER=both both in one boot (the gdbstub's configurations named
+# CONFIG/gdb), to compare the two.
+sampler=${BENCH_SAMPLER:-}
+if [ -z "$sampler" ]; then
+    if [ "$ARCH" = x86_64 ] && [ -x /usr/bin/perf ]; then sampler=perf; else sampler=gdb; fi
 fi
+perf=() qemu_env=() run_args=() suffix=()
+case "$sampler" in
+    perf | both)
+        [ "$ARCH" = x86_64 ] && [ -x /usr/bin/perf ] ||
+            { echo "bench: BENCH_SAMPLER=$sampler: no perf for the $ARCH guest" >&2; exit 2; }
+        perf=(-b /usr/bin/perf)
+        ;;
+esac
+case "$sampler" in
+    gdb | both)
+        qemu_env=("QEMU_GDB_SOCKET=$work/gdb.sock")
+        run_args=(-a "BENCH_SAMPLER=$sampler")
+        [ "$sampler" = both ] && suffix=(--suffix /gdb)
+        ;;
+    perf) ;;
+    *) echo "bench: BENCH_SAMPLER=$sampler: perf, gdb or both" >&2; exit 2 ;;
+esac
 scripts/vm/mkinitramfs.sh -a "$ARCH" -o "$work/initrd.cpio.gz" \
     -m "$moddir/rnf_conntrack.ko" -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko" \
     -m "$moddir/rnf_tables_nat.ko" -m "$moddir/rnf_tables_mangle.ko" \
@@ -56,7 +79,25 @@ scripts/vm/mkinitramfs.sh -a "$ARCH" -o "$work/initrd.cpio.gz" \
     -f "$root/tests/guest:/tests" -f "$kdir/modroot/lib/modules:/lib/modules" \
     -f "$root/scripts/rnf-modload:/sbin/rnf-modload" \
     -b "$xt/xtables-legacy-multi" -f "$extsrc:$extdir" "${perf[@]}" >/dev/null
-scripts/vm/run.sh -A "$ARCH" -k "$kernel" -i "$work/initrd.cpio.gz" -s /tests/bench.sh \
-    -l "$work/console.log" -t 1200 | tr -d '\r' >"$work/out.txt" || true
+if [ ${#qemu_env[@]} -gt 0 ]; then
+    python3 tests/bench/pcsample.py --arch "$ARCH" --socket "$work/gdb.sock" \
+        --log "$work/console.log" --system-map "$kdir/System.map" \
+        --modules "$moddir" --modules "$kdir/modroot/lib/modules" \
+        --out "$work/sampled.txt" "${suffix[@]}" 2>"$work/pcsample.log" &
+    sampler_pid=$!
+fi
+env "${qemu_env[@]}" scripts/vm/run.sh -A "$ARCH" -k "$kernel" -i "$work/initrd.cpio.gz" \
+    -s /tests/bench.sh -l "$work/console.log" -t 1200 "${run_args[@]}" |
+    tr -d '\r' >"$work/out.txt" || true
+if [ -n "${sampler_pid:-}" ]; then
+    # It ends at the guest's exit marker or when QEMU closes the socket;
+    # after a crash without either, it is ended (what it has written stays).
+    for _ in $(seq 50); do kill -0 "$sampler_pid" 2>/dev/null || break; sleep 0.1; done
+    kill "$sampler_pid" 2>/dev/null || true
+    wait "$sampler_pid" 2>/dev/null || true
+    sampler_pid=
+    sed 's/^/bench: /' "$work/pcsample.log"
+    cat "$work/sampled.txt" >>"$work/out.txt" 2>/dev/null || true
+fi
 grep -E '^bench:' "$work/out.txt"
 tests/bench/report.sh "$ARCH" "$work/out.txt" "$out"

@@ -10,8 +10,11 @@
 # the udp/tcp/multiport match, see rules_file) before the one that matches,
 # the kernel's ip_tables then rnf_tables (when /lib/rnf/rnf_tables.ko
 # exists), and the two side by side; the footprint of the kernel's modules
-# and of rnf's for the same features; and, when perf is in the guest, a
-# profile of each configuration. Run by tests/bench/run.sh.
+# and of rnf's for the same features; and a profile of each configuration:
+# perf's when perf is in the guest, and/or the PC samples the host takes
+# through QEMU's gdbstub (tests/bench/pcsample.py) when the kernel command
+# line says BENCH_SAMPLER=gdb or both (see profile). Run by
+# tests/bench/run.sh.
 #
 # Besides the `bench:` lines for a reader it prints lines for the report
 # tests/bench/run.sh writes (CSV and plots):
@@ -21,6 +24,9 @@
 #   bench-size: FEATURE,SIDE,MODULE,BYTES   (a module's size in /proc/modules)
 #   bench-profile: CONFIG,SAMPLES,SYMBOL    (perf's cpu-clock samples on CPU 0)
 #   bench-profile-total: CONFIG,SAMPLES,PACKETS,PERIOD_NS
+#   bench-profile-sampler: CONFIG,DESCRIPTION
+# and, for the host's sampler, the `bench-sample:` markers of profile_sampled
+# (the sampler writes the bench-profile lines of those runs itself).
 #
 # pktgen (xmit_mode netif_receive) injects 64-byte UDP packets into the
 # receive path of dummy device dum0 in namespace "r"; they are forwarded to
@@ -57,8 +63,9 @@ setup() {
     ln -sf /usr/bin/xtables-legacy-multi "$IPT-restore"
 }
 
-# run_pktgen FLOWS: forwards $COUNT packets over FLOWS source ports; prints pps.
-run_pktgen() {
+# pktgen_setup FLOWS: sets kpktgend_0 (CPU 0) up to forward $COUNT packets
+# over FLOWS source ports.
+pktgen_setup() {
     mac=$(cat /sys/class/net/dum0/address 2>/dev/null || in_ns r cat /sys/class/net/dum0/address)
     pg kpktgend_0 "rem_device_all"
     pg kpktgend_0 "add_device dum0"
@@ -67,6 +74,11 @@ run_pktgen() {
         "udp_dst_min 9" "udp_dst_max 9" "udp_src_min 10000" "udp_src_max $((10000 + $1))"; do
         pg dum0 "$kv"
     done
+}
+
+# run_pktgen FLOWS: forwards $COUNT packets over FLOWS source ports; prints pps.
+run_pktgen() {
+    pktgen_setup "$1"
     in_ns r sh -c "echo start > /proc/net/pktgen/pgctrl"
     in_ns r cat /proc/net/pktgen/dum0 | sed -n 's/.* \([0-9][0-9]*\)pps.*/\1/p' | head -n 1
 }
@@ -290,15 +302,26 @@ footprint_rnf() {
     done
 }
 
-# profile CONFIG FLOWS: one run of PROFILE_COUNT packets under `perf record`
-# on CPU 0, where pktgen's kernel thread sends them (a cpu-clock sample
-# every PROFILE_PERIOD ns), then the symbols with the most samples and the
-# run's total, from which tests/bench/report.sh derives nanoseconds per
-# packet for each symbol and category.
+# profile CONFIG FLOWS: the profile of a configuration on CPU 0, where
+# pktgen's kernel thread sends the packets: the symbols with the most samples
+# and the run's total, from which tests/bench/report.sh derives nanoseconds
+# per packet for each symbol and category. With perf in the guest
+# (x86_64), profile_perf; with BENCH_SAMPLER=gdb or both on the kernel
+# command line (tests/bench/run.sh: no perf in the guest, or asked for),
+# profile_sampled, whose samples the host takes.
 PROFILE_COUNT=${BENCH_PROFILE_COUNT:-300000}
 PROFILE_PERIOD=250000
+SAMPLE_COUNT=${BENCH_SAMPLE_COUNT:-500000}
 profile() {
-    command -v perf >/dev/null 2>&1 || return 0
+    command -v perf >/dev/null 2>&1 && profile_perf "$1" "$2"
+    case "${BENCH_SAMPLER:-}" in gdb | both) profile_sampled "$1" "$2" ;; esac
+    return 0
+}
+
+# profile_perf CONFIG FLOWS: one run of PROFILE_COUNT packets under `perf
+# record` on CPU 0 (a cpu-clock sample every PROFILE_PERIOD ns); prints the
+# bench-profile lines.
+profile_perf() {
     perf record -q -C 0 -e cpu-clock -c "$PROFILE_PERIOD" -o /tmp/perf.data -- sh -c \
         "COUNT=$PROFILE_COUNT; . /tmp/bench-pktgen.sh; run_pktgen $2" >/dev/null 2>&1 ||
         { echo "bench: profile $1: perf record failed"; return 0; }
@@ -308,19 +331,48 @@ profile() {
                 n = $2; total += n; $1 = ""; $2 = ""; $3 = ""; sub(/^ +/, "")
                 if (k++ < 60) printf "bench-profile: %s,%d,%s\n", c, n, $0
             }
-            END { printf "bench-profile-total: %s,%d,%d,%d\n", c, total, pk, per }'
+            END { printf "bench-profile-total: %s,%d,%d,%d\n", c, total, pk, per }
+            END { printf "bench-profile-sampler: %s,perf cpu-clock on CPU 0 every %d ns\n", c, per }'
     rm -f /tmp/perf.data
 }
 
-# perf needs the kernel's addresses; run_pktgen and its helpers in a file
-# that perf's child shell sources.
+# profile_sampled CONFIG FLOWS: one run of SAMPLE_COUNT packets between the
+# markers tests/bench/pcsample.py follows on the console, which samples CPU
+# 0's PC from the host through QEMU's gdbstub and writes the bench-profile
+# lines itself: first the text sections of every loaded module (for its
+# symbols), then `start`, the run, and `stop` with the packets and the
+# guest's time between the markers in ns (/proc/uptime: 10 ms steps, on a
+# run of seconds). The pktgen set-up is done before `start`.
+profile_sampled() {
+    COUNT=$SAMPLE_COUNT pktgen_setup "$2"
+    for s in /sys/module/*/sections/.text*; do
+        [ -r "$s" ] || continue
+        m=${s#/sys/module/}
+        echo "bench-sample: section ${m%%/*} ${s##*/} $(cat "$s")"
+    done
+    read -r t0 _ </proc/uptime
+    echo "bench-sample: start $1"
+    in_ns r sh -c "echo start > /proc/net/pktgen/pgctrl"
+    read -r t1 _ </proc/uptime
+    echo "bench-sample: stop $1 $SAMPLE_COUNT $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", (b - a) * 1e9 }')"
+}
+
+# perf needs the kernel's addresses (and profile_sampled the modules'
+# sections); run_pktgen and its helpers in a file that perf's child shell
+# sources.
 echo 0 >/proc/sys/kernel/kptr_restrict 2>/dev/null
 echo -1 >/proc/sys/kernel/perf_event_paranoid 2>/dev/null
 {
     echo ". /tests/lib.sh"
-    sed -n '/^pg() {/,/^}/p; /^run_pktgen() {/,/^}/p' "$0"
+    sed -n '/^pg() {/,/^}/p; /^pktgen_setup() {/,/^}/p; /^run_pktgen() {/,/^}/p' "$0"
 } >/tmp/bench-pktgen.sh
-command -v perf >/dev/null 2>&1 || echo "bench: no perf in this guest: no profile"
+case "${BENCH_SAMPLER:-}" in
+    gdb | both)
+        # pcsample.py's symbols come from System.map: where this kernel put it.
+        echo "bench-sample: kernel _stext $(awk '$3 == "_stext" { print $1; exit }' /proc/kallsyms)"
+        ;;
+    *) command -v perf >/dev/null 2>&1 || echo "bench: no perf in this guest: no profile" ;;
+esac
 
 footprint_kernel
 
