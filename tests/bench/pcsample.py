@@ -297,8 +297,12 @@ class Symbols:
         self.ranges = ranges
 
     def name(self, pc):
+        return self.locate(pc)[0]
+
+    def locate(self, pc):
+        """(symbol, offset of pc in it); offset 0 for the bracketed names."""
         if not pc >> 63:
-            return "[user]"
+            return "[user]", 0
         i = bisect.bisect_right(self.ranges, (pc, float("inf"))) - 1
         if i >= 0 and self.ranges[i][0] <= pc < self.ranges[i][1]:
             start, _, module, section, path = self.ranges[i]
@@ -307,13 +311,13 @@ class Symbols:
             if j >= 0:
                 off, size, name = funcs[j]
                 if pc - start < off + max(size, 1):
-                    return name
-            return "[module %s]" % module
+                    return name, pc - start - off
+            return "[module %s]" % module, 0
         kpc = pc - self.offset
         i = bisect.bisect_right(self.addrs, kpc) - 1
         if i >= 0 and (self.etext is None or kpc < self.etext):
-            return self.names[i]
-        return "[kernel]"
+            return self.names[i], kpc - self.addrs[i]
+        return "[kernel]", 0
 
 
 # ---------------------------------------------------------------- the log
@@ -358,6 +362,7 @@ def main():
     ap.add_argument("--interval-ms", type=float, default=1.5,
                     help="host time between samples (default 1.5)")
     ap.add_argument("--suffix", default="", help="appended to each CONFIG")
+    ap.add_argument("--raw", help="also write every sampled PC here: CONFIG PC COUNT SYMBOL+OFFSET")
     ap.add_argument("--timeout", type=float, default=1500,
                     help="give up after this many seconds (default 1500)")
     args = ap.parse_args()
@@ -434,6 +439,11 @@ def finish(out, symbols, current, packets, elapsed_ns, args):
     for pc, n in pcs.items():
         by_name[symbols.name(pc)] += n
     host = time.monotonic() - host_start
+    if args.raw:
+        with open(args.raw, "a") as raw:
+            for pc, n in pcs.most_common():
+                name, off = symbols.locate(pc)
+                raw.write("%s %x %d %s+0x%x\n" % (config, pc, n, name, off))
     if total == 0:
         log("%s: no samples" % config)
         return

@@ -50,7 +50,8 @@ esac
 # guest's PC through QEMU's gdbstub (tests/bench/pcsample.py).
 # BENCH_SAMPLER=gdb takes the gdbstub's profile on x86_64 too, and
 # BENCH_SAMPLER=both both in one boot (the gdbstub's configurations named
-# CONFIG/gdb), to compare the two.
+# CONFIG/gdb), to compare the two; BENCH_SAMPLER_RAW=FILE keeps every
+# sampled PC (pcsample.py --raw).
 sampler=${BENCH_SAMPLER:-}
 if [ -z "$sampler" ]; then
     if [ "$ARCH" = x86_64 ] && [ -x /usr/bin/perf ]; then sampler=perf; else sampler=gdb; fi
@@ -83,7 +84,8 @@ if [ ${#qemu_env[@]} -gt 0 ]; then
     python3 tests/bench/pcsample.py --arch "$ARCH" --socket "$work/gdb.sock" \
         --log "$work/console.log" --system-map "$kdir/System.map" \
         --modules "$moddir" --modules "$kdir/modroot/lib/modules" \
-        --out "$work/sampled.txt" "${suffix[@]}" 2>"$work/pcsample.log" &
+        --out "$work/sampled.txt" "${suffix[@]}" ${BENCH_SAMPLER_RAW:+--raw "$BENCH_SAMPLER_RAW"} \
+        2>"$work/pcsample.log" &
     sampler_pid=$!
 fi
 env "${qemu_env[@]}" scripts/vm/run.sh -A "$ARCH" -k "$kernel" -i "$work/initrd.cpio.gz" \
