@@ -17,7 +17,10 @@
 #                       QEMU's gdbstub, as each configuration's heading
 #                       says): ns per packet by symbol and by category
 #   OUT/rules.svg, OUT/flows.svg   the plots (gnuplot)
-# and prints the footprint per feature, kernel next to rnf.
+# and prints the footprint per feature, kernel next to rnf. Under icount
+# (the guest's `bench-mode: icount`, BENCH_ICOUNT=1) bench.csv starts with a
+# `#` line, and profile.txt and the plots say so: the figures are then
+# instruction counts (pps = 10^9 / guest instructions per packet).
 #
 # Usage: tests/bench/report.sh ARCH GUEST_OUTPUT OUT
 set -euo pipefail
@@ -25,7 +28,16 @@ set -euo pipefail
 arch=$1 in=$2 out=$3
 mkdir -p "$out"
 
-echo "arch,measure,impl,x,pps" >"$out/bench.csv"
+icount=
+grep -q '^bench-mode: icount' "$in" && icount=1
+note="# icount (QEMU -icount shift=0): guest time = its instruction count, 1 ns each; pps = 10^9 / guest instructions per packet; no two-CPU measure"
+if [ -n "$icount" ]; then
+    echo "$note" >"$out/bench.csv"
+    echo "bench: icount: the pps figures are instruction counts (10^9 / guest instructions per packet)"
+else
+    : >"$out/bench.csv"
+fi
+echo "arch,measure,impl,x,pps" >>"$out/bench.csv"
 sed -n "s/^bench-data: /$arch,/p" "$in" >>"$out/bench.csv"
 echo "arch,feature,side,module,bytes" >"$out/footprint.csv"
 sed -n "s/^bench-size: /$arch,/p" "$in" >>"$out/footprint.csv"
@@ -40,7 +52,7 @@ fi
 demangle() { if command -v rustfilt >/dev/null 2>&1; then rustfilt; else cat; fi; }
 # (No profile lines, e.g. when the sampler failed: an empty profile.)
 { grep -E '^bench-profile(-total|-sampler)?: ' "$in" || true; } | demangle |
-    awk '
+    awk -v note="${icount:+$note}" '
     # "<a::T<U> as b::Hook>::run" -> "T::run": generic arguments dropped,
     # a trait impl named by its type, the last two path segments kept.
     function short(s,   n, a, tn) {
@@ -83,6 +95,7 @@ demangle() { if command -v rustfilt >/dev/null 2>&1; then rustfilt; else cat; fi
         if (!(c in seen)) { seen[c] = 1; order[++nc] = c }
     }
     END {
+        if (note != "") printf "%s\n", note
         for (k = 1; k <= nc; k++) {
             c = order[k]; f = (pk[c] > 0) ? per[c] / pk[c] : 0
             printf "\n%s: %.0f ns of CPU 0 per packet (%d samples of %d ns, %d packets)\n", c, total[c] * f, total[c], per[c], pk[c]
@@ -126,7 +139,7 @@ set terminal svg size 900,500 dynamic noenhanced background rgb 'white'
 set grid
 set yrange [0:*]
 set key outside right
-set ylabel "packets per second (64-byte UDP, forwarded)"
+set ylabel "packets per second (64-byte UDP, forwarded)${icount:+; icount: 10^9 / instructions per packet}"
 set format y "%.0s%c"
 set logscale x 10
 set style data linespoints

@@ -18,6 +18,19 @@
 # the rule count) and flows.svg (against the flow count: no netfilter,
 # conntrack and NAT), kernel and rnf side by side. KVARIANT picks the
 # kernel (scripts/setup.sh --variant; `make bench` passes bench).
+#
+# BENCH_ICOUNT=1 runs QEMU with `-icount shift=0`: the guest's clock is its
+# instruction count (one instruction = 1 ns of guest time, whatever the
+# host does), so every run of a configuration gives the same pps and pps
+# ratios are instruction-count ratios, free of the host's noise. The guest
+# then forwards more packets a run (BENCH_COUNT 1,000,000 and
+# BENCH_RULES_COUNT 500,000: the guest clock's 4 ms steps stay below 0.2 %
+# of the fastest run) and makes BENCH_RUNS=2 runs (the first of 10,000
+# flows creates the connections; the second is the steady state), and skips
+# the two-CPU measure (icount runs the vCPUs in turn on one host thread, so
+# a second CPU adds nothing). The report says its figures are instruction
+# counts. BENCH_COUNT, BENCH_RULES_COUNT and BENCH_RUNS set in the
+# environment are passed to the guest either way.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -56,7 +69,7 @@ sampler=${BENCH_SAMPLER:-}
 if [ -z "$sampler" ]; then
     if [ "$ARCH" = x86_64 ] && [ -x /usr/bin/perf ]; then sampler=perf; else sampler=gdb; fi
 fi
-perf=() qemu_env=() run_args=() suffix=()
+perf=() qemu_env=() kargs=() suffix=()
 case "$sampler" in
     perf | both)
         [ "$ARCH" = x86_64 ] && [ -x /usr/bin/perf ] ||
@@ -67,12 +80,30 @@ esac
 case "$sampler" in
     gdb | both)
         qemu_env=("QEMU_GDB_SOCKET=$work/gdb.sock")
-        run_args=(-a "BENCH_SAMPLER=$sampler")
+        kargs+=("BENCH_SAMPLER=$sampler")
         [ "$sampler" = both ] && suffix=(--suffix /gdb)
         ;;
     perf) ;;
     *) echo "bench: BENCH_SAMPLER=$sampler: perf, gdb or both" >&2; exit 2 ;;
 esac
+timeout=1200
+case "${BENCH_ICOUNT:-0}" in
+    0 | "") ;;
+    *)
+        export QEMU_EXTRA="${QEMU_EXTRA:+$QEMU_EXTRA }-icount shift=0"
+        : "${BENCH_COUNT:=1000000}" "${BENCH_RULES_COUNT:=500000}" "${BENCH_RUNS:=2}"
+        kargs+=(BENCH_ICOUNT=1)
+        # About 4 times the packets of a default run, whose guest time is
+        # about its host time.
+        timeout=2400
+        echo "bench: icount (QEMU -icount shift=0): pps = 10^9 / guest instructions per packet"
+        ;;
+esac
+for v in BENCH_COUNT BENCH_RULES_COUNT BENCH_RUNS; do
+    [ -z "${!v:-}" ] || kargs+=("$v=${!v}")
+done
+run_args=()
+[ ${#kargs[@]} -eq 0 ] || run_args=(-a "${kargs[*]}")
 scripts/vm/mkinitramfs.sh -a "$ARCH" -o "$work/initrd.cpio.gz" \
     -m "$moddir/rnf_conntrack.ko" -m "$moddir/rnf_nat.ko" -m "$moddir/rnf_tables.ko" \
     -m "$moddir/rnf_tables_nat.ko" -m "$moddir/rnf_tables_mangle.ko" \
@@ -89,7 +120,7 @@ if [ ${#qemu_env[@]} -gt 0 ]; then
     sampler_pid=$!
 fi
 env "${qemu_env[@]}" scripts/vm/run.sh -A "$ARCH" -k "$kernel" -i "$work/initrd.cpio.gz" \
-    -s /tests/bench.sh -l "$work/console.log" -t 1200 "${run_args[@]}" |
+    -s /tests/bench.sh -l "$work/console.log" -t "$timeout" "${run_args[@]}" |
     tr -d '\r' >"$work/out.txt" || true
 if [ -n "${sampler_pid:-}" ]; then
     # It ends at the guest's exit marker or when QEMU closes the socket;
