@@ -27,7 +27,7 @@
 # arguments, split on spaces), QEMU_GDB_SOCKET (a path: QEMU's gdbstub
 # listens on this unix socket, `-gdb unix:PATH,server=on,wait=off`, without
 # waiting for a debugger; one that connects stops the guest until it sends
-# `c`. tests/bench/pcsample.py samples the guest's PC through it).
+# `c`; for a debugger, e.g. gdb's `target remote PATH`).
 set -euo pipefail
 
 die() { echo "run.sh: $*" >&2; exit 2; }

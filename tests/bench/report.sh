@@ -3,7 +3,7 @@
 #
 # The report of one `make bench` run, from the guest's output
 # (tests/guest/bench.sh's `bench-data:`, `bench-size:` and `bench-profile:`
-# lines; the last, on a guest without perf, from tests/bench/pcsample.py):
+# lines; the last, for the plugin's profile, from tests/bench/insnprofile.py):
 #   OUT/bench.csv       arch,measure,impl,x,pps
 #                       measure flows: x flows, impl none (no netfilter),
 #                         iptables_nct (ip_tables, 1 rule, no conntrack),
@@ -12,10 +12,11 @@
 #                       measure rules: x non-matching rules before the
 #                         match, impl kernel (ip_tables) or rnf (rnf_tables)
 #   OUT/footprint.csv   arch,feature,side,module,bytes (/proc/modules sizes)
-#   OUT/profile.txt     the profile of each configuration on CPU 0 (perf's
-#                       cpu-clock samples in the guest, or PC samples through
-#                       QEMU's gdbstub, as each configuration's heading
-#                       says): ns per packet by symbol and by category
+#   OUT/profile.txt     the profile of each configuration on CPU 0 (the
+#                       instructions QEMU's plugin counted, or perf's
+#                       cpu-clock samples in the guest, as each configuration's
+#                       heading says): instructions or ns per packet by symbol
+#                       and by category
 #   OUT/rules.svg, OUT/flows.svg   the plots (gnuplot)
 # and prints the footprint per feature, kernel next to rnf. Under icount
 # (the guest's `bench-mode: icount`, BENCH_ICOUNT=1) bench.csv starts with a
@@ -44,7 +45,9 @@ sed -n "s/^bench-size: /$arch,/p" "$in" >>"$out/footprint.csv"
 # The profile: Rust symbols demangled (rustfilt, from crates.io, installed
 # on first use) and shortened to their last two path segments; each
 # symbol's samples as nanoseconds per packet (samples x period / packets),
-# then per configuration the categories the README's breakdown uses.
+# or, for the plugin's counts (a total line whose fifth field says insn),
+# instructions per packet; then per configuration the categories the
+# README's breakdown uses.
 if ! command -v rustfilt >/dev/null 2>&1; then
     echo "report.sh: installing rustfilt from crates.io" >&2
     cargo install --quiet --locked rustfilt >&2 || true
@@ -81,7 +84,7 @@ demangle() { if command -v rustfilt >/dev/null 2>&1; then rustfilt; else cat; fi
     }
     /^bench-profile-total: / {
         sub(/^bench-profile-total: /, ""); split($0, t, ",")
-        total[t[1]] = t[2]; pk[t[1]] = t[3]; per[t[1]] = t[4]; next
+        total[t[1]] = t[2]; pk[t[1]] = t[3]; per[t[1]] = t[4]; unit[t[1]] = t[5]; next
     }
     /^bench-profile-sampler: / {
         sub(/^bench-profile-sampler: /, ""); c = $0; sub(/,.*/, "", c)
@@ -98,15 +101,19 @@ demangle() { if command -v rustfilt >/dev/null 2>&1; then rustfilt; else cat; fi
         if (note != "") printf "%s\n", note
         for (k = 1; k <= nc; k++) {
             c = order[k]; f = (pk[c] > 0) ? per[c] / pk[c] : 0
-            printf "\n%s: %.0f ns of CPU 0 per packet (%d samples of %d ns, %d packets)\n", c, total[c] * f, total[c], per[c], pk[c]
-            if (c in how) printf "  sampler: %s\n", how[c]
+            u = (unit[c] == "insn") ? "insn" : "ns"
+            if (u == "insn")
+                printf "\n%s: %.0f instructions of CPU 0 per packet (%d instructions, %d packets)\n", c, total[c] * f, total[c], pk[c]
+            else
+                printf "\n%s: %.0f ns of CPU 0 per packet (%d samples of %d ns, %d packets)\n", c, total[c] * f, total[c], per[c], pk[c]
+            if (c in how) printf "  profiler: %s\n", how[c]
             split("", bycat)
             for (i = 1; i <= nl; i++) if (cfg[i] == c) {
                 bycat[cat[i]] += cnt[i]; listed += cnt[i]
-                if (cnt[i] * f >= 5) printf "  %6.0f ns  %-16s %s\n", cnt[i] * f, cat[i], name[i]
+                if (cnt[i] * f >= 5) printf "  %6.0f %-4s %-16s %s\n", cnt[i] * f, u, cat[i], name[i]
             }
             printf "  by category (listed symbols):"
-            for (x in bycat) printf " %s %.0f ns;", x, bycat[x] * f
+            for (x in bycat) printf " %s %.0f %s;", x, bycat[x] * f, u
             printf "\n"
         }
     }' >"$out/profile.txt"

@@ -9,8 +9,9 @@
 # rules that fail in their udp/tcp match before the matching one, the
 # kernel's ip_tables then rnf_tables, and
 # a side-by-side table of the two; the modules' footprint next to the
-# kernel's; a profile of each configuration: perf's in the guest on x86_64,
-# else PC samples through QEMU's gdbstub, see BENCH_SAMPLER). Prints the
+# kernel's; a profile of each configuration: the instructions CPU 0
+# executes, counted by a QEMU plugin, or perf's samples, see
+# BENCH_PROFILER). Prints the
 # `bench:` lines, and writes the report to BENCH_OUT (default
 # build/bench/ARCH): bench.csv (arch,measure,impl,x,pps), footprint.csv
 # (arch,feature,side,module,bytes), profile.txt, and with gnuplot
@@ -29,7 +30,8 @@
 # flows creates the connections; the second is the steady state), and skips
 # the two-CPU measure (icount runs the vCPUs in turn on one host thread, so
 # a second CPU adds nothing). The report says its figures are instruction
-# counts. BENCH_COUNT, BENCH_RULES_COUNT and BENCH_RUNS set in the
+# counts. BENCH_COUNT, BENCH_RULES_COUNT, BENCH_RUNS, BENCH_INSN_COUNT and
+# BENCH_PROFILE_COUNT (the profiled runs' packets) set in the
 # environment are passed to the guest either way.
 set -euo pipefail
 
@@ -43,8 +45,7 @@ moddir=${MODDIR:-build/$ARCH}
 out=${BENCH_OUT:-build/bench/$ARCH}
 mkdir -p "$out"
 work=$(mktemp -d)
-sampler_pid=
-trap '[ -z "$sampler_pid" ] || kill "$sampler_pid" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'rm -rf "$work"' EXIT
 
 case "$ARCH" in
     x86_64) kernel=$kdir/arch/x86/boot/bzImage ;;
@@ -58,33 +59,61 @@ case "$ARCH" in
         extsrc=$(scripts/setup.sh --arch arm64 --userland)/root$extdir
         ;;
 esac
-# The profile: perf in the guest needs perf built for it, the host's
-# (Debian's linux-perf) on x86_64; without it (arm64) the host samples the
-# guest's PC through QEMU's gdbstub (tests/bench/pcsample.py).
-# BENCH_SAMPLER=gdb takes the gdbstub's profile on x86_64 too, and
-# BENCH_SAMPLER=both both in one boot (the gdbstub's configurations named
-# CONFIG/gdb), to compare the two; BENCH_SAMPLER_RAW=FILE keeps every
-# sampled PC (pcsample.py --raw).
-sampler=${BENCH_SAMPLER:-}
-if [ -z "$sampler" ]; then
-    if [ "$ARCH" = x86_64 ] && [ -x /usr/bin/perf ]; then sampler=perf; else sampler=gdb; fi
+# The profile: BENCH_PROFILER=plugin (the default when it builds) counts
+# every instruction CPU 0 executes in each profiled run, by function, with
+# QEMU's TCG plugin tests/bench/insn_profile.c (built here against the header
+# `scripts/setup.sh --qemu-plugin` fetches, into build/bench-plugin/) and
+# tests/bench/insnprofile.py; exact, on both architectures, icount or not
+# (without icount the plugin's callback on every translation block slows the
+# guest down for the whole boot, and with it every pps figure).
+# BENCH_PROFILER=perf
+# (x86_64: the host's perf in the guest, the default when the plugin does
+# not build) samples CPU 0's time instead; under emulation perf misses most
+# of it (about 15 times too little busy time on x86_64), but it counts time,
+# not instructions. BENCH_PROFILER=both runs both (perf's configurations
+# named CONFIG/perf), to compare.
+profiler=${BENCH_PROFILER:-}
+plugin_so=$root/build/bench-plugin/insn_profile.so
+build_plugin() {
+    local inc
+    inc=$(scripts/setup.sh --qemu-plugin) && [ -n "$inc" ] || return 1
+    [ "$plugin_so" -nt tests/bench/insn_profile.c ] && [ "$plugin_so" -nt "$inc/qemu-plugin.h" ] &&
+        return 0
+    mkdir -p "$(dirname "$plugin_so")"
+    cc -O2 -Wall -fPIC -shared -I"$inc" -o "$plugin_so" tests/bench/insn_profile.c -lpthread
+}
+if [ -z "$profiler" ]; then
+    if build_plugin; then
+        profiler=plugin
+    elif [ "$ARCH" = x86_64 ] && [ -x /usr/bin/perf ]; then
+        echo "bench: the QEMU plugin did not build: perf's profile instead"
+        profiler=perf
+    else
+        echo "bench: the QEMU plugin did not build: no profile"
+        profiler=none
+    fi
 fi
-perf=() qemu_env=() kargs=() suffix=()
-case "$sampler" in
+perf=() kargs=()
+case "$profiler" in
     perf | both)
         [ "$ARCH" = x86_64 ] && [ -x /usr/bin/perf ] ||
-            { echo "bench: BENCH_SAMPLER=$sampler: no perf for the $ARCH guest" >&2; exit 2; }
+            { echo "bench: BENCH_PROFILER=$profiler: no perf for the $ARCH guest" >&2; exit 2; }
         perf=(-b /usr/bin/perf)
         ;;
 esac
-case "$sampler" in
-    gdb | both)
-        qemu_env=("QEMU_GDB_SOCKET=$work/gdb.sock")
-        kargs+=("BENCH_SAMPLER=$sampler")
-        [ "$sampler" = both ] && suffix=(--suffix /gdb)
+case "$profiler" in
+    plugin | both)
+        build_plugin || { echo "bench: BENCH_PROFILER=$profiler: the QEMU plugin did not build" >&2; exit 2; }
+        # The marker: a function only the guest's profile_insn calls.
+        marker=$(awk '$3 == "drop_caches_sysctl_handler" { print $1 }' "$kdir/System.map")
+        [ -n "$marker" ] || { echo "bench: no drop_caches_sysctl_handler in $kdir/System.map" >&2; exit 2; }
+        case "$plugin_so/$work" in *[[:space:],]*) echo "bench: no spaces or commas in $plugin_so or $work" >&2; exit 2 ;; esac
+        mkdir "$work/insn"
+        export QEMU_EXTRA="${QEMU_EXTRA:+$QEMU_EXTRA }-plugin file=$plugin_so,marker=0x$marker,out=$work/insn/window"
+        kargs+=("BENCH_PROFILER=$profiler")
         ;;
-    perf) ;;
-    *) echo "bench: BENCH_SAMPLER=$sampler: perf, gdb or both" >&2; exit 2 ;;
+    perf | none) ;;
+    *) echo "bench: BENCH_PROFILER=$profiler: plugin, perf or both" >&2; exit 2 ;;
 esac
 timeout=1200
 case "${BENCH_ICOUNT:-0}" in
@@ -99,7 +128,7 @@ case "${BENCH_ICOUNT:-0}" in
         echo "bench: icount (QEMU -icount shift=0): pps = 10^9 / guest instructions per packet"
         ;;
 esac
-for v in BENCH_COUNT BENCH_RULES_COUNT BENCH_RUNS; do
+for v in BENCH_COUNT BENCH_RULES_COUNT BENCH_RUNS BENCH_INSN_COUNT BENCH_PROFILE_COUNT; do
     [ -z "${!v:-}" ] || kargs+=("$v=${!v}")
 done
 run_args=()
@@ -111,26 +140,14 @@ scripts/vm/mkinitramfs.sh -a "$ARCH" -o "$work/initrd.cpio.gz" \
     -f "$root/tests/guest:/tests" -f "$kdir/modroot/lib/modules:/lib/modules" \
     -f "$root/scripts/rnf-modload:/sbin/rnf-modload" \
     -b "$xt/xtables-legacy-multi" -f "$extsrc:$extdir" "${perf[@]}" >/dev/null
-if [ ${#qemu_env[@]} -gt 0 ]; then
-    python3 tests/bench/pcsample.py --arch "$ARCH" --socket "$work/gdb.sock" \
-        --log "$work/console.log" --system-map "$kdir/System.map" \
-        --modules "$moddir" --modules "$kdir/modroot/lib/modules" \
-        --out "$work/sampled.txt" "${suffix[@]}" ${BENCH_SAMPLER_RAW:+--raw "$BENCH_SAMPLER_RAW"} \
-        2>"$work/pcsample.log" &
-    sampler_pid=$!
-fi
-env "${qemu_env[@]}" scripts/vm/run.sh -A "$ARCH" -k "$kernel" -i "$work/initrd.cpio.gz" \
+scripts/vm/run.sh -A "$ARCH" -k "$kernel" -i "$work/initrd.cpio.gz" \
     -s /tests/bench.sh -l "$work/console.log" -t "$timeout" "${run_args[@]}" |
     tr -d '\r' >"$work/out.txt" || true
-if [ -n "${sampler_pid:-}" ]; then
-    # It ends at the guest's exit marker or when QEMU closes the socket;
-    # after a crash without either, it is ended (what it has written stays).
-    for _ in $(seq 50); do kill -0 "$sampler_pid" 2>/dev/null || break; sleep 0.1; done
-    kill "$sampler_pid" 2>/dev/null || true
-    wait "$sampler_pid" 2>/dev/null || true
-    sampler_pid=
-    sed 's/^/bench: /' "$work/pcsample.log"
-    cat "$work/sampled.txt" >>"$work/out.txt" 2>/dev/null || true
+if [ -d "$work/insn" ]; then
+    python3 tests/bench/insnprofile.py --log "$work/out.txt" --windows "$work/insn/window" \
+        --system-map "$kdir/System.map" --modules "$moddir" --modules "$kdir/modroot/lib/modules" \
+        --out "$work/insn.txt" 2>&1 | sed 's/^/bench: /'
+    cat "$work/insn.txt" >>"$work/out.txt" 2>/dev/null || true
 fi
 grep -E '^bench:' "$work/out.txt"
 tests/bench/report.sh "$ARCH" "$work/out.txt" "$out"

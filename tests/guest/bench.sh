@@ -11,9 +11,10 @@
 # the kernel's ip_tables then rnf_tables (when /lib/rnf/rnf_tables.ko
 # exists), and the two side by side; the footprint of the kernel's modules
 # and of rnf's for the same features; and a profile of each configuration:
-# perf's when perf is in the guest, and/or the PC samples the host takes
-# through QEMU's gdbstub (tests/bench/pcsample.py) when the kernel command
-# line says BENCH_SAMPLER=gdb or both (see profile). Run by
+# the instructions CPU 0 executes, counted by QEMU's TCG plugin
+# tests/bench/insn_profile.c, when the kernel command line says
+# BENCH_PROFILER=plugin or both, and/or perf's samples when perf is in the
+# guest (see profile). Run by
 # tests/bench/run.sh.
 #
 # Besides the `bench:` lines for a reader it prints lines for the report
@@ -25,8 +26,8 @@
 #   bench-profile: CONFIG,SAMPLES,SYMBOL    (perf's cpu-clock samples on CPU 0)
 #   bench-profile-total: CONFIG,SAMPLES,PACKETS,PERIOD_NS
 #   bench-profile-sampler: CONFIG,DESCRIPTION
-# and, for the host's sampler, the `bench-sample:` markers of profile_sampled
-# (the sampler writes the bench-profile lines of those runs itself).
+# and, for the plugin, the `bench-insn:` lines of profile_insn (the host's
+# tests/bench/insnprofile.py writes the bench-profile lines of those runs).
 #
 # pktgen (xmit_mode netif_receive) injects 64-byte UDP packets into the
 # receive path of dummy device dum0 in namespace "r"; they are forwarded to
@@ -314,16 +315,21 @@ footprint_rnf() {
 # profile CONFIG FLOWS: the profile of a configuration on CPU 0, where
 # pktgen's kernel thread sends the packets: the symbols with the most samples
 # and the run's total, from which tests/bench/report.sh derives nanoseconds
-# per packet for each symbol and category. With perf in the guest
-# (x86_64), profile_perf; with BENCH_SAMPLER=gdb or both on the kernel
-# command line (tests/bench/run.sh: no perf in the guest, or asked for),
-# profile_sampled, whose samples the host takes.
+# per packet for each symbol and category. With BENCH_PROFILER=plugin or
+# both on the kernel command line (tests/bench/run.sh: QEMU runs the plugin),
+# profile_insn; with perf in the guest (x86_64, BENCH_PROFILER=perf or both),
+# profile_perf, whose configurations are named CONFIG/perf beside the
+# plugin's.
 PROFILE_COUNT=${BENCH_PROFILE_COUNT:-300000}
 PROFILE_PERIOD=250000
-SAMPLE_COUNT=${BENCH_SAMPLE_COUNT:-500000}
+INSN_COUNT=${BENCH_INSN_COUNT:-200000}
+INSN_MARKERS=0
 profile() {
-    command -v perf >/dev/null 2>&1 && profile_perf "$1" "$2"
-    case "${BENCH_SAMPLER:-}" in gdb | both) profile_sampled "$1" "$2" ;; esac
+    case "${BENCH_PROFILER:-}" in
+        plugin) profile_insn "$1" "$2" ;;
+        both) profile_insn "$1" "$2"; command -v perf >/dev/null 2>&1 && profile_perf "$1/perf" "$2" ;;
+        *) command -v perf >/dev/null 2>&1 && profile_perf "$1" "$2" ;;
+    esac
     return 0
 }
 
@@ -345,28 +351,28 @@ profile_perf() {
     rm -f /tmp/perf.data
 }
 
-# profile_sampled CONFIG FLOWS: one run of SAMPLE_COUNT packets between the
-# markers tests/bench/pcsample.py follows on the console, which samples CPU
-# 0's PC from the host through QEMU's gdbstub and writes the bench-profile
-# lines itself: first the text sections of every loaded module (for its
-# symbols), then `start`, the run, and `stop` with the packets and the
-# guest's time between the markers in ns (/proc/uptime: 10 ms steps, on a
-# run of seconds). The pktgen set-up is done before `start`.
-profile_sampled() {
-    COUNT=$SAMPLE_COUNT pktgen_setup "$2"
+# profile_insn CONFIG FLOWS: one run of INSN_COUNT packets between two
+# markers of the plugin (a write to /proc/sys/vm/drop_caches: the plugin's
+# marker is drop_caches_sysctl_handler, which nothing else here calls; 4
+# only silences the message a real drop would print), each of which makes it
+# write the counts since the one before to its next window file; first the
+# text sections of every loaded module (for their symbols), then, after the
+# run, which window file holds it. The markers and the run in one shell in
+# the namespace: no fork or exec inside the window. The pktgen set-up is
+# done before.
+profile_insn() {
+    COUNT=$INSN_COUNT pktgen_setup "$2"
     for s in /sys/module/*/sections/.text*; do
         [ -r "$s" ] || continue
         m=${s#/sys/module/}
-        echo "bench-sample: section ${m%%/*} ${s##*/} $(cat "$s")"
+        echo "bench-insn: section ${m%%/*} ${s##*/} $(cat "$s")"
     done
-    read -r t0 _ </proc/uptime
-    echo "bench-sample: start $1"
-    in_ns r sh -c "echo start > /proc/net/pktgen/pgctrl"
-    read -r t1 _ </proc/uptime
-    echo "bench-sample: stop $1 $SAMPLE_COUNT $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", (b - a) * 1e9 }')"
+    in_ns r sh -c "echo 4 >/proc/sys/vm/drop_caches; echo start >/proc/net/pktgen/pgctrl; echo 4 >/proc/sys/vm/drop_caches"
+    INSN_MARKERS=$((INSN_MARKERS + 2))
+    echo "bench-insn: window $1 $INSN_MARKERS $INSN_COUNT"
 }
 
-# perf needs the kernel's addresses (and profile_sampled the modules'
+# perf needs the kernel's addresses (and profile_insn the modules'
 # sections); run_pktgen and its helpers in a file that perf's child shell
 # sources.
 echo 0 >/proc/sys/kernel/kptr_restrict 2>/dev/null
@@ -375,12 +381,12 @@ echo -1 >/proc/sys/kernel/perf_event_paranoid 2>/dev/null
     echo ". /tests/lib.sh"
     sed -n '/^pg() {/,/^}/p; /^pktgen_setup() {/,/^}/p; /^run_pktgen() {/,/^}/p' "$0"
 } >/tmp/bench-pktgen.sh
-case "${BENCH_SAMPLER:-}" in
-    gdb | both)
-        # pcsample.py's symbols come from System.map: where this kernel put it.
-        echo "bench-sample: kernel _stext $(awk '$3 == "_stext" { print $1; exit }' /proc/kallsyms)"
+case "${BENCH_PROFILER:-}" in
+    plugin | both)
+        # insnprofile.py's symbols come from System.map: where this kernel put it.
+        echo "bench-insn: kernel _stext $(awk '$3 == "_stext" { print $1; exit }' /proc/kallsyms)"
         ;;
-    *) command -v perf >/dev/null 2>&1 || echo "bench: no perf in this guest: no profile" ;;
+    *) command -v perf >/dev/null 2>&1 || echo "bench: no perf in this guest and no plugin: no profile" ;;
 esac
 
 if [ "${BENCH_ICOUNT:-0}" = 1 ]; then
