@@ -13,7 +13,7 @@ run since the marker before. tests/guest/bench.sh prints on the console:
                                                    of PACKETS packets
 This names each block's function (tests/bench/ksyms.py: System.map and
 the .ko files) and writes, for tests/bench/report.sh, per configuration:
-  bench-profile: CONFIG,INSTRUCTIONS,SYMBOL        (the 60 commonest)
+  bench-profile: CONFIG,INSTRUCTIONS,SYMBOL        (the 200 commonest)
   bench-profile-total: CONFIG,INSTRUCTIONS,PACKETS,1,insn
   bench-profile-sampler: CONFIG,DESCRIPTION
 A block is named by its first instruction (blocks end at calls, returns and
@@ -32,7 +32,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ksyms  # noqa: E402
 
-TOP_SYMBOLS = 60
+TOP_SYMBOLS = 200
 MARKER = re.compile(r"bench-insn: (\S+)((?: \S+)*)")
 
 
