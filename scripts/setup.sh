@@ -18,6 +18,8 @@
 #   scripts/setup.sh --src                      print the kernel source directory
 #   scripts/setup.sh [--arch ARCH] --userland   print the unpacked guest userland
 #                                               (empty for x86_64: the host's)
+#   scripts/setup.sh --qemu-plugin              fetch QEMU's plugin header (once)
+#                                               and print its directory
 #
 # Environment:
 #   RNF_CACHE   cache root (default: ${XDG_CACHE_HOME:-$HOME/.cache}/rnf)
@@ -36,8 +38,9 @@ while [ $# -gt 0 ]; do
         --kdir) mode=kdir; shift ;;
         --src) mode=src; shift ;;
         --userland) mode=userland; shift ;;
+        --qemu-plugin) mode=qemu_plugin; shift ;;
         --variant) VARIANT=$2; shift 2 ;;
-        -h|--help) sed -n '3,24p' "$0"; exit 0 ;;
+        -h|--help) sed -n '3,26p' "$0"; exit 0 ;;
         *) echo "setup.sh: unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -246,14 +249,62 @@ fetch_userland() {
     touch "$dir/.rnf-complete"
 }
 
+# QEMU's TCG plugin header (include/qemu/qemu-plugin.h, which Debian does
+# not install) for the bench's instruction profile (tests/bench/insn_profile.c):
+# taken from the Debian source package of the installed QEMU, fetched with
+# apt-get source through a private deb-src copy of the system's sources
+# (nothing in /etc/apt changes; ~24 MB, a few seconds), unpacked with its
+# patches, and cached by version; the rest of the source is dropped.
+qemu_plugin_dir() {
+    local ver
+    ver=$(dpkg-query -W -f='${source:Version}' qemu-system-common 2>/dev/null) || return 0
+    echo "$RNF_CACHE/qemu-plugin/${ver#*:}"
+}
+
+fetch_qemu_plugin_header() {
+    local dir ver tmp f apt_opts
+    dir=$(qemu_plugin_dir)
+    [ -n "$dir" ] || { log "no qemu-system-common installed: no QEMU plugin header"; return 1; }
+    [ -f "$dir/qemu-plugin.h" ] && return 0
+    ver=$(dpkg-query -W -f='${source:Version}' qemu-system-common)
+    tmp=$(mktemp -d)
+    mkdir -p "$tmp/sources" "$tmp/lists/partial" "$tmp/cache/archives/partial" "$tmp/src"
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] || continue
+        case "$f" in
+            *.list) sed -n 's/^deb \(.*\)/deb-src \1/p' "$f" >"$tmp/sources/$(basename "$f")" ;;
+            *.sources) sed 's/^Types: .*/Types: deb-src/' "$f" >"$tmp/sources/$(basename "$f")" ;;
+        esac
+    done
+    apt_opts=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$tmp/sources"
+        -o Dir::State::Lists="$tmp/lists" -o Dir::Cache="$tmp/cache" -o Debug::NoLocking=1
+        -o APT::Sandbox::User=root)
+    log "fetching QEMU's source package (qemu $ver) for include/qemu/qemu-plugin.h"
+    if apt-get "${apt_opts[@]}" update -qq >/dev/null &&
+        (cd "$tmp/src" && apt-get "${apt_opts[@]}" source -qq --download-only "qemu=$ver" >/dev/null) &&
+        dpkg-source -x "$tmp"/src/qemu_*.dsc "$tmp/src/tree" >/dev/null 2>&1 &&
+        [ -f "$tmp/src/tree/include/qemu/qemu-plugin.h" ]; then
+        mkdir -p "$dir"
+        cp "$tmp/src/tree/include/qemu/qemu-plugin.h" "$dir/"
+        rm -rf "$tmp"
+        log "QEMU plugin header: $dir/qemu-plugin.h"
+        return 0
+    fi
+    rm -rf "$tmp"
+    log "could not fetch the source of qemu $ver: no QEMU plugin header"
+    return 1
+}
+
 case "$mode" in
     kdir) kdir ;;
+    qemu_plugin) fetch_qemu_plugin_header && qemu_plugin_dir ;;
     src) src_dir ;;
     userland) userland_dir ;;
     setup)
         install_packages
         install_rust_parts
         fetch_userland
+        fetch_qemu_plugin_header || true
         unpack_source
         build_kernel
         ;;

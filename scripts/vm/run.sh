@@ -24,7 +24,10 @@
 # Environment: RNF_TIMEOUT_SCALE (default 1) multiplies TIMEOUT_SECONDS;
 # QEMU (default qemu-system-x86_64 or qemu-system-aarch64),
 # QEMU_MEM (default 1024), QEMU_SMP (default 2), QEMU_EXTRA (more QEMU
-# arguments, split on spaces).
+# arguments, split on spaces), QEMU_GDB_SOCKET (a path: QEMU's gdbstub
+# listens on this unix socket, `-gdb unix:PATH,server=on,wait=off`, without
+# waiting for a debugger; one that connects stops the guest until it sends
+# `c`; for a debugger, e.g. gdb's `target remote PATH`).
 set -euo pipefail
 
 die() { echo "run.sh: $*" >&2; exit 2; }
@@ -39,7 +42,7 @@ while getopts "k:i:s:l:t:a:A:h" opt; do
         l) log=$OPTARG ;;
         t) timeout_s=$OPTARG ;;
         a) extra_args=$OPTARG ;;
-        h) sed -n '3,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        h) sed -n '3,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "see -h" ;;
     esac
 done
@@ -98,6 +101,10 @@ append="console=$console panic=-1 oops=panic rnf.script=$script${extra_args:+ $e
 qemu_cmd=("${machine[@]}" -m "${QEMU_MEM:-1024}"
     -nographic -no-reboot -nic none
     -kernel "$kernel" -initrd "$initrd" -append "$append" ${QEMU_EXTRA:-})
+if [ -n "${QEMU_GDB_SOCKET:-}" ]; then
+    case "$QEMU_GDB_SOCKET" in *,*) die "QEMU_GDB_SOCKET: no commas in the path" ;; esac
+    qemu_cmd+=(-gdb "unix:$QEMU_GDB_SOCKET,server=on,wait=off")
+fi
 
 start=$(date +%s.%N)
 set +e

@@ -3,7 +3,7 @@
 #
 # The report of one `make bench` run, from the guest's output
 # (tests/guest/bench.sh's `bench-data:`, `bench-size:` and `bench-profile:`
-# lines):
+# lines; the last, for the plugin's profile, from tests/bench/insnprofile.py):
 #   OUT/bench.csv       arch,measure,impl,x,pps
 #                       measure flows: x flows, impl none (no netfilter),
 #                         iptables_nct (ip_tables, 1 rule, no conntrack),
@@ -12,10 +12,16 @@
 #                       measure rules: x non-matching rules before the
 #                         match, impl kernel (ip_tables) or rnf (rnf_tables)
 #   OUT/footprint.csv   arch,feature,side,module,bytes (/proc/modules sizes)
-#   OUT/profile.txt     the profile of each configuration (perf, cpu-clock on
-#                       CPU 0): ns per packet by symbol and by category
+#   OUT/profile.txt     the profile of each configuration on CPU 0 (the
+#                       instructions QEMU's plugin counted, or perf's
+#                       cpu-clock samples in the guest, as each configuration's
+#                       heading says): instructions or ns per packet by symbol
+#                       and by category
 #   OUT/rules.svg, OUT/flows.svg   the plots (gnuplot)
-# and prints the footprint per feature, kernel next to rnf.
+# and prints the footprint per feature, kernel next to rnf. Under icount
+# (the guest's `bench-mode: icount`, BENCH_ICOUNT=1) bench.csv starts with a
+# `#` line, and profile.txt and the plots say so: the figures are then
+# instruction counts (pps = 10^9 / guest instructions per packet).
 #
 # Usage: tests/bench/report.sh ARCH GUEST_OUTPUT OUT
 set -euo pipefail
@@ -23,22 +29,33 @@ set -euo pipefail
 arch=$1 in=$2 out=$3
 mkdir -p "$out"
 
-echo "arch,measure,impl,x,pps" >"$out/bench.csv"
+icount=
+grep -q '^bench-mode: icount' "$in" && icount=1
+note="# icount (QEMU -icount shift=0): guest time = its instruction count, 1 ns each; pps = 10^9 / guest instructions per packet; no two-CPU measure"
+if [ -n "$icount" ]; then
+    echo "$note" >"$out/bench.csv"
+    echo "bench: icount: the pps figures are instruction counts (10^9 / guest instructions per packet)"
+else
+    : >"$out/bench.csv"
+fi
+echo "arch,measure,impl,x,pps" >>"$out/bench.csv"
 sed -n "s/^bench-data: /$arch,/p" "$in" >>"$out/bench.csv"
 echo "arch,feature,side,module,bytes" >"$out/footprint.csv"
 sed -n "s/^bench-size: /$arch,/p" "$in" >>"$out/footprint.csv"
 # The profile: Rust symbols demangled (rustfilt, from crates.io, installed
 # on first use) and shortened to their last two path segments; each
 # symbol's samples as nanoseconds per packet (samples x period / packets),
-# then per configuration the categories the README's breakdown uses.
+# or, for the plugin's counts (a total line whose fifth field says insn),
+# instructions per packet; then per configuration the categories the
+# README's breakdown uses.
 if ! command -v rustfilt >/dev/null 2>&1; then
     echo "report.sh: installing rustfilt from crates.io" >&2
     cargo install --quiet --locked rustfilt >&2 || true
 fi
 demangle() { if command -v rustfilt >/dev/null 2>&1; then rustfilt; else cat; fi; }
-# (No profile lines on arm64, whose guest has no perf: an empty profile.)
-{ grep -E '^bench-profile(-total)?: ' "$in" || true; } | demangle |
-    awk '
+# (No profile lines, e.g. when the sampler failed: an empty profile.)
+{ grep -E '^bench-profile(-total|-sampler)?: ' "$in" || true; } | demangle |
+    awk -v note="${icount:+$note}" '
     # "<a::T<U> as b::Hook>::run" -> "T::run": generic arguments dropped,
     # a trait impl named by its type, the last two path segments kept.
     function short(s,   n, a, tn) {
@@ -54,7 +71,7 @@ demangle() { if command -v rustfilt >/dev/null 2>&1; then rustfilt; else cat; fi
         return n >= 2 ? a[n - 1] "::" a[n] : s
     }
     function category(s) {
-        if (s ~ /default_idle|pktgen|swait|finish_task_switch|schedule/) return "idle/pktgen"
+        if (s ~ /default_idle|cpu_do_idle|arch_cpu_idle|pktgen|swait|finish_task_switch|schedule|^\[user\]$/) return "idle/pktgen"
         if (s ~ /packet::parse|classify|nf_ct_get_tuple|get_l4proto|ipv[46]_get_l4proto|skb_header_pointer/) return "parse"
         if (s ~ /ConnTable.*find|nf_conntrack_find|__nf_conntrack_find_get|hash_conntrack|jhash|siphash|nf_ct_tuple_equal|related/) return "lookup"
         if (s ~ /spin_lock|spin_unlock|rnf_spin|bh_enable|bh_disable|lock_slowpath|rcu_read/) return "lock"
@@ -67,7 +84,11 @@ demangle() { if command -v rustfilt >/dev/null 2>&1; then rustfilt; else cat; fi
     }
     /^bench-profile-total: / {
         sub(/^bench-profile-total: /, ""); split($0, t, ",")
-        total[t[1]] = t[2]; pk[t[1]] = t[3]; per[t[1]] = t[4]; next
+        total[t[1]] = t[2]; pk[t[1]] = t[3]; per[t[1]] = t[4]; unit[t[1]] = t[5]; next
+    }
+    /^bench-profile-sampler: / {
+        sub(/^bench-profile-sampler: /, ""); c = $0; sub(/,.*/, "", c)
+        d = $0; sub(/^[^,]*,/, "", d); how[c] = d; next
     }
     {
         sub(/^bench-profile: /, ""); c = $0; sub(/,.*/, "", c)
@@ -77,16 +98,22 @@ demangle() { if command -v rustfilt >/dev/null 2>&1; then rustfilt; else cat; fi
         if (!(c in seen)) { seen[c] = 1; order[++nc] = c }
     }
     END {
+        if (note != "") printf "%s\n", note
         for (k = 1; k <= nc; k++) {
             c = order[k]; f = (pk[c] > 0) ? per[c] / pk[c] : 0
-            printf "\n%s: %.0f ns of CPU 0 per packet (%d samples of %d ns, %d packets)\n", c, total[c] * f, total[c], per[c], pk[c]
+            u = (unit[c] == "insn") ? "insn" : "ns"
+            if (u == "insn")
+                printf "\n%s: %.0f instructions of CPU 0 per packet (%d instructions, %d packets)\n", c, total[c] * f, total[c], pk[c]
+            else
+                printf "\n%s: %.0f ns of CPU 0 per packet (%d samples of %d ns, %d packets)\n", c, total[c] * f, total[c], per[c], pk[c]
+            if (c in how) printf "  profiler: %s\n", how[c]
             split("", bycat)
             for (i = 1; i <= nl; i++) if (cfg[i] == c) {
                 bycat[cat[i]] += cnt[i]; listed += cnt[i]
-                if (cnt[i] * f >= 5) printf "  %6.0f ns  %-16s %s\n", cnt[i] * f, cat[i], name[i]
+                if (cnt[i] * f >= 5) printf "  %6.0f %-4s %-16s %s\n", cnt[i] * f, u, cat[i], name[i]
             }
             printf "  by category (listed symbols):"
-            for (x in bycat) printf " %s %.0f ns;", x, bycat[x] * f
+            for (x in bycat) printf " %s %.0f %s;", x, bycat[x] * f, u
             printf "\n"
         }
     }' >"$out/profile.txt"
@@ -119,7 +146,7 @@ set terminal svg size 900,500 dynamic noenhanced background rgb 'white'
 set grid
 set yrange [0:*]
 set key outside right
-set ylabel "packets per second (64-byte UDP, forwarded)"
+set ylabel "packets per second (64-byte UDP, forwarded)${icount:+; icount: 10^9 / instructions per packet}"
 set format y "%.0s%c"
 set logscale x 10
 set style data linespoints

@@ -10,8 +10,12 @@
 # the udp/tcp/multiport match, see rules_file) before the one that matches,
 # the kernel's ip_tables then rnf_tables (when /lib/rnf/rnf_tables.ko
 # exists), and the two side by side; the footprint of the kernel's modules
-# and of rnf's for the same features; and, when perf is in the guest, a
-# profile of each configuration. Run by tests/bench/run.sh.
+# and of rnf's for the same features; and a profile of each configuration:
+# the instructions CPU 0 executes, counted by QEMU's TCG plugin
+# tests/bench/insn_profile.c, when the kernel command line says
+# BENCH_PROFILER=plugin or both, and/or perf's samples when perf is in the
+# guest (see profile). Run by
+# tests/bench/run.sh.
 #
 # Besides the `bench:` lines for a reader it prints lines for the report
 # tests/bench/run.sh writes (CSV and plots):
@@ -21,13 +25,20 @@
 #   bench-size: FEATURE,SIDE,MODULE,BYTES   (a module's size in /proc/modules)
 #   bench-profile: CONFIG,SAMPLES,SYMBOL    (perf's cpu-clock samples on CPU 0)
 #   bench-profile-total: CONFIG,SAMPLES,PACKETS,PERIOD_NS
+#   bench-profile-sampler: CONFIG,DESCRIPTION
+# and, for the plugin, the `bench-insn:` lines of profile_insn (the host's
+# tests/bench/insnprofile.py writes the bench-profile lines of those runs).
 #
 # pktgen (xmit_mode netif_receive) injects 64-byte UDP packets into the
 # receive path of dummy device dum0 in namespace "r"; they are forwarded to
 # 10.8.0.2 out of dummy device dum1 (whose transmit frees them), so each
 # figure is the cost of the whole forwarding path, netfilter hooks included.
 # Ratios between configurations in one boot are what count (see
-# shared/notes/toolchain.md).
+# shared/notes/toolchain.md). With BENCH_ICOUNT=1 on the kernel command line
+# (tests/bench/run.sh: QEMU's -icount shift=0, where the guest's clock counts
+# its instructions) the figures are instruction counts: it prints
+# `bench-mode: icount` for the report and skips the two-CPU measure, which
+# means nothing when QEMU runs the vCPUs in turn on one host thread.
 
 . "$(dirname "$0")/lib.sh"
 
@@ -57,8 +68,9 @@ setup() {
     ln -sf /usr/bin/xtables-legacy-multi "$IPT-restore"
 }
 
-# run_pktgen FLOWS: forwards $COUNT packets over FLOWS source ports; prints pps.
-run_pktgen() {
+# pktgen_setup FLOWS: sets kpktgend_0 (CPU 0) up to forward $COUNT packets
+# over FLOWS source ports.
+pktgen_setup() {
     mac=$(cat /sys/class/net/dum0/address 2>/dev/null || in_ns r cat /sys/class/net/dum0/address)
     pg kpktgend_0 "rem_device_all"
     pg kpktgend_0 "add_device dum0"
@@ -67,6 +79,11 @@ run_pktgen() {
         "udp_dst_min 9" "udp_dst_max 9" "udp_src_min 10000" "udp_src_max $((10000 + $1))"; do
         pg dum0 "$kv"
     done
+}
+
+# run_pktgen FLOWS: forwards $COUNT packets over FLOWS source ports; prints pps.
+run_pktgen() {
+    pktgen_setup "$1"
     in_ns r sh -c "echo start > /proc/net/pktgen/pgctrl"
     in_ns r cat /proc/net/pktgen/dum0 | sed -n 's/.* \([0-9][0-9]*\)pps.*/\1/p' | head -n 1
 }
@@ -101,6 +118,10 @@ run_pktgen2() {
 # each; prints them, the best and its ratio to the best of one CPU with one
 # flow (the `measure` just before: $one).
 measure_cpus() {
+    if [ "${BENCH_ICOUNT:-0}" = 1 ]; then
+        echo "bench: $1, two CPUs: skipped under icount (the vCPUs run in turn)"
+        return 0
+    fi
     runs="" best=0 i=0
     while [ "$i" -lt "$RUNS" ]; do
         pps=$(run_pktgen2)
@@ -231,7 +252,8 @@ measure() {
         best_of "$flows" "$COUNT"
         echo "bench: $1, $flows flows: best $best pps (runs:$runs)"
         echo "bench-data: flows,$2,$flows,$best"
-        [ "$flows" = 1 ] && one=$best && echo "bench-data: cpus,$2,1,$best"
+        [ "$flows" = 1 ] && one=$best && [ "${BENCH_ICOUNT:-0}" != 1 ] &&
+            echo "bench-data: cpus,$2,1,$best"
     done
 }
 
@@ -290,15 +312,31 @@ footprint_rnf() {
     done
 }
 
-# profile CONFIG FLOWS: one run of PROFILE_COUNT packets under `perf record`
-# on CPU 0, where pktgen's kernel thread sends them (a cpu-clock sample
-# every PROFILE_PERIOD ns), then the symbols with the most samples and the
-# run's total, from which tests/bench/report.sh derives nanoseconds per
-# packet for each symbol and category.
+# profile CONFIG FLOWS: the profile of a configuration on CPU 0, where
+# pktgen's kernel thread sends the packets: the symbols with the most samples
+# and the run's total, from which tests/bench/report.sh derives nanoseconds
+# per packet for each symbol and category. With BENCH_PROFILER=plugin or
+# both on the kernel command line (tests/bench/run.sh: QEMU runs the plugin),
+# profile_insn; with perf in the guest (x86_64, BENCH_PROFILER=perf or both),
+# profile_perf, whose configurations are named CONFIG/perf beside the
+# plugin's.
 PROFILE_COUNT=${BENCH_PROFILE_COUNT:-300000}
 PROFILE_PERIOD=250000
+INSN_COUNT=${BENCH_INSN_COUNT:-200000}
+INSN_MARKERS=0
 profile() {
-    command -v perf >/dev/null 2>&1 || return 0
+    case "${BENCH_PROFILER:-}" in
+        plugin) profile_insn "$1" "$2" ;;
+        both) profile_insn "$1" "$2"; command -v perf >/dev/null 2>&1 && profile_perf "$1/perf" "$2" ;;
+        *) command -v perf >/dev/null 2>&1 && profile_perf "$1" "$2" ;;
+    esac
+    return 0
+}
+
+# profile_perf CONFIG FLOWS: one run of PROFILE_COUNT packets under `perf
+# record` on CPU 0 (a cpu-clock sample every PROFILE_PERIOD ns); prints the
+# bench-profile lines.
+profile_perf() {
     perf record -q -C 0 -e cpu-clock -c "$PROFILE_PERIOD" -o /tmp/perf.data -- sh -c \
         "COUNT=$PROFILE_COUNT; . /tmp/bench-pktgen.sh; run_pktgen $2" >/dev/null 2>&1 ||
         { echo "bench: profile $1: perf record failed"; return 0; }
@@ -308,19 +346,53 @@ profile() {
                 n = $2; total += n; $1 = ""; $2 = ""; $3 = ""; sub(/^ +/, "")
                 if (k++ < 60) printf "bench-profile: %s,%d,%s\n", c, n, $0
             }
-            END { printf "bench-profile-total: %s,%d,%d,%d\n", c, total, pk, per }'
+            END { printf "bench-profile-total: %s,%d,%d,%d\n", c, total, pk, per }
+            END { printf "bench-profile-sampler: %s,perf cpu-clock on CPU 0 every %d ns\n", c, per }'
     rm -f /tmp/perf.data
 }
 
-# perf needs the kernel's addresses; run_pktgen and its helpers in a file
-# that perf's child shell sources.
+# profile_insn CONFIG FLOWS: one run of INSN_COUNT packets between two
+# markers of the plugin (a write to /proc/sys/vm/drop_caches: the plugin's
+# marker is drop_caches_sysctl_handler, which nothing else here calls; 4
+# only silences the message a real drop would print), each of which makes it
+# write the counts since the one before to its next window file; first the
+# text sections of every loaded module (for their symbols), then, after the
+# run, which window file holds it. The markers and the run in one shell in
+# the namespace: no fork or exec inside the window. The pktgen set-up is
+# done before.
+profile_insn() {
+    COUNT=$INSN_COUNT pktgen_setup "$2"
+    for s in /sys/module/*/sections/.text*; do
+        [ -r "$s" ] || continue
+        m=${s#/sys/module/}
+        echo "bench-insn: section ${m%%/*} ${s##*/} $(cat "$s")"
+    done
+    in_ns r sh -c "echo 4 >/proc/sys/vm/drop_caches; echo start >/proc/net/pktgen/pgctrl; echo 4 >/proc/sys/vm/drop_caches"
+    INSN_MARKERS=$((INSN_MARKERS + 2))
+    echo "bench-insn: window $1 $INSN_MARKERS $INSN_COUNT"
+}
+
+# perf needs the kernel's addresses (and profile_insn the modules'
+# sections); run_pktgen and its helpers in a file that perf's child shell
+# sources.
 echo 0 >/proc/sys/kernel/kptr_restrict 2>/dev/null
 echo -1 >/proc/sys/kernel/perf_event_paranoid 2>/dev/null
 {
     echo ". /tests/lib.sh"
-    sed -n '/^pg() {/,/^}/p; /^run_pktgen() {/,/^}/p' "$0"
+    sed -n '/^pg() {/,/^}/p; /^pktgen_setup() {/,/^}/p; /^run_pktgen() {/,/^}/p' "$0"
 } >/tmp/bench-pktgen.sh
-command -v perf >/dev/null 2>&1 || echo "bench: no perf in this guest: no profile"
+case "${BENCH_PROFILER:-}" in
+    plugin | both)
+        # insnprofile.py's symbols come from System.map: where this kernel put it.
+        echo "bench-insn: kernel _stext $(awk '$3 == "_stext" { print $1; exit }' /proc/kallsyms)"
+        ;;
+    *) command -v perf >/dev/null 2>&1 || echo "bench: no perf in this guest and no plugin: no profile" ;;
+esac
+
+if [ "${BENCH_ICOUNT:-0}" = 1 ]; then
+    echo "bench-mode: icount"
+    echo "bench: icount: guest time is its instruction count (1 ns an instruction), so pps = 10^9 / instructions per packet; $RUNS runs of $COUNT packets ($RULES_COUNT with rules)"
+fi
 
 footprint_kernel
 
