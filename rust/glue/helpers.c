@@ -70,14 +70,22 @@ void rnf_spin_lock_init(spinlock_t *lock)
 	spin_lock_init(lock);
 }
 
-void rnf_spin_lock_bh(spinlock_t *lock)
+bool rnf_spin_lock_bh(spinlock_t *lock)
 {
+	if (softirq_count()) {
+		spin_lock(lock);
+		return false;
+	}
 	spin_lock_bh(lock);
+	return true;
 }
 
-void rnf_spin_unlock_bh(spinlock_t *lock)
+void rnf_spin_unlock_bh(spinlock_t *lock, bool bh)
 {
-	spin_unlock_bh(lock);
+	if (bh)
+		spin_unlock_bh(lock);
+	else
+		spin_unlock(lock);
 }
 
 void rnf_msleep(unsigned int ms)

@@ -43,8 +43,14 @@ struct net *rnf_seq_net(struct seq_file *m);
 
 /* Spinlocks, taken with bottom halves disabled: hooks run in softirq. */
 void rnf_spin_lock_init(spinlock_t *lock);
-void rnf_spin_lock_bh(spinlock_t *lock);
-void rnf_spin_unlock_bh(spinlock_t *lock);
+/*
+ * spin_lock_bh(), or spin_lock() alone when bottom halves are off already
+ * (softirq_count(): a hook in softirq, or under local_bh_disable()), which
+ * protects from a softirq on this CPU just the same. Returns whether it
+ * disabled them, which rnf_spin_unlock_bh() takes to undo exactly that.
+ */
+bool rnf_spin_lock_bh(spinlock_t *lock);
+void rnf_spin_unlock_bh(spinlock_t *lock, bool bh);
 
 /* net_ratelimit(), for admin-facing log lines from the packet path. */
 bool rnf_net_ratelimit(void);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-//! A spinlock taken with bottom halves disabled (`spin_lock_bh`).
+//! A spinlock taken with bottom halves disabled (`spin_lock_bh`, or
+//! `spin_lock` where they are off already).
 //!
 //! C header: [include/linux/spinlock.h](srctree/include/linux/spinlock.h)
 //!
@@ -46,18 +47,21 @@ impl<T> BhSpinLock<T> {
         Ok(b)
     }
 
-    /// Takes the lock with bottom halves disabled. Does not sleep; callable
+    /// Takes the lock with bottom halves disabled (disabling them only if
+    /// they are not off already, as in a hook). Does not sleep; callable
     /// from process and softirq context.
     pub fn lock(&self) -> BhGuard<'_, T> {
         // SAFETY: by the type invariant the lock is initialised.
-        unsafe { bindings::rnf_spin_lock_bh(self.lock.get()) };
-        BhGuard { lock: self }
+        let bh = unsafe { bindings::rnf_spin_lock_bh(self.lock.get()) };
+        BhGuard { lock: self, bh }
     }
 }
 
 /// Proof that a [`BhSpinLock`] is held; unlocks when dropped.
 pub struct BhGuard<'a, T> {
     lock: &'a BhSpinLock<T>,
+    /// Whether taking the lock disabled bottom halves, to enable them again.
+    bh: bool,
 }
 
 impl<T> Deref for BhGuard<'_, T> {
@@ -79,7 +83,8 @@ impl<T> DerefMut for BhGuard<'_, T> {
 
 impl<T> Drop for BhGuard<'_, T> {
     fn drop(&mut self) {
-        // SAFETY: the guard was created by `lock`, so this CPU holds it.
-        unsafe { bindings::rnf_spin_unlock_bh(self.lock.lock.get()) };
+        // SAFETY: the guard was created by `lock`, so this CPU holds it,
+        // with bottom halves disabled by it when `bh` says so.
+        unsafe { bindings::rnf_spin_unlock_bh(self.lock.lock.get(), self.bh) };
     }
 }
