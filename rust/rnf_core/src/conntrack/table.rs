@@ -325,16 +325,17 @@ where
     /// of an original tuple's source and the zone's id when it covers both
     /// directions, the key of the kernel's `hash_by_src()`.
     fn src_bucket_of(&self, netns: u32, zone: Zone, proto: u8, l3: L3Proto, src: &[u8; 16], src_id: u16) -> u32 {
-        let mut words = [0u32; 8];
-        for (w, c) in words.iter_mut().zip(src.chunks_exact(4)) {
-            if let [a, b, c, d] = *c {
-                *w = u32::from_ne_bytes([a, b, c, d]);
-            }
-        }
-        words[4] = u32::from(src_id);
-        words[5] = u32::from(proto) << 8 | u32::from(l3.nfproto());
-        words[6] = netns;
-        words[7] = u32::from(zone.bysource_id());
+        let [a0, a1, a2, a3] = super::tuple::addr_words(src);
+        let words = [
+            a0,
+            a1,
+            a2,
+            a3,
+            u32::from(src_id),
+            u32::from(proto) << 8 | u32::from(l3.nfproto()),
+            netns,
+            u32::from(zone.bysource_id()),
+        ];
         reciprocal_scale(jhash2(&words, self.seed), self.src_buckets.len() as u32)
     }
 
