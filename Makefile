@@ -17,7 +17,9 @@
 #   make bench           packets per second in the guest: conntrack and rule
 #                        tables, the kernel's against rnf's (figures, not tests),
 #                        on the reference kernel without lock debugging
-#                        (BENCH_VARIANT= for the test kernel itself)
+#                        (BENCH_VARIANT= for the test kernel itself); under
+#                        QEMU icount (instruction counts; BENCH_ICOUNT=0 for
+#                        wall-clock time), with a per-function instruction profile
 #   make fuzz            fuzz every rnf_core parser and engine on the host (cargo-fuzz)
 #   make clean
 #

@@ -304,7 +304,6 @@ case "$mode" in
         install_packages
         install_rust_parts
         fetch_userland
-        fetch_qemu_plugin_header || true
         unpack_source
         build_kernel
         ;;

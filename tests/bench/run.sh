@@ -20,7 +20,7 @@
 # conntrack and NAT), kernel and rnf side by side. KVARIANT picks the
 # kernel (scripts/setup.sh --variant; `make bench` passes bench).
 #
-# BENCH_ICOUNT=1 runs QEMU with `-icount shift=0`: the guest's clock is its
+# By default (BENCH_ICOUNT=1) QEMU runs with `-icount shift=0`: the guest's clock is its
 # instruction count (one instruction = 1 ns of guest time, whatever the
 # host does), so every run of a configuration gives the same pps and pps
 # ratios are instruction-count ratios, free of the host's noise. The guest
@@ -30,7 +30,10 @@
 # flows creates the connections; the second is the steady state), and skips
 # the two-CPU measure (icount runs the vCPUs in turn on one host thread, so
 # a second CPU adds nothing). The report says its figures are instruction
-# counts. BENCH_COUNT, BENCH_RULES_COUNT, BENCH_RUNS, BENCH_INSN_COUNT and
+# counts. BENCH_ICOUNT=0 measures the guest's wall-clock time instead (5
+# runs of 100,000 packets, the two-CPU measure included): what a host's
+# load moves by up to 40 % here, but the only mode with time in it.
+# BENCH_COUNT, BENCH_RULES_COUNT, BENCH_RUNS, BENCH_INSN_COUNT and
 # BENCH_PROFILE_COUNT (the profiled runs' packets) set in the
 # environment are passed to the guest either way.
 set -euo pipefail
@@ -59,7 +62,8 @@ case "$ARCH" in
         extsrc=$(scripts/setup.sh --arch arm64 --userland)/root$extdir
         ;;
 esac
-# The profile: BENCH_PROFILER=plugin (the default when it builds) counts
+# The profile: BENCH_PROFILER=plugin (the default under icount, when it
+# builds) counts
 # every instruction CPU 0 executes in each profiled run, by function, with
 # QEMU's TCG plugin tests/bench/insn_profile.c (built here against the header
 # `scripts/setup.sh --qemu-plugin` fetches, into build/bench-plugin/) and
@@ -67,8 +71,9 @@ esac
 # (without icount the plugin's callback on every translation block slows the
 # guest down for the whole boot, and with it every pps figure).
 # BENCH_PROFILER=perf
-# (x86_64: the host's perf in the guest, the default when the plugin does
-# not build) samples CPU 0's time instead; under emulation perf misses most
+# (x86_64: the host's perf in the guest, the default with BENCH_ICOUNT=0,
+# whose pps figures the plugin would slow, and when the plugin does not
+# build) samples CPU 0's time instead; under emulation perf misses most
 # of it (about 15 times too little busy time on x86_64), but it counts time,
 # not instructions. BENCH_PROFILER=both runs both (perf's configurations
 # named CONFIG/perf), to compare.
@@ -82,14 +87,15 @@ build_plugin() {
     mkdir -p "$(dirname "$plugin_so")"
     cc -O2 -Wall -fPIC -shared -I"$inc" -o "$plugin_so" tests/bench/insn_profile.c -lpthread
 }
+icount=${BENCH_ICOUNT:-1}
 if [ -z "$profiler" ]; then
-    if build_plugin; then
+    if [ "$icount" != 0 ] && build_plugin; then
         profiler=plugin
     elif [ "$ARCH" = x86_64 ] && [ -x /usr/bin/perf ]; then
-        echo "bench: the QEMU plugin did not build: perf's profile instead"
+        [ "$icount" = 0 ] || echo "bench: the QEMU plugin did not build: perf's profile instead"
         profiler=perf
     else
-        echo "bench: the QEMU plugin did not build: no profile"
+        echo "bench: no profile (the QEMU plugin did not build, or BENCH_ICOUNT=0 without perf)"
         profiler=none
     fi
 fi
@@ -116,7 +122,7 @@ case "$profiler" in
     *) echo "bench: BENCH_PROFILER=$profiler: plugin, perf or both" >&2; exit 2 ;;
 esac
 timeout=1200
-case "${BENCH_ICOUNT:-0}" in
+case "$icount" in
     0 | "") ;;
     *)
         export QEMU_EXTRA="${QEMU_EXTRA:+$QEMU_EXTRA }-icount shift=0"
