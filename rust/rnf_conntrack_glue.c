@@ -278,7 +278,6 @@ void rnf_ct_net_timeouts(const struct rnf_ct_net *pn, u32 *out)
 		out[i] = READ_ONCE(pn->tmo[i]);
 }
 
-
 unsigned int rnf_ct_net_count(const struct rnf_ct_net *pn)
 {
 	return atomic_read(&pn->count);

@@ -146,8 +146,8 @@ int rnf_nat_pkt_start(const struct sk_buff *skb, const struct nf_hook_state *sta
 	p->status = status;
 	p->masq_index = masq;
 	p->out_ifindex = state->out ? state->out->ifindex : 0;
-	p->ip_summed = skb->ip_summed;
-	p->csum = skb->ip_summed == CHECKSUM_COMPLETE ? (__force u32)skb->csum : 0;
+	p->ip_summed = rnf_skb_ip_summed(skb);
+	p->csum = rnf_skb_csum(skb);
 	p->ctinfo = ctinfo;
 	p->pad = 0;
 	return 0;

@@ -89,10 +89,7 @@ fn nat_fn(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
         // mapping for this manip is made: as nf_nat_inet_fn()'s
         // ESTABLISHED case and its NEW case with nf_nat_initialized(), the
         // rewrite needs only the other direction's tuple.
-        if oif_changed(st, &quick) {
-            // nf_nat_oif_changed(): a masqueraded flow now leaves by
-            // another interface; the next packet starts a new connection.
-            nat_glue::ct_kill(skb);
+        if killed_for_oif(skb, st, &quick) {
             return Verdict::Drop;
         }
         if quick.status & rewrite::statusbit(manip, quick.dir == 1) == 0 {
@@ -110,8 +107,7 @@ fn nat_fn(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
         }
     }
     let first = ct.status & done == 0;
-    if !first && oif_changed(st, &quick) {
-        nat_glue::ct_kill(skb);
+    if !first && killed_for_oif(skb, st, &quick) {
         return Verdict::Drop;
     }
     if first {
@@ -142,12 +138,18 @@ fn nat_fn(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
 
 /// `nf_nat_oif_changed()`: a masqueraded connection's original-direction
 /// packet leaving POST_ROUTING by another interface than it was mapped for
-/// (the masquerade index as the hook started).
-fn oif_changed(st: &HookState<'_>, q: &PktStart) -> bool {
-    q.masq_index != 0
+/// (the masquerade index as the hook started). Then the connection is
+/// killed (`nf_ct_kill()`; the next packet starts a new one) and `true`
+/// says to drop this packet.
+fn killed_for_oif(skb: &Skb<'_>, st: &HookState<'_>, q: &PktStart) -> bool {
+    let changed = q.masq_index != 0
         && st.hook() == bindings::nf_inet_hooks_NF_INET_POST_ROUTING
         && q.dir == 0
-        && q.masq_index != q.out_ifindex
+        && q.masq_index != q.out_ifindex;
+    if changed {
+        nat_glue::ct_kill(skb);
+    }
+    changed
 }
 
 /// Whether a packet with this connection status may need the table walk,

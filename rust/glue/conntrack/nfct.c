@@ -361,10 +361,10 @@ int rnf_ct_lookup(struct net *net, u8 pf, const struct sk_buff *skb, struct rnf_
 
 	if (!ct)
 		return -ENOENT;
-	out->status = (u32)READ_ONCE(ct->status);
+	out->status = rnf_nfct_status(rnf_ct_of(ct));
 	out->ctinfo = ctinfo;
 	out->dir = CTINFO2DIR(ctinfo);
-	out->proto = ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple.dst.protonum;
+	out->proto = rnf_nfct_proto(rnf_ct_of(ct));
 	out->pad = 0;
 	return 0;
 }

@@ -212,18 +212,6 @@ impl<'a> SkbCt<'a> {
         unsafe { bindings::rnf_nfct_slot(self.raw.as_ptr()) }
     }
 
-    /// `nf_conn.status`.
-    pub fn status(&self) -> u32 {
-        // SAFETY: `raw` is live (type invariant).
-        unsafe { bindings::rnf_nfct_status(self.raw.as_ptr()) }
-    }
-
-    /// The connection's `IPPROTO_*`.
-    pub fn proto(&self) -> u8 {
-        // SAFETY: `raw` is live (type invariant).
-        unsafe { bindings::rnf_nfct_proto(self.raw.as_ptr()) }
-    }
-
     /// A reference of one's own.
     pub fn to_ref(&self) -> CtRef {
         // SAFETY: `raw` is live and the skb's reference keeps the count

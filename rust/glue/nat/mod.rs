@@ -90,6 +90,13 @@ pub fn ct_info(skb: &Skb<'_>) -> Option<CtNat> {
     })
 }
 
+/// The direction of a packet with `enum ip_conntrack_info` `ctinfo`
+/// (`CTINFO2DIR`: `IP_CT_IS_REPLY`, 3, and above are replies): 0 original,
+/// 1 reply.
+fn dir_of(ctinfo: u8) -> u8 {
+    u8::from(ctinfo >= 3)
+}
+
 /// What NAT's hook reads first of a packet ([`pkt_start`]): its
 /// connection's status, no tuples, with the hook's output device and the
 /// skb's checksum state.
@@ -124,7 +131,7 @@ pub fn pkt_start(skb: &Skb<'_>, st: &HookState<'_>) -> Option<PktStart> {
     Some(PktStart {
         status: p.status,
         ctinfo: p.ctinfo,
-        dir: u8::from(p.ctinfo >= 3),
+        dir: dir_of(p.ctinfo),
         masq_index: p.masq_index,
         out_ifindex: p.out_ifindex,
         summed: summed_of(p.ip_summed, p.csum),
@@ -164,7 +171,7 @@ pub fn ct_status(skb: &Skb<'_>) -> Option<CtStatus> {
     let (mut status, mut ctinfo, mut masq) = (0u32, 0u8, 0i32);
     // SAFETY: `skb` is valid while borrowed; the out-pointers are writable.
     let rc = unsafe { bindings::rnf_ct_nat_status(skb.as_ptr(), &mut status, &mut ctinfo, &mut masq) };
-    (rc == 0).then_some(CtStatus { status, ctinfo, dir: u8::from(ctinfo >= 3), masq_index: masq })
+    (rc == 0).then_some(CtStatus { status, ctinfo, dir: dir_of(ctinfo), masq_index: masq })
 }
 
 /// `rnf_ct_nat_setup`: maps the packet's unconfirmed connection for
