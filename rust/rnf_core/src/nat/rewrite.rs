@@ -16,7 +16,7 @@
 //! changing anything, and the caller makes that many bytes writable
 //! (`skb_ensure_writable`) and calls again.
 
-use super::checksum::{fold16, get16, inet_proto_csum_replace, put16, wadd};
+use super::checksum::{fold16, get16, inet_proto_csum_replace_n, put16, wadd};
 pub use super::checksum::Summed;
 use super::range::ManipType;
 use crate::conntrack::conn::Direction;
@@ -65,20 +65,14 @@ pub enum RewriteError {
     Truncated,
 }
 
-/// The manip's new address and key, from the target tuple.
-fn new_addr(t: &Tuple, manip: ManipType) -> [u8; 16] {
-    match manip {
-        ManipType::Src => t.src,
-        ManipType::Dst => t.dst,
-    }
-}
-
-fn collect4(b: &[u8]) -> [u8; 4] {
-    let mut w = [0u8; 4];
-    if let Some(s) = b.get(..4) {
-        w.copy_from_slice(s);
-    }
-    w
+/// The manip's new address, from the target tuple: its first `N` bytes (4
+/// for IPv4, 16 for IPv6).
+fn new_addr<const N: usize>(t: &Tuple, manip: ManipType) -> [u8; N] {
+    let a = match manip {
+        ManipType::Src => &t.src,
+        ManipType::Dst => &t.dst,
+    };
+    a.first_chunk().copied().unwrap_or([0; N])
 }
 
 fn need(pkt: &[u8], n: usize, len: usize) -> Result<(), RewriteError> {
@@ -91,41 +85,37 @@ fn need(pkt: &[u8], n: usize, len: usize) -> Result<(), RewriteError> {
     }
 }
 
-/// The address field offsets in the network header of `l3`.
-fn addr_off(l3: L3Proto, manip: ManipType) -> (usize, usize) {
-    match (l3, manip) {
-        (L3Proto::Ipv4, ManipType::Src) => (12, 4),
-        (L3Proto::Ipv4, ManipType::Dst) => (16, 4),
-        (L3Proto::Ipv6, ManipType::Src) => (8, 16),
-        (L3Proto::Ipv6, ManipType::Dst) => (24, 16),
+/// The offset of the manip's address field in a network header of
+/// `N`-byte addresses (IPv4's 12 and 16, IPv6's 8 and 24).
+fn addr_off<const N: usize>(manip: ManipType) -> usize {
+    match (N, manip) {
+        (4, ManipType::Src) => 12,
+        (4, ManipType::Dst) => 16,
+        (_, ManipType::Src) => 8,
+        (_, ManipType::Dst) => 24,
     }
 }
 
-/// The address the manip replaces, from the network header at `iphdroff`.
-fn old_addr(pkt: &[u8], iphdroff: usize, l3: L3Proto, manip: ManipType) -> [u8; 16] {
-    let (off, n) = addr_off(l3, manip);
-    let mut a = [0u8; 16];
-    let src = pkt.get(iphdroff.saturating_add(off)..).and_then(|s| s.get(..n));
-    if let (Some(d), Some(s)) = (a.get_mut(..n), src) {
-        d.copy_from_slice(s);
-    }
-    a
-}
-
-/// `nf_csum_update`: the pseudo-header part of the transport checksum at
-/// `check_off` for the address change of this manip.
-fn pseudo_update(pkt: &mut [u8], iphdroff: usize, check_off: usize, t: &Tuple, manip: ManipType, summed: &mut Summed) {
-    let n = t.l3.addr_len();
-    let old = old_addr(pkt, iphdroff, t.l3, manip);
-    let new = new_addr(t, manip);
-    if let (Some(o), Some(nw)) = (old.get(..n), new.get(..n)) {
-        inet_proto_csum_replace(pkt, check_off, summed, o, nw, true);
-    }
+/// The `N`-byte address the manip replaces, from the network header at
+/// `iphdroff`; zeros when it is not in `pkt` (the callers checked that it is).
+fn old_addr<const N: usize>(pkt: &[u8], iphdroff: usize, manip: ManipType) -> [u8; N] {
+    let at = iphdroff.saturating_add(addr_off::<N>(manip));
+    pkt.get(at..).and_then(<[u8]>::first_chunk).copied().unwrap_or([0; N])
 }
 
 /// `l4proto_manip_pkt`: the transport header at `hdroff` for the target's
-/// protocol.
-fn l4_manip(pkt: &mut [u8], len: usize, iphdroff: usize, hdroff: usize, t: &Tuple, manip: ManipType, summed: &mut Summed) -> Result<(), RewriteError> {
+/// protocol, with `addrs` the network header's old and new address (`N`
+/// bytes: 4 or 16) for the pseudo-header part of its checksum
+/// (`nf_csum_update`).
+fn l4_manip<const N: usize>(
+    pkt: &mut [u8],
+    len: usize,
+    hdroff: usize,
+    t: &Tuple,
+    manip: ManipType,
+    addrs: (&[u8; N], &[u8; N]),
+    summed: &mut Summed,
+) -> Result<(), RewriteError> {
     let port_off = match manip {
         ManipType::Src => 0,
         ManipType::Dst => 2,
@@ -137,6 +127,7 @@ fn l4_manip(pkt: &mut [u8], len: usize, iphdroff: usize, hdroff: usize, t: &Tupl
     // An offset that does not fit usize is past the packet: `need` refuses
     // it and get16/put16 treat it as out of range.
     let at = |n: usize| hdroff.saturating_add(n);
+    let (old_a, new_a) = addrs;
     match (t.l3, t.proto) {
         (_, IPPROTO_TCP) => {
             // An embedded header (in an ICMP error) may have only the 8 bytes
@@ -146,8 +137,8 @@ fn l4_manip(pkt: &mut [u8], len: usize, iphdroff: usize, hdroff: usize, t: &Tupl
             let old = get16(pkt, at(port_off));
             put16(pkt, at(port_off), new_port);
             if full {
-                pseudo_update(pkt, iphdroff, at(16), t, manip, summed);
-                inet_proto_csum_replace(pkt, at(16), summed, &old.to_be_bytes(), &new_port.to_be_bytes(), false);
+                inet_proto_csum_replace_n(pkt, at(16), summed, old_a, new_a, true);
+                inet_proto_csum_replace_n(pkt, at(16), summed, &old.to_be_bytes(), &new_port.to_be_bytes(), false);
             }
         }
         (_, IPPROTO_UDP | IPPROTO_UDPLITE) => {
@@ -157,8 +148,8 @@ fn l4_manip(pkt: &mut [u8], len: usize, iphdroff: usize, hdroff: usize, t: &Tupl
             let do_csum = t.proto == IPPROTO_UDPLITE || get16(pkt, at(6)) != 0;
             let old = get16(pkt, at(port_off));
             if do_csum {
-                pseudo_update(pkt, iphdroff, at(6), t, manip, summed);
-                inet_proto_csum_replace(pkt, at(6), summed, &old.to_be_bytes(), &new_port.to_be_bytes(), false);
+                inet_proto_csum_replace_n(pkt, at(6), summed, old_a, new_a, true);
+                inet_proto_csum_replace_n(pkt, at(6), summed, &old.to_be_bytes(), &new_port.to_be_bytes(), false);
                 if get16(pkt, at(6)) == 0 {
                     put16(pkt, at(6), CSUM_MANGLED_0);
                 }
@@ -170,16 +161,16 @@ fn l4_manip(pkt: &mut [u8], len: usize, iphdroff: usize, hdroff: usize, t: &Tupl
             // Only queries and replies carry an identifier (icmp_manip_pkt).
             if matches!(pkt.get(hdroff), Some(0 | 8 | 13 | 14 | 15 | 16 | 17 | 18)) {
                 let old = get16(pkt, at(4));
-                inet_proto_csum_replace(pkt, at(2), summed, &old.to_be_bytes(), &t.src_id.to_be_bytes(), false);
+                inet_proto_csum_replace_n(pkt, at(2), summed, &old.to_be_bytes(), &t.src_id.to_be_bytes(), false);
                 put16(pkt, at(4), t.src_id);
             }
         }
         (L3Proto::Ipv6, IPPROTO_ICMPV6) => {
             need(pkt, at(8), len)?;
-            pseudo_update(pkt, iphdroff, at(2), t, manip, summed);
+            inet_proto_csum_replace_n(pkt, at(2), summed, old_a, new_a, true);
             if matches!(pkt.get(hdroff), Some(128 | 129)) {
                 let old = get16(pkt, at(4));
-                inet_proto_csum_replace(pkt, at(2), summed, &old.to_be_bytes(), &t.src_id.to_be_bytes(), false);
+                inet_proto_csum_replace_n(pkt, at(2), summed, &old.to_be_bytes(), &t.src_id.to_be_bytes(), false);
                 put16(pkt, at(4), t.src_id);
             }
         }
@@ -237,31 +228,30 @@ pub fn manip_pkt(pkt: &mut [u8], len: usize, iphdroff: usize, target: &Tuple, ma
         L3Proto::Ipv4 => {
             need(pkt, at(20), len)?;
             let ihl = usize::from(pkt.get(iphdroff).copied().unwrap_or(0) & 0x0f) * 4;
-            l4_manip(pkt, len, iphdroff, at(ihl), target, manip, summed)?;
-            let (off, _) = addr_off(L3Proto::Ipv4, manip);
-            let old = old_addr(pkt, iphdroff, L3Proto::Ipv4, manip);
-            let new = new_addr(target, manip);
-            let to_u32 = |a: &[u8; 16]| u32::from_be_bytes(collect4(a));
+            let old = old_addr::<4>(pkt, iphdroff, manip);
+            let new = new_addr::<4>(target, manip);
+            l4_manip(pkt, len, at(ihl), target, manip, (&old, &new), summed)?;
             let check = get16(pkt, at(10));
-            put16(pkt, at(10), super::checksum::csum_replace4(check, to_u32(&old), to_u32(&new)));
-            if let (Some(d), Some(s)) = (pkt.get_mut(at(off)..).and_then(|d| d.get_mut(..4)), new.get(..4)) {
-                d.copy_from_slice(s);
+            put16(pkt, at(10), super::checksum::csum_replace4(check, u32::from_be_bytes(old), u32::from_be_bytes(new)));
+            if let Some(d) = pkt.get_mut(at(addr_off::<4>(manip))..).and_then(<[u8]>::first_chunk_mut::<4>) {
+                *d = new;
             }
         }
         L3Proto::Ipv6 => {
             need(pkt, at(40), len)?;
+            let old = old_addr::<16>(pkt, iphdroff, manip);
+            let new = new_addr::<16>(target, manip);
             let nexthdr = pkt.get(at(6)).copied().unwrap_or(59);
             match ipv6_skip_exthdr(pkt, at(40), nexthdr) {
                 Some((hdroff, _, frag_off)) if frag_off & !0x7 == 0 => {
-                    l4_manip(pkt, len, iphdroff, hdroff, target, manip, summed)?
+                    l4_manip(pkt, len, hdroff, target, manip, (&old, &new), summed)?
                 }
                 // The chain may go on beyond the writable bytes.
                 None if pkt.len() < len => return Err(RewriteError::NeedWritable(len)),
                 _ => {}
             }
-            let (off, _) = addr_off(L3Proto::Ipv6, manip);
-            if let Some(d) = pkt.get_mut(at(off)..).and_then(|d| d.get_mut(..16)) {
-                d.copy_from_slice(&new_addr(target, manip));
+            if let Some(d) = pkt.get_mut(at(addr_off::<16>(manip))..).and_then(<[u8]>::first_chunk_mut::<16>) {
+                *d = new;
             }
         }
     }

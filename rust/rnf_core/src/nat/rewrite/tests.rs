@@ -7,6 +7,14 @@ use std::vec::Vec;
 use super::*;
 use crate::nat::checksum::checksum;
 
+/// The manip's address field in a network header of `l3`: offset and length.
+fn addr_off(l3: L3Proto, manip: ManipType) -> (usize, usize) {
+    match l3 {
+        L3Proto::Ipv4 => (super::addr_off::<4>(manip), 4),
+        L3Proto::Ipv6 => (super::addr_off::<16>(manip), 16),
+    }
+}
+
 const C4: [u8; 4] = [10, 0, 1, 2];
 const S4: [u8; 4] = [198, 51, 100, 7];
 const N4: [u8; 4] = [192, 0, 2, 1];
