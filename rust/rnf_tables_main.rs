@@ -68,8 +68,9 @@ module! {
 
 /// What the hooks and the socket options share; lives from init to exit.
 pub(crate) struct Shared {
-    /// The filter hooks, registered in every namespace.
-    pub(crate) hooks: HookOps,
+    /// The filter hooks of IPv4 and IPv6, registered in a namespace with
+    /// its filter table of that family.
+    pub(crate) hooks: [HookOps; 2],
     /// Serialises table replacement, counter addition and the creation
     /// and removal of registered tables in a namespace (the xt mutex).
     pub(crate) lock: Pin<KBox<Mutex<()>>>,
@@ -101,7 +102,7 @@ impl kernel::Module for RnfTables {
         let lock = KBox::pin_init(kernel::new_mutex!(()), GFP_KERNEL)?;
         let registry = KBox::pin_init(kernel::new_mutex!(Default::default()), GFP_KERNEL)?;
         let hashlimit = KBox::pin_init(kernel::new_mutex!(Default::default()), GFP_KERNEL)?;
-        let shared = KBox::new(Shared { hooks: packet_path::build_hooks()?, lock, registry, hashlimit }, GFP_KERNEL)?;
+        let shared = KBox::new(Shared { hooks: [packet_path::build_hooks(false)?, packet_path::build_hooks(true)?], lock, registry, hashlimit }, GFP_KERNEL)?;
         drop(SHARED.set(shared));
         let mut me = RnfTables { sockopt4: None, sockopt6: None, pernet: None };
         // The socket options first: if the kernel's ip_tables holds them

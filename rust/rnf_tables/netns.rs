@@ -12,13 +12,16 @@
 //! namespace the first time a socket option names it ([`instantiate`]:
 //! its initial table, policy ACCEPT): until then its slot is empty, its
 //! hooks accept without walking or counting, and `ip_tables_names` does
-//! not list it. The names are listed newest first, as x_tables'
+//! not list it. The filter table's own hooks are registered in the
+//! namespace only then, as `ipt_register_table()` registers
+//! iptable_filter's: a namespace that never used the filter table of a
+//! family has no filter hooks of it, and its packets do not pay for them. The names are listed newest first, as x_tables'
 //! `list_add` leaves them, which decides the order of `iptables-save`.
 //! `SET_REPLACE` swaps in a new instance (see `control.rs`); the exit
 //! frees what is left after the hooks are gone.
 
 use core::ffi::CStr;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use kernel::prelude::*;
 
@@ -71,6 +74,10 @@ pub(crate) struct NetTables {
     stamps: [[AtomicU32; MAX_TABLES]; 2],
     /// The last stamp given.
     next_stamp: AtomicU32,
+    /// Whether the filter hooks of IPv4 (0) and IPv6 (1) are registered in
+    /// the namespace (with its filter table, by [`instantiate`]). Written
+    /// under [`crate::Shared::lock`], read by the exit.
+    hooked: [AtomicBool; 2],
     /// `/proc/net/ipt_hashlimit` and `/proc/net/ip6t_hashlimit`, which
     /// hold the `hashlimit` match's named tables (`hashlimit_proc_net_init`).
     hashlimit_dirs: [ProcDir; 2],
@@ -191,6 +198,18 @@ pub(crate) fn instantiate(fam: &Fam, net: Net, name: &[u8]) -> Result {
     })?;
     // The slot is empty: `replace` returns at once (no grace period).
     drop(slot.replace(Some(inst)));
+    if id == FILTER {
+        // The table is in its slot before the hooks that walk it come.
+        let hooked = &t.hooked[usize::from(fam.ipv6)];
+        if !hooked.load(Ordering::Relaxed) {
+            if let Err(e) = shared.hooks[usize::from(fam.ipv6)].register(net) {
+                // No hook walks the table: it goes as it came.
+                drop(slot.take());
+                return Err(e);
+            }
+            hooked.store(true, Ordering::Relaxed);
+        }
+    }
     t.stamp(fam, id, true);
     Ok(())
 }
@@ -231,22 +250,24 @@ impl PernetData for PerNet {
         }
         // The hashlimit directories, as xt_hashlimit.c makes them in every
         // namespace while it is loaded.
-        let dirs = data.hashlimit_dirs[0].make(net, HASHLIMIT4).and_then(|()| data.hashlimit_dirs[1].make(net, HASHLIMIT6));
-        let hooks = dirs.and_then(|()| crate::shared().map(|s| &s.hooks).ok_or(ENODEV));
-        if let Err(e) = hooks.and_then(|h| h.register(net)) {
+        if let Err(e) = data.hashlimit_dirs[0].make(net, HASHLIMIT4).and_then(|()| data.hashlimit_dirs[1].make(net, HASHLIMIT6)) {
             data.hashlimit_dirs[1].remove(net, HASHLIMIT6);
             data.hashlimit_dirs[0].remove(net, HASHLIMIT4);
             proc::remove(net, NAMES6);
             proc::remove(net, NAMES4);
             return Err(e);
         }
-        // On any error above `data` is dropped with the tables in it.
+        // The filter hooks come with the filter table (`instantiate`).
         Ok(())
     }
 
     fn exit(net: Net, data: &NetTables) {
         if let Some(s) = crate::shared() {
-            s.hooks.unregister(net);
+            for (hooks, hooked) in s.hooks.iter().zip(&data.hooked) {
+                if hooked.swap(false, Ordering::Relaxed) {
+                    hooks.unregister(net);
+                }
+            }
         }
         proc::remove(net, NAMES6);
         proc::remove(net, NAMES4);

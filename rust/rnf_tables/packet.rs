@@ -323,18 +323,22 @@ impl Hook for Filter6 {
     }
 }
 
-/// The six filter hooks, registered in every namespace.
-pub(crate) fn build_hooks() -> Result<HookOps> {
+/// The filter hooks of one family (IPv6 when `ipv6`) at LOCAL_IN, FORWARD
+/// and LOCAL_OUT, registered in a namespace when its filter table comes
+/// (`netns::instantiate`), as `ipt_register_table()` registers
+/// iptable_filter's.
+pub(crate) fn build_hooks(ipv6: bool) -> Result<HookOps> {
     use bindings::{
         nf_inet_hooks_NF_INET_FORWARD as FORWARD, nf_inet_hooks_NF_INET_LOCAL_IN as LOCAL_IN,
         nf_inet_hooks_NF_INET_LOCAL_OUT as LOCAL_OUT,
     };
     let mut ops = HookOps::new();
-    let pri4 = bindings::nf_ip_hook_priorities_NF_IP_PRI_FILTER;
-    let pri6 = bindings::nf_ip6_hook_priorities_NF_IP6_PRI_FILTER;
     for hook in [LOCAL_IN, FORWARD, LOCAL_OUT] {
-        ops.add::<Filter4>(bindings::NFPROTO_IPV4, hook, pri4)?;
-        ops.add::<Filter6>(bindings::NFPROTO_IPV6, hook, pri6)?;
+        if ipv6 {
+            ops.add::<Filter6>(bindings::NFPROTO_IPV6, hook, bindings::nf_ip6_hook_priorities_NF_IP6_PRI_FILTER)?;
+        } else {
+            ops.add::<Filter4>(bindings::NFPROTO_IPV4, hook, bindings::nf_ip_hook_priorities_NF_IP_PRI_FILTER)?;
+        }
     }
     Ok(ops)
 }
