@@ -9,9 +9,8 @@
 //! uses one, with its hooks at LOCAL_IN, FORWARD and LOCAL_OUT (`netns`,
 //! `packet`), per-CPU counters, conntrack state from rnf_conntrack, and
 //! REJECT through the kernel's nf_reject_ipv4 / nf_reject_ipv6. Other
-//! modules add built-in
-//! tables of their own (`registry`: rnf_tables_nat's `nat`) and walk them
-//! from their hooks (rust/glue/rnf_tables_api.h), as iptable_nat.c does with
+//! modules add built-in tables of their own (`registry`: rnf_tables_nat's
+//! `nat`) and walk them from their hooks (rust/glue/rnf_tables_api.h), as iptable_nat.c does with
 //! x_tables. The kernel's own ip_tables must not be loaded: both cannot own
 //! the socket options.
 
