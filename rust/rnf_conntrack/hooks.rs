@@ -31,6 +31,9 @@ use crate::tracker::{tracker, State, Tracker};
 fn checksum_bad(sw: &Switches<'_>, skb: &Skb<'_>, st: &HookState<'_>, p: &PacketInfo) -> bool {
     let proto = match p.l4 {
         L4::Tcp { .. } => IPPROTO_TCP,
+        // udp_error(): a datagram without a checksum is not checked (no
+        // call into the glue for it).
+        L4::Udp { check: 0, .. } => return false,
         L4::Udp { .. } => IPPROTO_UDP,
         L4::Icmp { .. } => p.proto,
         L4::Other => return false,

@@ -79,7 +79,7 @@ fn check_info(l3: L3Proto, data: &[u8], p: &PacketInfo) {
                 assert_eq!(opts, TcpOptions::parse(&l4[20..doff]));
             }
         }
-        L4::Udp { sport, dport } => {
+        L4::Udp { sport, dport, .. } => {
             assert_eq!(p.proto, IPPROTO_UDP);
             assert!(l4.len() >= 8 && l4_len >= 8);
             assert_eq!((sport, dport), (be16(l4, 0), be16(l4, 2)));

@@ -88,7 +88,7 @@ impl Tuple {
             return Err(NoTuple::Fragment);
         }
         let (src_id, dst_id) = match p.l4 {
-            L4::Tcp { sport, dport, .. } | L4::Udp { sport, dport } => (sport, dport),
+            L4::Tcp { sport, dport, .. } | L4::Udp { sport, dport, .. } => (sport, dport),
             L4::Icmp { icmp_type, code, id, .. } => {
                 if icmp_inverse_type(p.l3, icmp_type).is_none() {
                     return Err(NoTuple::IcmpNotQuery);
@@ -102,6 +102,7 @@ impl Tuple {
 
     /// The tuple of the other direction: addresses swapped, ports swapped,
     /// an ICMP query type turned into its reply type.
+    #[inline]
     pub fn invert(&self) -> Tuple {
         let (src_id, dst_id) = if self.is_icmp() {
             let t = self.icmp_type();

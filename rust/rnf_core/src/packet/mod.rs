@@ -217,6 +217,9 @@ pub enum L4 {
         sport: u16,
         /// Destination port.
         dport: u16,
+        /// The checksum field as on the wire (read big-endian); 0 means
+        /// the sender computed none, which `udp_error()` does not check.
+        check: u16,
     },
     /// ICMP or ICMPv6 header (which one follows from the packet's protocol).
     Icmp {
@@ -427,9 +430,9 @@ fn parse_l4(proto: u8, l4: &[u8], l4_len: u32, base: usize) -> Result<L4, ParseE
             if l4_len < 8 {
                 return Err(ParseError::BadTotalLength);
             }
-            // Read the last byte first: one bounds check covers the header.
-            be16(l4, 6)?;
-            Ok(L4::Udp { sport: be16(l4, 0)?, dport: be16(l4, 2)? })
+            // Read the last field first: one bounds check covers the header.
+            let check = be16(l4, 6)?;
+            Ok(L4::Udp { sport: be16(l4, 0)?, dport: be16(l4, 2)?, check })
         }
         IPPROTO_ICMP | IPPROTO_ICMPV6 => {
             if l4_len < 8 {

@@ -68,9 +68,19 @@ fn ipv6_extension_header_loop_is_bounded() {
     // limit); rnf refused more than eight.
     let info = parse(L3Proto::Ipv6, &dst_chain(10)).unwrap();
     assert_eq!((info.proto, info.l4_offset), (IPPROTO_UDP, 120));
-    assert_eq!(info.l4, L4::Udp { sport: 30001, dport: 80 });
+    assert!(matches!(info.l4, L4::Udp { sport: 30001, dport: 80, .. }));
     // The loop still ends: 65 headers are refused.
     assert_eq!(parse(L3Proto::Ipv6, &dst_chain(65)), Err(ParseError::TooManyExtHeaders));
+}
+
+#[test]
+fn udp_checksum_field_is_read() {
+    let mut p = dst_chain(1);
+    let off = p.len() - 8 + 6;
+    p[off..off + 2].copy_from_slice(&0xbeefu16.to_be_bytes());
+    assert!(matches!(parse(L3Proto::Ipv6, &p).unwrap().l4, L4::Udp { check: 0xbeef, .. }));
+    p[off..off + 2].copy_from_slice(&[0, 0]);
+    assert!(matches!(parse(L3Proto::Ipv6, &p).unwrap().l4, L4::Udp { check: 0, .. }));
 }
 
 #[test]
