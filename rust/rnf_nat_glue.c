@@ -148,6 +148,7 @@ int rnf_nat_pkt_start(const struct sk_buff *skb, const struct nf_hook_state *sta
 	p->out_ifindex = state->out ? state->out->ifindex : 0;
 	p->ip_summed = rnf_skb_ip_summed(skb);
 	p->csum = rnf_skb_csum(skb);
+	p->len = skb->len;
 	p->ctinfo = ctinfo;
 	p->pad = 0;
 	return 0;

@@ -101,14 +101,15 @@ int rnf_nat_redirect_addr(struct sk_buff *skb, const struct nf_hook_state *state
  * (IPS_* bits), @ctinfo (enum ip_conntrack_info) and @masq_index (the
  * output interface MASQUERADE mapped it for, 0 if none); of the hook,
  * @out_ifindex (the output device's, 0 without one); of the skb, its
- * checksum state @ip_summed (CHECKSUM_*) and @csum (skb->csum, meaningful
- * with CHECKSUM_COMPLETE).
+ * checksum state @ip_summed (CHECKSUM_*), @csum (skb->csum, meaningful
+ * with CHECKSUM_COMPLETE) and @len (skb->len, bytes).
  */
 struct rnf_nat_pkt {
 	u32 status;
 	s32 masq_index;
 	s32 out_ifindex;
 	u32 csum;
+	u32 len;
 	u8 ctinfo;
 	u8 ip_summed;
 	u16 pad;

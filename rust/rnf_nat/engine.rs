@@ -15,7 +15,7 @@ use crate::glue::hook::HookState;
 use crate::glue::skb::{HeaderBuf, Skb};
 use crate::glue::{bindings, Verdict};
 use crate::nat::range::{ManipType, NatRange};
-use crate::nat::rewrite::{self, IcmpVerdict, RewriteError, Summed, IPS_DST_NAT_DONE, IPS_NAT_MASK, IPS_SRC_NAT_DONE};
+use crate::nat::rewrite::{self, IcmpVerdict, RewriteError, IPS_DST_NAT_DONE, IPS_NAT_MASK, IPS_SRC_NAT_DONE};
 use crate::nat_glue::{self, CtNat, Lookup, PktStart};
 use crate::packet::{self, L3Proto, IPPROTO_ICMP, IPPROTO_ICMPV6};
 
@@ -96,7 +96,7 @@ fn nat_fn(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
             return Verdict::Accept;
         }
         let Some(other) = nat_glue::ct_tuple(skb, 1 - quick.dir.min(1)) else { return Verdict::Accept };
-        return do_nat(skb, st, &other, manip, quick.summed);
+        return do_nat(skb, st, &other, manip, &quick);
     }
     // A connection's first packet for this manip, or one related to a
     // connection (an ICMP error, or the first packet of an expected one).
@@ -133,7 +133,7 @@ fn nat_fn(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
         return Verdict::Accept;
     }
     let Some(other) = ct.tuple.get(1 - dir) else { return Verdict::Accept };
-    do_nat(skb, st, other, manip, quick.summed)
+    do_nat(skb, st, other, manip, &quick)
 }
 
 /// `nf_nat_oif_changed()`: a masqueraded connection's original-direction
@@ -205,10 +205,11 @@ fn range_for(skb: &Skb<'_>, st: &HookState<'_>, ct: &CtNat, t: &bindings::rnf_na
 /// `nf_nat_packet()` and the per-hook ends of nf_nat_proto.c, for a
 /// connection whose status says `manip` applies in the packet's direction:
 /// the packet is rewritten towards the inverse of `other`, the other
-/// direction's tuple; `summed` is the skb's checksum state.
-fn do_nat(skb: &Skb<'_>, st: &HookState<'_>, other: &Tuple, manip: ManipType, mut summed: Summed) -> Verdict {
+/// direction's tuple; `q` has the skb's checksum state and length.
+fn do_nat(skb: &Skb<'_>, st: &HookState<'_>, other: &Tuple, manip: ManipType, q: &PktStart) -> Verdict {
     let target: Tuple = other.invert();
-    let len = skb.len() as usize;
+    let mut summed = q.summed;
+    let len = q.len as usize;
     let mut need = len.min(64);
     // The header addresses before the rewrite, to see what changed: only
     // PRE_ROUTING (routing again) and LOCAL_IN (orphaning) look.

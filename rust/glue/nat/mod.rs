@@ -113,6 +113,9 @@ pub struct PktStart {
     pub out_ifindex: i32,
     /// The skb's checksum state (`ip_summed`, `csum`).
     pub summed: Summed,
+    /// The packet's length (`skb->len`, bytes, from the network header
+    /// on in a hook).
+    pub len: u32,
 }
 
 /// `rnf_nat_pkt_start`: the start of `nf_nat_inet_fn()` in one call; also
@@ -135,6 +138,7 @@ pub fn pkt_start(skb: &Skb<'_>, st: &HookState<'_>) -> Option<PktStart> {
         masq_index: p.masq_index,
         out_ifindex: p.out_ifindex,
         summed: summed_of(p.ip_summed, p.csum),
+        len: p.len,
     })
 }
 
