@@ -18,7 +18,10 @@ the .ko files) and writes, for tests/bench/report.sh, per configuration:
   bench-profile-sampler: CONFIG,DESCRIPTION
 A block is named by its first instruction (blocks end at calls, returns and
 jumps, so a block rarely runs into the next function). A summary goes to
-stderr.
+stderr. With --blocks REGEX, every block of the functions whose (mangled)
+name matches REGEX is written to --blocks-out, one a line:
+  CONFIG SYMBOL +OFFSET INSTRUCTIONS-PER-PACKET
+by offset, to read against `objdump -d` of the module or vmlinux.
 
 Python 3 standard library only.
 """
@@ -59,7 +62,11 @@ def main():
     ap.add_argument("--modules", action="append", default=[],
                     help="a directory of .ko files (searched recursively; repeat)")
     ap.add_argument("--out", required=True, help="the bench-profile lines go here")
+    ap.add_argument("--blocks", help="a regular expression of function names whose blocks to list")
+    ap.add_argument("--blocks-out", help="where the blocks go (with --blocks)")
     args = ap.parse_args()
+    blocks_re = re.compile(args.blocks) if args.blocks else None
+    blocks_out = open(args.blocks_out, "w") if blocks_re and args.blocks_out else None
 
     symbols = ksyms.Symbols(args.system_map, args.modules)
     sections = []
@@ -76,19 +83,27 @@ def main():
             elif what == "window" and len(rest) == 3:
                 symbols.set_sections(sections)
                 sections = []
-                window(out, symbols, rest[0], "%s.%s" % (args.windows, rest[1]), int(rest[2]))
+                window(out, symbols, rest[0], "%s.%s" % (args.windows, rest[1]), int(rest[2]),
+                       blocks_re, blocks_out)
+    if blocks_out:
+        blocks_out.close()
 
 
-def window(out, symbols, config, path, packets):
-    """Writes one configuration's bench-profile lines."""
+def window(out, symbols, config, path, packets, blocks_re=None, blocks_out=None):
+    """Writes one configuration's bench-profile lines (and its blocks of the
+    functions blocks_re matches to blocks_out)."""
     try:
         blocks = read_window(path)
     except OSError as e:
         log("%s: %s" % (config, e))
         return
     by_name = collections.Counter()
+    listed = []
     for addr, n in blocks.items():
-        by_name[symbols.name(addr)] += n
+        name, off = symbols.locate(addr)
+        by_name[name] += n
+        if blocks_out and blocks_re.search(name):
+            listed.append((name, off, n))
     total = sum(by_name.values())
     if total == 0 or packets == 0:
         log("%s: no instructions counted" % config)
@@ -96,6 +111,9 @@ def window(out, symbols, config, path, packets):
     for name, n in by_name.most_common(TOP_SYMBOLS):
         out.write("bench-profile: %s,%d,%s\n" % (config, n, name))
     out.write("bench-profile-total: %s,%d,%d,1,insn\n" % (config, total, packets))
+    for name, off, n in sorted(listed):
+        if packets:
+            blocks_out.write("%s %s +0x%x %.1f\n" % (config, name, off, n / packets))
     out.write("bench-profile-sampler: %s,every instruction vCPU 0 executed, counted by "
               "QEMU's TCG plugin tests/bench/insn_profile.c, by translation block\n" % config)
     log("%s: %.0f instructions per packet (%d packets); top: %s"

@@ -35,7 +35,10 @@
 # load moves by up to 40 % here, but the only mode with time in it.
 # BENCH_COUNT, BENCH_RULES_COUNT, BENCH_RUNS, BENCH_INSN_COUNT and
 # BENCH_PROFILE_COUNT (the profiled runs' packets) set in the
-# environment are passed to the guest either way.
+# environment are passed to the guest either way. BENCH_BLOCKS=REGEX (with
+# the plugin) also writes blocks.txt: every translation block of the
+# functions whose mangled name matches REGEX, with its instructions per
+# packet, by offset in the function (read it against `objdump -d`).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -150,10 +153,16 @@ scripts/vm/run.sh -A "$ARCH" -k "$kernel" -i "$work/initrd.cpio.gz" \
     -s /tests/bench.sh -l "$work/console.log" -t "$timeout" "${run_args[@]}" |
     tr -d '\r' >"$work/out.txt" || true
 if [ -d "$work/insn" ]; then
+    blocks=()
+    [ -z "${BENCH_BLOCKS:-}" ] || blocks=(--blocks "$BENCH_BLOCKS" --blocks-out "$work/blocks.txt")
     python3 tests/bench/insnprofile.py --log "$work/out.txt" --windows "$work/insn/window" \
         --system-map "$kdir/System.map" --modules "$moddir" --modules "$kdir/modroot/lib/modules" \
-        --out "$work/insn.txt" 2>&1 | sed 's/^/bench: /'
+        --out "$work/insn.txt" "${blocks[@]}" 2>&1 | sed 's/^/bench: /'
     cat "$work/insn.txt" >>"$work/out.txt" 2>/dev/null || true
 fi
 grep -E '^bench:' "$work/out.txt"
 tests/bench/report.sh "$ARCH" "$work/out.txt" "$out"
+if [ -s "$work/blocks.txt" ]; then
+    cp "$work/blocks.txt" "$out/blocks.txt"
+    echo "bench: blocks of the functions matching BENCH_BLOCKS in $out/blocks.txt"
+fi
