@@ -7,19 +7,16 @@
 use crate::conntrack::icmp;
 use crate::conntrack::tcp;
 use crate::conntrack::tuple::{self, Tuple};
-use crate::glue::skb::{HeaderBuf, Skb};
-use crate::packet::{self, L3Proto, PacketInfo, IPPROTO_ICMP, IPPROTO_ICMPV6};
+use crate::packet::{self, L3Proto, PacketInfo, ParseError, IPPROTO_ICMP, IPPROTO_ICMPV6};
 
-fn l3_of(pf: u8) -> Option<L3Proto> {
-    L3Proto::from_nfproto(pf)
-}
-
-/// What a packet is to connection tracking.
-pub(crate) enum Class {
+/// What a packet is to connection tracking, with its parsed headers (a
+/// reference into the caller's parse result: the headers are not moved,
+/// a move of that size being a copy of some hundred bytes).
+pub(crate) enum Class<'p> {
     /// A packet with a tuple of its own.
-    Tuple(PacketInfo, Tuple),
+    Tuple(&'p PacketInfo, Tuple),
     /// An ICMP(v6) error about the packet whose tuple is given.
-    Error(PacketInfo, Tuple),
+    Error(&'p PacketInfo, Tuple),
 }
 
 /// Why a packet is not tracked.
@@ -44,12 +41,15 @@ fn is_icmp(l3: L3Proto, proto: u8) -> bool {
     matches!((l3, proto), (L3Proto::Ipv4, IPPROTO_ICMP) | (L3Proto::Ipv6, IPPROTO_ICMPV6))
 }
 
-/// Parses the packet: its tuple, or the tuple an ICMP error embeds.
-pub(crate) fn classify(skb: &Skb<'_>, pf: u8) -> core::result::Result<Class, Untracked> {
-    let l3 = l3_of(pf).ok_or(Untracked::NoTuple)?;
-    let mut buf = HeaderBuf::new();
-    let bytes = skb.network_bytes(&mut buf).ok_or(Untracked::Malformed)?;
-    let p = match packet::parse(l3, bytes) {
+/// The packet's tuple, or the tuple an ICMP error embeds, from its
+/// network header on (`bytes`, of family `l3`) and what
+/// [`packet::parse`] made of them (`parsed`).
+pub(crate) fn classify<'p>(
+    l3: L3Proto,
+    bytes: &[u8],
+    parsed: &'p core::result::Result<PacketInfo, ParseError>,
+) -> core::result::Result<Class<'p>, Untracked> {
+    let p = match parsed {
         Ok(p) => p,
         // An ICMP(v6) header shorter than 8 bytes: "short packet", `error`.
         Err(_) => {
@@ -59,24 +59,24 @@ pub(crate) fn classify(skb: &Skb<'_>, pf: u8) -> core::result::Result<Class, Unt
             })
         }
     };
-    if packet::ipv6_no_next_header(&p) {
+    if packet::ipv6_no_next_header(p) {
         return Err(Untracked::Malformed);
     }
     match p.l4 {
         packet::L4::Tcp { flags, .. } if !tcp::valid_flags(flags) => return Err(Untracked::Malformed),
-        packet::L4::Udp { .. } if !packet::udp_length_ok(&p, bytes) => return Err(Untracked::Malformed),
+        packet::L4::Udp { .. } if !packet::udp_length_ok(p, bytes) => return Err(Untracked::Malformed),
         packet::L4::Icmp { icmp_type, .. } if !icmp::type_known(l3, icmp_type) => {
             return Err(Untracked::IcmpError)
         }
         _ => {}
     }
-    match Tuple::from_packet(&p) {
+    match Tuple::from_packet(p) {
         Ok(t) => Ok(Class::Tuple(p, t)),
         Err(tuple::NoTuple::IcmpNotQuery) => match p.l4 {
             // nf_conntrack_inet_error(): an embedded packet with no
             // tuple, or one that cannot be inverted, is `error`.
             packet::L4::Icmp { icmp_type, .. } if icmp::is_error(l3, icmp_type) => {
-                match icmp::inner_tuple(&p, bytes) {
+                match icmp::inner_tuple(p, bytes) {
                     Ok(inner) => Ok(Class::Error(p, inner)),
                     Err(icmp::InnerError::Parse(_) | icmp::InnerError::NoTuple) => Err(Untracked::IcmpError),
                 }

@@ -19,10 +19,10 @@ use crate::conntrack::zone::{Zone, ZoneTemplate};
 use crate::ct_glue::nfct::{CtRef, SkbCt, NO_SLOT};
 use crate::ct_glue::{self, CtNet};
 use crate::glue::hook::{Hook, HookOps, HookState, Net};
-use crate::glue::skb::Skb;
+use crate::glue::skb::{HeaderBuf, Skb};
 use crate::glue::{self, bindings, Verdict};
 use crate::netns::{timeouts_of, Switches};
-use crate::packet::{PacketInfo, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, L4};
+use crate::packet::{self, L3Proto, PacketInfo, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, L4};
 use crate::tracker::{tracker, State, Tracker};
 
 /// Whether `p`'s checksum is one `nf_conntrack_checksum` has checked and
@@ -77,10 +77,17 @@ impl Tracker {
         };
         let (pn, netns, now) = (tin.pn, tin.netns, tin.now);
         let (cfg, sw) = (tin.config, Switches(tin.config));
-        // Bound by reference where classify() left it: PacketInfo and the
-        // tuple are not moved (a move of this size is a memmove call on
-        // arm64).
-        let class = classify(skb, st.pf());
+        // The parsed headers stay where parse() wrote them: classify()
+        // and everything after borrow them (a move of PacketInfo is a copy
+        // of its hundred-odd bytes, twice, as the profile showed).
+        let Some(l3) = L3Proto::from_nfproto(st.pf()) else { return Verdict::Accept };
+        let mut buf = HeaderBuf::new();
+        let Some(bytes) = skb.network_bytes(&mut buf) else {
+            pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INVALID);
+            return Verdict::Accept;
+        };
+        let parsed = packet::parse(l3, bytes);
+        let class = classify(l3, bytes, &parsed);
         let (p, t) = match &class {
             Ok(Class::Tuple(p, _) | Class::Error(p, _)) if checksum_bad(&sw, skb, st, p) => {
                 // nf_conntrack_icmp(v6)_error() counts a bad ICMP checksum `error`.
