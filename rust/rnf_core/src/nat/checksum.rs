@@ -11,14 +11,18 @@
 //! ([`Summed`]) right (net/core/utils.c). This file depends on nothing else
 //! in the crate: rnf_tables mounts it alone for its packet-editing targets.
 
-/// One's-complement sum of `a` and `b` with end-around carry.
+/// One's-complement sum of `a` and `b` (16-bit values) with end-around
+/// carry.
 fn add1c(a: u32, b: u32) -> u32 {
     let s = a + b;
     (s & 0xffff) + (s >> 16)
 }
 
-/// Folds a 32-bit one's-complement accumulator to 16 bits.
-fn fold(mut s: u32) -> u16 {
+/// Folds a one's-complement accumulator of 16-bit words to 16 bits (end-
+/// around carry). The result is 0 only when `s` is: a sum of words that
+/// are not all zero folds to 0xffff for zero, as adding them one at a time
+/// with end-around carry does.
+fn fold(mut s: u64) -> u16 {
     while s > 0xffff {
         s = (s & 0xffff) + (s >> 16);
     }
@@ -26,13 +30,15 @@ fn fold(mut s: u32) -> u16 {
 }
 
 /// The checksum `check` after the 16-bit words `from` were replaced by `to`
-/// (equal lengths; extra words in the longer slice are ignored).
+/// (equal lengths; extra words in the longer slice are ignored): RFC 1624
+/// equation 3, the words summed in 64 bits and folded once (a thousand
+/// words could not carry out of it), which equals adding them one at a
+/// time with end-around carry.
 pub fn csum_replace(check: u16, from: &[u16], to: &[u16]) -> u16 {
-    let mut s = u32::from(!check);
-    for (&m, &m2) in from.iter().zip(to.iter()) {
-        s = add1c(s, u32::from(!m));
-        s = add1c(s, u32::from(m2));
-    }
+    let s = from
+        .iter()
+        .zip(to.iter())
+        .fold(u64::from(!check), |s, (&m, &m2)| s.wrapping_add(u64::from(!m)).wrapping_add(u64::from(m2)));
     !fold(s)
 }
 
@@ -51,7 +57,7 @@ pub fn csum_replace2(check: u16, from: u16, to: u16) -> u16 {
 /// sum); folded to 16 bits, not complemented. An odd final byte is padded
 /// with zero.
 pub fn sum(data: &[u8], seed: u32) -> u32 {
-    let mut s = u32::from(fold(seed));
+    let mut s = u32::from(fold(u64::from(seed)));
     let mut chunks = data.chunks_exact(2);
     for c in chunks.by_ref() {
         if let [a, b] = *c {
@@ -67,7 +73,7 @@ pub fn sum(data: &[u8], seed: u32) -> u32 {
 /// The full Internet checksum (RFC 1071) of `data`: the complement of
 /// [`sum`].
 pub fn checksum(data: &[u8]) -> u16 {
-    !fold(sum(data, 0))
+    !fold(u64::from(sum(data, 0)))
 }
 
 /// The packet's checksum state, `skb->ip_summed` with `skb->csum`.
@@ -154,7 +160,7 @@ pub fn inet_proto_csum_replace_n<const N: usize>(
         }
         return;
     }
-    let s = words().fold(u32::from(!check), |s, (m, m2)| add1c(add1c(s, u32::from(!m)), u32::from(m2)));
+    let s = words().fold(u64::from(!check), |s, (m, m2)| s.wrapping_add(u64::from(!m)).wrapping_add(u64::from(m2)));
     put16(pkt, check_off, !fold(s));
     if let (Summed::Complete(csum), true) = (*summed, pseudohdr) {
         // `(__force __wsum)from`: the field's bytes as a native u32, a
@@ -190,7 +196,7 @@ mod tests {
             }
             return;
         }
-        put16(pkt, check_off, csum_replace(check, &f, &t));
+        put16(pkt, check_off, model_replace(check, &f, &t));
         if let (Summed::Complete(csum), true) = (*summed, pseudohdr) {
             let native = match from.len() {
                 2 => Some((u32::from(u16::from_ne_bytes([from[0], from[1]])), u32::from(u16::from_ne_bytes([to[0], to[1]])))),
@@ -200,6 +206,42 @@ mod tests {
             if let Some((f, t)) = native {
                 *summed = Summed::Complete(!wadd(wadd(!csum, !f), t));
             }
+        }
+    }
+
+    /// RFC 1624 equation 3 one word at a time with end-around carry: the
+    /// `csum_replace` this file had before session 21.
+    fn model_replace(check: u16, from: &[u16], to: &[u16]) -> u16 {
+        let mut s = u32::from(!check);
+        for (&m, &m2) in from.iter().zip(to.iter()) {
+            s = add1c(s, u32::from(!m));
+            s = add1c(s, u32::from(m2));
+        }
+        !fold(u64::from(s))
+    }
+
+    #[test]
+    fn csum_replace_agrees_with_the_word_at_a_time_sum() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for round in 0..50_000 {
+            let n = 1 + round % 8;
+            let mut words = |k: usize| (0..k).map(|_| next(&mut x) as u16).collect::<Vec<u16>>();
+            let (mut from, mut to) = (words(n), words(n));
+            let mut check = next(&mut x) as u16;
+            // Zero and all-ones words and checks, where the two forms of
+            // zero (0x0000, 0xffff) could part.
+            match round % 6 {
+                0 => from.iter_mut().for_each(|w| *w = 0xffff),
+                1 => to.iter_mut().for_each(|w| *w = 0),
+                2 => {
+                    from.iter_mut().for_each(|w| *w = 0xffff);
+                    to.iter_mut().for_each(|w| *w = 0);
+                    check = 0xffff;
+                }
+                3 => check = 0,
+                _ => {}
+            }
+            assert_eq!(csum_replace(check, &from, &to), model_replace(check, &from, &to), "{check:04x} {from:04x?} -> {to:04x?}");
         }
     }
 
