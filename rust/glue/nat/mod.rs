@@ -47,6 +47,7 @@ pub fn lookup(skb: &Skb<'_>, st: &HookState<'_>) -> Lookup {
     }
 }
 
+#[inline]
 fn tuple_of(t: &bindings::rnf_tuple) -> Option<Tuple> {
     Some(Tuple {
         src: t.src,
@@ -93,6 +94,7 @@ pub fn ct_info(skb: &Skb<'_>) -> Option<CtNat> {
 /// The direction of a packet with `enum ip_conntrack_info` `ctinfo`
 /// (`CTINFO2DIR`: `IP_CT_IS_REPLY`, 3, and above are replies): 0 original,
 /// 1 reply.
+#[inline]
 fn dir_of(ctinfo: u8) -> u8 {
     u8::from(ctinfo >= 3)
 }
@@ -121,6 +123,7 @@ pub struct PktStart {
 /// `rnf_nat_pkt_start`: the start of `nf_nat_inet_fn()` in one call; also
 /// counts the packet in this CPU's counters of what the hooks saw
 /// ([`seen_sum`]). `None` when `skb` carries no connection.
+#[inline]
 pub fn pkt_start(skb: &Skb<'_>, st: &HookState<'_>) -> Option<PktStart> {
     let mut p = core::mem::MaybeUninit::<bindings::rnf_nat_pkt>::uninit();
     // SAFETY: `skb` and `st` are the hook's own, valid for the call; `p`
@@ -144,6 +147,7 @@ pub fn pkt_start(skb: &Skb<'_>, st: &HookState<'_>) -> Option<PktStart> {
 
 /// `rnf_ct_nat_tuple`: the tuple of direction `dir` (0 original, 1 reply)
 /// of the connection `skb` carries; `None` without one.
+#[inline]
 pub fn ct_tuple(skb: &Skb<'_>, dir: u8) -> Option<Tuple> {
     let mut t = core::mem::MaybeUninit::<bindings::rnf_tuple>::uninit();
     // SAFETY: `skb` is valid while borrowed; `t` points to writable space
@@ -227,6 +231,7 @@ pub fn summed(skb: &Skb<'_>) -> Summed {
 }
 
 /// The checksum state from `skb->ip_summed` (`CHECKSUM_*`) and `skb->csum`.
+#[inline]
 fn summed_of(ip_summed: u8, csum: u32) -> Summed {
     match ip_summed {
         1 => Summed::Unnecessary,
