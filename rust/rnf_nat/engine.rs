@@ -95,11 +95,20 @@ fn nat_fn(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
         if quick.status & rewrite::statusbit(manip, quick.dir == 1) == 0 {
             return Verdict::Accept;
         }
-        let Some(other) = nat_glue::ct_tuple(skb, 1 - quick.dir.min(1)) else { return Verdict::Accept };
-        return do_nat(skb, st, &other, manip, &quick);
+        // Borrowed where the glue wrote it, not moved out of the Option.
+        let other = nat_glue::ct_tuple(skb, 1 - quick.dir.min(1));
+        let Some(other) = other.as_ref() else { return Verdict::Accept };
+        return do_nat(skb, st, other, manip, &quick);
     }
-    // A connection's first packet for this manip, or one related to a
-    // connection (an ICMP error, or the first packet of an expected one).
+    first_or_related(skb, st, l3, &quick, manip, done)
+}
+
+/// The rest of [`nat_fn`]: a connection's first packet for this manip, or
+/// one related to a connection (an ICMP error, or the first packet of an
+/// expected one). A function of its own, not inlined, so that the common
+/// path above keeps a small frame.
+#[inline(never)]
+fn first_or_related(skb: &Skb<'_>, st: &HookState<'_>, l3: L3Proto, quick: &PktStart, manip: ManipType, done: u32) -> Verdict {
     let Some(mut ct) = nat_glue::ct_info(skb) else { return Verdict::Accept };
     if matches!(ct.ctinfo, IP_CT_RELATED | IP_CT_RELATED_REPLY) {
         if let Some(hdrlen) = icmp_offset(skb, l3) {
@@ -107,7 +116,7 @@ fn nat_fn(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
         }
     }
     let first = ct.status & done == 0;
-    if !first && killed_for_oif(skb, st, &quick) {
+    if !first && killed_for_oif(skb, st, quick) {
         return Verdict::Drop;
     }
     if first {
@@ -133,7 +142,7 @@ fn nat_fn(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
         return Verdict::Accept;
     }
     let Some(other) = ct.tuple.get(1 - dir) else { return Verdict::Accept };
-    do_nat(skb, st, other, manip, &quick)
+    do_nat(skb, st, other, manip, quick)
 }
 
 /// `nf_nat_oif_changed()`: a masqueraded connection's original-direction
@@ -237,7 +246,10 @@ fn do_nat(skb: &Skb<'_>, st: &HookState<'_>, other: &Tuple, manip: ManipType, q:
 }
 
 /// Source and destination address of the packet in `buf`, and its source
-/// port when `with_port` (parsed only then: LOCAL_IN needs it).
+/// port when `with_port` (parsed only then: LOCAL_IN needs it). Not
+/// inlined: only PRE_ROUTING and LOCAL_IN look, and inlined into
+/// [`do_nat`] its set-up ran at every hook.
+#[inline(never)]
 fn header_addrs(buf: &[u8], l3: L3Proto, with_port: bool) -> ([u8; 16], [u8; 16], u16) {
     let (mut s, mut d) = ([0u8; 16], [0u8; 16]);
     let (so, dof, n) = match l3 {
