@@ -270,12 +270,10 @@ void rnf_ct_net_stat_inc(struct rnf_ct_net *pn, enum rnf_ct_stat which)
 		this_cpu_inc(pn->stats->v[which]);
 }
 
-void rnf_ct_net_timeouts(const struct rnf_ct_net *pn, u32 *out)
+void rnf_ct_net_config(const struct rnf_ct_net *pn, const unsigned int **tmo, const unsigned int **set)
 {
-	int i;
-
-	for (i = 0; i < RNF_CT_TMO_MAX; i++)
-		out[i] = READ_ONCE(pn->tmo[i]);
+	*tmo = pn->tmo;
+	*set = pn->set;
 }
 
 unsigned int rnf_ct_net_count(const struct rnf_ct_net *pn)
@@ -310,8 +308,7 @@ void rnf_ct_in_start(const struct nf_hook_state *state, struct sk_buff *skb, str
 		return;
 	in->now = get_jiffies_64();
 	in->inum = state->net->ns.inum;
-	in->tmo = in->pn->tmo;
-	in->set = in->pn->set;
+	rnf_ct_net_config(in->pn, &in->tmo, &in->set);
 }
 
 void rnf_ct_stat_inc_inum(u32 inum, enum rnf_ct_stat which)

@@ -234,8 +234,14 @@ struct rnf_ct_net;
 /* @net's data (net_generic(): no lock, no sleep; callable from hooks). */
 struct rnf_ct_net *rnf_ct_net(const struct net *net);
 void rnf_ct_net_stat_inc(struct rnf_ct_net *pn, enum rnf_ct_stat which);
-/* Copies the namespace's timeouts in force (seconds) into @out[RNF_CT_TMO_MAX]. */
-void rnf_ct_net_timeouts(const struct rnf_ct_net *pn, u32 *out);
+/*
+ * Where @pn's timeouts in force (*@tmo: RNF_CT_TMO_MAX values, seconds,
+ * indexed by enum rnf_ct_timeout) and switches (*@set: RNF_CT_SET_MAX
+ * values, enum rnf_ct_setting) are: its live arrays, which its sysctls
+ * write; read each value with READ_ONCE() when it is needed. Valid as long
+ * as the namespace.
+ */
+void rnf_ct_net_config(const struct rnf_ct_net *pn, const unsigned int **tmo, const unsigned int **set);
 /*
  * What the tracking hook needs of every packet before it looks at the
  * packet itself, filled by rnf_ct_in_start() in one call.

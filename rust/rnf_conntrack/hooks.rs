@@ -21,7 +21,7 @@ use crate::ct_glue::{self, CtNet};
 use crate::glue::hook::{Hook, HookOps, HookState, Net};
 use crate::glue::skb::{HeaderBuf, Skb};
 use crate::glue::{self, bindings, Verdict};
-use crate::netns::{timeouts_of, Switches};
+use crate::netns::Switches;
 use crate::packet::{self, L3Proto, PacketInfo, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, L4};
 use crate::tracker::{tracker, State, Tracker};
 
@@ -283,14 +283,14 @@ impl Tracker {
     /// the close timeout of namespace `net`.
     fn closing(&self, net: Net, slot: u32) {
         let Some(pn) = CtNet::of(net) else { return };
-        let tmo = timeouts_of(pn);
+        let cfg = pn.config();
         let now = glue::jiffies();
         let mut g = self.state.lock();
         if !g.table.is_hashed(slot) {
             return;
         }
         if let Some(c) = g.table.get_mut(slot) {
-            c.set_closing(now, self.hz, &tmo);
+            c.set_closing(now, self.hz, &cfg);
         }
     }
 }

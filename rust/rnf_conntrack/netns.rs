@@ -6,18 +6,13 @@
 
 use kernel::prelude::*;
 
-use crate::conntrack::conn::{Config, Timeout, Timeouts};
+use crate::conntrack::conn::{Config, Timeout};
 use crate::conntrack::tcp::{TcpSettings, TcpState};
 use crate::ct_glue::{self, CtNet, NetConfig};
 use crate::glue::{self, bindings};
 use crate::glue::hook::Net;
 use crate::glue::pernet::PernetHandler;
 use crate::tracker::{forget, tracker};
-
-/// The timeouts in force in the namespace of `pn` (see [`CtNet::timeouts`]).
-pub(crate) fn timeouts_of(pn: CtNet) -> Timeouts {
-    timeouts_from(&pn.timeouts())
-}
 
 /// The tracking settings of a namespace as the hook reads them: one value
 /// at a time from its live variables ([`NetConfig`]), the timeouts by
@@ -82,25 +77,6 @@ impl Switches<'_> {
     pub(crate) fn acct(&self) -> bool {
         self.0.setting(bindings::rnf_ct_setting_RNF_CT_SET_ACCT) != 0
     }
-}
-
-/// The timeouts, from seconds indexed by `enum rnf_ct_timeout`.
-fn timeouts_from(v: &[u32]) -> Timeouts {
-    let at = |i: bindings::rnf_ct_timeout| v.get(i as usize).copied().unwrap_or(0);
-    let mut t = Timeouts::default();
-    for state in TcpState::ALL {
-        if let Some(slot) = t.tcp.get_mut(state as usize) {
-            *slot = at(timeout_index(Timeout::Tcp(state)));
-        }
-    }
-    t.tcp_unack = at(timeout_index(Timeout::TcpUnack));
-    t.tcp_retrans = at(timeout_index(Timeout::TcpRetrans));
-    t.udp_unreplied = at(timeout_index(Timeout::UdpUnreplied));
-    t.udp_replied = at(timeout_index(Timeout::UdpReplied));
-    t.icmp = at(timeout_index(Timeout::Icmp));
-    t.icmpv6 = at(timeout_index(Timeout::Icmpv6));
-    t.generic = at(timeout_index(Timeout::Generic));
-    t
 }
 
 /// Sets a namespace up for tracking and tears it down.

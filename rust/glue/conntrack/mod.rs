@@ -84,24 +84,26 @@ impl CtNet {
         unsafe { bindings::rnf_ct_net_count_add(self.raw, delta) }
     }
 
-    /// The namespace's timeouts in force, in seconds, indexed by
-    /// `enum rnf_ct_timeout`: read from the variables its sysctls (and in
-    /// the initial namespace the module parameters) write, so a write takes
-    /// effect on the next packet.
-    pub fn timeouts(self) -> [u32; TIMEOUTS] {
-        let mut v = [0u32; TIMEOUTS];
-        // SAFETY: `raw` is live (type invariant); `v` has room for
-        // RNF_CT_TMO_MAX values.
-        unsafe { bindings::rnf_ct_net_timeouts(self.raw, v.as_mut_ptr()) };
-        v
+    /// The namespace's timeouts and switches in force, read where its
+    /// sysctls keep them, for as long as this value is borrowed (the
+    /// namespace outlives it: type invariant).
+    pub fn config(&self) -> NetConfig<'_> {
+        let (mut tmo, mut set) = (core::ptr::null(), core::ptr::null());
+        // SAFETY: `raw` is live (type invariant); the out-pointers are
+        // writable. The helper only reads two pointers of `raw`.
+        unsafe { bindings::rnf_ct_net_config(self.raw, &mut tmo, &mut set) };
+        // INVARIANT: `tmo` and `set` are the namespace's RNF_CT_TMO_MAX and
+        // RNF_CT_SET_MAX values, live as long as the namespace, so while
+        // `self` is borrowed.
+        NetConfig { tmo, set, _hook: core::marker::PhantomData }
     }
 }
 
 /// A namespace's timeouts and switches as they are in force: its live
 /// variables, which its sysctls (in the initial namespace the module
 /// parameters) write, each read when it is needed (`READ_ONCE`), so a
-/// write takes effect on the next packet. Valid for the hook call `'a`
-/// (the namespace outlives it).
+/// write takes effect on the next packet. Valid for `'a` (a hook call, or
+/// a borrow of the namespace's [`CtNet`]), which the namespace outlives.
 #[derive(Clone, Copy)]
 pub struct NetConfig<'a> {
     /// `RNF_CT_TMO_MAX` values.

@@ -237,7 +237,7 @@ fuzz_target!(|data: &[u8]| {
             // The host answered with a TCP reset (REJECT): CLOSE.
             if let Some(c) = conn.as_mut() {
                 let before = *c;
-                c.set_closing(now, hz, &tmo);
+                c.set_closing(now, hz, &set);
                 if let Some(s) = c.tcp_state() {
                     assert_eq!(s, TcpState::Close);
                     if before.tcp_state() != Some(TcpState::Close) {

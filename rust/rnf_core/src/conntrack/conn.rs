@@ -105,12 +105,6 @@ impl Timeouts {
             Timeout::Generic => self.generic,
         }
     }
-
-    /// The timeout of a TCP connection now in `state` after a segment with
-    /// `caps`, seconds (see [`tcp_timeout_for`]).
-    pub fn tcp_for(&self, state: TcpState, caps: TimeoutCaps) -> u32 {
-        tcp_timeout_for(&Settings { timeouts: *self, tcp: TcpSettings::default() }, state, caps)
-    }
 }
 
 /// One of the timeouts the trackers apply (the entries of the kernel's
@@ -407,11 +401,11 @@ impl Conn {
     /// connection with a reset (a REJECT), so it moves to CLOSE with that
     /// state's timeout; one already in CLOSE, or another protocol, is left
     /// as it is.
-    pub fn set_closing(&mut self, now: u64, hz: u32, tmo: &Timeouts) {
+    pub fn set_closing(&mut self, now: u64, hz: u32, cfg: &(impl Config + ?Sized)) {
         if let ProtoTrack::Tcp(track) = &mut self.proto {
             if track.state != TcpState::Close {
                 track.state = TcpState::Close;
-                self.expires = now.saturating_add(secs_to_jiffies(tcp_timeout(tmo, TcpState::Close), hz));
+                self.expires = now.saturating_add(secs_to_jiffies(cfg.timeout(Timeout::Tcp(TcpState::Close)), hz));
             }
         }
     }

@@ -790,17 +790,18 @@ fn tcp_max_retrans_caps_timeout() -> Result<(), &'static str> {
 }
 
 fn tcp_timeout_chain_takes_first_shorter_cap() -> Result<(), &'static str> {
+    use crate::conntrack::conn::{tcp_timeout_for, Settings, Timeouts};
     use crate::conntrack::tcp::TimeoutCaps;
-    let mut t = crate::conntrack::conn::Timeouts { tcp_retrans: 200, tcp_unack: 100, ..Default::default() };
+    let mut s = Settings { timeouts: Timeouts { tcp_retrans: 200, tcp_unack: 100, ..Default::default() }, ..Default::default() };
     let all = TimeoutCaps { retrans: true, rst_established: true, unacked: true, zero_window: true };
-    ensure(t.tcp_for(TcpState::Established, all) == 200, "retransmissions first")?;
-    ensure(t.tcp_for(TcpState::Established, TimeoutCaps::default()) == 432000, "no cap")?;
+    ensure(tcp_timeout_for(&s, TcpState::Established, all) == 200, "retransmissions first")?;
+    ensure(tcp_timeout_for(&s, TcpState::Established, TimeoutCaps::default()) == 432000, "no cap")?;
     // A cap longer than the state's own timeout is passed over for the next.
-    ensure(t.tcp_for(TcpState::Close, all) == 10, "CLOSE keeps its 10 s")?;
-    t.tcp_retrans = 1000;
-    ensure(t.tcp_for(TcpState::SynSent, all) == 100, "SYN_SENT: retrans cap too long, unack next")?;
+    ensure(tcp_timeout_for(&s, TcpState::Close, all) == 10, "CLOSE keeps its 10 s")?;
+    s.timeouts.tcp_retrans = 1000;
+    ensure(tcp_timeout_for(&s, TcpState::SynSent, all) == 100, "SYN_SENT: retrans cap too long, unack next")?;
     let zero = TimeoutCaps { zero_window: true, ..TimeoutCaps::default() };
-    ensure(t.tcp_for(TcpState::Established, zero) == 1000, "zero window: the retrans timeout")
+    ensure(tcp_timeout_for(&s, TcpState::Established, zero) == 1000, "zero window: the retrans timeout")
 }
 
 /// The namespace settings behind the net.netfilter.nf_conntrack_* sysctls.
