@@ -116,20 +116,6 @@ pub(crate) fn fold16(mut s: u32) -> u16 {
     s as u16
 }
 
-/// `inet_proto_csum_replace{2,4,16}`: the transport checksum at `check_off`
-/// in `pkt` after the field `from` (2, 4 or 16 bytes, wire order) became
-/// `to`; fields of any other length leave it as it is. See
-/// [`inet_proto_csum_replace_n`], which this calls.
-pub fn inet_proto_csum_replace(pkt: &mut [u8], check_off: usize, summed: &mut Summed, from: &[u8], to: &[u8], pseudohdr: bool) {
-    if let (Ok(f), Ok(t)) = (<&[u8; 2]>::try_from(from), <&[u8; 2]>::try_from(to)) {
-        inet_proto_csum_replace_n(pkt, check_off, summed, f, t, pseudohdr);
-    } else if let (Ok(f), Ok(t)) = (<&[u8; 4]>::try_from(from), <&[u8; 4]>::try_from(to)) {
-        inet_proto_csum_replace_n(pkt, check_off, summed, f, t, pseudohdr);
-    } else if let (Ok(f), Ok(t)) = (<&[u8; 16]>::try_from(from), <&[u8; 16]>::try_from(to)) {
-        inet_proto_csum_replace_n(pkt, check_off, summed, f, t, pseudohdr);
-    }
-}
-
 /// `inet_proto_csum_replace{2,4,16}` for a field of `N` bytes (2, 4 or 16;
 /// an odd last byte is ignored): the transport checksum at `check_off` in
 /// `pkt` after the field `from` (wire order) became `to`. `pseudohdr` says
@@ -142,7 +128,7 @@ pub fn inet_proto_csum_replace(pkt: &mut [u8], check_off: usize, summed: &mut Su
 /// `__be16`), a 16-byte one does not (net/core/utils.c says why). The
 /// length is a constant so that the packet path's 4-byte IPv4 case is a few
 /// additions, no loop.
-pub fn inet_proto_csum_replace_n<const N: usize>(
+pub fn inet_proto_csum_replace<const N: usize>(
     pkt: &mut [u8],
     check_off: usize,
     summed: &mut Summed,
@@ -277,7 +263,11 @@ mod tests {
             let (mut p1, mut s1) = (pkt.clone(), summed);
             let (mut p2, mut s2) = (pkt.clone(), summed);
             model(&mut p1, 6, &mut s1, &from, &to, pseudohdr);
-            inet_proto_csum_replace(&mut p2, 6, &mut s2, &from, &to, pseudohdr);
+            match n {
+                2 => inet_proto_csum_replace::<2>(&mut p2, 6, &mut s2, (&*from).try_into().unwrap(), (&*to).try_into().unwrap(), pseudohdr),
+                4 => inet_proto_csum_replace::<4>(&mut p2, 6, &mut s2, (&*from).try_into().unwrap(), (&*to).try_into().unwrap(), pseudohdr),
+                _ => inet_proto_csum_replace::<16>(&mut p2, 6, &mut s2, (&*from).try_into().unwrap(), (&*to).try_into().unwrap(), pseudohdr),
+            }
             assert_eq!((p1, s1), (p2, s2), "round {round}: {n} bytes {from:02x?} -> {to:02x?}, {summed:?}, pseudohdr {pseudohdr}");
         }
     }

@@ -16,7 +16,7 @@
 //! changing anything, and the caller makes that many bytes writable
 //! (`skb_ensure_writable`) and calls again.
 
-use super::checksum::{fold16, get16, inet_proto_csum_replace_n, put16, wadd};
+use super::checksum::{fold16, get16, inet_proto_csum_replace, put16, wadd};
 pub use super::checksum::Summed;
 use super::range::ManipType;
 use crate::conntrack::conn::Direction;
@@ -137,8 +137,8 @@ fn l4_manip<const N: usize>(
             let old = get16(pkt, at(port_off));
             put16(pkt, at(port_off), new_port);
             if full {
-                inet_proto_csum_replace_n(pkt, at(16), summed, old_a, new_a, true);
-                inet_proto_csum_replace_n(pkt, at(16), summed, &old.to_be_bytes(), &new_port.to_be_bytes(), false);
+                inet_proto_csum_replace(pkt, at(16), summed, old_a, new_a, true);
+                inet_proto_csum_replace(pkt, at(16), summed, &old.to_be_bytes(), &new_port.to_be_bytes(), false);
             }
         }
         (_, IPPROTO_UDP | IPPROTO_UDPLITE) => {
@@ -148,8 +148,8 @@ fn l4_manip<const N: usize>(
             let do_csum = t.proto == IPPROTO_UDPLITE || get16(pkt, at(6)) != 0;
             let old = get16(pkt, at(port_off));
             if do_csum {
-                inet_proto_csum_replace_n(pkt, at(6), summed, old_a, new_a, true);
-                inet_proto_csum_replace_n(pkt, at(6), summed, &old.to_be_bytes(), &new_port.to_be_bytes(), false);
+                inet_proto_csum_replace(pkt, at(6), summed, old_a, new_a, true);
+                inet_proto_csum_replace(pkt, at(6), summed, &old.to_be_bytes(), &new_port.to_be_bytes(), false);
                 if get16(pkt, at(6)) == 0 {
                     put16(pkt, at(6), CSUM_MANGLED_0);
                 }
@@ -161,16 +161,16 @@ fn l4_manip<const N: usize>(
             // Only queries and replies carry an identifier (icmp_manip_pkt).
             if matches!(pkt.get(hdroff), Some(0 | 8 | 13 | 14 | 15 | 16 | 17 | 18)) {
                 let old = get16(pkt, at(4));
-                inet_proto_csum_replace_n(pkt, at(2), summed, &old.to_be_bytes(), &t.src_id.to_be_bytes(), false);
+                inet_proto_csum_replace(pkt, at(2), summed, &old.to_be_bytes(), &t.src_id.to_be_bytes(), false);
                 put16(pkt, at(4), t.src_id);
             }
         }
         (L3Proto::Ipv6, IPPROTO_ICMPV6) => {
             need(pkt, at(8), len)?;
-            inet_proto_csum_replace_n(pkt, at(2), summed, old_a, new_a, true);
+            inet_proto_csum_replace(pkt, at(2), summed, old_a, new_a, true);
             if matches!(pkt.get(hdroff), Some(128 | 129)) {
                 let old = get16(pkt, at(4));
-                inet_proto_csum_replace_n(pkt, at(2), summed, &old.to_be_bytes(), &t.src_id.to_be_bytes(), false);
+                inet_proto_csum_replace(pkt, at(2), summed, &old.to_be_bytes(), &t.src_id.to_be_bytes(), false);
                 put16(pkt, at(4), t.src_id);
             }
         }
