@@ -77,7 +77,7 @@ impl Tracker {
         };
         let (pn, netns, now) = (tin.pn, tin.netns, tin.now);
         let (cfg, sw) = (tin.config, Switches(tin.config));
-        // The parsed headers stay where parse() wrote them: classify()
+        // The parsed headers stay where parse_into() wrote them: classify()
         // and everything after borrow them (moving PacketInfo copies its
         // hundred-odd bytes; the profile showed three such copies a
         // packet before).
@@ -87,10 +87,11 @@ impl Tracker {
             pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INVALID);
             return Verdict::Accept;
         };
-        let parsed = packet::parse(l3, bytes);
-        let class = classify(l3, bytes, &parsed);
+        let mut info = PacketInfo::EMPTY;
+        let parsed = packet::parse_into(l3, bytes, &mut info).map(|()| &info);
+        let class = classify(l3, bytes, parsed);
         let (p, t) = match &class {
-            Ok(Class::Tuple(p, _) | Class::Error(p, _)) if checksum_bad(&sw, skb, st, p) => {
+            Ok(Class { p, .. }) if checksum_bad(&sw, skb, st, p) => {
                 // nf_conntrack_icmp(v6)_error() counts a bad ICMP checksum `error`.
                 let stat = match p.l4 {
                     L4::Icmp { .. } => bindings::rnf_ct_stat_RNF_CT_STAT_ICMP_ERROR,
@@ -99,8 +100,8 @@ impl Tracker {
                 refused(pn, &sw, skb, st, stat, p.proto, c"bad checksum");
                 return Verdict::Accept;
             }
-            Ok(Class::Tuple(p, t)) => (p, t),
-            Ok(Class::Error(p, inner)) => {
+            Ok(Class { p, t, error: false }) => (*p, t),
+            Ok(Class { p, t: inner, error: true }) => {
                 let g = self.state.lock();
                 let related = match g.related(p, inner, netns, zone, now) {
                     Some((i, _, ctinfo)) => g.obj(i).map(|o| o.attach(skb, ctinfo as u8)).is_some(),

@@ -237,20 +237,26 @@ pub enum L4 {
 }
 
 /// A parsed packet: network-layer addresses and the transport header.
+///
+/// `repr(C)` with the addresses first: each is then at an 8-byte aligned
+/// offset of the parse result, which the parser fills with whole words
+/// (laid out by Rust, the 16-byte arrays came after the one-byte family and
+/// were stored a byte at a time).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
 pub struct PacketInfo {
-    /// Family.
-    pub l3: L3Proto,
     /// Source address, network byte order; IPv4 in the first 4 bytes, rest zero.
     pub src: [u8; 16],
     /// Destination address, same layout as `src`.
     pub dst: [u8; 16],
-    /// Upper-layer protocol (`IPPROTO_*`), after any IPv6 extension headers.
-    pub proto: u8,
     /// Offset of the transport header from the start of the network header.
     pub l4_offset: usize,
     /// Length of the L3 packet in bytes, from its header.
     pub len: u32,
+    /// Family.
+    pub l3: L3Proto,
+    /// Upper-layer protocol (`IPPROTO_*`), after any IPv6 extension headers.
+    pub proto: u8,
     /// This is a fragment other than the first: ports are not available.
     pub later_fragment: bool,
     /// The transport header.
@@ -279,10 +285,25 @@ fn byte(b: &[u8], off: usize) -> Result<u8, ParseError> {
 fn addr<const N: usize>(b: &[u8], off: usize) -> Result<[u8; 16], ParseError> {
     let src: &[u8; N] = bytes(b, off)?;
     let mut a = [0u8; 16];
-    for (d, s) in a.iter_mut().zip(src) {
-        *d = *s;
+    if let Some(head) = a.first_chunk_mut::<N>() {
+        *head = *src;
     }
     Ok(a)
+}
+
+impl PacketInfo {
+    /// A packet with nothing parsed yet (IPv4, no addresses, no transport
+    /// header): what [`parse_into`] is given to fill.
+    pub const EMPTY: PacketInfo = PacketInfo {
+        src: [0; 16],
+        dst: [0; 16],
+        l4_offset: 0,
+        len: 0,
+        l3: L3Proto::Ipv4,
+        proto: 0,
+        later_fragment: false,
+        l4: L4::Other,
+    };
 }
 
 /// Parses the packet `data`, which starts at the network header.
@@ -291,26 +312,44 @@ fn addr<const N: usize>(b: &[u8], off: usize) -> Result<[u8; 16], ParseError> {
 /// present); the length fields are checked against `data` only where a field
 /// is read. Returns [`ParseError`] for a truncated or malformed header.
 pub fn parse(l3: L3Proto, data: &[u8]) -> Result<PacketInfo, ParseError> {
-    let mut info = parse_l3(l3, data)?;
-    if !info.later_fragment {
-        let l4 = data.get(info.l4_offset..).ok_or(ParseError::Truncated)?;
-        let l4_len = info.len.saturating_sub(info.l4_offset as u32);
-        info.l4 = parse_l4(info.proto, l4, l4_len, info.l4_offset)?;
-    }
+    let mut info = PacketInfo::EMPTY;
+    parse_into(l3, data, &mut info)?;
     Ok(info)
+}
+
+/// [`parse`], writing the result into `info` (every field), where the
+/// caller keeps it: the packet path's form. A parse result returned by
+/// value was built on the stack and copied, some hundred bytes a packet.
+/// After an error `info` holds what was parsed before it.
+pub fn parse_into(l3: L3Proto, data: &[u8], info: &mut PacketInfo) -> Result<(), ParseError> {
+    match l3 {
+        L3Proto::Ipv4 => parse_ipv4(data, info)?,
+        L3Proto::Ipv6 => parse_ipv6(data, info)?,
+    }
+    if info.later_fragment {
+        info.l4 = L4::Other;
+        return Ok(());
+    }
+    let l4 = data.get(info.l4_offset..).ok_or(ParseError::Truncated)?;
+    let l4_len = info.len.saturating_sub(info.l4_offset as u32);
+    parse_l4(info.proto, l4, l4_len, info.l4_offset, &mut info.l4)
 }
 
 /// Parses only the network header (and IPv6 extension headers) of `data`;
 /// `l4` is left as [`L4::Other`]. Used for the packet embedded in an ICMP
 /// error, whose transport header is cut short.
 pub fn parse_l3(l3: L3Proto, data: &[u8]) -> Result<PacketInfo, ParseError> {
+    let mut info = PacketInfo::EMPTY;
     match l3 {
-        L3Proto::Ipv4 => parse_ipv4(data),
-        L3Proto::Ipv6 => parse_ipv6(data),
+        L3Proto::Ipv4 => parse_ipv4(data, &mut info)?,
+        L3Proto::Ipv6 => parse_ipv6(data, &mut info)?,
     }
+    Ok(info)
 }
 
-fn parse_ipv4(data: &[u8]) -> Result<PacketInfo, ParseError> {
+/// The IPv4 header at the start of `data` into `info`'s network fields.
+#[inline(always)]
+fn parse_ipv4(data: &[u8], info: &mut PacketInfo) -> Result<(), ParseError> {
     let vihl = byte(data, 0)?;
     if vihl >> 4 != 4 {
         return Err(ParseError::BadVersion);
@@ -326,20 +365,22 @@ fn parse_ipv4(data: &[u8]) -> Result<PacketInfo, ParseError> {
     if usize::from(total) < ihl {
         return Err(ParseError::BadTotalLength);
     }
+    // Within the 20 bytes the checks above found.
     let frag = be16(data, 6)?;
-    Ok(PacketInfo {
-        l3: L3Proto::Ipv4,
-        src: addr::<4>(data, 12)?,
-        dst: addr::<4>(data, 16)?,
-        proto: byte(data, 9)?,
-        l4_offset: ihl,
-        len: u32::from(total),
-        later_fragment: frag & 0x1fff != 0,
-        l4: L4::Other,
-    })
+    info.l3 = L3Proto::Ipv4;
+    info.src = addr::<4>(data, 12)?;
+    info.dst = addr::<4>(data, 16)?;
+    info.proto = byte(data, 9)?;
+    info.l4_offset = ihl;
+    info.len = u32::from(total);
+    info.later_fragment = frag & 0x1fff != 0;
+    Ok(())
 }
 
-fn parse_ipv6(data: &[u8]) -> Result<PacketInfo, ParseError> {
+/// The IPv6 header and extension headers at the start of `data` into
+/// `info`'s network fields (`ipv6_skip_exthdr()`'s walk).
+#[inline(always)]
+fn parse_ipv6(data: &[u8], info: &mut PacketInfo) -> Result<(), ParseError> {
     if data.len() < 40 {
         return Err(ParseError::Truncated);
     }
@@ -347,8 +388,6 @@ fn parse_ipv6(data: &[u8]) -> Result<PacketInfo, ParseError> {
         return Err(ParseError::BadVersion);
     }
     let payload = u32::from(be16(data, 4)?);
-    let src = addr::<16>(data, 8)?;
-    let dst = addr::<16>(data, 24)?;
     let mut next = byte(data, 6)?;
     let mut off = 40usize;
     let mut later_fragment = false;
@@ -387,22 +426,23 @@ fn parse_ipv6(data: &[u8]) -> Result<PacketInfo, ParseError> {
             return Err(ParseError::BadTotalLength);
         }
     }
-    Ok(PacketInfo {
-        l3: L3Proto::Ipv6,
-        src,
-        dst,
-        proto: next,
-        l4_offset: off,
-        len: payload + 40,
-        later_fragment,
-        l4: L4::Other,
-    })
+    info.l3 = L3Proto::Ipv6;
+    info.src = addr::<16>(data, 8)?;
+    info.dst = addr::<16>(data, 24)?;
+    info.proto = next;
+    info.l4_offset = off;
+    info.len = payload + 40;
+    info.later_fragment = later_fragment;
+    Ok(())
 }
 
 /// Parses the transport header at the start of `l4`. `l4_len` is its length
 /// according to the IP header (the bytes in `l4` may be fewer). `base` is the
 /// offset of `l4` from the network header, used for ICMP inner offsets.
-fn parse_l4(proto: u8, l4: &[u8], l4_len: u32, base: usize) -> Result<L4, ParseError> {
+#[inline(always)]
+fn parse_l4(proto: u8, l4: &[u8], l4_len: u32, base: usize, out: &mut L4) -> Result<(), ParseError> {
+    // Each arm stores its own variant: returned as one value, the variants
+    // were merged into one store sequence (39 instructions for UDP).
     match proto {
         IPPROTO_TCP => {
             let off_flags = be16(l4, 12)?;
@@ -415,7 +455,7 @@ fn parse_l4(proto: u8, l4: &[u8], l4_len: u32, base: usize) -> Result<L4, ParseE
             }
             // The fixed 20-byte header must be present; options may be cut.
             be16(l4, 18)?;
-            Ok(L4::Tcp {
+            *out = L4::Tcp {
                 sport: be16(l4, 0)?,
                 dport: be16(l4, 2)?,
                 seq: be32(l4, 4)?,
@@ -424,30 +464,35 @@ fn parse_l4(proto: u8, l4: &[u8], l4_len: u32, base: usize) -> Result<L4, ParseE
                 window: be16(l4, 14)?,
                 payload_len: l4_len - doff,
                 opts: TcpOptions::parse(l4.get(20..doff as usize).unwrap_or(&[])),
-            })
+            };
         }
         IPPROTO_UDP => {
             if l4_len < 8 {
                 return Err(ParseError::BadTotalLength);
             }
-            // Read the last field first: one bounds check covers the header.
-            let check = be16(l4, 6)?;
-            Ok(L4::Udp { sport: be16(l4, 0)?, dport: be16(l4, 2)?, check })
+            // One bounds check covers the header.
+            let &[s0, s1, d0, d1, _, _, c0, c1] = bytes(l4, 0)?;
+            *out = L4::Udp {
+                sport: u16::from_be_bytes([s0, s1]),
+                dport: u16::from_be_bytes([d0, d1]),
+                check: u16::from_be_bytes([c0, c1]),
+            };
         }
         IPPROTO_ICMP | IPPROTO_ICMPV6 => {
             if l4_len < 8 {
                 return Err(ParseError::BadTotalLength);
             }
-            be16(l4, 6)?;
-            Ok(L4::Icmp {
-                icmp_type: byte(l4, 0)?,
-                code: byte(l4, 1)?,
-                id: be16(l4, 4)?,
+            let &[icmp_type, code, _, _, i0, i1, _, _] = bytes(l4, 0)?;
+            *out = L4::Icmp {
+                icmp_type,
+                code,
+                id: u16::from_be_bytes([i0, i1]),
                 inner_offset: base.checked_add(8).ok_or(ParseError::Truncated)?,
-            })
+            };
         }
-        _ => Ok(L4::Other),
+        _ => *out = L4::Other,
     }
+    Ok(())
 }
 
 /// Whether the UDP length field of UDP packet `p` (parsed from `data`) is

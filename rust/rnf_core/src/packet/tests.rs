@@ -24,6 +24,21 @@ fn every_golden_packet_parses() {
 }
 
 #[test]
+fn parse_into_overwrites_every_field_of_a_used_result() {
+    // The hook keeps one PacketInfo and parse_into() fills it: what a
+    // packet of one family or protocol left must not show through the next
+    // (an IPv6 address's tail behind an IPv4 one, a TCP header behind a
+    // later fragment's `Other`).
+    for (l3a, a) in all_golden() {
+        for (l3b, b) in all_golden() {
+            let mut info = parse(l3a, a).unwrap();
+            parse_into(l3b, b, &mut info).unwrap();
+            assert_eq!(info, parse(l3b, b).unwrap());
+        }
+    }
+}
+
+#[test]
 fn every_prefix_either_parses_or_errors() {
     for (l3, p) in all_golden() {
         for n in 0..=p.len() {
