@@ -294,8 +294,11 @@ void rnf_ct_count_sub_inum(u32 inum, unsigned int n)
 		atomic_sub(n, &pn->count);
 }
 
-void rnf_ct_in_start(const struct nf_hook_state *state, struct sk_buff *skb, struct rnf_ct_in *in)
+void rnf_ct_in_start(const struct nf_hook_state *state, struct sk_buff *skb, struct rnf_ct_in *in,
+		     u8 *buf, u32 buf_len)
 {
+	u32 skb_len;
+
 	in->tmpl = rnf_nfct_take_template(skb, &in->zone_id, &in->zone_dir, &in->from_mark, &in->mark);
 	in->present = skb->_nfct != 0;
 	in->loopback_in = state->hook == NF_INET_PRE_ROUTING && state->in &&
@@ -309,6 +312,8 @@ void rnf_ct_in_start(const struct nf_hook_state *state, struct sk_buff *skb, str
 	in->now = get_jiffies_64();
 	in->inum = state->net->ns.inum;
 	rnf_ct_net_config(in->pn, &in->tmo, &in->set);
+	in->data_len = buf_len;
+	in->data = rnf_skb_network_bytes(skb, buf, &in->data_len, &skb_len);
 }
 
 void rnf_ct_stat_inc_inum(u32 inum, enum rnf_ct_stat which)

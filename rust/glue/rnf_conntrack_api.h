@@ -273,6 +273,12 @@ struct rnf_ct_in {
 	 * when it is needed. Valid as long as the namespace. */
 	const unsigned int *tmo;
 	const unsigned int *set;
+	/* The first @data_len bytes from the network header on, in the skb's
+	 * linear area or copied into the caller's buffer
+	 * (rnf_skb_network_bytes()); NULL when the skb has none. Set only
+	 * when @pn is. */
+	const u8 *data;
+	u32 data_len;
 };
 
 /*
@@ -280,11 +286,13 @@ struct rnf_ct_in {
  * @state, in one call: takes a CT template off @skb (as
  * rnf_nfct_take_template()), then says whether @skb still carries a
  * connection and whether it came in on loopback at PRE_ROUTING; unless
- * either is so, fills the namespace's data, jiffies, inode number and
- * where its timeouts and switches are. Softirq or BH-disabled context;
- * takes no lock.
+ * either is so, fills the namespace's data, jiffies, inode number,
+ * where its timeouts and switches are, and where the packet's first bytes
+ * are (at most @buf_len, copied into @buf when not linear). Softirq or
+ * BH-disabled context; takes no lock.
  */
-void rnf_ct_in_start(const struct nf_hook_state *state, struct sk_buff *skb, struct rnf_ct_in *in);
+void rnf_ct_in_start(const struct nf_hook_state *state, struct sk_buff *skb, struct rnf_ct_in *in,
+		     u8 *buf, u32 buf_len);
 
 /* Counts @which in the statistics of the namespace whose inode number is
  * @inum (for code that knows the namespace only by it); none if it has no

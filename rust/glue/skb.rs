@@ -27,6 +27,12 @@ impl HeaderBuf {
     pub const fn new() -> Self {
         HeaderBuf(MaybeUninit::uninit())
     }
+
+    /// Where a helper may write the buffer's [`HEADER_BYTES`] bytes.
+    #[inline(always)]
+    pub fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.0.as_mut_ptr().cast::<u8>()
+    }
 }
 
 /// A socket buffer borrowed for the duration of a hook call.

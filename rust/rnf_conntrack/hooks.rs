@@ -70,7 +70,8 @@ impl Tracker {
         // LOCAL_OUT), marked untracked, or looped back at PRE_ROUTING
         // (tracked on its way out; those that kept no connection are not
         // tracked anew either).
-        let Some(tin) = ct_glue::track_start(st, skb) else { return Verdict::Accept };
+        let mut buf = HeaderBuf::new();
+        let Some(tin) = ct_glue::track_start(st, skb, &mut buf) else { return Verdict::Accept };
         let zone = match tin.template {
             Some((id, dir, from_mark, mark)) => ZoneTemplate { zone: Zone { id, dir }, from_mark }.resolve(mark),
             None => Zone::DEFAULT,
@@ -82,8 +83,7 @@ impl Tracker {
         // hundred-odd bytes; the profile showed three such copies a
         // packet before).
         let Some(l3) = L3Proto::from_nfproto(st.pf()) else { return Verdict::Accept };
-        let mut buf = HeaderBuf::new();
-        let Some(bytes) = skb.network_bytes(&mut buf) else {
+        let Some(bytes) = tin.bytes else {
             pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_INVALID);
             return Verdict::Accept;
         };

@@ -22,7 +22,7 @@ use kernel::error::{code::EBUSY, to_result, Result};
 use crate::glue::bindings;
 use crate::glue::hook::{HookState, Net};
 use crate::glue::proc::SeqFile;
-use crate::glue::skb::Skb;
+use crate::glue::skb::{HeaderBuf, Skb, HEADER_BYTES};
 
 pub mod nfct;
 
@@ -138,8 +138,9 @@ impl NetConfig<'_> {
 
 /// What the tracking hook needs of a packet it is to track, read in one
 /// helper call before the packet itself is looked at (`struct rnf_ct_in`,
-/// [`track_start`]), for the hook call `'a`.
-pub struct TrackIn<'a> {
+/// [`track_start`]), for the hook call `'a`; its first bytes are borrowed
+/// for `'b` (from the skb or the caller's [`HeaderBuf`]).
+pub struct TrackIn<'a, 'b> {
     /// The namespace's data.
     pub pn: CtNet,
     /// Jiffies at the start of the hook (`get_jiffies_64()`).
@@ -153,6 +154,9 @@ pub struct TrackIn<'a> {
     pub template: Option<(u16, u8, bool, u32)>,
     /// The namespace's timeouts and switches in force.
     pub config: NetConfig<'a>,
+    /// The packet from its network header on, at most [`HEADER_BYTES`]
+    /// ([`Skb::network_bytes`]); `None` when the skb holds no such bytes.
+    pub bytes: Option<&'b [u8]>,
 }
 
 /// `nf_conntrack_in()`'s start for `skb` at the hook of `st`
@@ -160,16 +164,20 @@ pub struct TrackIn<'a> {
 /// then `None` when the packet is not to be tracked here (it carries a
 /// connection or the untracked mark already, it came in on loopback at
 /// PRE_ROUTING, or its namespace has no rnf_conntrack data), else what
-/// tracking it needs.
-pub fn track_start<'a>(st: &'a HookState<'_>, skb: &Skb<'_>) -> Option<TrackIn<'a>> {
+/// tracking it needs, its first bytes included (what
+/// [`Skb::network_bytes`] gives, in the same call).
+#[inline]
+pub fn track_start<'a, 'b>(st: &'a HookState<'_>, skb: &'b Skb<'_>, buf: &'b mut HeaderBuf) -> Option<TrackIn<'a, 'b>> {
     let mut raw = core::mem::MaybeUninit::<bindings::rnf_ct_in>::uninit();
     let p = raw.as_mut_ptr();
     // SAFETY: `st` and `skb` are the live state and skb of the hook call
     // the caller runs in, whose `_nfct` the hook may change; `p` points to
     // writable space for the struct, which the helper fills as it
     // documents (`pn`, `present`, `loopback_in`, `tmpl` always, the zone
-    // and mark when `tmpl`, the rest when `pn` is not NULL).
-    unsafe { bindings::rnf_ct_in_start(st.as_raw(), skb.as_ptr(), p) };
+    // and mark when `tmpl`, the rest when `pn` is not NULL); `buf` has
+    // HEADER_BYTES bytes of writable space (uninitialised memory may be
+    // written through a raw pointer).
+    unsafe { bindings::rnf_ct_in_start(st.as_raw(), skb.as_ptr(), p, buf.as_mut_ptr(), HEADER_BYTES as u32) };
     // SAFETY: `pn` is always written by the helper.
     let pn = unsafe { core::ptr::addr_of!((*p).pn).read() };
     if pn.is_null() {
@@ -186,6 +194,14 @@ pub fn track_start<'a>(st: &'a HookState<'_>, skb: &Skb<'_>) -> Option<TrackIn<'
                 core::ptr::addr_of!((*p).mark).read(),
             )
         });
+        let data = core::ptr::addr_of!((*p).data).read();
+        let len = core::ptr::addr_of!((*p).data_len).read();
+        // SAFETY: as `rnf_skb_network_bytes()` documents, `data` is NULL or
+        // points to `len` readable, initialised bytes that stay valid while
+        // the skb is borrowed (its linear data) or while `buf` is (its
+        // first `len` bytes, which `skb_header_pointer` has just written);
+        // both outlive `'b`.
+        let bytes = (!data.is_null()).then(|| core::slice::from_raw_parts(data, len as usize));
         // INVARIANT: `pn` is the data of the hook's namespace, as `CtNet::of`
         // returns it; `tmo` and `set` are its arrays of RNF_CT_TMO_MAX and
         // RNF_CT_SET_MAX values, which live as long as the namespace, so
@@ -200,6 +216,7 @@ pub fn track_start<'a>(st: &'a HookState<'_>, skb: &Skb<'_>) -> Option<TrackIn<'
                 set: core::ptr::addr_of!((*p).set).read(),
                 _hook: core::marker::PhantomData,
             },
+            bytes,
         })
     }
 }
