@@ -26,7 +26,11 @@
 //! constraining rules, beside one dense wildcard set per dimension),
 //! whichever is smaller. A packet finds its interval in each dimension by
 //! binary search, then [`Lookup::next`] intersects the sets 64 rules at a
-//! time from the walk's position to find the next *candidate*.
+//! time from the walk's position to find the next *candidate*, keeping the
+//! intersected word for the walk's next call. In a table of at most 64
+//! rules each set is one word, which the interval's reference holds
+//! itself: the lookup is then five binary searches and five loads, and
+//! the sets are intersected once, there.
 //!
 //! **Exactness.** A rule left out of the intersection fails a test that
 //! `ip_packet_match` / `ip6_packet_match` or the first real match of the
@@ -277,7 +281,8 @@ struct DimLayout {
     /// Word offset of the sorted interval starts (keys).
     bounds: usize,
     /// Word offset of one reference per interval: bit 0 [`DENSE`], bits
-    /// 31..1 the sparse length, bits 63..32 the payload's word offset.
+    /// 31..1 the sparse length, bits 63..32 the payload's word offset; with
+    /// one word per set (at most 64 rules), the interval's set itself.
     refs: usize,
     /// Word offset of the wildcard set (`W` words).
     wild: usize,
@@ -562,8 +567,16 @@ impl Sweep for Fill<'_> {
             }
             (self.count as u64) << 1
         };
+        // One word per set (at most 64 rules): the reference is the
+        // interval's set itself, which the lookup reads without a second
+        // load (the payload is written all the same).
+        let r = if self.set_words == 1 {
+            self.out.get(self.d.wild).copied().unwrap_or(0) | self.active_word(0)
+        } else {
+            (at as u64) << 32 | r
+        };
         if let Some(o) = self.out.get_mut(self.d.refs.saturating_add(i)) {
-            *o = (at as u64) << 32 | r;
+            *o = r;
         }
         self.next = at.saturating_add(if dense { self.set_words } else { self.count });
         self.n = self.n.saturating_add(1);
@@ -631,28 +644,47 @@ impl<S: AsRef<[u64]>> Classifier<S> {
         self.plan.family == family && self.plan.rules == rules
     }
 
-    /// The sets the packet of `f` selects in each usable dimension.
-    /// Inlined into the walk, its one caller (as the kernel build already
-    /// did; the host build called it).
-    #[inline(always)]
+    /// The sets the packet of `f` selects in each usable dimension (the
+    /// host tests' form).
+    #[cfg(test)]
     pub(crate) fn lookup(&self, f: &Facts<'_>) -> Lookup<'_> {
+        let mut l = Lookup::unused();
+        self.lookup_into(f, &mut l);
+        l
+    }
+
+    /// [`Classifier::lookup`] into `l` (one [`Lookup::unused`] of the
+    /// caller's): the walk's form, which keeps the lookup where it is
+    /// used (returned by value, its 176 bytes were copied by a call to
+    /// memcpy a packet). Inlined into the walk, its one caller.
+    ///
+    /// A table of at most 64 rules has one word per set, which the
+    /// interval's reference is: the sets are intersected here, as they are
+    /// found, and not kept ([`Lookup::next`] only ever needs that word).
+    #[inline(always)]
+    pub(crate) fn lookup_into<'a>(&'a self, f: &Facts<'_>, l: &mut Lookup<'a>) {
         let store = self.store.as_ref();
-        let mut l = Lookup { sets: [DimSet::Dense(&[]); DIMS], n: 0, set_words: self.plan.set_words };
+        l.set_words = self.plan.set_words;
+        if l.set_words == 1 {
+            let word = self.single_word(store, f);
+            (l.at, l.word, l.n) = (0, word, 1);
+            return;
+        }
         for dim in ORDER {
             let Some(d) = self.plan.dims.get(dim).filter(|d| d.used) else { continue };
             let Some(key) = packet_key(f, dim) else { continue };
+            // Offsets are the dimension's own (Plan::new laid them out
+            // inside its `words`); a bad one only leaves the dimension out.
             let Some(dw) = sub(store, d.bounds, d.words) else { continue };
             let bounds = dw.get(..d.intervals).unwrap_or(&[]);
             let Some(i) = bounds.partition_point(|&b| b <= key).checked_sub(1) else { continue };
-            let Some(&r) = d.refs.checked_sub(d.bounds).and_then(|o| o.checked_add(i)).and_then(|o| dw.get(o)) else {
-                continue;
-            };
+            let Some(&r) = dw.get(d.refs.wrapping_sub(d.bounds).wrapping_add(i)) else { continue };
             let at = (r >> 32) as usize;
             let set = if r & DENSE != 0 {
-                DimSet::Dense(sub(dw, at, self.plan.set_words).unwrap_or(&[]))
+                DimSet::Dense(sub(dw, at, l.set_words).unwrap_or(&[]))
             } else {
                 let len = ((r & 0xffff_ffff) >> 1) as usize;
-                let wild = d.wild.checked_sub(d.bounds).and_then(|o| sub(dw, o, self.plan.set_words));
+                let wild = sub(dw, d.wild.wrapping_sub(d.bounds), l.set_words);
                 DimSet::Sparse(wild.unwrap_or(&[]), sub(dw, at, len).unwrap_or(&[]))
             };
             if let Some(s) = l.sets.get_mut(l.n) {
@@ -661,9 +693,39 @@ impl<S: AsRef<[u64]>> Classifier<S> {
                 l.n = l.n.saturating_add(1);
             }
         }
-        l
+    }
+
+    /// The candidates of a table of at most 64 rules for the packet of
+    /// `f`: the intersection of the one-word sets its keys select, read
+    /// from the intervals' references (which are the sets then, see
+    /// `Fill::interval`). The keys are worked out once, and each used
+    /// dimension costs a binary search and one load.
+    #[inline(always)]
+    fn single_word(&self, store: &[u64], f: &Facts<'_>) -> u64 {
+        let d = &self.plan.dims;
+        let ports = port_keys_usable(f);
+        // One call a dimension, not a loop over them: a loop (over an
+        // array of the keys) cost some 25 instructions a dimension.
+        let mut word = dim_word(store, &d[PROTO], f.proto.map(u64::from));
+        word &= dim_word(store, &d[SADDR], Some(addr_key(f.family, f.saddr)));
+        word &= dim_word(store, &d[DADDR], Some(addr_key(f.family, f.daddr)));
+        word &= dim_word(store, &d[SPORT], ports.then_some(u64::from(f.sport)));
+        word & dim_word(store, &d[DPORT], ports.then_some(u64::from(f.dport)))
     }
 }
+
+/// The one-word set dimension `d` selects for `key` (the interval's
+/// reference, `Fill::interval`), all ones when the dimension is unused,
+/// has no key for the packet, or its plan's offsets are bad.
+#[inline(always)]
+fn dim_word(store: &[u64], d: &DimLayout, key: Option<u64>) -> u64 {
+    let Some(key) = key.filter(|_| d.used) else { return !0 };
+    let Some(bounds) = sub(store, d.bounds, d.intervals) else { return !0 };
+    let Some(i) = bounds.partition_point(|&b| b <= key).checked_sub(1) else { return !0 };
+    // `refs` is past `bounds`, whose `intervals` words `i` indexes.
+    store.get(d.refs.wrapping_add(i)).copied().unwrap_or(!0)
+}
+
 
 /// The key of the packet in dimension `dim`, or `None` when the kernel
 /// would not reach that test without possibly hot-dropping (module docs).
@@ -672,18 +734,21 @@ fn packet_key(f: &Facts<'_>, dim: usize) -> Option<u64> {
         PROTO => f.proto.map(u64::from),
         SADDR => Some(addr_key(f.family, f.saddr)),
         DADDR => Some(addr_key(f.family, f.daddr)),
-        _ => {
-            let complete = match f.proto {
-                Some(6) => f.l4_len >= 20,
-                Some(17) => f.l4_len >= 8,
-                _ => false,
-            };
-            if f.fragoff != 0 || !complete {
-                return None;
-            }
-            Some(u64::from(if dim == SPORT { f.sport } else { f.dport }))
-        }
+        _ => port_keys_usable(f).then_some(u64::from(if dim == SPORT { f.sport } else { f.dport })),
     }
+}
+
+/// Whether the packet of `f` has port keys the kernel would reach without
+/// possibly hot-dropping: a first (or only) fragment with a whole tcp or
+/// udp header.
+#[inline(always)]
+fn port_keys_usable(f: &Facts<'_>) -> bool {
+    let complete = match f.proto {
+        Some(6) => f.l4_len >= 20,
+        Some(17) => f.l4_len >= 8,
+        _ => false,
+    };
+    f.fragoff == 0 && complete
 }
 
 /// One dimension's set for a packet.
@@ -719,33 +784,53 @@ impl DimSet<'_> {
     }
 }
 
-/// A packet's view of the classifier: one set per usable dimension.
+/// A packet's view of the classifier: one set per usable dimension, and
+/// the intersection of the sets' word last asked for. With one word per
+/// set (at most 64 rules) only the intersection is kept.
 pub(crate) struct Lookup<'a> {
+    /// The sets of the first `n` dimensions used (none kept when
+    /// `set_words` is 1: `word` is then their intersection, `at` 0).
     sets: [DimSet<'a>; DIMS],
+    /// Dimensions used.
     n: usize,
     set_words: usize,
+    /// The word (rules `64 * at` on) `word` is the intersection of;
+    /// `usize::MAX` for none yet.
+    at: usize,
+    word: u64,
 }
 
 impl Lookup<'_> {
+    /// No dimension: [`Lookup::next`] returns its argument.
+    #[inline(always)]
+    pub(crate) const fn unused() -> Self {
+        Lookup { sets: [DimSet::Dense(&[]); DIMS], n: 0, set_words: 0, at: usize::MAX, word: 0 }
+    }
+
     /// The first rule at index `>= i` that may match (in every set), or an
     /// index past the last rule when none may (the linear walk would have
     /// run off the table too). Returns `i` when no dimension is usable.
+    /// The sets' intersection is kept a word at a time: a walk through the
+    /// candidates of one 64-rule word intersects it once.
     #[inline]
-    pub(crate) fn next(&self, i: usize) -> usize {
-        let sets = self.sets.get(..self.n).unwrap_or(&[]);
-        if sets.is_empty() {
+    pub(crate) fn next(&mut self, i: usize) -> usize {
+        if self.n == 0 {
             return i;
         }
         let mut w = i / 64;
         let mut mask = !0u64 << (i % 64);
         while w < self.set_words {
-            let mut c = mask;
-            for s in sets {
-                c &= s.word(w);
-                if c == 0 {
-                    break;
+            if self.at != w {
+                let mut c = !0u64;
+                for s in self.sets.get(..self.n).unwrap_or(&[]) {
+                    c &= s.word(w);
+                    if c == 0 {
+                        break;
+                    }
                 }
+                (self.at, self.word) = (w, c);
             }
+            let c = self.word & mask;
             if c != 0 {
                 // A rule index (w < set_words, a set has a bit per rule):
                 // never saturates.

@@ -6,7 +6,7 @@
 //! net/ipv6/exthdrs_core.c (`ipv6_find_hdr`). Packet bytes are network order.
 
 use super::abi::inv;
-use super::classify::Classifier;
+use super::classify::{Classifier, Lookup};
 use super::rule::{IpPart, Match, Rule, Target};
 use super::{Family, Table, JUMP_STACK_DEPTH, NF_INET_NUMHOOKS};
 use crate::nat::checksum::Summed;
@@ -532,15 +532,17 @@ where
         // only guards against a logic error turning into a softirq livelock.
         let mut budget = rules.len().saturating_mul(JUMP_STACK_DEPTH + 2).saturating_add(16);
         let cls = cls.filter(|c| c.fits(self.family, rules.len()));
-        let look = cls.map(|c| c.lookup(&f));
+        let mut look = Lookup::unused();
+        if let Some(c) = cls {
+            c.lookup_into(&f, &mut look);
+        }
         loop {
             // Starts at 16 or more and the walk ends when it reaches 0: no wrap.
             budget = budget.wrapping_sub(1);
-            if let Some(l) = &look {
-                // Every rule in between fails its ip part or its first real
-                // match, as the kernel's walk would have found (classify.rs).
-                i = l.next(i);
-            }
+            // Every rule in between fails its ip part or its first real
+            // match, as the kernel's walk would have found (classify.rs);
+            // without a classifier, `i` itself.
+            i = look.next(i);
             let Some(r) = rules.get(i) else { return Action::Drop };
             // The next rule: `i` indexes `rules`, so this never saturates.
             let after = i.saturating_add(1);

@@ -229,7 +229,7 @@ fn walk_bench() {
     for n in [0usize, 10, 20, 30, 40, 60, 100, 1000].into_iter().filter(|&n| only.is_none_or(|o| o == n)) {
         let t = bench_table(n);
         let cls = classifier_of(&t);
-        let kernel_classifies = t.num_entries() >= 24;
+        let kernel_classifies = t.num_entries() >= 12;
         let mut line = std::format!("{n:5} rules + 1: ");
         for &on in &walks {
             let iters = iters.unwrap_or(4_000_000 / (n as u32 + 10) * 20);
