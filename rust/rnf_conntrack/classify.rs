@@ -70,7 +70,7 @@ pub(crate) fn classify<'p>(
     }
     match p.l4 {
         packet::L4::Tcp { flags, .. } if !tcp::valid_flags(flags) => return Err(Untracked::Malformed),
-        packet::L4::Udp { .. } if !packet::udp_length_ok(p, bytes) => return Err(Untracked::Malformed),
+        packet::L4::Udp { .. } if !packet::udp_length_ok(p) => return Err(Untracked::Malformed),
         packet::L4::Icmp { icmp_type, .. } if !icmp::type_known(l3, icmp_type) => {
             return Err(Untracked::IcmpError)
         }

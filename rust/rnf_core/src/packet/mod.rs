@@ -217,6 +217,9 @@ pub enum L4 {
         sport: u16,
         /// Destination port.
         dport: u16,
+        /// The length field (header and data, bytes), which
+        /// [`udp_length_ok`] checks as `udp_error()` does.
+        len: u16,
         /// The checksum field as on the wire (read big-endian); 0 means
         /// the sender computed none, which `udp_error()` does not check.
         check: u16,
@@ -471,10 +474,11 @@ fn parse_l4(proto: u8, l4: &[u8], l4_len: u32, base: usize, out: &mut L4) -> Res
                 return Err(ParseError::BadTotalLength);
             }
             // One bounds check covers the header.
-            let &[s0, s1, d0, d1, _, _, c0, c1] = bytes(l4, 0)?;
+            let &[s0, s1, d0, d1, l0, l1, c0, c1] = bytes(l4, 0)?;
             *out = L4::Udp {
                 sport: u16::from_be_bytes([s0, s1]),
                 dport: u16::from_be_bytes([d0, d1]),
+                len: u16::from_be_bytes([l0, l1]),
                 check: u16::from_be_bytes([c0, c1]),
             };
         }
@@ -495,16 +499,13 @@ fn parse_l4(proto: u8, l4: &[u8], l4_len: u32, base: usize, out: &mut L4) -> Res
     Ok(())
 }
 
-/// Whether the UDP length field of UDP packet `p` (parsed from `data`) is
-/// consistent with the packet, as the kernel's `udp_error()` checks: at
-/// least the 8-byte header and at most the bytes after the IP headers
-/// (`skb->len - dataoff`, the IP length saying how many). `false` for a
-/// packet that is not UDP or whose field cannot be read.
-pub fn udp_length_ok(p: &PacketInfo, data: &[u8]) -> bool {
-    if !matches!(p.l4, L4::Udp { .. }) {
-        return false;
-    }
-    let Ok(len) = be16(data, p.l4_offset.saturating_add(4)) else { return false };
+/// Whether the UDP length field of UDP packet `p` is consistent with the
+/// packet, as the kernel's `udp_error()` checks: at least the 8-byte
+/// header and at most the bytes after the IP headers (`skb->len -
+/// dataoff`, the IP length saying how many). `false` for a packet that is
+/// not UDP.
+pub fn udp_length_ok(p: &PacketInfo) -> bool {
+    let L4::Udp { len, .. } = p.l4 else { return false };
     let avail = p.len.saturating_sub(p.l4_offset as u32);
     len >= 8 && u32::from(len) <= avail
 }
