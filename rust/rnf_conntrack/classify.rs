@@ -12,17 +12,11 @@ use crate::packet::{self, L3Proto, PacketInfo, ParseError, IPPROTO_ICMP, IPPROTO
 /// What a packet is to connection tracking, with its parsed headers (a
 /// reference into the caller's parse result: the headers are not moved,
 /// a move of that size being a copy of some hundred bytes).
-///
-/// A struct rather than an enum of the two cases: the tuple is then at an
-/// aligned offset, built where the caller keeps it.
-pub(crate) struct Class<'p> {
-    /// The packet's parsed headers.
-    pub p: &'p PacketInfo,
-    /// The packet's own tuple, or for an ICMP(v6) error the tuple of the
-    /// packet it embeds.
-    pub t: Tuple,
-    /// The packet is an ICMP(v6) error about the connection of `t`.
-    pub error: bool,
+pub(crate) enum Class<'p> {
+    /// A packet with a tuple of its own.
+    Tuple(&'p PacketInfo, Tuple),
+    /// An ICMP(v6) error about the packet whose tuple is given.
+    Error(&'p PacketInfo, Tuple),
 }
 
 /// Why a packet is not tracked.
@@ -77,13 +71,13 @@ pub(crate) fn classify<'p>(
         _ => {}
     }
     match Tuple::from_packet(p) {
-        Ok(t) => Ok(Class { p, t, error: false }),
+        Ok(t) => Ok(Class::Tuple(p, t)),
         Err(tuple::NoTuple::IcmpNotQuery) => match p.l4 {
             // nf_conntrack_inet_error(): an embedded packet with no
             // tuple, or one that cannot be inverted, is `error`.
             packet::L4::Icmp { icmp_type, .. } if icmp::is_error(l3, icmp_type) => {
                 match icmp::inner_tuple(p, bytes) {
-                    Ok(inner) => Ok(Class { p, t: inner, error: true }),
+                    Ok(inner) => Ok(Class::Error(p, inner)),
                     Err(icmp::InnerError::Parse(_) | icmp::InnerError::NoTuple) => Err(Untracked::IcmpError),
                 }
             }

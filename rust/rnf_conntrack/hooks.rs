@@ -91,7 +91,7 @@ impl Tracker {
         let parsed = packet::parse_into(l3, bytes, &mut info).map(|()| &info);
         let class = classify(l3, bytes, parsed);
         let (p, t) = match &class {
-            Ok(Class { p, .. }) if checksum_bad(&sw, skb, st, p) => {
+            Ok(Class::Tuple(p, _) | Class::Error(p, _)) if checksum_bad(&sw, skb, st, p) => {
                 // nf_conntrack_icmp(v6)_error() counts a bad ICMP checksum `error`.
                 let stat = match p.l4 {
                     L4::Icmp { .. } => bindings::rnf_ct_stat_RNF_CT_STAT_ICMP_ERROR,
@@ -100,8 +100,8 @@ impl Tracker {
                 refused(pn, &sw, skb, st, stat, p.proto, c"bad checksum");
                 return Verdict::Accept;
             }
-            Ok(Class { p, t, error: false }) => (*p, t),
-            Ok(Class { p, t: inner, error: true }) => {
+            Ok(Class::Tuple(p, t)) => (p, t),
+            Ok(Class::Error(p, inner)) => {
                 let g = self.state.lock();
                 let related = match g.related(p, inner, netns, zone, now) {
                     Some((i, _, ctinfo)) => g.obj(i).map(|o| o.attach(skb, ctinfo as u8)).is_some(),

@@ -14,13 +14,7 @@ use crate::packet::{L3Proto, PacketInfo, IPPROTO_ICMP, IPPROTO_ICMPV6, L4};
 /// UDP the source and destination ports; for ICMP and ICMPv6 `src_id` is the
 /// echo identifier and `dst_id` is `type << 8 | code`; zero for protocols
 /// tracked by address only.
-///
-/// `repr(C)`, addresses first: they are then at offsets 0 and 16 of the
-/// tuple, copied and compared a word at a time (laid out by Rust, they came
-/// after the 2-byte ids, and building a tuple from a parsed packet took 28
-/// instructions of byte-shifted moves).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(C)]
 pub struct Tuple {
     /// Source address.
     pub src: [u8; 16],

@@ -241,10 +241,8 @@ pub enum L4 {
 
 /// A parsed packet: network-layer addresses and the transport header.
 ///
-/// `repr(C)` with the addresses first: each is then at an 8-byte aligned
-/// offset of the parse result, which the parser fills with whole words
-/// (laid out by Rust, the 16-byte arrays came after the one-byte family and
-/// were stored a byte at a time).
+/// `repr(C)` with the addresses first, at 8-byte aligned offsets:
+/// [`parse_into`] writes each with whole-word stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub struct PacketInfo {
