@@ -59,15 +59,15 @@ pub(crate) fn classify<'p>(
             })
         }
     };
-    if packet::ipv6_no_next_header(p) {
-        return Err(Untracked::Malformed);
-    }
     match p.l4 {
         packet::L4::Tcp { flags, .. } if !tcp::valid_flags(flags) => return Err(Untracked::Malformed),
         packet::L4::Udp { .. } if !packet::udp_length_ok(p) => return Err(Untracked::Malformed),
         packet::L4::Icmp { icmp_type, .. } if !icmp::type_known(l3, icmp_type) => {
             return Err(Untracked::IcmpError)
         }
+        // IPv6 "no next header" has no transport header (L4::Other): a
+        // TCP, UDP or ICMP packet is not tested for it.
+        packet::L4::Other if packet::ipv6_no_next_header(p) => return Err(Untracked::Malformed),
         _ => {}
     }
     match Tuple::from_packet(p) {

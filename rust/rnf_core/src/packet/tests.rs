@@ -130,7 +130,11 @@ fn ipv6_no_next_header_is_flagged() {
     p[6] = NEXTHDR_DEST;
     p.extend_from_slice(&[NEXTHDR_NONE, 0, 1, 4, 0, 0, 0, 0]);
     p[4..6].copy_from_slice(&8u16.to_be_bytes());
-    assert!(ipv6_no_next_header(&parse(L3Proto::Ipv6, &p).unwrap()));
+    let nnh = parse(L3Proto::Ipv6, &p).unwrap();
+    assert!(ipv6_no_next_header(&nnh));
+    // Conntrack's classify() tests it only on packets without a transport
+    // header.
+    assert_eq!(nnh.l4, L4::Other);
     assert!(!ipv6_no_next_header(&parse(L3Proto::Ipv6, &golden::IPV6_UDP).unwrap()));
 }
 
