@@ -41,10 +41,13 @@ pub(crate) type CoreClassifier = xt::Classifier<KvSlice<u64>>;
 /// Tables with fewer entries (rules, policies and chain heads) get no
 /// classifier: their linear walk is as fast as the classifier's lookups.
 /// On the bench kernel (x86_64, icount) the bench's 10-rule table (16
-/// entries) took 1,235 instructions a packet walked rule by rule and 894
-/// classified, a lookup of about 450 of them: the break-even is near 6
-/// rules, which with a filter table's 3 policies and its ERROR entry is
-/// about 10 entries, and the threshold sits a little above it.
+/// entries) took 1,235 instructions a packet walked rule by rule and about
+/// 750 classified, a lookup of about 300 of them. The threshold was set
+/// when that lookup cost about 450 (break-even near 6 rules, about 10
+/// entries with a filter table's 3 policies and its ERROR entry) and has
+/// not been measured again since: with the cheaper lookup the break-even
+/// is lower, and small tables may still be walked where the classifier
+/// would pay.
 pub(crate) const CLASSIFY_MIN_ENTRIES: u32 = 12;
 
 /// `XT_MAX_TABLE_SIZE` (x_tables.c): the largest blob (bytes) we allocate.

@@ -726,7 +726,6 @@ fn dim_word(store: &[u64], d: &DimLayout, key: Option<u64>) -> u64 {
     store.get(d.refs.wrapping_add(i)).copied().unwrap_or(!0)
 }
 
-
 /// The key of the packet in dimension `dim`, or `None` when the kernel
 /// would not reach that test without possibly hot-dropping (module docs).
 fn packet_key(f: &Facts<'_>, dim: usize) -> Option<u64> {
