@@ -323,10 +323,7 @@ pub fn parse(l3: L3Proto, data: &[u8]) -> Result<PacketInfo, ParseError> {
 /// value was built on the stack and copied, some hundred bytes a packet.
 /// After an error `info` holds what was parsed before it.
 pub fn parse_into(l3: L3Proto, data: &[u8], info: &mut PacketInfo) -> Result<(), ParseError> {
-    match l3 {
-        L3Proto::Ipv4 => parse_ipv4(data, info)?,
-        L3Proto::Ipv6 => parse_ipv6(data, info)?,
-    }
+    parse_l3_into(l3, data, info)?;
     if info.later_fragment {
         info.l4 = L4::Other;
         return Ok(());
@@ -341,11 +338,20 @@ pub fn parse_into(l3: L3Proto, data: &[u8], info: &mut PacketInfo) -> Result<(),
 /// error, whose transport header is cut short.
 pub fn parse_l3(l3: L3Proto, data: &[u8]) -> Result<PacketInfo, ParseError> {
     let mut info = PacketInfo::EMPTY;
-    match l3 {
-        L3Proto::Ipv4 => parse_ipv4(data, &mut info)?,
-        L3Proto::Ipv6 => parse_ipv6(data, &mut info)?,
-    }
+    parse_l3_into(l3, data, &mut info)?;
     Ok(info)
+}
+
+/// The network header (and IPv6 extension headers) of `data` into
+/// `info`'s network fields, by family: [`parse_into`]'s and
+/// [`parse_l3`]'s first step.
+#[inline(always)]
+fn parse_l3_into(l3: L3Proto, data: &[u8], info: &mut PacketInfo) -> Result<(), ParseError> {
+    match l3 {
+        L3Proto::Ipv4 => parse_ipv4(data, info)?,
+        L3Proto::Ipv6 => parse_ipv6(data, info)?,
+    }
+    Ok(())
 }
 
 /// The IPv4 header at the start of `data` into `info`'s network fields.
