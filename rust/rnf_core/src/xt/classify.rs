@@ -676,9 +676,7 @@ impl<S: AsRef<[u64]>> Classifier<S> {
             // Offsets are the dimension's own (Plan::new laid them out
             // inside its `words`); a bad one only leaves the dimension out.
             let Some(dw) = sub(store, d.bounds, d.words) else { continue };
-            let bounds = dw.get(..d.intervals).unwrap_or(&[]);
-            let Some(i) = bounds.partition_point(|&b| b <= key).checked_sub(1) else { continue };
-            let Some(&r) = dw.get(d.refs.wrapping_sub(d.bounds).wrapping_add(i)) else { continue };
+            let Some(r) = interval_ref(store, d, key) else { continue };
             let at = (r >> 32) as usize;
             let set = if r & DENSE != 0 {
                 DimSet::Dense(sub(dw, at, l.set_words).unwrap_or(&[]))
@@ -703,31 +701,32 @@ impl<S: AsRef<[u64]>> Classifier<S> {
     #[inline(always)]
     fn single_word(&self, store: &[u64], f: &Facts<'_>) -> u64 {
         let d = &self.plan.dims;
-        let ports = port_keys_usable(f);
-        // One call a dimension, not a loop over them: a loop (over an
-        // array of the keys) cost some 25 instructions a dimension.
-        let mut word = dim_word(store, &d[PROTO], f.proto.map(u64::from));
-        word &= dim_word(store, &d[SADDR], Some(addr_key(f.family, f.saddr)));
-        word &= dim_word(store, &d[DADDR], Some(addr_key(f.family, f.daddr)));
-        word &= dim_word(store, &d[SPORT], ports.then_some(u64::from(f.sport)));
-        word & dim_word(store, &d[DPORT], ports.then_some(u64::from(f.dport)))
+        // One call a dimension, each with its key worked out inline, not a
+        // loop over them: a loop (over an array of the keys) cost some 25
+        // instructions a dimension.
+        let word = |dim: usize| match d.get(dim).filter(|d| d.used) {
+            Some(d) => packet_key(f, dim).and_then(|key| interval_ref(store, d, key)).unwrap_or(!0),
+            None => !0,
+        };
+        word(PROTO) & word(SADDR) & word(DADDR) & word(SPORT) & word(DPORT)
     }
 }
 
-/// The one-word set dimension `d` selects for `key` (the interval's
-/// reference, `Fill::interval`), all ones when the dimension is unused,
-/// has no key for the packet, or its plan's offsets are bad.
+/// The reference of the interval of dimension `d` that `key` falls in
+/// (`Fill::interval`; with one word per set, the set itself): a binary
+/// search of the dimension's bounds and one load. `d`'s offsets are into
+/// the whole `store`; `None` when they are bad.
 #[inline(always)]
-fn dim_word(store: &[u64], d: &DimLayout, key: Option<u64>) -> u64 {
-    let Some(key) = key.filter(|_| d.used) else { return !0 };
-    let Some(bounds) = sub(store, d.bounds, d.intervals) else { return !0 };
-    let Some(i) = bounds.partition_point(|&b| b <= key).checked_sub(1) else { return !0 };
+fn interval_ref(store: &[u64], d: &DimLayout, key: u64) -> Option<u64> {
+    let bounds = sub(store, d.bounds, d.intervals)?;
+    let i = bounds.partition_point(|&b| b <= key).checked_sub(1)?;
     // `refs` is past `bounds`, whose `intervals` words `i` indexes.
-    store.get(d.refs.wrapping_add(i)).copied().unwrap_or(!0)
+    store.get(d.refs.wrapping_add(i)).copied()
 }
 
 /// The key of the packet in dimension `dim`, or `None` when the kernel
 /// would not reach that test without possibly hot-dropping (module docs).
+#[inline(always)]
 fn packet_key(f: &Facts<'_>, dim: usize) -> Option<u64> {
     match dim {
         PROTO => f.proto.map(u64::from),
