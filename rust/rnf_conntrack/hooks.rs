@@ -15,6 +15,7 @@ use kernel::prelude::*;
 use crate::classify::{classify, Class, Untracked};
 use crate::conntrack::conn::{self, Conn, CtInfo, Direction, Outcome};
 use crate::conntrack::table::InsertError;
+use crate::conntrack::tuple::Tuple;
 use crate::conntrack::zone::{Zone, ZoneTemplate};
 use crate::ct_glue::nfct::{CtRef, SkbCt, NO_SLOT};
 use crate::ct_glue::{self, CtNet};
@@ -89,9 +90,11 @@ impl Tracker {
         };
         let mut info = PacketInfo::EMPTY;
         let parsed = packet::parse_into(l3, bytes, &mut info).map(|()| &info);
-        let class = classify(l3, bytes, parsed);
-        let (p, t) = match &class {
-            Ok(Class::Tuple(p, _) | Class::Error(p, _)) if checksum_bad(&sw, skb, st, p) => {
+        let mut tuple = Tuple::EMPTY;
+        let class = classify(l3, bytes, parsed, &mut tuple);
+        let t = &tuple;
+        let p = match class {
+            Ok(Class::Tuple(p) | Class::Error(p)) if checksum_bad(&sw, skb, st, p) => {
                 // nf_conntrack_icmp(v6)_error() counts a bad ICMP checksum `error`.
                 let stat = match p.l4 {
                     L4::Icmp { .. } => bindings::rnf_ct_stat_RNF_CT_STAT_ICMP_ERROR,
@@ -100,10 +103,10 @@ impl Tracker {
                 refused(pn, &sw, skb, st, stat, p.proto, c"bad checksum");
                 return Verdict::Accept;
             }
-            Ok(Class::Tuple(p, t)) => (p, t),
-            Ok(Class::Error(p, inner)) => {
+            Ok(Class::Tuple(p)) => p,
+            Ok(Class::Error(p)) => {
                 let g = self.state.lock();
-                let related = match g.related(p, inner, netns, zone, now) {
+                let related = match g.related(p, t, netns, zone, now) {
                     Some((i, _, ctinfo)) => g.obj(i).map(|o| o.attach(skb, ctinfo as u8)).is_some(),
                     None => false,
                 };

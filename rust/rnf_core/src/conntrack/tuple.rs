@@ -82,6 +82,10 @@ pub fn icmp_type_is_query(l3: L3Proto, t: u8) -> bool {
 }
 
 impl Tuple {
+    /// All zero, IPv4: what a caller's tuple holds until it is written
+    /// (the tracking hook's, before its packet is classified).
+    pub const EMPTY: Tuple = Tuple { src: [0; 16], dst: [0; 16], src_id: 0, dst_id: 0, proto: 0, l3: L3Proto::Ipv4 };
+
     /// The tuple of a parsed packet, in the packet's own direction.
     pub fn from_packet(p: &PacketInfo) -> Result<Tuple, NoTuple> {
         if p.later_fragment {
