@@ -38,18 +38,6 @@ pub(crate) type CoreTable = xt::Table<KvSlice<u8>, KvSlice<xt::Rule>, KvSlice<xt
 /// The engine's classifier over kernel memory.
 pub(crate) type CoreClassifier = xt::Classifier<KvSlice<u64>>;
 
-/// Tables with fewer entries (rules, policies and chain heads) get no
-/// classifier: their linear walk is as fast as the classifier's lookups.
-/// On the bench kernel (x86_64, icount) the bench's 10-rule table (16
-/// entries) took 1,235 instructions a packet walked rule by rule and about
-/// 750 classified, a lookup of about 300 of them. The threshold was set
-/// when that lookup cost about 450 (break-even near 6 rules, about 10
-/// entries with a filter table's 3 policies and its ERROR entry) and has
-/// not been measured again since: with the cheaper lookup the break-even
-/// is lower, and small tables may still be walked where the classifier
-/// would pay.
-pub(crate) const CLASSIFY_MIN_ENTRIES: u32 = 12;
-
 /// `XT_MAX_TABLE_SIZE` (x_tables.c): the largest blob (bytes) we allocate.
 pub(crate) const MAX_TABLE_BYTES: usize = 512 * 1024 * 1024;
 
@@ -90,7 +78,7 @@ fn defaults<T: Default>(n: usize) -> Result<KvSlice<T>, xt::Error> {
 /// scratch space is freed on return. `None` when the table is small, no
 /// rule constrains a classified field, or memory is short (logged).
 fn classifier(def: &TableDef, table: &CoreTable) -> Option<CoreClassifier> {
-    if table.num_entries() < CLASSIFY_MIN_ENTRIES {
+    if table.num_entries() < xt::CLASSIFY_MIN_ENTRIES {
         return None;
     }
     build_classifier(table).unwrap_or_else(|e| {

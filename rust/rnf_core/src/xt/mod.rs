@@ -49,7 +49,7 @@ mod selftest_router;
 mod selftest_mangle;
 mod translate;
 
-pub use classify::{Classifier, Plan, MAX_BUILD_WORK};
+pub use classify::{Classifier, Plan, CLASSIFY_MIN_ENTRIES, MAX_BUILD_WORK};
 pub use abi::{
     IP6T_ENTRY_SIZE, IPT_ENTRY_SIZE, NF_ACCEPT, NF_DROP, NF_QUEUE, XT_ENTRY_MATCH_SIZE, XT_ENTRY_TARGET_SIZE,
     XT_ERROR_TARGET_SIZE, XT_RETURN, XT_STANDARD_TARGET_SIZE,

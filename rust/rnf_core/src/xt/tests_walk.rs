@@ -226,10 +226,10 @@ fn walk_bench() {
         Ok("classified") => vec![true],
         _ => vec![false, true],
     };
-    for n in [0usize, 10, 20, 30, 40, 60, 100, 1000].into_iter().filter(|&n| only.is_none_or(|o| o == n)) {
+    for n in [0usize, 2, 4, 6, 10, 20, 30, 40, 60, 100, 1000].into_iter().filter(|&n| only.is_none_or(|o| o == n)) {
         let t = bench_table(n);
         let cls = classifier_of(&t);
-        let kernel_classifies = t.num_entries() >= 12;
+        let kernel_classifies = t.num_entries() >= super::CLASSIFY_MIN_ENTRIES;
         let mut line = std::format!("{n:5} rules + 1: ");
         for &on in &walks {
             let iters = iters.unwrap_or(4_000_000 / (n as u32 + 10) * 20);
