@@ -239,11 +239,11 @@ pub(crate) fn get(net: Net, fam: &Fam, u: &hl::Use<'_>) -> Result<HtRef, xt::Err
     let store = Store { meta, seed: glue::random_u32(), count: 0, buckets };
     let lock = BhSpinLock::new_boxed(store, GFP_KERNEL).map_err(|_| nomem)?;
     let dir = netns::tables(net).hashlimit_dir(fam);
-    // SAFETY: the directory is removed at the namespace's exit after every
-    // table instance of the namespace is dropped; a named table lives only
-    // as long as the uses (`HtRef`) those instances hold, and the registry
-    // drops its own reference with the last use, so the file goes first.
-    let file = unsafe { ProcFile::create(dir, u.name, lock) }.map_err(|_| nomem)?;
+    // The directory stays while the file is in it (`ProcDir::remove`
+    // keeps it otherwise): the namespace's exit removes it after every
+    // table instance, and with them every named table and its file, is
+    // gone.
+    let file = ProcFile::create(dir, u.name, lock).map_err(|_| nomem)?;
     let table = Arc::new(NamedTable { file }, GFP_KERNEL).map_err(|_| nomem)?;
     let mut name = KVec::with_capacity(u.name.len(), GFP_KERNEL).map_err(|_| nomem)?;
     kvec::extend_from_slice(&mut name, u.name, GFP_KERNEL).map_err(|_| nomem)?;
@@ -253,11 +253,4 @@ pub(crate) fn get(net: Net, fam: &Fam, u: &hl::Use<'_>) -> Result<HtRef, xt::Err
         None => kvec::push(&mut reg.tables, Some(r), GFP_KERNEL).map_err(|_| nomem)?,
     }
     Ok(HtRef { table })
-}
-
-/// Whether `net` still has named tables (none should be left when its
-/// table instances are gone; checked before its directories go).
-pub(crate) fn any_left(net: Net) -> bool {
-    let id = net.as_ptr() as usize;
-    crate::shared().is_some_and(|s| s.hashlimit.lock().tables.iter().flatten().any(|r| r.net == id))
 }

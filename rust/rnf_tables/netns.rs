@@ -277,12 +277,8 @@ impl PernetData for PerNet {
         for slot in [&data.v4, &data.v6].into_iter().flatten() {
             drop(slot.take());
         }
-        // With the instances their named tables went, and their files.
-        if crate::hashlimit::any_left(net) {
-            // A bug: keep the directories rather than free them under a file.
-            pr_err!("hashlimit tables outlive their namespace's rules; /proc/net/ip(6)t_hashlimit kept\n");
-            return;
-        }
+        // With the instances their named tables went, and their files (a
+        // directory that still has one, a bug, is kept and logged).
         data.hashlimit_dirs[1].remove(net, HASHLIMIT6);
         data.hashlimit_dirs[0].remove(net, HASHLIMIT4);
     }

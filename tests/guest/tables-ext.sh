@@ -370,6 +370,15 @@ sized' sh -c "/usr/bin/ip netns exec hl ls $_dir"
     done
     check "the other family's directory exists too" in_ns hl test -d /proc/net/ip6t_hashlimit
     ip netns del hl
+    # A namespace deleted with a named table in it: its exit drops the
+    # rule, the table and its file, then the directory (tables.sh checks
+    # the log for a directory kept with a file in it, after rmmod, which
+    # waits for the exit).
+    ip netns add hl2
+    check "a rule with a named table, in a namespace about to be deleted" \
+        ns_ipt hl2 -A INPUT -m hashlimit --hashlimit-upto 1/sec --hashlimit-name gone -j DROP
+    check "its table's file is there" in_ns hl2 test -f /proc/net/ipt_hashlimit/gone
+    ip netns del hl2
 }
 
 HL_S4='-P INPUT ACCEPT

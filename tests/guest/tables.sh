@@ -609,6 +609,14 @@ if [ "$TABLES" = rnf ]; then
         fail "the kernel's own tables stayed unloaded" "loaded: $_kmods"
     fi
     check "rmmod rnf_conntrack" rmmod rnf_conntrack
+    # rmmod waited for every namespace's exit: each removed its hashlimit
+    # files before their directories (rust/glue/tables/procfile.rs keeps,
+    # and logs, a directory that still has a file).
+    if dmesg | grep -q 'files: kept'; then
+        fail "no /proc/net directory outlived its files" "$(dmesg | grep 'files: kept' | head -n 3)"
+    else
+        pass "no /proc/net directory outlived its files"
+    fi
 fi
 
 summary
