@@ -18,7 +18,9 @@
 #                       heading says): instructions or ns per packet by symbol
 #                       and by category
 #   OUT/rules.svg, OUT/flows.svg   the plots (gnuplot)
-# and prints the footprint per feature, kernel next to rnf. Under icount
+# and prints the footprint per feature, kernel next to rnf, and (from the
+# profile) what a packet that opens a masqueraded connection costs on each
+# side. Under icount
 # (the guest's `bench-mode: icount`, BENCH_ICOUNT=1) bench.csv starts with a
 # `#` line, and profile.txt and the plots say so: the figures are then
 # instruction counts (pps = 10^9 / guest instructions per packet).
@@ -117,6 +119,15 @@ demangle() { if command -v rustfilt >/dev/null 2>&1; then rustfilt; else cat; fi
             printf "\n"
         }
     }' >"$out/profile.txt"
+
+# What opening a connection costs (profile_new in tests/guest/bench.sh):
+# the instructions of a packet that opens a masqueraded connection.
+awk '/^[a-z0-9_]+: [0-9]+ instructions of CPU 0 per packet/ { c = $1; sub(/:$/, "", c); n[c] = $2 }
+    END {
+        k = n["kernel_nat_new"]; r = n["rnf_nat_new"]
+        if (k > 0 && r > 0)
+            printf "bench: NAT, a packet that opens a connection: kernel %d instructions, rnf %d, rnf/kernel %.2f\n", k, r, k / r
+    }' "$out/profile.txt"
 
 # The footprint, per feature: the kernel's modules against rnf's.
 awk -F, 'NR > 1 { b[$2 "," $3] += $5; m[$2 "," $3] = m[$2 "," $3] " " $4 }

@@ -68,15 +68,16 @@ setup() {
     ln -sf /usr/bin/xtables-legacy-multi "$IPT-restore"
 }
 
-# pktgen_setup FLOWS: sets kpktgend_0 (CPU 0) up to forward $COUNT packets
-# over FLOWS source ports.
+# pktgen_setup FLOWS [PORT]: sets kpktgend_0 (CPU 0) up to forward $COUNT
+# packets over FLOWS source ports from PORT (10000), one after the other.
 pktgen_setup() {
     mac=$(cat /sys/class/net/dum0/address 2>/dev/null || in_ns r cat /sys/class/net/dum0/address)
+    _port=${2:-10000}
     pg kpktgend_0 "rem_device_all"
     pg kpktgend_0 "add_device dum0"
     for kv in "count $COUNT" "pkt_size 64" "delay 0" "xmit_mode netif_receive" \
         "dst 10.8.0.2" "src_min 10.7.0.2" "src_max 10.7.0.2" "dst_mac $mac" \
-        "udp_dst_min 9" "udp_dst_max 9" "udp_src_min 10000" "udp_src_max $((10000 + $1))"; do
+        "udp_dst_min 9" "udp_dst_max 9" "udp_src_min $_port" "udp_src_max $((_port + $1))"; do
         pg dum0 "$kv"
     done
 }
@@ -361,7 +362,7 @@ profile_perf() {
 # the namespace: no fork or exec inside the window. The pktgen set-up is
 # done before.
 profile_insn() {
-    COUNT=$INSN_COUNT pktgen_setup "$2"
+    COUNT=$INSN_COUNT pktgen_setup "$2" "${3:-}"
     for s in /sys/module/*/sections/.text*; do
         [ -r "$s" ] || continue
         m=${s#/sys/module/}
@@ -370,6 +371,25 @@ profile_insn() {
     in_ns r sh -c "echo 4 >/proc/sys/vm/drop_caches; echo start >/proc/net/pktgen/pgctrl; echo 4 >/proc/sys/vm/drop_caches"
     INSN_MARKERS=$((INSN_MARKERS + 2))
     echo "bench-insn: window $1 $INSN_MARKERS $INSN_COUNT"
+}
+
+# profile_new CONFIG: what opening a connection costs: a profile window
+# (plugin only) of NEW_COUNT packets from as many source ports never used
+# before (40000 on, one each), so that every packet opens a connection (and
+# with NAT is mapped). The connections stay (MAX leaves room for them
+# beside the FLOWS_MANY of the measures) and lengthen the hash chains: so
+# only after a section's last measure, the NAT one's.
+NEW_COUNT=${BENCH_NEW_COUNT:-5000}
+profile_new() {
+    case "${BENCH_PROFILER:-}" in
+        plugin | both)
+            _insn=$INSN_COUNT
+            INSN_COUNT=$NEW_COUNT
+            profile_insn "$1" $((NEW_COUNT - 1)) 40000
+            INSN_COUNT=$_insn
+            ;;
+    esac
+    return 0
 }
 
 # perf needs the kernel's addresses (and profile_insn the modules'
@@ -433,6 +453,7 @@ modprobe iptable_nat && modprobe xt_MASQUERADE || exit 1
 in_ns r "$IPT" -t nat -A POSTROUTING -o dum1 -j MASQUERADE || exit 1
 measure_nat "kernel nf_nat, MASQUERADE (iptable_nat, nf_conntrack)" kernel
 profile kernel_nat 1
+profile_new kernel_nat_new
 # A rule holds its target's module: flush before the modules go.
 in_ns r "$IPT" -t nat -F
 ip netns del r
@@ -490,6 +511,7 @@ if [ -f /lib/rnf/rnf_tables_nat.ko ] &&
     in_ns r "$IPT" -t nat -A POSTROUTING -o dum1 -j MASQUERADE; then
     measure_nat "rnf_nat, MASQUERADE (rnf_tables_nat, rnf_conntrack)" rnf
     profile rnf_nat 1
+    profile_new rnf_nat_new
 else
     echo "bench: NAT, rnf: skipped: rnf_tables_nat.ko missing or not loaded: $(dmesg | tail -n 2 | tr '\n' ' ')"
 fi
