@@ -174,7 +174,7 @@ impl Tracker {
                 }
             }
         }
-        let Ok(conn) = Conn::new(t, p, netns, now, self.hz, &cfg).map(|c| Conn { zone, ..c }) else {
+        let Ok(mut conn) = Conn::new(t, p, netns, now, self.hz, &cfg) else {
             // Cannot open a connection (e.g. a TCP segment other than a SYN
             // with nf_conntrack_tcp_loose off): INVALID, as the kernel's
             // -NF_ACCEPT from the tracker's `new`.
@@ -183,6 +183,7 @@ impl Tracker {
             invalid(pn, &sw, skb, st, t.proto, c"invalid new");
             return Verdict::Accept;
         };
+        conn.zone = zone;
         // The kernel's nf_conntrack_alloc(): the namespace's count against
         // conntrack_max (unconfirmed connections count), or a full table.
         if pn.count() >= ct_glue::ct_max() || g.table.count() >= g.table.capacity() {
@@ -205,7 +206,7 @@ impl Tracker {
             }
         }
         let (relative, status) = (conn.expires.saturating_sub(now), conn.status);
-        let new = new_unconfirmed(&mut g, st.net(), conn, sw.acct());
+        let new = new_unconfirmed(&mut g, st.net(), &conn, sw.acct());
         if new.is_some() {
             pn.count_add(1);
         }
@@ -304,8 +305,8 @@ impl Tracker {
 /// counters (a connection whose counters cannot be allocated is tracked
 /// without, as `nf_ct_acct_ext_add()` failing leaves it); `None` (the table
 /// unchanged) when the table or the object allocation fails.
-fn new_unconfirmed(g: &mut State, net: Net, conn: Conn, acct: bool) -> Option<CtRef> {
-    let i = g.table.alloc(conn).ok()?;
+fn new_unconfirmed(g: &mut State, net: Net, conn: &Conn, acct: bool) -> Option<CtRef> {
+    let i = g.table.alloc(*conn).ok()?;
     let Some(obj) = CtRef::alloc(net, i, conn.status) else {
         g.table.remove(i);
         return None;

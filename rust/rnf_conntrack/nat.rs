@@ -17,7 +17,6 @@
 
 use kernel::prelude::*;
 
-use crate::conntrack::conn::Conn;
 use crate::conntrack::table::{ConnTable, Slot};
 use crate::conntrack::tuple::Tuple;
 use crate::conntrack::zone::Zone;
@@ -93,16 +92,20 @@ pub(crate) fn setup(skb: &Skb<'_>, range: &NatRange, manip: ManipType) -> Result
     if g.table.is_hashed(slot) {
         return Err(EEXIST);
     }
-    let conn: Conn = *g.table.get(slot).ok_or(ENOENT)?;
-    if conn.status & done != 0 {
+    // The fields selection needs, not the whole connection (a copy of its
+    // 160 bytes a new connection).
+    let (status, netns, zone, orig, curr) = {
+        let c = g.table.get(slot).ok_or(ENOENT)?;
+        // What the connection looks like after the other manip, if any.
+        (c.status, c.netns, c.zone, c.tuple[0], c.tuple[1].invert())
+    };
+    if status & done != 0 {
         return Err(EEXIST);
     }
-    // What the connection looks like after the other manip, if any.
-    let curr = conn.tuple[1].invert();
-    let mut space = TableSpace { table: &g.table, slot, netns: conn.netns, zone: conn.zone, orig: conn.tuple[0] };
+    let mut space = TableSpace { table: &g.table, slot, netns, zone, orig };
     // find_best_ips_proto() mixes in the zone's id whatever its directions.
-    let new = unique_tuple(&curr, range, manip, conn.zone.id, &mut space);
-    let mut status = conn.status | done;
+    let new = unique_tuple(&curr, range, manip, zone.id, &mut space);
+    let mut status = status | done;
     let reply = new.invert();
     if new != curr {
         status |= nat;

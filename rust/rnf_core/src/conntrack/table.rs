@@ -206,7 +206,12 @@ where
     }
 
     fn find_in_bucket(&self, t: &Tuple, netns: u32, zone: Zone, zone_id: u16) -> Option<(u32, Direction)> {
-        let b = self.bucket_in(t, netns, zone_id);
+        self.find_at(self.bucket_in(t, netns, zone_id), t, netns, zone)
+    }
+
+    /// [`ConnTable::find_in_bucket`] in bucket `b`, worked out by the caller.
+    #[inline(always)]
+    fn find_at(&self, b: u32, t: &Tuple, netns: u32, zone: Zone) -> Option<(u32, Direction)> {
         let mut n = self.buckets.get(b as usize).copied().unwrap_or(NIL);
         // A chain can never be longer than the number of nodes; bounding the
         // walk keeps a corrupted chain from looping forever.
@@ -214,7 +219,10 @@ where
         while n != NIL && budget > 0 {
             let dir = node_dir(n);
             if let Some(Some(c)) = self.slot(node_slot(n)).map(|s| s.conn.as_ref()) {
-                if c.netns == netns && c.tuple[dir as usize] == *t && c.zone.equal_in(zone, dir) {
+                // The tuple first: the other connections of a bucket are
+                // nearly always of the same namespace, and differ in the
+                // ports, which the tuple's comparison tests first.
+                if c.tuple[dir as usize] == *t && c.netns == netns && c.zone.equal_in(zone, dir) {
                     return Some((node_slot(n), dir));
                 }
             }
@@ -259,7 +267,10 @@ where
         let idx = self.free;
         let slot = self.slots.get_mut(idx as usize).ok_or(InsertError::Full)?;
         self.free = slot.next[0];
-        *slot = Slot::unlinked(Some(conn), NIL);
+        // Field by field: a whole new Slot was built on the stack and
+        // copied (two copies of the connection a new one).
+        slot.conn = Some(conn);
+        (slot.next, slot.src_next, slot.hashed, slot.bysrc) = ([NIL, NIL], NIL, false, false);
         // At most the number of slots (u32 indices): never saturates.
         self.count = self.count.saturating_add(1);
         Ok(idx)
@@ -276,15 +287,26 @@ where
     /// and with [`InsertError::Full`] if slot `i` holds no unconfirmed
     /// connection.
     pub fn hash(&mut self, idx: u32) -> Result<(), InsertError> {
-        let conn = match self.slot(idx) {
-            Some(Slot { conn: Some(c), hashed: false, .. }) => *c,
+        let (tuples, netns, zone) = match self.slot(idx) {
+            Some(Slot { conn: Some(c), hashed: false, .. }) => (c.tuple, c.netns, c.zone),
             _ => return Err(InsertError::Full),
         };
-        if self.clashes(&conn) {
+        // Each tuple's own bucket (its node goes there) is also the first
+        // one `clashes()` would search for it when the zone has one id:
+        // hashed once for both.
+        let (o, r) = (zone.id_in(Direction::Original), zone.id_in(Direction::Reply));
+        let [t0, t1] = &tuples;
+        let buckets = [self.bucket_in(t0, netns, o), self.bucket_in(t1, netns, r)];
+        // As `clashes()`: each tuple in the buckets of both zone ids.
+        let clash = self.find_at(buckets[0], t0, netns, zone).is_some()
+            || self.find_at(buckets[1], t1, netns, zone).is_some()
+            || (r != o
+                && (self.find_in_bucket(t0, netns, zone, r).is_some() || self.find_in_bucket(t1, netns, zone, o).is_some()));
+        if clash {
             return Err(InsertError::Clash);
         }
-        for dir in [Direction::Original, Direction::Reply] {
-            let b = self.bucket_of_node(&conn, dir) as usize;
+        for (dir, b) in [Direction::Original, Direction::Reply].into_iter().zip(buckets) {
+            let b = b as usize;
             let head = self.buckets.get(b).copied().unwrap_or(NIL);
             self.set_next(node(idx, dir), head);
             if let Some(h) = self.buckets.get_mut(b) {
@@ -909,6 +931,42 @@ mod tests {
         let (mut e, mut s2) = (vec![0u32; 0], vec![0u32; 2]);
         assert!(t.rehash(&mut e[..], &mut s2[..]).is_err());
         assert_eq!(t.buckets(), 1);
+    }
+
+    /// Confirmation (`hash`, which works out each node's bucket once for
+    /// the clash search and the link) refuses exactly what `clashes()`
+    /// (the search by `find_in`) finds, for every pair of zones, ids and
+    /// directions, on a table holding the same flows in such zones.
+    #[test]
+    fn hash_clashes_as_find_in_finds_in_every_zone_combination() {
+        use crate::conntrack::zone::{NF_CT_ZONE_DIR_ORIG, NF_CT_ZONE_DIR_REPL};
+        let dirs = [NF_CT_ZONE_DIR_ORIG, NF_CT_ZONE_DIR_REPL, NF_CT_ZONE_DIR_ORIG | NF_CT_ZONE_DIR_REPL];
+        let zones: std::vec::Vec<Zone> =
+            [0u16, 1, 2].iter().flat_map(|&id| dirs.iter().map(move |&dir| Zone { id, dir })).collect();
+        let f = udp(CLIENT, 100, [192, 0, 2, 1], 53, 1);
+        // The flow, another one, and the flow seen from the other side
+        // (its tuples swapped: it meets the first one's nodes in the other
+        // direction, where a zone of one direction hashes another id).
+        let flows = [f, udp(CLIENT, 101, [192, 0, 2, 1], 53, 1), Conn { tuple: [f.tuple[1], f.tuple[0]], ..f }];
+        let mut seen = [0u32; 2];
+        for (k, &held) in zones.iter().enumerate() {
+            let mut a = Arena::new(8, 64);
+            let mut t = a.table();
+            t.insert(Conn { zone: held, ..flows[0] }).unwrap();
+            t.insert(Conn { zone: zones[(k + 4) % zones.len()], ..flows[1] }).unwrap();
+            for &zone in &zones {
+                for f in flows {
+                    let c = Conn { zone, ..f };
+                    let want = t.clashes(&c);
+                    let i = t.alloc(c).unwrap();
+                    let got = t.hash(i);
+                    assert_eq!(got == Err(InsertError::Clash), want, "held {held:?}, new {zone:?}");
+                    seen[usize::from(want)] += 1;
+                    assert!(t.remove(i).is_some());
+                }
+            }
+        }
+        assert!(seen[0] > 0 && seen[1] > 0, "both outcomes: {seen:?}");
     }
 
     #[test]
