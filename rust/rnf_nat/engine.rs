@@ -109,7 +109,7 @@ fn nat_fn(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
 /// path above keeps a small frame.
 #[inline(never)]
 fn first_or_related(skb: &Skb<'_>, st: &HookState<'_>, l3: L3Proto, quick: &PktStart, manip: ManipType, done: u32) -> Verdict {
-    let Some(mut ct) = nat_glue::ct_info(skb) else { return Verdict::Accept };
+    let Some(ct) = nat_glue::ct_info(skb) else { return Verdict::Accept };
     if matches!(ct.ctinfo, IP_CT_RELATED | IP_CT_RELATED_REPLY) {
         if let Some(hdrlen) = icmp_offset(skb, l3) {
             return icmp_error(skb, st, &ct, manip, hdrlen, l3);
@@ -130,18 +130,33 @@ fn first_or_related(skb: &Skb<'_>, st: &HookState<'_>, l3: L3Proto, quick: &PktS
                 // EEXIST: another packet decided first; ENOENT: the
                 // connection left the table. Either way, translate as it is.
                 let _ = nat_glue::ct_setup(skb, &range, manip);
-                match nat_glue::ct_info(skb) {
-                    Some(c) => ct = c,
-                    None => return Verdict::Accept,
-                }
+                // The mapping may have changed the status and the reply
+                // tuple: read again what the rewrite needs, the status and
+                // one tuple (not both, as ct_info() reads them).
+                let Some(now) = nat_glue::ct_status(skb) else { return Verdict::Accept };
+                return rewrite_as_mapped(skb, st, now.status, now.dir, manip, quick);
             }
         }
     }
-    let dir = usize::from(ct.dir.min(1));
+    let dir = ct.dir.min(1);
     if ct.status & rewrite::statusbit(manip, dir == 1) == 0 {
         return Verdict::Accept;
     }
-    let Some(other) = ct.tuple.get(1 - dir) else { return Verdict::Accept };
+    let Some(other) = ct.tuple.get(usize::from(1 - dir)) else { return Verdict::Accept };
+    do_nat(skb, st, other, manip, quick)
+}
+
+/// The end of [`first_or_related`] after the table decided a mapping:
+/// the rewrite, if the connection's `status` says `manip` applies in the
+/// packet's direction `dir` (0 original, 1 reply), towards the inverse of
+/// the other direction's tuple, read from the connection.
+fn rewrite_as_mapped(skb: &Skb<'_>, st: &HookState<'_>, status: u32, dir: u8, manip: ManipType, quick: &PktStart) -> Verdict {
+    let dir = dir.min(1);
+    if status & rewrite::statusbit(manip, dir == 1) == 0 {
+        return Verdict::Accept;
+    }
+    let other = nat_glue::ct_tuple(skb, 1 - dir);
+    let Some(other) = other.as_ref() else { return Verdict::Accept };
     do_nat(skb, st, other, manip, quick)
 }
 
@@ -173,7 +188,10 @@ fn needs_work(q: &PktStart, manip: ManipType) -> bool {
 /// The range to map a new connection into for the table's answer `t`
 /// (`xt_snat_target_v*`, `nf_nat_masquerade_ipv4/6`, `nf_nat_redirect_*`,
 /// `netmap_tg*`, or `__nf_nat_alloc_null_binding`); `None` drops the packet
-/// (no address for MASQUERADE or REDIRECT).
+/// (no address for MASQUERADE or REDIRECT). The tuples are read only for
+/// the kinds that need them: built for every kind, their addresses were
+/// taken apart byte by byte in [`first_or_related`] (some 400 instructions
+/// a new connection on arm64).
 fn range_for(skb: &Skb<'_>, st: &HookState<'_>, ct: &CtNat, t: &bindings::rnf_nat_target, manip: ManipType) -> Option<NatRange> {
     let rule = NatRange {
         flags: t.flags,
@@ -183,31 +201,33 @@ fn range_for(skb: &Skb<'_>, st: &HookState<'_>, ct: &CtNat, t: &bindings::rnf_na
         max_proto: t.max_proto,
         base_proto: t.base_proto,
     };
-    // The connection as it looks after the manips decided so far.
-    let curr = ct.tuple[1].invert();
-    let null = NatRange::null_binding(match manip {
-        ManipType::Src => ct.tuple[1].dst,
-        ManipType::Dst => ct.tuple[1].src,
-    });
+    let null = || {
+        NatRange::null_binding(match manip {
+            ManipType::Src => ct.tuple[1].dst,
+            ManipType::Dst => ct.tuple[1].src,
+        })
+    };
     Some(match t.kind {
         bindings::rnf_nat_kind_RNF_NAT_SNAT | bindings::rnf_nat_kind_RNF_NAT_DNAT => rule,
         bindings::rnf_nat_kind_RNF_NAT_MASQUERADE => {
             // A local packet from 0.0.0.0 is not masqueraded.
             if ct.tuple[0].l3 == L3Proto::Ipv4 && ct.tuple[0].src == [0; 16] {
-                null
+                null()
             } else {
                 NatRange::to_addr(&rule, nat_glue::masq_addr(skb, st)?)
             }
         }
         bindings::rnf_nat_kind_RNF_NAT_REDIRECT => NatRange::to_addr(&rule, nat_glue::redirect_addr(skb, st)?),
         bindings::rnf_nat_kind_RNF_NAT_NETMAP => {
+            // The connection as it looks after the manips decided so far.
+            let curr = ct.tuple[1].invert();
             let addr = match manip {
                 ManipType::Dst => curr.dst,
                 ManipType::Src => curr.src,
             };
             NatRange::to_addr(&rule, rule.netmap(&addr))
         }
-        _ => null,
+        _ => null(),
     })
 }
 

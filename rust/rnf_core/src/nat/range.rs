@@ -206,14 +206,12 @@ impl NatRange {
 
     /// NETMAP's address (`netmap_tg4`/`netmap_tg6`): the host part of `addr`
     /// under the prefix of the range, `(addr & ~netmask) | (min & netmask)`
-    /// with `netmask = ~(min ^ max)`, byte by byte.
+    /// with `netmask = ~(min ^ max)`. Bitwise, so it works on the 16 bytes
+    /// as one number in any byte order.
     pub fn netmap(&self, addr: &[u8; 16]) -> [u8; 16] {
-        let mut out = [0u8; 16];
-        for (((o, a), lo), hi) in out.iter_mut().zip(addr).zip(&self.min_addr).zip(&self.max_addr) {
-            let mask = !(lo ^ hi);
-            *o = (a & !mask) | (lo & mask);
-        }
-        out
+        let (a, lo, hi) = (u128::from_ne_bytes(*addr), u128::from_ne_bytes(self.min_addr), u128::from_ne_bytes(self.max_addr));
+        let mask = !(lo ^ hi);
+        ((a & !mask) | (lo & mask)).to_ne_bytes()
     }
 
     /// Whether a random flag (`--random` or `--random-fully`) is set.
