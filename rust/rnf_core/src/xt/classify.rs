@@ -81,10 +81,10 @@ const MAX_RANGES: usize = 15;
 /// lookup. Measured with `walk_bench` under callgrind on the bench's rules
 /// (tests_walk.rs, `bench_table`: a filter table's 6 fixed entries plus N
 /// rules that fail in their udp, tcp or multiport match), instructions a
-/// packet, linear against classified: 616 / 738 with 2 rules (8 entries),
-/// 841 / 756 with 4 (10 entries), 1,098 / 756 with 6 (12), 1,580 / 774
-/// with 10 (16). Session 22 set 12 for a lookup half again as costly.
-pub const CLASSIFY_MIN_ENTRIES: u32 = 10;
+/// packet, linear against classified: 527 / 738 with 2 rules (8 entries),
+/// 714 / 756 with 4 (10 entries), 820 / 756 with 5 (11), 931 / 756 with 6
+/// (12), 1,335 / 774 with 10 (16).
+pub const CLASSIFY_MIN_ENTRIES: u32 = 11;
 
 /// Largest number of word operations [`Plan::new`] lets one dimension's
 /// construction take (intervals times set words): bounds the process-context

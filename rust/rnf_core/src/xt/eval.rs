@@ -532,6 +532,10 @@ where
         // only guards against a logic error turning into a softirq livelock.
         let mut budget = rules.len().saturating_mul(JUMP_STACK_DEPTH + 2).saturating_add(16);
         let cls = cls.filter(|c| c.fits(self.family, rules.len()));
+        // Known false in `evaluate` once this is inlined there: the linear
+        // walk then neither sets a lookup up nor calls `next` for each
+        // rule (some 20 instructions a walk and 10 a rule it reaches).
+        let classified = cls.is_some();
         let mut look = Lookup::unused();
         if let Some(c) = cls {
             c.lookup_into(&f, &mut look);
@@ -542,7 +546,9 @@ where
             // Every rule in between fails its ip part or its first real
             // match, as the kernel's walk would have found (classify.rs);
             // without a classifier, `i` itself.
-            i = look.next(i);
+            if classified {
+                i = look.next(i);
+            }
             let Some(r) = rules.get(i) else { return Action::Drop };
             // The next rule: `i` indexes `rules`, so this never saturates.
             let after = i.saturating_add(1);

@@ -226,7 +226,7 @@ fn walk_bench() {
         Ok("classified") => vec![true],
         _ => vec![false, true],
     };
-    for n in [0usize, 2, 4, 6, 10, 20, 30, 40, 60, 100, 1000].into_iter().filter(|&n| only.is_none_or(|o| o == n)) {
+    for n in [0usize, 2, 4, 5, 6, 10, 20, 30, 40, 60, 100, 1000].into_iter().filter(|&n| only.is_none_or(|o| o == n)) {
         let t = bench_table(n);
         let cls = classifier_of(&t);
         let kernel_classifies = t.num_entries() >= super::CLASSIFY_MIN_ENTRIES;
