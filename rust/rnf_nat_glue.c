@@ -23,6 +23,7 @@
 #include "glue/skb_csum.c"
 #include "glue/rnf_conntrack_api.h"
 #include "glue/rnf_nat_api.h"
+#include "glue/conntrack/object.h"
 
 /* rnf_nat_seen_inc(): packets by ctinfo, per CPU. */
 struct rnf_nat_seen {
@@ -134,17 +135,16 @@ int rnf_nat_route_me_harder(struct sk_buff *skb, const struct nf_hook_state *sta
 
 int rnf_nat_pkt_start(const struct sk_buff *skb, const struct nf_hook_state *state, struct rnf_nat_pkt *p)
 {
-	u32 status;
-	s32 masq;
-	u8 ctinfo;
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
 
-	if (rnf_ct_nat_status(skb, &status, &ctinfo, &masq)) {
+	if (!ct) {
 		rnf_nat_seen_inc(RNF_NAT_SEEN_UNTRACKED);
 		return -ENOENT;
 	}
 	rnf_nat_seen_inc(ctinfo);
-	p->status = status;
-	p->masq_index = masq;
+	p->status = (u32)READ_ONCE(ct->status);
+	p->masq_index = READ_ONCE(rnf_ct_of(ct)->masq_index);
 	p->out_ifindex = state->out ? state->out->ifindex : 0;
 	p->ip_summed = rnf_skb_ip_summed(skb);
 	p->csum = rnf_skb_csum(skb);

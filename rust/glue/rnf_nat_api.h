@@ -99,8 +99,7 @@ int rnf_nat_redirect_addr(struct sk_buff *skb, const struct nf_hook_state *state
  * struct rnf_nat_pkt - what rnf_nat's hook reads of a packet first, in one
  * call (rnf_nat_pkt_start()): of the connection it carries, @status
  * (IPS_* bits), @ctinfo (enum ip_conntrack_info) and @masq_index (the
- * output interface MASQUERADE mapped it for, 0 if none); of the hook,
- * @out_ifindex (the output device's, 0 without one); of the skb, its
+ * output interface MASQUERADE mapped it for, 0 if none); of the hook, @out_ifindex (the output device's, 0 without one); of the skb, its
  * checksum state @ip_summed (CHECKSUM_*), @csum (skb->csum, meaningful
  * with CHECKSUM_COMPLETE) and @len (skb->len, bytes).
  */
@@ -117,11 +116,12 @@ struct rnf_nat_pkt {
 
 /*
  * rnf_nat_pkt_start - the start of nf_nat_inet_fn() for @skb at the hook of
- * @state, in one call: reads the connection @skb carries (as
- * rnf_ct_nat_status()) with the hook's output device and the skb's
- * checksum state into *@p, and counts the packet by its ctinfo (or as
- * untracked) in this CPU's counters (rnf_nat_seen_inc()). 0, or -ENOENT
- * when @skb carries no connection (then *@p is not written).
+ * @state, in one call: reads the connection @skb carries (through its
+ * object, glue/conntrack/object.h, without a call into rnf_conntrack) with
+ * the hook's output device and the skb's checksum state into *@p, and
+ * counts the packet by its ctinfo (or as untracked) in this CPU's counters
+ * (rnf_nat_seen_inc()). 0, or -ENOENT when @skb carries no connection
+ * (then *@p is not written).
  */
 int rnf_nat_pkt_start(const struct sk_buff *skb, const struct nf_hook_state *state, struct rnf_nat_pkt *p);
 

@@ -28,11 +28,7 @@
 #include <net/netfilter/nf_conntrack_extend.h>
 #include <net/netfilter/nf_conntrack_zones.h>
 
-struct rnf_ct {
-	struct nf_conn ct;	/* first: &ct.ct_general is what _nfct holds */
-	u32 slot;		/* table slot, RNF_CT_NO_SLOT once it has none */
-	int masq_index;		/* MASQUERADE's output interface (nf_conn_nat's), 0 */
-};
+#include "glue/conntrack/object.h"
 
 static struct kmem_cache *rnf_ct_cache;
 /* Objects allocated and not yet freed: module exit waits for zero. */
@@ -42,11 +38,6 @@ static atomic_t rnf_ct_live = ATOMIC_INIT(0);
 void rnf_ct_release_slot(u32 slot);
 void rnf_ct_closing(struct net *net, u32 slot);
 unsigned int rnf_ct_confirm_skb(struct net *net, struct sk_buff *skb);
-
-static struct rnf_ct *rnf_ct_of(struct nf_conn *ct)
-{
-	return container_of(ct, struct rnf_ct, ct);
-}
 
 struct rnf_ct *rnf_nfct_alloc(struct net *net, u32 slot, u32 status)
 {
@@ -315,23 +306,11 @@ void rnf_nfct_set_tuple(struct rnf_ct *c, u8 dir, const u8 *src, const u8 *dst,
 
 void rnf_nfct_get_tuple(const struct rnf_ct *c, u8 dir, struct rnf_tuple *t)
 {
-	const struct nf_conntrack_tuple *k;
-
-	memset(t, 0, sizeof(*t));
-	if (dir > IP_CT_DIR_REPLY)
+	if (dir > IP_CT_DIR_REPLY) {
+		memset(t, 0, sizeof(*t));
 		return;
-	k = &c->ct.tuplehash[dir].tuple;
-	memcpy(t->src, &k->src.u3, sizeof(t->src));
-	memcpy(t->dst, &k->dst.u3, sizeof(t->dst));
-	t->proto = k->dst.protonum;
-	t->l3 = k->src.l3num;
-	if (t->proto == IPPROTO_ICMP || t->proto == IPPROTO_ICMPV6) {
-		t->src_id = ntohs(k->src.u.icmp.id);
-		t->dst_id = (u16)k->dst.u.icmp.type << 8 | k->dst.u.icmp.code;
-	} else {
-		t->src_id = ntohs(k->src.u.all);
-		t->dst_id = ntohs(k->dst.u.all);
 	}
+	rnf_tuple_of_nf(&c->ct.tuplehash[dir].tuple, t);
 }
 
 int rnf_ct_nat_info(const struct sk_buff *skb, struct rnf_ct_nat_info *out)
