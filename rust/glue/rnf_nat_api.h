@@ -99,7 +99,8 @@ int rnf_nat_redirect_addr(struct sk_buff *skb, const struct nf_hook_state *state
  * struct rnf_nat_pkt - what rnf_nat's hook reads of a packet first, in one
  * call (rnf_nat_pkt_start()): of the connection it carries, @status
  * (IPS_* bits), @ctinfo (enum ip_conntrack_info) and @masq_index (the
- * output interface MASQUERADE mapped it for, 0 if none); of the hook, @out_ifindex (the output device's, 0 without one); of the skb, its
+ * output interface MASQUERADE mapped it for, 0 if none); of the hook,
+ * @out_ifindex (the output device's, 0 without one); of the skb, its
  * checksum state @ip_summed (CHECKSUM_*), @csum (skb->csum, meaningful
  * with CHECKSUM_COMPLETE) and @len (skb->len, bytes).
  */
