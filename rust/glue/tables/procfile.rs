@@ -119,7 +119,7 @@ impl ProcDir {
             // not removed); no file is in it and none can be created now.
             Ok(_) => unsafe { bindings::remove_proc_entry(name.as_ptr(), bindings::rnf_net_proc_dir(net.as_ptr())) },
             Err(n) if n & REMOVED != 0 => {}
-            Err(n) => pr_err!("/proc/net/{:?} still has {} files: kept\n", name, n),
+            Err(n) => pr_err!("/proc/net/{} still has {} files: kept\n", name.to_str().unwrap_or("?"), n),
         }
     }
 
