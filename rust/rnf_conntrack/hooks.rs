@@ -28,13 +28,22 @@ use crate::tracker::{tracker, State, Tracker};
 
 /// Whether `p`'s checksum is one `nf_conntrack_checksum` has checked and
 /// found bad (TCP, UDP, ICMP and ICMPv6 at PRE_ROUTING, as the kernel's
-/// trackers check them in their `error` callbacks).
+/// trackers check them in their `error` callbacks). Inlined for the
+/// packets it never checks (udp_error(): a datagram without a checksum;
+/// protocols without a tracker's check), which then cost no call.
+#[inline(always)]
 fn checksum_bad(sw: &Switches<'_>, skb: &Skb<'_>, st: &HookState<'_>, p: &PacketInfo) -> bool {
+    match p.l4 {
+        L4::Udp { check: 0, .. } | L4::Other => false,
+        _ => checksum_checked_bad(sw, skb, st, p),
+    }
+}
+
+/// [`checksum_bad`] for a packet whose checksum may be checked.
+#[inline(never)]
+fn checksum_checked_bad(sw: &Switches<'_>, skb: &Skb<'_>, st: &HookState<'_>, p: &PacketInfo) -> bool {
     let proto = match p.l4 {
         L4::Tcp { .. } => IPPROTO_TCP,
-        // udp_error(): a datagram without a checksum is not checked (no
-        // call into the glue for it).
-        L4::Udp { check: 0, .. } => return false,
         L4::Udp { .. } => IPPROTO_UDP,
         L4::Icmp { .. } => p.proto,
         L4::Other => return false,
