@@ -64,10 +64,12 @@ impl Slot {
     /// An unused slot, for filling the arena before [`ConnTable::new`].
     pub const EMPTY: Slot = Slot { conn: None, next: [NIL, NIL], src_next: NIL, hashed: false, bysrc: false };
 
-    /// A slot holding `conn` (or free, with `free_next` the next free slot),
-    /// in no chain.
-    fn unlinked(conn: Option<Conn>, free_next: u32) -> Slot {
-        Slot { conn, next: [free_next, NIL], ..Slot::EMPTY }
+    /// Makes this slot hold `conn` (or be free, with `free_next` the next
+    /// free slot), in no chain. Field by field: a new Slot built on the
+    /// stack and copied in was two copies of the connection a new one.
+    fn set_unlinked(&mut self, conn: Option<Conn>, free_next: u32) {
+        self.conn = conn;
+        (self.next, self.src_next, self.hashed, self.bysrc) = ([free_next, NIL], NIL, false, false);
     }
 }
 
@@ -125,7 +127,7 @@ where
         let cap = slots.len().min(MAX_ENTRIES) as u32;
         for (i, s) in slots.iter_mut().enumerate() {
             let next = if (i as u32).wrapping_add(1) < cap { i as u32 + 1 } else { NIL };
-            *s = Slot::unlinked(None, next);
+            s.set_unlinked(None, next);
         }
         for b in buckets.iter_mut().chain(src_buckets.iter_mut()) {
             *b = NIL;
@@ -209,7 +211,7 @@ where
         self.find_at(self.bucket_in(t, netns, zone_id), t, netns, zone)
     }
 
-    /// [`ConnTable::find_at`], not inlined: confirmation's four searches
+    /// [`ConnTable::find_at`], not inlined: the clash search's four calls
     /// share one copy of the chain walk (inlined into each, they made
     /// rnf_conntrack's text 1.6 KB larger on x86_64).
     #[inline(never)]
@@ -263,9 +265,28 @@ where
         Ok(idx)
     }
 
+    /// Whether either of `conn`'s tuples is in the table (`find_in` of
+    /// each in `conn`'s zone).
     fn clashes(&self, conn: &Conn) -> bool {
-        self.find_in(&conn.tuple[0], conn.netns, conn.zone).is_some()
-            || self.find_in(&conn.tuple[1], conn.netns, conn.zone).is_some()
+        self.clashes_at(conn, self.node_buckets(conn))
+    }
+
+    /// The buckets `conn`'s nodes go to, by direction.
+    fn node_buckets(&self, conn: &Conn) -> [u32; 2] {
+        [Direction::Original, Direction::Reply].map(|d| self.bucket_of_node(conn, d))
+    }
+
+    /// [`ConnTable::clashes`] given `buckets`, `conn`'s node buckets: each
+    /// tuple's own is also the first one `find_in` searches for it when
+    /// the zone has one id, hashed once for the search and the link.
+    fn clashes_at(&self, conn: &Conn, buckets: [u32; 2]) -> bool {
+        let (o, r) = (conn.zone.id_in(Direction::Original), conn.zone.id_in(Direction::Reply));
+        let ([t0, t1], netns, zone) = (&conn.tuple, conn.netns, conn.zone);
+        self.find_at_shared(buckets[0], t0, netns, zone).is_some()
+            || self.find_at_shared(buckets[1], t1, netns, zone).is_some()
+            || (r != o
+                && (self.find_at_shared(self.bucket_in(t0, netns, r), t0, netns, zone).is_some()
+                    || self.find_at_shared(self.bucket_in(t1, netns, o), t1, netns, zone).is_some()))
     }
 
     /// Gives `conn` a slot without hashing it (an unconfirmed connection:
@@ -275,10 +296,7 @@ where
         let idx = self.free;
         let slot = self.slots.get_mut(idx as usize).ok_or(InsertError::Full)?;
         self.free = slot.next[0];
-        // Field by field: a whole new Slot was built on the stack and
-        // copied (two copies of the connection a new one).
-        slot.conn = Some(conn);
-        (slot.next, slot.src_next, slot.hashed, slot.bysrc) = ([NIL, NIL], NIL, false, false);
+        slot.set_unlinked(Some(conn), NIL);
         // At most the number of slots (u32 indices): never saturates.
         self.count = self.count.saturating_add(1);
         Ok(idx)
@@ -295,23 +313,10 @@ where
     /// and with [`InsertError::Full`] if slot `i` holds no unconfirmed
     /// connection.
     pub fn hash(&mut self, idx: u32) -> Result<(), InsertError> {
-        let (tuples, netns, zone) = match self.slot(idx) {
-            Some(Slot { conn: Some(c), hashed: false, .. }) => (c.tuple, c.netns, c.zone),
-            _ => return Err(InsertError::Full),
-        };
-        // Each tuple's own bucket (its node goes there) is also the first
-        // one `clashes()` would search for it when the zone has one id:
-        // hashed once for both.
-        let (o, r) = (zone.id_in(Direction::Original), zone.id_in(Direction::Reply));
-        let [t0, t1] = &tuples;
-        let buckets = [self.bucket_in(t0, netns, o), self.bucket_in(t1, netns, r)];
-        // As `clashes()`: each tuple in the buckets of both zone ids.
-        let clash = self.find_at_shared(buckets[0], t0, netns, zone).is_some()
-            || self.find_at_shared(buckets[1], t1, netns, zone).is_some()
-            || (r != o
-                && (self.find_at_shared(self.bucket_in(t0, netns, r), t0, netns, zone).is_some()
-                    || self.find_at_shared(self.bucket_in(t1, netns, o), t1, netns, zone).is_some()));
-        if clash {
+        let Some(Slot { conn: Some(c), hashed: false, .. }) = self.slot(idx) else { return Err(InsertError::Full) };
+        // Worked out once for the clash search and the link.
+        let buckets = self.node_buckets(c);
+        if self.clashes_at(c, buckets) {
             return Err(InsertError::Clash);
         }
         for (dir, b) in [Direction::Original, Direction::Reply].into_iter().zip(buckets) {
@@ -515,7 +520,7 @@ where
         }
         let free = self.free;
         let slot = self.slots.get_mut(i as usize)?;
-        *slot = Slot::unlinked(None, free);
+        slot.set_unlinked(None, free);
         self.free = i;
         self.count = self.count.saturating_sub(1);
         Some(conn)
@@ -943,8 +948,8 @@ mod tests {
     }
 
     /// Confirmation (`hash`, which works out each node's bucket once for
-    /// the clash search and the link) refuses exactly what `clashes()`
-    /// (the search by `find_in`) finds, for every pair of zones, ids and
+    /// the clash search and the link) refuses exactly what `find_in` finds
+    /// of the connection's tuples, for every pair of zones, ids and
     /// directions, on a table holding the same flows in such zones.
     #[test]
     fn hash_clashes_as_find_in_finds_in_every_zone_combination() {
@@ -966,7 +971,7 @@ mod tests {
             for &zone in &zones {
                 for f in flows {
                     let c = Conn { zone, ..f };
-                    let want = t.clashes(&c);
+                    let want = t.find_in(&c.tuple[0], c.netns, zone).is_some() || t.find_in(&c.tuple[1], c.netns, zone).is_some();
                     let i = t.alloc(c).unwrap();
                     let got = t.hash(i);
                     assert_eq!(got == Err(InsertError::Clash), want, "held {held:?}, new {zone:?}");
