@@ -92,13 +92,7 @@ fn nat_fn(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
         if killed_for_oif(skb, st, &quick) {
             return Verdict::Drop;
         }
-        if quick.status & rewrite::statusbit(manip, quick.dir == 1) == 0 {
-            return Verdict::Accept;
-        }
-        // Borrowed where the glue wrote it, not moved out of the Option.
-        let other = nat_glue::ct_tuple(skb, 1 - quick.dir.min(1));
-        let Some(other) = other.as_ref() else { return Verdict::Accept };
-        return do_nat(skb, st, other, manip, &quick);
+        return rewrite_as_mapped(skb, st, quick.status, quick.dir, manip, &quick);
     }
     first_or_related(skb, st, l3, &quick, manip, done)
 }
@@ -146,15 +140,19 @@ fn first_or_related(skb: &Skb<'_>, st: &HookState<'_>, l3: L3Proto, quick: &PktS
     do_nat(skb, st, other, manip, quick)
 }
 
-/// The end of [`first_or_related`] after the table decided a mapping:
-/// the rewrite, if the connection's `status` says `manip` applies in the
-/// packet's direction `dir` (0 original, 1 reply), towards the inverse of
-/// the other direction's tuple, read from the connection.
+/// The rewrite of a packet whose connection's mapping for `manip` is
+/// decided (established, or after [`first_or_related`] decided it): if the
+/// connection's `status` says `manip` applies in the packet's direction
+/// `dir` (0 original, 1 reply), towards the inverse of the other
+/// direction's tuple, read from the connection. Inlined: the common path
+/// of [`nat_fn`] is one of its callers.
+#[inline(always)]
 fn rewrite_as_mapped(skb: &Skb<'_>, st: &HookState<'_>, status: u32, dir: u8, manip: ManipType, quick: &PktStart) -> Verdict {
     let dir = dir.min(1);
     if status & rewrite::statusbit(manip, dir == 1) == 0 {
         return Verdict::Accept;
     }
+    // Borrowed where the glue wrote it, not moved out of the Option.
     let other = nat_glue::ct_tuple(skb, 1 - dir);
     let Some(other) = other.as_ref() else { return Verdict::Accept };
     do_nat(skb, st, other, manip, quick)
