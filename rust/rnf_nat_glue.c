@@ -133,24 +133,28 @@ int rnf_nat_route_me_harder(struct sk_buff *skb, const struct nf_hook_state *sta
 	return ip_route_me_harder(state->net, state->sk, skb, RTN_UNSPEC);
 }
 
-int rnf_nat_pkt_start(const struct sk_buff *skb, const struct nf_hook_state *state, struct rnf_nat_pkt *p)
+int rnf_nat_pkt_start(const struct sk_buff *skb, const struct nf_hook_state *state, u32 want_orig,
+		      u32 want_reply, struct rnf_nat_pkt *p, struct rnf_tuple *other)
 {
 	enum ip_conntrack_info ctinfo;
-	struct nf_conn *ct = nf_ct_get(skb, &ctinfo);
+	struct rnf_ct *c = rnf_ct_nat_view(skb, &ctinfo, &p->status, &p->masq_index);
+	enum ip_conntrack_dir dir;
 
-	if (!ct) {
+	if (!c) {
 		rnf_nat_seen_inc(RNF_NAT_SEEN_UNTRACKED);
 		return -ENOENT;
 	}
 	rnf_nat_seen_inc(ctinfo);
-	p->status = (u32)READ_ONCE(ct->status);
-	p->masq_index = READ_ONCE(rnf_ct_of(ct)->masq_index);
 	p->out_ifindex = state->out ? state->out->ifindex : 0;
 	p->ip_summed = rnf_skb_ip_summed(skb);
 	p->csum = rnf_skb_csum(skb);
 	p->len = skb->len;
 	p->ctinfo = ctinfo;
 	p->pad = 0;
+	dir = CTINFO2DIR(ctinfo);
+	p->has_other = (p->status & (dir == IP_CT_DIR_REPLY ? want_reply : want_orig)) != 0;
+	if (p->has_other)
+		rnf_tuple_of_nf(&c->ct.tuplehash[!dir].tuple, other);
 	return 0;
 }
 

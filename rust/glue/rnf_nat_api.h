@@ -10,6 +10,8 @@
 
 #include <linux/types.h>
 
+#include "rnf_conntrack_api.h"	/* struct rnf_tuple */
+
 struct sk_buff;
 struct nf_hook_state;
 
@@ -102,7 +104,8 @@ int rnf_nat_redirect_addr(struct sk_buff *skb, const struct nf_hook_state *state
  * output interface MASQUERADE mapped it for, 0 if none); of the hook,
  * @out_ifindex (the output device's, 0 without one); of the skb, its
  * checksum state @ip_summed (CHECKSUM_*), @csum (skb->csum, meaningful
- * with CHECKSUM_COMPLETE) and @len (skb->len, bytes).
+ * with CHECKSUM_COMPLETE) and @len (skb->len, bytes). @has_other says
+ * whether the call also wrote the other direction's tuple.
  */
 struct rnf_nat_pkt {
 	u32 status;
@@ -112,7 +115,8 @@ struct rnf_nat_pkt {
 	u32 len;
 	u8 ctinfo;
 	u8 ip_summed;
-	u16 pad;
+	u8 has_other;
+	u8 pad;
 };
 
 /*
@@ -121,10 +125,17 @@ struct rnf_nat_pkt {
  * object, glue/conntrack/object.h, without a call into rnf_conntrack) with
  * the hook's output device and the skb's checksum state into *@p, and
  * counts the packet by its ctinfo (or as untracked) in this CPU's counters
- * (rnf_nat_seen_inc()). 0, or -ENOENT when @skb carries no connection
- * (then *@p is not written).
+ * (rnf_nat_seen_inc()). When the status has a bit of @want_orig (for a
+ * packet of the original direction) or of @want_reply (of the reply
+ * direction), also writes the tuple of the direction opposite the
+ * packet's into *@other (as rnf_ct_nat_tuple() gives it) and sets
+ * @p->has_other: the caller passes the bits that say its hook rewrites
+ * the packet (nf_nat_packet()'s statusbit), so the common rewrite needs no
+ * second call. 0 with every field of *@p written, or -ENOENT when @skb
+ * carries no connection (then nothing is written).
  */
-int rnf_nat_pkt_start(const struct sk_buff *skb, const struct nf_hook_state *state, struct rnf_nat_pkt *p);
+int rnf_nat_pkt_start(const struct sk_buff *skb, const struct nf_hook_state *state, u32 want_orig,
+		      u32 want_reply, struct rnf_nat_pkt *p, struct rnf_tuple *other);
 
 /*
  * What rnf_nat's hooks saw, for its unload summary: rnf_nat_seen_inc()

@@ -71,30 +71,41 @@ fn pre_routing_reroute(skb: &Skb<'_>, st: &HookState<'_>, before: &[u8; 16], aft
 /// / `nf_nat_ipv6_fn()`.
 fn nat_fn(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
     let Some(l3) = L3Proto::from_nfproto(st.pf()) else { return Verdict::Accept };
-    let Some(quick) = nat_glue::pkt_start(skb, st) else { return Verdict::Accept };
     let manip = manip_of(st.hook());
-    // Most packets: an established connection this manip does not change,
-    // not masqueraded: nothing to read beyond the status.
-    if !needs_work(&quick, manip) && (quick.masq_index == 0 || st.hook() != bindings::nf_inet_hooks_NF_INET_POST_ROUTING) {
-        return Verdict::Accept;
-    }
+    // The glue copies the other direction's tuple when the status says
+    // this hook rewrites the packet: the common rewrite's one call.
+    let want = [rewrite::statusbit(manip, false), rewrite::statusbit(manip, true)];
+    let v = nat_glue::with_pkt_start(skb, st, want, |quick, other| nat_conn(skb, st, l3, manip, quick, other));
+    v.unwrap_or(Verdict::Accept)
+}
+
+/// The rest of [`nat_fn`], for a packet that carries a connection, with
+/// the other direction's tuple when the status says this hook rewrites the
+/// packet.
+#[inline(always)]
+fn nat_conn(skb: &Skb<'_>, st: &HookState<'_>, l3: L3Proto, manip: ManipType, quick: &PktStart, other: Option<&Tuple>) -> Verdict {
     let done = match manip {
         ManipType::Src => IPS_SRC_NAT_DONE,
         ManipType::Dst => IPS_DST_NAT_DONE,
     };
-    let related = matches!(quick.ctinfo, IP_CT_RELATED | IP_CT_RELATED_REPLY);
-    let undecided = quick.ctinfo == IP_CT_NEW && quick.status & done == 0;
+    let ctinfo = quick.ctinfo();
+    let related = matches!(ctinfo, IP_CT_RELATED | IP_CT_RELATED_REPLY);
+    let undecided = ctinfo == IP_CT_NEW && quick.status() & done == 0;
     if !related && !undecided {
         // An established connection, or a new one (no reply yet) whose
         // mapping for this manip is made: as nf_nat_inet_fn()'s
         // ESTABLISHED case and its NEW case with nf_nat_initialized(), the
-        // rewrite needs only the other direction's tuple.
-        if killed_for_oif(skb, st, &quick) {
+        // packet is rewritten if its direction's status bit says so,
+        // towards the other direction's tuple, which the glue read then.
+        if killed_for_oif(skb, st, quick) {
             return Verdict::Drop;
         }
-        return rewrite_as_mapped(skb, st, quick.status, quick.dir, manip, &quick);
+        return match other {
+            Some(other) => do_nat(skb, st, other, manip, quick),
+            None => Verdict::Accept,
+        };
     }
-    first_or_related(skb, st, l3, &quick, manip, done)
+    first_or_related(skb, st, l3, quick, manip, done)
 }
 
 /// The rest of [`nat_fn`]: a connection's first packet for this manip, or
@@ -128,7 +139,14 @@ fn first_or_related(skb: &Skb<'_>, st: &HookState<'_>, l3: L3Proto, quick: &PktS
                 // tuple: read again what the rewrite needs, the status and
                 // one tuple (not both, as ct_info() reads them).
                 let Some(now) = nat_glue::ct_status(skb) else { return Verdict::Accept };
-                return rewrite_as_mapped(skb, st, now.status, now.dir, manip, quick);
+                let dir = now.dir.min(1);
+                if now.status & rewrite::statusbit(manip, dir == 1) == 0 {
+                    return Verdict::Accept;
+                }
+                // Borrowed where the glue wrote it, not moved out of the Option.
+                let other = nat_glue::ct_tuple(skb, 1 - dir);
+                let Some(other) = other.as_ref() else { return Verdict::Accept };
+                return do_nat(skb, st, other, manip, quick);
             }
         }
     }
@@ -140,47 +158,20 @@ fn first_or_related(skb: &Skb<'_>, st: &HookState<'_>, l3: L3Proto, quick: &PktS
     do_nat(skb, st, other, manip, quick)
 }
 
-/// The rewrite of a packet whose connection's mapping for `manip` is
-/// decided (established, or after [`first_or_related`] decided it): if the
-/// connection's `status` says `manip` applies in the packet's direction
-/// `dir` (0 original, 1 reply), towards the inverse of the other
-/// direction's tuple, read from the connection. Inlined: the common path
-/// of [`nat_fn`] is one of its callers.
-#[inline(always)]
-fn rewrite_as_mapped(skb: &Skb<'_>, st: &HookState<'_>, status: u32, dir: u8, manip: ManipType, quick: &PktStart) -> Verdict {
-    let dir = dir.min(1);
-    if status & rewrite::statusbit(manip, dir == 1) == 0 {
-        return Verdict::Accept;
-    }
-    // Borrowed where the glue wrote it, not moved out of the Option.
-    let other = nat_glue::ct_tuple(skb, 1 - dir);
-    let Some(other) = other.as_ref() else { return Verdict::Accept };
-    do_nat(skb, st, other, manip, quick)
-}
-
 /// `nf_nat_oif_changed()`: a masqueraded connection's original-direction
 /// packet leaving POST_ROUTING by another interface than it was mapped for
 /// (the masquerade index as the hook started). Then the connection is
 /// killed (`nf_ct_kill()`; the next packet starts a new one) and `true`
 /// says to drop this packet.
 fn killed_for_oif(skb: &Skb<'_>, st: &HookState<'_>, q: &PktStart) -> bool {
-    let changed = q.masq_index != 0
+    let changed = q.masq_index() != 0
         && st.hook() == bindings::nf_inet_hooks_NF_INET_POST_ROUTING
-        && q.dir == 0
-        && q.masq_index != q.out_ifindex;
+        && q.dir() == 0
+        && q.masq_index() != q.out_ifindex();
     if changed {
         nat_glue::ct_kill(skb);
     }
     changed
-}
-
-/// Whether a packet with this connection status may need the table walk,
-/// an ICMP translation or a rewrite at a hook of manip type `manip`.
-fn needs_work(q: &PktStart, manip: ManipType) -> bool {
-    if matches!(q.ctinfo, IP_CT_NEW | IP_CT_RELATED | IP_CT_RELATED_REPLY) {
-        return true;
-    }
-    q.status & rewrite::statusbit(manip, q.dir == 1) != 0
 }
 
 /// The range to map a new connection into for the table's answer `t`
@@ -235,26 +226,31 @@ fn range_for(skb: &Skb<'_>, st: &HookState<'_>, ct: &CtNat, t: &bindings::rnf_na
 /// direction's tuple; `q` has the skb's checksum state and length.
 fn do_nat(skb: &Skb<'_>, st: &HookState<'_>, other: &Tuple, manip: ManipType, q: &PktStart) -> Verdict {
     let target: Tuple = other.invert();
-    let mut summed = q.summed;
-    let len = q.len as usize;
+    let mut summed = q.summed();
+    let len = q.len() as usize;
     let mut need = len.min(64);
     // The header addresses before the rewrite, to see what changed: only
     // PRE_ROUTING (routing again) and LOCAL_IN (orphaning) look.
-    let mut before = ([0u8; 16], [0u8; 16], 0u16);
     let local_in = st.hook() == bindings::nf_inet_hooks_NF_INET_LOCAL_IN;
     let look = local_in || st.hook() == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING;
+    let mut before = None;
     for _ in 0..3 {
         let r = nat_glue::with_writable(skb, need, |buf, len| {
             if look {
-                before = header_addrs(buf, target.l3, local_in);
+                before = Some(header_addrs(buf, target.l3, local_in));
             }
             rewrite::manip_pkt(buf, len, 0, &target, manip, &mut summed)
         });
         match r {
             Some(Ok(())) => {
                 nat_glue::set_summed(skb, summed);
-                pre_routing_reroute(skb, st, &before.1, &target.dst);
-                return after_nat(skb, st, &target, manip, before);
+                return match before {
+                    Some(before) => {
+                        pre_routing_reroute(skb, st, &before.1, &target.dst);
+                        after_nat(skb, st, &target, manip, before)
+                    }
+                    None => Verdict::Accept,
+                };
             }
             Some(Err(RewriteError::NeedWritable(n))) if n > need && n <= len => need = n,
             _ => return Verdict::Drop,

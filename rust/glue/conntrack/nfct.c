@@ -366,13 +366,10 @@ EXPORT_SYMBOL_GPL(rnf_ct_nat_tuple);
 int rnf_ct_nat_status(const struct sk_buff *skb, u32 *status, u8 *ctinfo, s32 *masq_index)
 {
 	enum ip_conntrack_info info;
-	struct nf_conn *ct = nf_ct_get(skb, &info);
 
-	if (!ct)
+	if (!rnf_ct_nat_view(skb, &info, status, masq_index))
 		return -ENOENT;
-	*status = (u32)READ_ONCE(ct->status);
 	*ctinfo = info;
-	*masq_index = READ_ONCE(rnf_ct_of(ct)->masq_index);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(rnf_ct_nat_status);

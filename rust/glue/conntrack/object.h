@@ -35,11 +35,11 @@ static inline struct rnf_ct *rnf_ct_of(struct nf_conn *ct)
 
 /*
  * The kernel's tuple @k as rnf's struct rnf_tuple (ports and the ICMP
- * identifier in host order, the ICMP type and code as type << 8 | code).
+ * identifier in host order, the ICMP type and code as type << 8 | code),
+ * every byte of *@t written.
  */
 static inline void rnf_tuple_of_nf(const struct nf_conntrack_tuple *k, struct rnf_tuple *t)
 {
-	memset(t, 0, sizeof(*t));
 	memcpy(t->src, &k->src.u3, sizeof(t->src));
 	memcpy(t->dst, &k->dst.u3, sizeof(t->dst));
 	t->proto = k->dst.protonum;
@@ -51,6 +51,26 @@ static inline void rnf_tuple_of_nf(const struct nf_conntrack_tuple *k, struct rn
 		t->src_id = ntohs(k->src.u.all);
 		t->dst_id = ntohs(k->dst.u.all);
 	}
+	t->pad = 0;
+}
+
+/*
+ * The connection @skb carries (nf_ct_get()), with what NAT reads of it
+ * first: its status (IPS_* bits), the packet's ctinfo and MASQUERADE's
+ * output interface (0 if none). NULL, with nothing written, when @skb
+ * carries none. Shared by rnf_ct_nat_status() (rnf_conntrack) and
+ * rnf_nat_pkt_start() (rnf_nat), so the two read them alike.
+ */
+static inline struct rnf_ct *rnf_ct_nat_view(const struct sk_buff *skb, enum ip_conntrack_info *ctinfo,
+					     u32 *status, s32 *masq_index)
+{
+	struct nf_conn *ct = nf_ct_get(skb, ctinfo);
+
+	if (!ct)
+		return NULL;
+	*status = (u32)READ_ONCE(ct->status);
+	*masq_index = READ_ONCE(rnf_ct_of(ct)->masq_index);
+	return rnf_ct_of(ct);
 }
 
 #endif /* RNF_GLUE_CONNTRACK_OBJECT_H */

@@ -99,50 +99,122 @@ fn dir_of(ctinfo: u8) -> u8 {
     u8::from(ctinfo >= 3)
 }
 
-/// What NAT's hook reads first of a packet ([`pkt_start`]): its
-/// connection's status, no tuples, with the hook's output device and the
-/// skb's checksum state.
-pub struct PktStart {
+/// What NAT's hook reads first of a packet ([`with_pkt_start`]): its
+/// connection's status, with the hook's output device and the skb's
+/// checksum state. The C struct itself, read in place: the common packet,
+/// which needs two or three of its fields, converts nothing.
+#[repr(transparent)]
+pub struct PktStart(bindings::rnf_nat_pkt);
+
+impl PktStart {
     /// `IPS_*` bits.
-    pub status: u32,
+    #[inline]
+    pub fn status(&self) -> u32 {
+        self.0.status
+    }
+
     /// `enum ip_conntrack_info` of this packet.
-    pub ctinfo: u8,
+    #[inline]
+    pub fn ctinfo(&self) -> u8 {
+        self.0.ctinfo
+    }
+
     /// 0 original, 1 reply.
-    pub dir: u8,
+    #[inline]
+    pub fn dir(&self) -> u8 {
+        dir_of(self.0.ctinfo)
+    }
+
     /// The interface MASQUERADE mapped the connection for, 0 if none.
-    pub masq_index: i32,
+    #[inline]
+    pub fn masq_index(&self) -> i32 {
+        self.0.masq_index
+    }
+
     /// The hook's output device's ifindex, 0 without one.
-    pub out_ifindex: i32,
+    #[inline]
+    pub fn out_ifindex(&self) -> i32 {
+        self.0.out_ifindex
+    }
+
     /// The skb's checksum state (`ip_summed`, `csum`).
-    pub summed: Summed,
-    /// The packet's length (`skb->len`, bytes, from the network header
-    /// on in a hook).
-    pub len: u32,
+    #[inline]
+    pub fn summed(&self) -> Summed {
+        summed_of(self.0.ip_summed, self.0.csum)
+    }
+
+    /// The packet's length (`skb->len`, bytes, from the network header on
+    /// in a hook).
+    #[inline]
+    pub fn len(&self) -> u32 {
+        self.0.len
+    }
+}
+
+// `Tuple` is `repr(C)` with `struct rnf_tuple`'s fields at the same
+// offsets, no larger and aligned alike, so a `struct rnf_tuple` whose
+// family byte is valid is a `Tuple` ([`tuple_ref`]).
+const _: () = {
+    use core::mem::{align_of, offset_of, size_of};
+    type C = bindings::rnf_tuple;
+    assert!(offset_of!(Tuple, src) == offset_of!(C, src));
+    assert!(offset_of!(Tuple, dst) == offset_of!(C, dst));
+    assert!(offset_of!(Tuple, src_id) == offset_of!(C, src_id));
+    assert!(offset_of!(Tuple, dst_id) == offset_of!(C, dst_id));
+    assert!(offset_of!(Tuple, proto) == offset_of!(C, proto));
+    assert!(offset_of!(Tuple, l3) == offset_of!(C, l3));
+    assert!(size_of::<Tuple>() <= size_of::<C>());
+    assert!(align_of::<Tuple>() == align_of::<C>());
+    assert!(size_of::<L3Proto>() == 1);
+};
+
+/// `t` as a [`Tuple`], in place; `None` when its family is neither IPv4
+/// nor IPv6.
+#[inline]
+fn tuple_ref(t: &bindings::rnf_tuple) -> Option<&Tuple> {
+    L3Proto::from_nfproto(t.l3)?;
+    // SAFETY: the layouts agree (the assertions above), every field but
+    // `l3` is plain integers or bytes, valid at any value, and `l3` holds
+    // a valid `L3Proto` (`repr(u8)`, checked just now); the reference
+    // borrows `t`, so it lives no longer than the struct.
+    Some(unsafe { &*core::ptr::from_ref(t).cast::<Tuple>() })
 }
 
 /// `rnf_nat_pkt_start`: the start of `nf_nat_inet_fn()` in one call; also
 /// counts the packet in this CPU's counters of what the hooks saw
-/// ([`seen_sum`]). `None` when `skb` carries no connection.
-#[inline]
-pub fn pkt_start(skb: &Skb<'_>, st: &HookState<'_>) -> Option<PktStart> {
-    let mut p = core::mem::MaybeUninit::<bindings::rnf_nat_pkt>::uninit();
+/// ([`seen_sum`]). `want[d]` are the status bits that make the glue read
+/// the other direction's tuple for a packet of direction `d` (0 original,
+/// 1 reply): those that say this hook rewrites it. Runs `f` on what it
+/// read and that tuple (`None` when not read), where the glue wrote them:
+/// returned, the struct was copied whole at every hook. `None` when `skb`
+/// carries no connection.
+#[inline(always)]
+pub fn with_pkt_start<R>(
+    skb: &Skb<'_>,
+    st: &HookState<'_>,
+    want: [u32; 2],
+    f: impl FnOnce(&PktStart, Option<&Tuple>) -> R,
+) -> Option<R> {
+    let mut p = core::mem::MaybeUninit::<PktStart>::uninit();
+    let mut other = core::mem::MaybeUninit::<bindings::rnf_tuple>::uninit();
     // SAFETY: `skb` and `st` are the hook's own, valid for the call; `p`
-    // points to writable space for the struct.
-    let rc = unsafe { bindings::rnf_nat_pkt_start(skb.as_ptr(), st.as_raw(), p.as_mut_ptr()) };
+    // and `other` point to writable space for their structs (`PktStart`
+    // is `repr(transparent)` over `rnf_nat_pkt`).
+    let rc = unsafe {
+        bindings::rnf_nat_pkt_start(skb.as_ptr(), st.as_raw(), want[0], want[1], p.as_mut_ptr().cast(), other.as_mut_ptr())
+    };
     if rc != 0 {
         return None;
     }
-    // SAFETY: on success the helper wrote every field.
-    let p = unsafe { p.assume_init() };
-    Some(PktStart {
-        status: p.status,
-        ctinfo: p.ctinfo,
-        dir: dir_of(p.ctinfo),
-        masq_index: p.masq_index,
-        out_ifindex: p.out_ifindex,
-        summed: summed_of(p.ip_summed, p.csum),
-        len: p.len,
-    })
+    // SAFETY: on success the helper wrote every field of `p`.
+    let p = unsafe { p.assume_init_ref() };
+    let other = if p.0.has_other != 0 {
+        // SAFETY: `has_other` says the helper wrote the whole tuple.
+        tuple_ref(unsafe { other.assume_init_ref() })
+    } else {
+        None
+    };
+    Some(f(p, other))
 }
 
 /// `rnf_ct_nat_tuple`: the tuple of direction `dir` (0 original, 1 reply)

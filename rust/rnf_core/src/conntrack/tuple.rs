@@ -14,7 +14,12 @@ use crate::packet::{L3Proto, PacketInfo, IPPROTO_ICMP, IPPROTO_ICMPV6, L4};
 /// UDP the source and destination ports; for ICMP and ICMPv6 `src_id` is the
 /// echo identifier and `dst_id` is `type << 8 | code`; zero for protocols
 /// tracked by address only.
+///
+/// `repr(C)`: its fields lie as those of the glue's `struct rnf_tuple`
+/// (rust/glue/rnf_conntrack_api.h), which NAT's glue reads in place
+/// (rust/glue/nat/mod.rs checks the offsets when it builds).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(C)]
 pub struct Tuple {
     /// Source address.
     pub src: [u8; 16],
