@@ -77,11 +77,8 @@ pub(crate) fn classify<'p>(
         packet::L4::Other if packet::ipv6_no_next_header(p) => return Err(Untracked::Malformed),
         _ => {}
     }
-    match Tuple::from_packet(p) {
-        Ok(own) => {
-            *t = own;
-            Ok(Class::Tuple(p))
-        }
+    match t.set_from_packet(p) {
+        Ok(()) => Ok(Class::Tuple(p)),
         Err(tuple::NoTuple::IcmpNotQuery) => match p.l4 {
             // nf_conntrack_inet_error(): an embedded packet with no
             // tuple, or one that cannot be inverted, is `error`.

@@ -242,8 +242,22 @@ impl Tracker {
     /// won the race: the skb takes that connection instead (the kernel's
     /// clash resolution); any other clash (a mapping NAT could not make
     /// unique) drops the packet, counted as `insert_failed` and `drop`.
+    ///
+    /// Inlined into the hook: nearly every packet carries a confirmed
+    /// connection or none, and returns after one helper call, without
+    /// the frame the confirmation itself needs.
+    #[inline(always)]
     pub(crate) fn confirm(&self, skb: &Skb<'_>, net: Net) -> Verdict {
-        let Some((ct, ctinfo)) = SkbCt::unconfirmed(skb) else { return Verdict::Accept };
+        match SkbCt::unconfirmed(skb) {
+            Some((ct, ctinfo)) => self.confirm_new(skb, net, ct, ctinfo),
+            None => Verdict::Accept,
+        }
+    }
+
+    /// [`Tracker::confirm`] for a packet whose connection `ct` (with the
+    /// packet's `ctinfo`) is unconfirmed.
+    #[inline(never)]
+    fn confirm_new(&self, skb: &Skb<'_>, net: Net, ct: SkbCt<'_>, ctinfo: u8) -> Verdict {
         let Some(pn) = CtNet::of(net) else { return Verdict::Accept };
         let i = ct.slot();
         if i == NO_SLOT {

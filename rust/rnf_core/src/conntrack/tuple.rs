@@ -93,6 +93,16 @@ impl Tuple {
 
     /// The tuple of a parsed packet, in the packet's own direction.
     pub fn from_packet(p: &PacketInfo) -> Result<Tuple, NoTuple> {
+        let mut t = Tuple::EMPTY;
+        t.set_from_packet(p)?;
+        Ok(t)
+    }
+
+    /// [`Tuple::from_packet`] written over `self` (unchanged on error):
+    /// the tracking hook's own tuple, built where it is used (returned, it
+    /// was built in a temporary and copied, a dozen instructions a packet).
+    #[inline]
+    pub fn set_from_packet(&mut self, p: &PacketInfo) -> Result<(), NoTuple> {
         if p.later_fragment {
             return Err(NoTuple::Fragment);
         }
@@ -106,7 +116,8 @@ impl Tuple {
             }
             L4::Other => (0, 0),
         };
-        Ok(Tuple { src: p.src, dst: p.dst, src_id, dst_id, proto: p.proto, l3: p.l3 })
+        (self.src, self.dst, self.src_id, self.dst_id, self.proto, self.l3) = (p.src, p.dst, src_id, dst_id, p.proto, p.l3);
+        Ok(())
     }
 
     /// The tuple of the other direction: addresses swapped, ports swapped,
