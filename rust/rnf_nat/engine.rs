@@ -225,38 +225,60 @@ fn range_for(skb: &Skb<'_>, st: &HookState<'_>, ct: &CtNat, t: &bindings::rnf_na
 /// the packet is rewritten towards the inverse of `other`, the other
 /// direction's tuple; `q` has the skb's checksum state and length.
 fn do_nat(skb: &Skb<'_>, st: &HookState<'_>, other: &Tuple, manip: ManipType, q: &PktStart) -> Verdict {
-    let target: Tuple = other.invert();
+    let hook = st.hook();
+    if hook == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING || hook == bindings::nf_inet_hooks_NF_INET_LOCAL_IN {
+        return do_nat_looking(skb, st, other, manip, q);
+    }
+    // POST_ROUTING and LOCAL_OUT: the rewrite alone (LOCAL_OUT's routing
+    // again is nat_hook's).
+    let target = other.invert();
     let mut summed = q.summed();
-    let len = q.len() as usize;
-    let mut need = len.min(64);
-    // The header addresses before the rewrite, to see what changed: only
-    // PRE_ROUTING (routing again) and LOCAL_IN (orphaning) look.
+    if !rewrite_writable(skb, q.len() as usize, |buf, len| rewrite::manip_pkt(buf, len, 0, &target, manip, &mut summed)) {
+        return Verdict::Drop;
+    }
+    nat_glue::set_summed(skb, summed);
+    Verdict::Accept
+}
+
+/// [`do_nat`] at PRE_ROUTING and LOCAL_IN, which look at the header
+/// addresses before the rewrite to see what changed: PRE_ROUTING routes a
+/// packet whose destination changed again, LOCAL_IN orphans one whose
+/// source changed. Not inlined: the other hooks' rewrite keeps a small
+/// frame.
+#[inline(never)]
+fn do_nat_looking(skb: &Skb<'_>, st: &HookState<'_>, other: &Tuple, manip: ManipType, q: &PktStart) -> Verdict {
+    let target = other.invert();
+    let mut summed = q.summed();
     let local_in = st.hook() == bindings::nf_inet_hooks_NF_INET_LOCAL_IN;
-    let look = local_in || st.hook() == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING;
-    let mut before = None;
+    let mut before = ([0u8; 16], [0u8; 16], 0u16);
+    let done = rewrite_writable(skb, q.len() as usize, |buf, len| {
+        before = header_addrs(buf, target.l3, local_in);
+        rewrite::manip_pkt(buf, len, 0, &target, manip, &mut summed)
+    });
+    if !done {
+        return Verdict::Drop;
+    }
+    nat_glue::set_summed(skb, summed);
+    pre_routing_reroute(skb, st, &before.1, &target.dst);
+    after_nat(skb, st, &target, manip, before)
+}
+
+/// Runs `rewrite` over the writable bytes of a packet of `len` bytes, at
+/// first the first 64 ([`nat_glue::with_writable`]), then as many as it
+/// asks for ([`RewriteError::NeedWritable`], within the packet; three
+/// tries in all); `false` when the bytes cannot be made writable or
+/// `rewrite` fails otherwise (the packet is dropped).
+#[inline(always)]
+fn rewrite_writable(skb: &Skb<'_>, len: usize, mut rewrite: impl FnMut(&mut [u8], usize) -> Result<(), RewriteError>) -> bool {
+    let mut need = len.min(64);
     for _ in 0..3 {
-        let r = nat_glue::with_writable(skb, need, |buf, len| {
-            if look {
-                before = Some(header_addrs(buf, target.l3, local_in));
-            }
-            rewrite::manip_pkt(buf, len, 0, &target, manip, &mut summed)
-        });
-        match r {
-            Some(Ok(())) => {
-                nat_glue::set_summed(skb, summed);
-                return match before {
-                    Some(before) => {
-                        pre_routing_reroute(skb, st, &before.1, &target.dst);
-                        after_nat(skb, st, &target, manip, before)
-                    }
-                    None => Verdict::Accept,
-                };
-            }
+        match nat_glue::with_writable(skb, need, &mut rewrite) {
+            Some(Ok(())) => return true,
             Some(Err(RewriteError::NeedWritable(n))) if n > need && n <= len => need = n,
-            _ => return Verdict::Drop,
+            _ => return false,
         }
     }
-    Verdict::Drop
+    false
 }
 
 /// Source and destination address of the packet in `buf`, and its source
