@@ -44,6 +44,7 @@ use glue::hook::{Hook, HookOps, HookState};
 use glue::pernet::{Pernet, PernetHandler};
 use glue::skb::Skb;
 use glue::{bindings, Verdict};
+use nat::range::ManipType;
 
 module! {
     type: RnfNat,
@@ -68,10 +69,13 @@ kunit_suites! {
 /// unregistration has removed the hooks from every namespace.
 static HOOKS: Global<HookOps> = Global::new();
 
-struct NatHook;
-impl Hook for NatHook {
+/// The NAT hook of one manip type: source NAT (`SRC`, POST_ROUTING and
+/// LOCAL_IN) or destination NAT (PRE_ROUTING and LOCAL_OUT). Two hook
+/// functions, so that the manip type is a constant in each.
+struct NatHook<const SRC: bool>;
+impl<const SRC: bool> Hook for NatHook<SRC> {
     fn run(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
-        engine::nat_hook(skb, st)
+        engine::nat_hook(skb, st, if SRC { ManipType::Src } else { ManipType::Dst })
     }
 }
 
@@ -104,10 +108,10 @@ impl kernel::Module for RnfNat {
         let dst = bindings::nf_ip_hook_priorities_NF_IP_PRI_NAT_DST;
         let src = bindings::nf_ip_hook_priorities_NF_IP_PRI_NAT_SRC;
         for pf in [bindings::NFPROTO_IPV4, bindings::NFPROTO_IPV6] {
-            ops.add::<NatHook>(pf, PRE_ROUTING, dst)?;
-            ops.add::<NatHook>(pf, LOCAL_OUT, dst)?;
-            ops.add::<NatHook>(pf, POST_ROUTING, src)?;
-            ops.add::<NatHook>(pf, LOCAL_IN, src)?;
+            ops.add::<NatHook<false>>(pf, PRE_ROUTING, dst)?;
+            ops.add::<NatHook<false>>(pf, LOCAL_OUT, dst)?;
+            ops.add::<NatHook<true>>(pf, POST_ROUTING, src)?;
+            ops.add::<NatHook<true>>(pf, LOCAL_IN, src)?;
         }
         let masq = nat_glue::MasqNotifiers::register()?;
         drop(HOOKS.set(KBox::new(ops, GFP_KERNEL)?));

@@ -25,27 +25,24 @@ const IP_CT_NEW: u8 = 2;
 const IP_CT_RELATED_REPLY: u8 = 4;
 
 
-fn manip_of(hook: u32) -> ManipType {
-    if hook == bindings::nf_inet_hooks_NF_INET_PRE_ROUTING || hook == bindings::nf_inet_hooks_NF_INET_LOCAL_OUT {
-        ManipType::Dst
-    } else {
-        ManipType::Src
-    }
-}
-
 /// The hook body, at every NAT hook of both families, with the per-hook
 /// ends of nf_nat_proto.c: at PRE_ROUTING a packet whose destination
 /// changed is routed again (`nf_nat_ipv4_pre_routing`, `nf_nat_ipv6_in`:
 /// `skb_dst_drop`), at LOCAL_OUT a packet of a connection whose tuples say
 /// NAT changed an address is re-routed (`nf_nat_ipv4_local_fn`,
 /// `nf_nat_ipv6_local_fn`), ICMP errors the host generates about a NATed
-/// flow included.
-pub(crate) fn nat_hook(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
-    let v = nat_fn(skb, st);
+/// flow included. `manip` is the hook's manip type (destination NAT at
+/// PRE_ROUTING and LOCAL_OUT, source NAT at POST_ROUTING and LOCAL_IN), a
+/// constant in each hook function: inlined, the tests that depend on it
+/// are made when the module is built.
+#[inline(always)]
+pub(crate) fn nat_hook(skb: &Skb<'_>, st: &HookState<'_>, manip: ManipType) -> Verdict {
+    let v = nat_fn(skb, st, manip);
     // Without a NAT bit the reply tuple is the original's inverse, so the
     // addresses agree: only a NATed connection's tuples need reading.
     let nated = || nat_glue::ct_status(skb).is_some_and(|q| q.status & IPS_NAT_MASK != 0);
-    if v == Verdict::Accept && st.hook() == bindings::nf_inet_hooks_NF_INET_LOCAL_OUT && nated() {
+    let local_out = manip == ManipType::Dst && st.hook() == bindings::nf_inet_hooks_NF_INET_LOCAL_OUT;
+    if v == Verdict::Accept && local_out && nated() {
         if let Some(ct) = nat_glue::ct_info(skb) {
             let dir = usize::from(ct.dir.min(1));
             let (this, other) = (ct.tuple.get(dir), ct.tuple.get(1 - dir));
@@ -69,9 +66,9 @@ fn pre_routing_reroute(skb: &Skb<'_>, st: &HookState<'_>, before: &[u8; 16], aft
 
 /// `nf_nat_inet_fn()` with the ICMP error translation of `nf_nat_ipv4_fn()`
 /// / `nf_nat_ipv6_fn()`.
-fn nat_fn(skb: &Skb<'_>, st: &HookState<'_>) -> Verdict {
+#[inline(always)]
+fn nat_fn(skb: &Skb<'_>, st: &HookState<'_>, manip: ManipType) -> Verdict {
     let Some(l3) = L3Proto::from_nfproto(st.pf()) else { return Verdict::Accept };
-    let manip = manip_of(st.hook());
     // The glue copies the other direction's tuple when the status says
     // this hook rewrites the packet: the common rewrite's one call.
     let want = [rewrite::statusbit(manip, false), rewrite::statusbit(manip, true)];
@@ -97,7 +94,7 @@ fn nat_conn(skb: &Skb<'_>, st: &HookState<'_>, l3: L3Proto, manip: ManipType, qu
         // ESTABLISHED case and its NEW case with nf_nat_initialized(), the
         // packet is rewritten if its direction's status bit says so,
         // towards the other direction's tuple, which the glue read then.
-        if killed_for_oif(skb, st, quick) {
+        if killed_for_oif(skb, st, quick, manip) {
             return Verdict::Drop;
         }
         return match other {
@@ -121,7 +118,7 @@ fn first_or_related(skb: &Skb<'_>, st: &HookState<'_>, l3: L3Proto, quick: &PktS
         }
     }
     let first = ct.status & done == 0;
-    if !first && killed_for_oif(skb, st, quick) {
+    if !first && killed_for_oif(skb, st, quick, manip) {
         return Verdict::Drop;
     }
     if first {
@@ -163,8 +160,9 @@ fn first_or_related(skb: &Skb<'_>, st: &HookState<'_>, l3: L3Proto, quick: &PktS
 /// (the masquerade index as the hook started). Then the connection is
 /// killed (`nf_ct_kill()`; the next packet starts a new one) and `true`
 /// says to drop this packet.
-fn killed_for_oif(skb: &Skb<'_>, st: &HookState<'_>, q: &PktStart) -> bool {
+fn killed_for_oif(skb: &Skb<'_>, st: &HookState<'_>, q: &PktStart, manip: ManipType) -> bool {
     let changed = q.masq_index() != 0
+        && manip == ManipType::Src
         && st.hook() == bindings::nf_inet_hooks_NF_INET_POST_ROUTING
         && q.dir() == 0
         && q.masq_index() != q.out_ifindex();
