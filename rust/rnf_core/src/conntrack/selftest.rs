@@ -419,6 +419,12 @@ fn table_finds_both_directions() -> Result<(), &'static str> {
     ensure(t.find(&c.tuple[1], 1) == Some((i, Direction::Reply)), "reply")?;
     ensure(t.find(&c.tuple[0], 2).is_none(), "other netns does not see it")?;
     ensure(t.insert(c) == Err(InsertError::Clash), "duplicate insert is a clash")?;
+    // The clash leaves the table as it was: the count, and the slot the
+    // next connection gets.
+    ensure(t.count() == 1, "a clash counts nothing")?;
+    let other = conn_for_port(1001, 1)?;
+    let j = t.insert(other).map_err(|_| "insert after a clash")?;
+    ensure(j == i + 1 && t.remove(j).is_some(), "a clash hands out no slot")?;
     ensure(t.remove(i).is_some() && t.count() == 0, "remove")?;
     ensure(t.find(&c.tuple[1], 1).is_none(), "gone after remove")
 }

@@ -255,13 +255,20 @@ where
     /// Inserts `conn`, hashed by both its tuples ([`ConnTable::alloc`] then
     /// [`ConnTable::hash`]). Fails with [`InsertError::Clash`] if either tuple
     /// is present already and with [`InsertError::Full`] if no slot is free;
-    /// the table is unchanged then.
+    /// the table is unchanged then (a clash is reported before a full
+    /// table). One clash search: [`ConnTable::hash`]'s, the slot it was
+    /// about to link given back on a clash.
     pub fn insert(&mut self, conn: Conn) -> Result<u32, InsertError> {
-        if self.clashes(&conn) {
-            return Err(InsertError::Clash);
+        let idx = match self.alloc(conn) {
+            Ok(idx) => idx,
+            Err(e) => return Err(if self.clashes(&conn) { InsertError::Clash } else { e }),
+        };
+        if let Err(e) = self.hash(idx) {
+            // The slot goes back to the head of the free list, where
+            // alloc() took it from: the table is as it was.
+            self.remove(idx);
+            return Err(e);
         }
-        let idx = self.alloc(conn)?;
-        self.hash(idx)?;
         Ok(idx)
     }
 
