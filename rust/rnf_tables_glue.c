@@ -38,22 +38,6 @@ EXPORT_SYMBOL_GPL(rnf_tables_register_table);
 EXPORT_SYMBOL_GPL(rnf_tables_unregister_table);
 EXPORT_SYMBOL_GPL(rnf_tables_walk);
 
-/* --- the hook's device names, for the walk's -i/-o (rnf_helpers.h) --- */
-
-void rnf_dev_name(const struct net_device *dev, u8 *out)
-{
-	if (dev)
-		memcpy(out, dev->name, IFNAMSIZ);
-	else
-		memset(out, 0, IFNAMSIZ);
-}
-
-void rnf_hook_dev_names(const struct nf_hook_state *state, u8 *in, u8 *out)
-{
-	rnf_dev_name(state->in, in);
-	rnf_dev_name(state->out, out);
-}
-
 /* --- what the xt matches and targets read and write (rnf_helpers.h) --- */
 
 u32 rnf_skb_mark(const struct sk_buff *skb)

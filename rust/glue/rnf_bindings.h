@@ -31,3 +31,11 @@
 #include "rnf_nat_api.h"
 #include "rnf_tables_api.h"
 #include "rnf_table_hooks.h"
+
+/*
+ * Where a device's name lies in struct net_device (dev->name, IFNAMSIZ
+ * bytes, NUL padded), which bindgen sees only as an opaque blob: the walk
+ * reads a hook's device names in place (rust/glue/tables/mod.rs,
+ * dev_names()), with no call and no copy.
+ */
+enum { RNF_NETDEV_NAME_OFFSET = offsetof(struct net_device, name) };

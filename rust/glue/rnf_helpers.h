@@ -95,18 +95,9 @@ int rnf_copy_to_user(void __user *dst, const void *src, unsigned long n);
 u32 rnf_skb_len(const struct sk_buff *skb);
 
 /*
- * The hook's device names (what the walk matches -i/-o against) and what
- * the xt matches and targets read and write of a packet, defined in
+ * What the xt matches and targets read and write of a packet, defined in
  * rnf_tables_glue.c (rnf_tables alone calls them). Hook context.
  */
-/* @dev->name (IFNAMSIZ bytes, NUL padded) into @out; all zero if @dev is NULL. */
-void rnf_dev_name(const struct net_device *dev, u8 *out);
-/*
- * Both device names of a hook call in one call, as rnf_dev_name() gives
- * them: @state->in's into @in, @state->out's into @out (what ipt_do_table
- * reads as indev and outdev, nulldevname for a missing device).
- */
-void rnf_hook_dev_names(const struct nf_hook_state *state, u8 *in, u8 *out);
 /* skb->mark, and setting it. */
 u32 rnf_skb_mark(const struct sk_buff *skb);
 void rnf_skb_set_mark(struct sk_buff *skb, u32 mark);

@@ -265,7 +265,7 @@ fn walk(fam: &Fam, slot: &RcuBox<Instance>, skb: &Skb<'_>, state: &HookState<'_>
         (h.unwrap_or(&[]), len)
     };
     let (in_dev, out_dev) = tglue::dev_names(state);
-    let p = xt::Packet { hook: state.hook(), in_dev: &in_dev, out_dev: &out_dev, len, headers };
+    let p = xt::Packet { hook: state.hook(), in_dev, out_dev, len, headers };
     let bh = BhDisabled::new();
     let cpu = inst.counters.this_cpu(&bh);
     let mut env = HookEnv { inst, cpu, skb, state, headers, ipv6: fam.ipv6, len: u64::from(len), ct: None };
