@@ -136,23 +136,26 @@ fn first_or_related(skb: &Skb<'_>, st: &HookState<'_>, l3: L3Proto, quick: &PktS
                 // tuple: read again what the rewrite needs, the status and
                 // one tuple (not both, as ct_info() reads them).
                 let Some(now) = nat_glue::ct_status(skb) else { return Verdict::Accept };
-                let dir = now.dir.min(1);
-                if now.status & rewrite::statusbit(manip, dir == 1) == 0 {
-                    return Verdict::Accept;
-                }
+                let Some(o) = rewritten_towards(now.status, now.dir, manip) else { return Verdict::Accept };
                 // Borrowed where the glue wrote it, not moved out of the Option.
-                let other = nat_glue::ct_tuple(skb, 1 - dir);
+                let other = nat_glue::ct_tuple(skb, o);
                 let Some(other) = other.as_ref() else { return Verdict::Accept };
                 return do_nat(skb, st, other, manip, quick);
             }
         }
     }
-    let dir = ct.dir.min(1);
-    if ct.status & rewrite::statusbit(manip, dir == 1) == 0 {
-        return Verdict::Accept;
-    }
-    let Some(other) = ct.tuple.get(usize::from(1 - dir)) else { return Verdict::Accept };
+    let Some(o) = rewritten_towards(ct.status, ct.dir, manip) else { return Verdict::Accept };
+    let Some(other) = ct.tuple.get(usize::from(o)) else { return Verdict::Accept };
     do_nat(skb, st, other, manip, quick)
+}
+
+/// `nf_nat_packet()`'s test: when the connection's `status` says a packet
+/// of direction `dir` (0 original, 1 reply) is rewritten at a hook of
+/// manip type `manip`, the other direction, whose tuple the rewrite goes
+/// towards (inverted); `None` when it is not rewritten.
+fn rewritten_towards(status: u32, dir: u8, manip: ManipType) -> Option<u8> {
+    let dir = dir.min(1);
+    (status & rewrite::statusbit(manip, dir == 1) != 0).then_some(1 - dir)
 }
 
 /// `nf_nat_oif_changed()`: a masqueraded connection's original-direction
