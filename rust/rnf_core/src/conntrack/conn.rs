@@ -317,49 +317,15 @@ impl Conn {
     ///
     /// As in the kernel's `nf_conntrack_in`, the protocol handler sees the
     /// status from before this packet; `IPS_SEEN_REPLY` is set afterwards.
+    ///
+    /// Inlined into the tracking hook: the UDP, ICMP and generic updates
+    /// are a few instructions, less than the frame TCP's needs, which is
+    /// a function of its own ([`Conn::packet_tcp`]).
+    #[inline(always)]
     pub fn packet(&mut self, dir: Direction, p: &PacketInfo, now: u64, hz: u32, cfg: &(impl Config + ?Sized)) -> Outcome {
         let seen_reply = self.status & IPS_SEEN_REPLY != 0;
-        let ctinfo = self.ctinfo(dir);
         let secs = match (&mut self.proto, p.l4) {
-            (ProtoTrack::Tcp(track), L4::Tcp { flags, .. }) => {
-                let Some(seg) = tcp_segment(&p.l4) else { return Outcome::Invalid };
-                let old = track.state;
-                let assured = self.status & IPS_ASSURED != 0;
-                match track.packet(dir, &seg, seen_reply, assured, &cfg.tcp()) {
-                    TcpVerdict::Invalid => return Outcome::Invalid,
-                    TcpVerdict::Reopen => return Outcome::Reopen,
-                    TcpVerdict::Ignore => {
-                        // Accepted all the same: nf_conntrack_in sets
-                        // SEEN_REPLY for it like for any accepted reply.
-                        self.mark_reply(dir);
-                        return Outcome::Ignored(ctinfo);
-                    }
-                    TcpVerdict::Accept { state, assured: handshake_done, caps } => {
-                        let secs = tcp_timeout_for(cfg, state, caps);
-                        if !seen_reply {
-                            if flags.has(TcpFlags::RST) {
-                                // The only reply is a RST: no connection.
-                                return Outcome::Kill(ctinfo);
-                            }
-                            if TcpIndex::of(flags) == TcpIndex::Syn && old == TcpState::SynSent {
-                                // A SYN retransmit does not renew the timeout.
-                                self.mark_reply(dir);
-                                return Outcome::Ignored(ctinfo);
-                            }
-                            if state == TcpState::Established {
-                                secs.min(cfg.timeout(Timeout::TcpUnack))
-                            } else {
-                                secs
-                            }
-                        } else {
-                            if handshake_done {
-                                self.status |= IPS_ASSURED;
-                            }
-                            secs
-                        }
-                    }
-                }
-            }
+            (ProtoTrack::Tcp(_), L4::Tcp { .. }) => return self.packet_tcp(dir, p, now, hz, cfg),
             (ProtoTrack::Udp { stream_ts }, L4::Udp { .. }) => {
                 if seen_reply && now > *stream_ts {
                     // Replied and still active after two seconds: a stream.
@@ -375,6 +341,62 @@ impl Conn {
             // a well-formed table, so treat it as invalid rather than guess.
             _ => return Outcome::Invalid,
         };
+        self.accepted(dir, now, secs, hz)
+    }
+
+    /// [`Conn::packet`] for a TCP segment of a TCP connection (`p.l4` is
+    /// [`L4::Tcp`]; anything else is [`Outcome::Invalid`]).
+    #[inline(never)]
+    fn packet_tcp(&mut self, dir: Direction, p: &PacketInfo, now: u64, hz: u32, cfg: &(impl Config + ?Sized)) -> Outcome {
+        let seen_reply = self.status & IPS_SEEN_REPLY != 0;
+        let ctinfo = self.ctinfo(dir);
+        let (ProtoTrack::Tcp(track), L4::Tcp { flags, .. }) = (&mut self.proto, p.l4) else { return Outcome::Invalid };
+        let Some(seg) = tcp_segment(&p.l4) else { return Outcome::Invalid };
+        let old = track.state;
+        let assured = self.status & IPS_ASSURED != 0;
+        let secs = match track.packet(dir, &seg, seen_reply, assured, &cfg.tcp()) {
+            TcpVerdict::Invalid => return Outcome::Invalid,
+            TcpVerdict::Reopen => return Outcome::Reopen,
+            TcpVerdict::Ignore => {
+                // Accepted all the same: nf_conntrack_in sets
+                // SEEN_REPLY for it like for any accepted reply.
+                self.mark_reply(dir);
+                return Outcome::Ignored(ctinfo);
+            }
+            TcpVerdict::Accept { state, assured: handshake_done, caps } => {
+                let secs = tcp_timeout_for(cfg, state, caps);
+                if !seen_reply {
+                    if flags.has(TcpFlags::RST) {
+                        // The only reply is a RST: no connection.
+                        return Outcome::Kill(ctinfo);
+                    }
+                    if TcpIndex::of(flags) == TcpIndex::Syn && old == TcpState::SynSent {
+                        // A SYN retransmit does not renew the timeout.
+                        self.mark_reply(dir);
+                        return Outcome::Ignored(ctinfo);
+                    }
+                    if state == TcpState::Established {
+                        secs.min(cfg.timeout(Timeout::TcpUnack))
+                    } else {
+                        secs
+                    }
+                } else {
+                    if handshake_done {
+                        self.status |= IPS_ASSURED;
+                    }
+                    secs
+                }
+            }
+        };
+        self.accepted(dir, now, secs, hz)
+    }
+
+    /// The end of an accepted packet: the timeout renewed to `secs`
+    /// seconds from `now` (jiffies), the reply seen, the packet's ctinfo
+    /// (taken from the status before the reply bit, as the kernel's).
+    #[inline(always)]
+    fn accepted(&mut self, dir: Direction, now: u64, secs: u32, hz: u32) -> Outcome {
+        let ctinfo = self.ctinfo(dir);
         self.expires = now.saturating_add(secs_to_jiffies(secs, hz));
         self.mark_reply(dir);
         Outcome::Accept(ctinfo)
