@@ -39,3 +39,17 @@
  * dev_names()), with no call and no copy.
  */
 enum { RNF_NETDEV_NAME_OFFSET = offsetof(struct net_device, name) };
+
+/*
+ * Where an skb's connection lies (skb->_nfct: the struct nf_conntrack
+ * pointer with the ctinfo in its low NFCT_INFOMASK bits), which bindgen
+ * sees only as an opaque blob, and the bits the confirmation hook tests
+ * in it and in nf_conn.status: the hook reads them in place
+ * (rust/glue/conntrack/nfct.rs, SkbCt::unconfirmed()), with no call.
+ */
+enum {
+	RNF_SKB_NFCT_OFFSET = offsetof(struct sk_buff, _nfct),
+	RNF_NFCT_INFOMASK = NFCT_INFOMASK,
+	RNF_IPS_CONFIRMED = IPS_CONFIRMED,
+	RNF_IP_CT_IS_REPLY = IP_CT_IS_REPLY,
+};

@@ -384,11 +384,6 @@ void rnf_nfct_replace(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo);
 void rnf_nfct_refresh_attach(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo, u32 status,
 			     u32 timeout, u8 acct_dir);
 struct rnf_ct *rnf_nfct_of_skb(const struct sk_buff *skb, u8 *ctinfo);
-/* The object @skb carries, with its ctinfo in *@ctinfo, only when it is
- * still to be confirmed by this packet: not IPS_CONFIRMED, and @skb goes in
- * the original direction (nf_confirm()'s and __nf_conntrack_confirm()'s
- * tests); NULL otherwise. */
-struct rnf_ct *rnf_nfct_unconfirmed_of_skb(const struct sk_buff *skb, u8 *ctinfo);
 int rnf_nfct_masq_index(const struct rnf_ct *c);
 /* Reads tuplehash[@dir].tuple back into @t. */
 void rnf_nfct_get_tuple(const struct rnf_ct *c, u8 dir, struct rnf_tuple *t);

@@ -441,17 +441,6 @@ struct rnf_ct *rnf_nfct_of_skb(const struct sk_buff *skb, u8 *ctinfo)
 	return ct ? rnf_ct_of(ct) : NULL;
 }
 
-struct rnf_ct *rnf_nfct_unconfirmed_of_skb(const struct sk_buff *skb, u8 *ctinfo)
-{
-	enum ip_conntrack_info info;
-	struct nf_conn *ct = nf_ct_get(skb, &info);
-
-	if (!ct || nf_ct_is_confirmed(ct) || CTINFO2DIR(info) != IP_CT_DIR_ORIGINAL)
-		return NULL;
-	*ctinfo = info;
-	return rnf_ct_of(ct);
-}
-
 /* --- struct nf_ct_hook ------------------------------------------------- */
 
 static void rnf_nfct_destroy(struct nf_conntrack *nfct)

@@ -13,6 +13,7 @@
 
 use core::marker::PhantomData;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use kernel::error::{code::EBUSY, to_result, Result};
 
@@ -197,13 +198,37 @@ impl<'a> SkbCt<'a> {
 
     /// The object `skb` carries and its ctinfo, only when this packet is
     /// to confirm it (`nf_confirm()`): not `IPS_CONFIRMED` yet, and the
-    /// packet goes in the original direction. One helper call.
+    /// packet goes in the original direction (`CTINFO2DIR()`). Read in
+    /// place, as `nf_ct_get()` and `nf_ct_is_confirmed()` do: the
+    /// confirmation hook of nearly every packet ends here, and a helper
+    /// call was most of its cost.
+    #[inline(always)]
     pub fn unconfirmed(skb: &'a Skb<'_>) -> Option<(SkbCt<'a>, u8)> {
-        let mut ctinfo = 0u8;
-        // SAFETY: `skb` is valid while borrowed; `ctinfo` is writable.
-        let raw = unsafe { bindings::rnf_nfct_unconfirmed_of_skb(skb.as_ptr(), &mut ctinfo) };
-        // INVARIANT: the skb holds a reference to its object while borrowed.
-        NonNull::new(raw).map(|raw| (SkbCt { raw, _skb: PhantomData }, ctinfo))
+        let infomask = bindings::RNF_NFCT_INFOMASK as usize;
+        // SAFETY: `skb` is a live skb while borrowed; its `_nfct`, an
+        // `unsigned long` (aligned as `usize`), lies
+        // `RNF_SKB_NFCT_OFFSET` bytes in (`offsetof`, from the kernel
+        // built against). Only the hooks of the skb's own path write it,
+        // and this one runs on that path: a plain read, as nf_ct_get().
+        let nfct = unsafe { skb.as_ptr().cast::<u8>().add(bindings::RNF_SKB_NFCT_OFFSET as usize).cast::<usize>().read() };
+        let ctinfo = (nfct & infomask) as u8;
+        let raw = NonNull::new((nfct & !infomask) as *mut bindings::nf_conn)?;
+        // SAFETY: a connection pointer in `_nfct` is live while the skb
+        // holds it (its reference); its `status`, an aligned `unsigned
+        // long`, is changed by other CPUs with atomic bit operations, so
+        // it is read atomically (`test_bit()`'s plain load).
+        let status = unsafe { AtomicUsize::from_ptr(core::ptr::addr_of_mut!((*raw.as_ptr()).status).cast::<usize>()) }
+            .load(Ordering::Relaxed);
+        if status & bindings::RNF_IPS_CONFIRMED as usize != 0 || u32::from(ctinfo) >= bindings::RNF_IP_CT_IS_REPLY {
+            return None;
+        }
+        // INVARIANT: every connection an skb carries while rnf_conntrack
+        // is loaded is one of its objects (the kernel's nf_conntrack is
+        // refused, and the raw table's templates are taken off at the
+        // tracking hook), whose `struct nf_conn` is its first member
+        // (rust/glue/conntrack/object.h asserts it): the same address.
+        // The skb holds a reference to it while borrowed.
+        Some((SkbCt { raw: raw.cast(), _skb: PhantomData }, ctinfo))
     }
 
     /// The table slot, [`NO_SLOT`] once the connection left the table.

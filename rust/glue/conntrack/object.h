@@ -28,6 +28,10 @@ struct rnf_ct {
 	int masq_index;		/* MASQUERADE's output interface (nf_conn_nat's), 0 */
 };
 
+/* The Rust side reads an skb's _nfct as a struct rnf_ct pointer
+ * (SkbCt::unconfirmed() in rust/glue/conntrack/nfct.rs). */
+static_assert(offsetof(struct rnf_ct, ct) == 0);
+
 static inline struct rnf_ct *rnf_ct_of(struct nf_conn *ct)
 {
 	return container_of(ct, struct rnf_ct, ct);
