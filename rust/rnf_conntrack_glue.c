@@ -294,26 +294,68 @@ void rnf_ct_count_sub_inum(u32 inum, unsigned int n)
 		atomic_sub(n, &pn->count);
 }
 
-void rnf_ct_in_start(const struct nf_hook_state *state, struct sk_buff *skb, struct rnf_ct_in *in,
-		     u8 *buf, u32 buf_len)
+/* rnf_ct_in_start()'s copy of headers not in the linear area, out of line
+ * and called last: the common path makes no call and needs no frame. */
+static noinline void rnf_ct_in_copy(const struct sk_buff *skb, int off, struct rnf_ct_in *in, u8 *buf)
 {
-	u32 skb_len;
+	in->data = skb_copy_bits(skb, off, buf, in->data_len) < 0 ? NULL : buf;
+}
 
-	in->tmpl = rnf_nfct_take_template(skb, &in->zone_id, &in->zone_dir, &in->from_mark, &in->mark);
+/* rnf_ct_in_start() once the template question is settled: everything
+ * but in->tmpl (and the template's fields). */
+static __always_inline void rnf_ct_in_fill(const struct nf_hook_state *state, struct sk_buff *skb,
+					   struct rnf_ct_in *in, u8 *buf, u32 buf_len)
+{
+	int off = skb_network_offset(skb);
+	struct rnf_ct_net *pn;
+
 	in->present = skb->_nfct != 0;
 	in->loopback_in = state->hook == NF_INET_PRE_ROUTING && state->in &&
 			  (state->in->flags & IFF_LOOPBACK);
 	in->pn = NULL;
 	if (in->present || in->loopback_in)
 		return;
-	in->pn = rnf_ct_net(state->net);
-	if (!in->pn)
+	pn = rnf_ct_net(state->net);
+	in->pn = pn;
+	if (!pn)
 		return;
 	in->now = get_jiffies_64();
 	in->inum = state->net->ns.inum;
-	rnf_ct_net_config(in->pn, &in->tmo, &in->set);
+	in->tmo = pn->tmo;
+	in->set = pn->set;
+	/* rnf_skb_network_bytes(): at most @buf_len bytes from the network
+	 * header on, in place when linear (skb_header_pointer()'s test). */
+	in->data = NULL;
 	in->data_len = buf_len;
-	in->data = rnf_skb_network_bytes(skb, buf, &in->data_len, &skb_len);
+	if (off < 0 || skb->len <= (unsigned int)off)
+		return;
+	if (in->data_len > skb->len - off)
+		in->data_len = skb->len - off;
+	if (likely(skb_headlen(skb) >= (unsigned int)off + in->data_len)) {
+		in->data = skb->data + off;
+		return;
+	}
+	rnf_ct_in_copy(skb, off, in, buf);
+}
+
+/* rnf_ct_in_start() for an skb that carries something: a template to
+ * take off, or a connection (then not tracked again). */
+static noinline void rnf_ct_in_carried(const struct nf_hook_state *state, struct sk_buff *skb,
+				       struct rnf_ct_in *in, u8 *buf, u32 buf_len)
+{
+	in->tmpl = rnf_nfct_take_template(skb, &in->zone_id, &in->zone_dir, &in->from_mark, &in->mark);
+	rnf_ct_in_fill(state, skb, in, buf, buf_len);
+}
+
+void rnf_ct_in_start(const struct nf_hook_state *state, struct sk_buff *skb, struct rnf_ct_in *in,
+		     u8 *buf, u32 buf_len)
+{
+	if (unlikely(skb->_nfct)) {
+		rnf_ct_in_carried(state, skb, in, buf, buf_len);
+		return;
+	}
+	in->tmpl = false;
+	rnf_ct_in_fill(state, skb, in, buf, buf_len);
 }
 
 void rnf_ct_stat_inc_inum(u32 inum, enum rnf_ct_stat which)
