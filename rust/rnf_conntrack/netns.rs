@@ -18,6 +18,10 @@ use crate::tracker::{forget, tracker};
 /// at a time from its live variables ([`NetConfig`]), the timeouts by
 /// `enum rnf_ct_timeout`, the TCP switches by `enum rnf_ct_setting`.
 impl Config for NetConfig<'_> {
+    // Inlined: the tracking hook asks for constant timeouts, which then
+    // fold to one load (arm64 made this a call once Conn::packet was
+    // inlined into the hook).
+    #[inline(always)]
     fn timeout(&self, which: Timeout) -> u32 {
         self.timeout(timeout_index(which))
     }
@@ -34,6 +38,7 @@ impl Config for NetConfig<'_> {
 
 /// The index of timeout `which` in `enum rnf_ct_timeout` (SYN_SENT2 has
 /// SYN_SENT's, as in the kernel's `tcp_timeouts[]`; NONE has none: 0 s).
+#[inline(always)]
 fn timeout_index(which: Timeout) -> bindings::rnf_ct_timeout {
     match which {
         Timeout::Tcp(state) => match state {

@@ -116,6 +116,7 @@ pub struct NetConfig<'a> {
 impl NetConfig<'_> {
     /// Timeout `i` (`enum rnf_ct_timeout`), seconds; 0 for an `i` out of
     /// range.
+    #[inline(always)]
     pub fn timeout(&self, i: bindings::rnf_ct_timeout) -> u32 {
         if (i as usize) >= TIMEOUTS {
             return 0;
