@@ -412,7 +412,14 @@ void rnf_nfct_refresh_attach(struct sk_buff *skb, struct rnf_ct *c, u8 ctinfo, u
 	WRITE_ONCE(c->ct.timeout, timeout);
 	if (acct_dir <= IP_CT_DIR_REPLY)
 		rnf_nfct_acct_add(c, acct_dir, skb->len);
-	rnf_nfct_attach(skb, c, ctinfo);
+	/*
+	 * rnf_nfct_attach() with the reference taken last, so that
+	 * refcount_inc()'s only call (its warning) is a tail call and the
+	 * function needs no frame. The caller's table slot holds a reference
+	 * meanwhile, and the skb is this CPU's alone.
+	 */
+	nf_ct_set(skb, &c->ct, ctinfo);
+	nf_conntrack_get(&c->ct.ct_general);
 }
 
 /*
