@@ -249,6 +249,15 @@ fn walk(fam: &Fam, slot: &RcuBox<Instance>, skb: &Skb<'_>, state: &HookState<'_>
     let Some(inst) = slot.read(&rcu) else {
         return Outcome::Verdict(Verdict::Accept);
     };
+    // A hook whose first rule decides every packet (a chain with nothing
+    // but its policy): that rule counted, as the walk would, and no header
+    // read, no device name, no walk set up.
+    if let Some((i, action)) = inst.table.decided_at(state.hook()) {
+        let bh = BhDisabled::new();
+        inst.counters.add(&bh, i, 1, u64::from(skb.len()));
+        drop(bh);
+        return Outcome::Verdict(if action == Action::Accept { Verdict::Accept } else { Verdict::Drop });
+    }
     // A table that edits gets copies (module docs); the others views, with
     // stack space that is written (and so initialised) only when the
     // headers are not linear. The copies' buffers are only zeroed on the

@@ -497,6 +497,29 @@ where
         self.walk(None::<&Classifier<&[u64]>>, pkt, env)
     }
 
+    /// The verdict of every walk at `hook` when the hook's first rule
+    /// decides it alone, with that rule's index (the rule the walk
+    /// counts): a rule with no test in its ip part (the kernel's
+    /// `unconditional()`), no match and an ACCEPT or DROP verdict, as a
+    /// chain holding nothing but its policy begins. `None` when the walk
+    /// has to look at the packet, or the table has no such hook.
+    ///
+    /// For such a hook [`Table::evaluate`] counts rule `index` and returns
+    /// the action whatever the packet, as `ipt_do_table()` does (a packet
+    /// whose network header is unusable, which the IP stack does not hand
+    /// to a hook, is the one difference: the walk hot-drops it). Callers
+    /// skip reading the packet for it: the nat table's PREROUTING without
+    /// a DNAT rule, an empty mangle or raw table, a filter chain with only
+    /// its policy.
+    #[inline]
+    pub fn decided_at(&self, hook: u32) -> Option<(usize, Action)> {
+        let d = *self.decided.get(hook as usize)?;
+        if d == super::translate::NOT_DECIDED {
+            return None;
+        }
+        Some(((d >> 1) as usize, if d & 1 != 0 { Action::Accept } else { Action::Drop }))
+    }
+
     /// [`Table::evaluate`], going from each position straight to the next
     /// rule `cls` says may match: the same verdict, the same counted rules,
     /// the same LOG lines and `limit` state. `cls` must be the one

@@ -253,3 +253,49 @@ fn walk_bench() {
     }
 }
 
+
+/// `decided_at()`: a hook whose first rule is unconditional, with no
+/// match and an ACCEPT or DROP verdict, is decided by that rule alone, and
+/// the walk agrees (the verdict, and that one rule counted) for packets of
+/// every kind; any test, match or other target in the first rule leaves
+/// it to the walk.
+#[test]
+fn a_hook_decided_by_its_first_rule_agrees_with_the_walk() {
+    let any = IpSpec::default();
+    let mut out = vec![0u8; 4096];
+    let mut b = Builder::new(Family::Ipv4, &mut out);
+    // INPUT: -j ACCEPT, then -p udp -j DROP and the policy DROP.
+    let input = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
+    let udp = IpSpec { proto: 17, ..IpSpec::default() };
+    b.entry(&udp, &[], TargetSpec::Standard(DROP));
+    let in_pol = b.entry(&any, &[], TargetSpec::Standard(DROP));
+    // FORWARD: the policy DROP alone.
+    let fwd = b.entry(&any, &[], TargetSpec::Standard(DROP));
+    // OUTPUT: -m state --state INVALID -j ACCEPT first, policy ACCEPT.
+    let output = b.offset();
+    b.entry(&any, &[(b"conntrack", 1, &ct_m(1, 0x0001, 0, 0x0001, 0, 0))], TargetSpec::Standard(ACCEPT));
+    let out_pol = b.entry(&any, &[], TargetSpec::Standard(ACCEPT));
+    b.entry(&any, &[], TargetSpec::Error(b"ERROR"));
+    assert!(b.ok);
+    let t = load(&FILTER_IPV4, &replace_buf(&b, &FILTER_IPV4, [input, fwd, output], [in_pol, fwd, out_pol])).unwrap();
+    assert_eq!(t.decided_at(NF_INET_LOCAL_IN), Some((0, Action::Accept)));
+    assert_eq!(t.decided_at(NF_INET_FORWARD), Some((3, Action::Drop)));
+    assert_eq!(t.decided_at(NF_INET_LOCAL_OUT), None, "a match in the first rule");
+    assert_eq!(t.decided_at(NF_INET_PRE_ROUTING), None, "not a hook of the table");
+    assert_eq!(t.decided_at(99), None);
+    let packets = [bench_packet(10000, 9), v4(6, [10, 7, 0, 2], [10, 8, 0, 2], 0, &[0u8; 20]), v4(1, [192, 0, 2, 1], [10, 8, 0, 2], 0, &[8, 0, 0, 0, 0, 1, 0, 1])];
+    for hook in [NF_INET_LOCAL_IN, NF_INET_FORWARD] {
+        let (i, want) = t.decided_at(hook).unwrap();
+        for p in &packets {
+            let mut env = TEnv::new();
+            let pkt = Packet { hook, in_dev: &DUM0, out_dev: &DUM1, len: p.len() as u32, headers: p };
+            assert_eq!((t.evaluate(&pkt, &mut env), env.counted), (want, vec![i]), "hook {hook}");
+        }
+    }
+    // The bench's table: INPUT and OUTPUT hold their policies alone,
+    // FORWARD starts with a rule that tests addresses.
+    let bench = bench_table(10);
+    assert_eq!(bench.decided_at(NF_INET_LOCAL_IN), Some((0, Action::Accept)));
+    assert_eq!(bench.decided_at(NF_INET_FORWARD), None);
+    assert_eq!(bench.decided_at(NF_INET_LOCAL_OUT), Some((14, Action::Accept)));
+}

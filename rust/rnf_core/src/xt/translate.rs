@@ -169,6 +169,35 @@ pub struct Table<B, R, M> {
     /// Some rule has a target that edits the packet's bytes (`TCPMSS`,
     /// `DSCP`, `TOS`): see [`Table::edits`].
     pub(crate) edits: bool,
+    /// For each hook whose first rule decides every walk alone (see
+    /// [`Table::decided_at`]): that rule's index shifted left by one, with
+    /// bit 0 set for ACCEPT (clear for DROP); [`NOT_DECIDED`] otherwise.
+    /// Worked out here so that the packet path tests one word.
+    pub(crate) decided: [u32; NF_INET_NUMHOOKS],
+}
+
+/// [`Table::decided`] for a hook whose walk looks at the packet.
+pub(crate) const NOT_DECIDED: u32 = u32::MAX;
+
+/// [`Table::decided`]: for each valid hook, whether its first rule is
+/// unconditional (the kernel's `unconditional()`), has no match and an
+/// ACCEPT or DROP verdict, and then that rule's index and verdict.
+fn decided_hooks(rules: &[Rule], valid_hooks: u32, hook_rule: &[u32; NF_INET_NUMHOOKS]) -> [u32; NF_INET_NUMHOOKS] {
+    let mut decided = [NOT_DECIDED; NF_INET_NUMHOOKS];
+    for (h, (d, &i)) in decided.iter_mut().zip(hook_rule).enumerate() {
+        let Some(r) = rules.get(i as usize) else { continue };
+        // Indices fit 31 bits: a rule is at least 112 bytes of a blob
+        // whose size is a u32.
+        if valid_hooks & (1 << h) == 0 || !r.ip.unconditional || r.num_matches != 0 || i > u32::MAX >> 1 {
+            continue;
+        }
+        match r.target {
+            Target::Accept => *d = i << 1 | 1,
+            Target::Drop => *d = i << 1,
+            _ => {}
+        }
+    }
+    decided
 }
 
 /// Rule index of the entry at byte offset `off` (binary search, like `xt_find_jump_offset`).
@@ -501,7 +530,8 @@ where
         let mut name = [0u8; 32];
         name.get_mut(..def.name.len().min(31)).map(|d| d.copy_from_slice(def.name.as_bytes().get(..d.len()).unwrap_or(&[])));
         let edits = rules.as_ref().iter().any(|r| matches!(r.target, Target::Tcpmss(_) | Target::DsField { .. }));
-        Ok(Table { family, name, valid_hooks: def.valid_hooks, hook_entry, underflow, hook_rule, underflow_rule, stacksize, blob, rules, matches, edits })
+        let decided = decided_hooks(rules.as_ref(), def.valid_hooks, &hook_rule);
+        Ok(Table { family, name, valid_hooks: def.valid_hooks, hook_entry, underflow, hook_rule, underflow_rule, stacksize, blob, rules, matches, edits, decided })
     }
 
     /// The `GET_INFO` answer.
