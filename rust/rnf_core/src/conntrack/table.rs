@@ -408,11 +408,13 @@ where
     /// it is. Its original tuple must not change while it is linked.
     /// Returns whether slot `i` is linked (false for a free slot).
     pub fn link_bysource(&mut self, i: u32) -> bool {
-        let Some(conn) = self.get(i).copied() else { return false };
         if self.is_bysource(i) {
             return true;
         }
-        let b = self.src_bucket_of_conn(&conn) as usize;
+        // The bucket from the connection where it lies (a copy of the
+        // whole connection, for the borrow, was a memcpy a new mapping).
+        let Some(conn) = self.get(i) else { return false };
+        let b = self.src_bucket_of_conn(conn) as usize;
         let Some(&head) = self.src_buckets.get(b) else { return false };
         self.set_src_next(i, head);
         if let Some(h) = self.src_buckets.get_mut(b) {
