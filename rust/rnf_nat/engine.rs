@@ -108,16 +108,20 @@ fn nat_conn(skb: &Skb<'_>, st: &HookState<'_>, l3: L3Proto, manip: ManipType, qu
 /// The rest of [`nat_fn`]: a connection's first packet for this manip, or
 /// one related to a connection (an ICMP error, or the first packet of an
 /// expected one). A function of its own, not inlined, so that the common
-/// path above keeps a small frame.
+/// path above keeps a small frame. The status, ctinfo and direction are
+/// `quick`'s; a tuple is read only where it is used (reading both for
+/// every such packet, and copying them, cost a new connection some 100
+/// instructions a hook on arm64).
 #[inline(never)]
 fn first_or_related(skb: &Skb<'_>, st: &HookState<'_>, l3: L3Proto, quick: &PktStart, manip: ManipType, done: u32) -> Verdict {
-    let Some(ct) = nat_glue::ct_info(skb) else { return Verdict::Accept };
-    if matches!(ct.ctinfo, IP_CT_RELATED | IP_CT_RELATED_REPLY) {
+    if matches!(quick.ctinfo(), IP_CT_RELATED | IP_CT_RELATED_REPLY) {
         if let Some(hdrlen) = icmp_offset(skb, l3) {
+            // Both tuples: the embedded packet is translated too.
+            let Some(ct) = nat_glue::ct_info(skb) else { return Verdict::Accept };
             return icmp_error(skb, st, &ct, manip, hdrlen, l3);
         }
     }
-    let first = ct.status & done == 0;
+    let first = quick.status() & done == 0;
     if !first && killed_for_oif(skb, st, quick, manip) {
         return Verdict::Drop;
     }
@@ -128,13 +132,13 @@ fn first_or_related(skb: &Skb<'_>, st: &HookState<'_>, l3: L3Proto, quick: &PktS
             Lookup::NoTable => {}
             Lookup::Drop => return Verdict::Drop,
             Lookup::Target(t) => {
-                let Some(range) = range_for(skb, st, &ct, &t, manip) else { return Verdict::Drop };
+                let Some(range) = range_for(skb, st, &t, manip) else { return Verdict::Drop };
                 // EEXIST: another packet decided first; ENOENT: the
                 // connection left the table. Either way, translate as it is.
                 let _ = nat_glue::ct_setup(skb, &range, manip);
                 // The mapping may have changed the status and the reply
                 // tuple: read again what the rewrite needs, the status and
-                // one tuple (not both, as ct_info() reads them).
+                // one tuple.
                 let Some(now) = nat_glue::ct_status(skb) else { return Verdict::Accept };
                 let Some(o) = rewritten_towards(now.status, now.dir, manip) else { return Verdict::Accept };
                 // Borrowed where the glue wrote it, not moved out of the Option.
@@ -144,8 +148,9 @@ fn first_or_related(skb: &Skb<'_>, st: &HookState<'_>, l3: L3Proto, quick: &PktS
             }
         }
     }
-    let Some(o) = rewritten_towards(ct.status, ct.dir, manip) else { return Verdict::Accept };
-    let Some(other) = ct.tuple.get(usize::from(o)) else { return Verdict::Accept };
+    let Some(o) = rewritten_towards(quick.status(), quick.dir(), manip) else { return Verdict::Accept };
+    let other = nat_glue::ct_tuple(skb, o);
+    let Some(other) = other.as_ref() else { return Verdict::Accept };
     do_nat(skb, st, other, manip, quick)
 }
 
@@ -178,11 +183,11 @@ fn killed_for_oif(skb: &Skb<'_>, st: &HookState<'_>, q: &PktStart, manip: ManipT
 /// The range to map a new connection into for the table's answer `t`
 /// (`xt_snat_target_v*`, `nf_nat_masquerade_ipv4/6`, `nf_nat_redirect_*`,
 /// `netmap_tg*`, or `__nf_nat_alloc_null_binding`); `None` drops the packet
-/// (no address for MASQUERADE or REDIRECT). The tuples are read only for
-/// the kinds that need them: built for every kind, their addresses were
-/// taken apart byte by byte in [`first_or_related`] (some 400 instructions
-/// a new connection on arm64).
-fn range_for(skb: &Skb<'_>, st: &HookState<'_>, ct: &CtNat, t: &bindings::rnf_nat_target, manip: ManipType) -> Option<NatRange> {
+/// (no address for MASQUERADE or REDIRECT). The connection's tuples are
+/// read from it (`rnf_ct_nat_tuple`) only for the kinds that need them:
+/// the reply for a null binding and NETMAP, the original for
+/// MASQUERADE's test of a 0.0.0.0 source.
+fn range_for(skb: &Skb<'_>, st: &HookState<'_>, t: &bindings::rnf_nat_target, manip: ManipType) -> Option<NatRange> {
     let rule = NatRange {
         flags: t.flags,
         min_addr: t.min_addr,
@@ -191,18 +196,24 @@ fn range_for(skb: &Skb<'_>, st: &HookState<'_>, ct: &CtNat, t: &bindings::rnf_na
         max_proto: t.max_proto,
         base_proto: t.base_proto,
     };
+    // The connection's reply tuple, read when a kind needs it (the skb
+    // holds the connection: it is always there).
+    let reply = || nat_glue::ct_tuple(skb, 1);
     let null = || {
-        NatRange::null_binding(match manip {
-            ManipType::Src => ct.tuple[1].dst,
-            ManipType::Dst => ct.tuple[1].src,
+        reply().map(|r| {
+            NatRange::null_binding(match manip {
+                ManipType::Src => r.dst,
+                ManipType::Dst => r.src,
+            })
         })
     };
     Some(match t.kind {
         bindings::rnf_nat_kind_RNF_NAT_SNAT | bindings::rnf_nat_kind_RNF_NAT_DNAT => rule,
         bindings::rnf_nat_kind_RNF_NAT_MASQUERADE => {
             // A local packet from 0.0.0.0 is not masqueraded.
-            if ct.tuple[0].l3 == L3Proto::Ipv4 && ct.tuple[0].src == [0; 16] {
-                null()
+            let orig = nat_glue::ct_tuple(skb, 0)?;
+            if orig.l3 == L3Proto::Ipv4 && orig.src == [0; 16] {
+                null()?
             } else {
                 NatRange::to_addr(&rule, nat_glue::masq_addr(skb, st)?)
             }
@@ -210,14 +221,14 @@ fn range_for(skb: &Skb<'_>, st: &HookState<'_>, ct: &CtNat, t: &bindings::rnf_na
         bindings::rnf_nat_kind_RNF_NAT_REDIRECT => NatRange::to_addr(&rule, nat_glue::redirect_addr(skb, st)?),
         bindings::rnf_nat_kind_RNF_NAT_NETMAP => {
             // The connection as it looks after the manips decided so far.
-            let curr = ct.tuple[1].invert();
+            let curr = reply()?.invert();
             let addr = match manip {
                 ManipType::Dst => curr.dst,
                 ManipType::Src => curr.src,
             };
             NatRange::to_addr(&rule, rule.netmap(&addr))
         }
-        _ => null(),
+        _ => null()?,
     })
 }
 
