@@ -184,11 +184,15 @@ pub(crate) const NOT_DECIDED: u32 = u32::MAX;
 /// ACCEPT or DROP verdict, and then that rule's index and verdict.
 fn decided_hooks(rules: &[Rule], valid_hooks: u32, hook_rule: &[u32; NF_INET_NUMHOOKS]) -> [u32; NF_INET_NUMHOOKS] {
     let mut decided = [NOT_DECIDED; NF_INET_NUMHOOKS];
-    for (h, (d, &i)) in decided.iter_mut().zip(hook_rule).enumerate() {
+    // A range and checked shifts: no overflow check for the panic-sites
+    // test to find (enumerate() counts with one, `1 << h` has one).
+    for h in 0..NF_INET_NUMHOOKS {
+        let valid = valid_hooks.checked_shr(h as u32).is_some_and(|v| v & 1 != 0);
+        let (Some(&i), Some(d)) = (hook_rule.get(h), decided.get_mut(h)) else { continue };
         let Some(r) = rules.get(i as usize) else { continue };
         // Indices fit 31 bits: a rule is at least 112 bytes of a blob
         // whose size is a u32.
-        if valid_hooks & (1 << h) == 0 || !r.ip.unconditional || r.num_matches != 0 || i > u32::MAX >> 1 {
+        if !valid || !r.ip.unconditional || r.num_matches != 0 || i > u32::MAX >> 1 {
             continue;
         }
         match r.target {
