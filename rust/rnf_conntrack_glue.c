@@ -321,16 +321,13 @@ static __always_inline void rnf_ct_in_fill(const struct nf_hook_state *state, st
 		return;
 	in->now = get_jiffies_64();
 	in->inum = state->net->ns.inum;
-	in->tmo = pn->tmo;
-	in->set = pn->set;
+	rnf_ct_net_config(pn, &in->tmo, &in->set);
 	/* rnf_skb_network_bytes(): at most @buf_len bytes from the network
 	 * header on, in place when linear (skb_header_pointer()'s test). */
 	in->data = NULL;
 	in->data_len = buf_len;
-	if (off < 0 || skb->len <= (unsigned int)off)
+	if (!rnf_skb_network_span(skb, off, &in->data_len))
 		return;
-	if (in->data_len > skb->len - off)
-		in->data_len = skb->len - off;
 	if (likely(skb_headlen(skb) >= (unsigned int)off + in->data_len)) {
 		in->data = skb->data + off;
 		return;

@@ -26,17 +26,27 @@
 
 #include "rnf_helpers.h"
 
+/*
+ * Whether @skb holds bytes from @off (its network offset) on; if so, *@len
+ * is cut to how many of them there are. rnf_skb_network_bytes()'s first
+ * step, and rnf_ct_in_start()'s, which then copies out of line.
+ */
+static __always_inline bool rnf_skb_network_span(const struct sk_buff *skb, int off, u32 *len)
+{
+	if (off < 0 || skb->len <= (unsigned int)off)
+		return false;
+	if (*len > skb->len - off)
+		*len = skb->len - off;
+	return true;
+}
+
 const u8 *rnf_skb_network_bytes(const struct sk_buff *skb, u8 *buf, u32 *len, u32 *skb_len)
 {
 	int off = skb_network_offset(skb);
-	u32 avail;
 
 	*skb_len = skb->len;
-	if (off < 0 || skb->len <= (unsigned int)off)
+	if (!rnf_skb_network_span(skb, off, len))
 		return NULL;
-	avail = skb->len - off;
-	if (*len > avail)
-		*len = avail;
 	return skb_header_pointer(skb, off, *len, buf);
 }
 
