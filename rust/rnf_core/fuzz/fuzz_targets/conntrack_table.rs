@@ -124,13 +124,13 @@ fuzz_target!(|data: &[u8]| {
     let seed = inp.u32();
     let mut t: Table = ConnTable::new(vec![Slot::EMPTY; cap], vec![0; nb], vec![0; nsb], seed);
     let mut m: Vec<Option<Entry>> = vec![None; cap];
-    let pick = |inp: &mut Input| u32::from(inp.u8()) % (cap as u32 + 1);
+    let pick = |inp: &mut Input, cap: usize| u32::from(inp.u8()) % (cap as u32 + 1);
 
     for op in 1..=256 {
         if inp.is_empty() {
             break;
         }
-        match inp.u8() % 12 {
+        match inp.u8() % 13 {
             0 => {
                 let c = conn(&mut inp);
                 let full = m.iter().all(Option::is_some);
@@ -155,7 +155,7 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             2 => {
-                let i = pick(&mut inp);
+                let i = pick(&mut inp, m.len());
                 let r = t.hash(i);
                 match m.get(i as usize).copied().flatten() {
                     Some(e) if !e.hashed => {
@@ -179,7 +179,7 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             4 => {
-                let i = pick(&mut inp);
+                let i = pick(&mut inp, m.len());
                 let got = t.remove(i);
                 assert_eq!(got, m.get(i as usize).copied().flatten().map(|e| e.conn));
                 if let Some(s) = m.get_mut(i as usize) {
@@ -187,7 +187,7 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             5 => {
-                let i = pick(&mut inp);
+                let i = pick(&mut inp, m.len());
                 let b = inp.u8();
                 let reply = tuple(&mut inp);
                 if let (Some(c), Some(Some(e))) = (t.get_mut(i), m.get_mut(i as usize)) {
@@ -275,7 +275,7 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             9 => {
-                let i = pick(&mut inp);
+                let i = pick(&mut inp, m.len());
                 let linked = t.link_bysource(i);
                 match m.get_mut(i as usize) {
                     Some(Some(e)) => {
@@ -286,11 +286,25 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             10 => {
-                let i = pick(&mut inp);
+                let i = pick(&mut inp, m.len());
                 t.unlink_bysource_slot(i);
                 if let Some(Some(e)) = m.get_mut(i as usize) {
                     e.bysrc = false;
                 }
+            }
+            11 => {
+                // A larger arena (or one no larger, refused): every slot
+                // keeps its entry, the new ones are free.
+                let new_cap = m.len() + usize::from(inp.u8() % 8);
+                match t.grow(vec![Slot::EMPTY; new_cap]) {
+                    Ok(old) => {
+                        assert!(new_cap > m.len() && old.len() == m.len());
+                        m.resize(new_cap, None);
+                    }
+                    Err(back) => assert!(new_cap == m.len() && back.len() == new_cap),
+                }
+                assert_eq!(t.capacity() as usize, m.len());
+                check(&t, &m);
             }
             _ => {
                 let o = tuple(&mut inp);

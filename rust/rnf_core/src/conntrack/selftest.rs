@@ -11,7 +11,7 @@ use core::fmt::Write;
 
 use crate::conntrack::conn::{Conn, CtInfo, Direction, Outcome, Settings, IPS_ASSURED, IPS_SEEN_REPLY};
 use crate::conntrack::procfmt::{self, FixedBuf};
-use crate::conntrack::table::{ConnTable, InsertError, Slot};
+use crate::conntrack::table::{ConnTable, InsertError, Slot, GROW_MIN};
 use crate::conntrack::tcp::{transition, TcpIndex, TcpState, Transition};
 use crate::conntrack::tuple::{jhash2, NoTuple, Tuple};
 use crate::packet::{self, L3Proto, ParseError, TcpFlags, L4};
@@ -535,6 +535,26 @@ fn table_bysource_finds_same_source() -> Result<(), &'static str> {
     ensure(same_src(&t, 1) == (1, bit(ia)) && !t.is_bysource(ie), "a reused slot starts unlinked")
 }
 
+fn table_grows_keeping_its_connections() -> Result<(), &'static str> {
+    let (mut small, mut large) = ([Slot::EMPTY; 2], [Slot::EMPTY; 4]);
+    let (mut buckets, mut src_buckets) = ([0u32; 3], [0u32; 3]);
+    let mut t = ConnTable::new(&mut small[..], &mut buckets[..], &mut src_buckets[..], 7);
+    let a = conn_for_port(1000, 1)?;
+    let ia = t.insert(a).map_err(|_| "insert a")?;
+    ensure(t.link_bysource(ia), "link a")?;
+    let ib = t.alloc(conn_for_port(1001, 1)?).map_err(|_| "alloc b")?;
+    ensure(t.alloc(conn_for_port(1002, 1)?) == Err(InsertError::Full), "full at two")?;
+    ensure(t.growth_target() == Some(GROW_MIN), "asks to grow")?;
+    let old = t.grow(&mut large[..]).map_err(|_| "grow")?;
+    ensure(old.len() == 2 && t.capacity() == 4 && t.count() == 2, "four slots, two taken")?;
+    ensure(t.find(&a.tuple[1], 1) == Some((ia, Direction::Reply)) && t.is_bysource(ia), "a found and linked")?;
+    ensure(!t.is_hashed(ib) && t.hash(ib).is_ok(), "b still unconfirmed, then confirmed")?;
+    let ic = t.insert(conn_for_port(1002, 1)?).map_err(|_| "insert c")?;
+    let id = t.insert(conn_for_port(1003, 1)?).map_err(|_| "insert d")?;
+    ensure(ic == 2 && id == 3, "the new slots, in order")?;
+    ensure(t.insert(conn_for_port(1004, 1)?) == Err(InsertError::Full), "full at four")
+}
+
 fn proc_line_matches_nf_conntrack() -> Result<(), &'static str> {
     let f = Flow::established()?;
     let mut buf = FixedBuf::<512>::new();
@@ -734,6 +754,7 @@ pub const TABLE: Suite = Suite {
             run: table_unconfirmed_entries_are_not_found_until_hashed,
         },
         Case { name: c"table_bysource_finds_same_source", run: table_bysource_finds_same_source },
+        Case { name: c"table_grows_keeping_its_connections", run: table_grows_keeping_its_connections },
         Case { name: c"proc_line_matches_nf_conntrack", run: proc_line_matches_nf_conntrack },
     ],
 };

@@ -5,9 +5,9 @@
 //! connection is reachable from two hash chains, one per direction, so a
 //! packet of either direction finds it with one lookup. Instead of pointers
 //! the chains link slot indices: a chain node is `slot << 1 | direction`.
-//! The arena is allocated once, at `conntrack_max` entries, by the caller
-//! (the kernel module, in process context); nothing here allocates, so the
-//! packet path never does either. Free slots form a list through `next[0]`.
+//! The arena is allocated by the caller (the kernel module, in process
+//! context); nothing here allocates, so the packet path never does either.
+//! Free slots form a list through `next[0]`.
 //!
 //! As in the kernel, a connection first exists unconfirmed: [`ConnTable::alloc`]
 //! gives it a slot (it counts against the capacity) without hashing it, so
@@ -25,6 +25,9 @@
 //! connection from the same source got. It has its own bucket array, and
 //! [`ConnTable::remove`] unlinks a connection from it.
 //!
+//! The arena can grow ([`ConnTable::grow`]): the caller allocates a larger
+//! one outside the lock and the table moves onto it, slot indices kept.
+//!
 //! Bucket selection uses `reciprocal_scale` (any bucket count works).
 //! Not synchronised: the caller holds the table's lock.
 
@@ -40,6 +43,9 @@ pub const NIL: u32 = u32::MAX;
 
 /// Largest arena the node encoding supports.
 pub const MAX_ENTRIES: usize = (u32::MAX >> 2) as usize;
+
+/// The smallest arena [`ConnTable::growth_target`] asks for.
+pub const GROW_MIN: u32 = 64;
 
 /// How many buckets early drop scans for a victim (the kernel's
 /// `NF_CT_EVICTION_RANGE`).
@@ -635,6 +641,44 @@ where
         None
     }
 
+    /// The arena size to grow to: twice the current one (at least
+    /// [`GROW_MIN`], at most [`MAX_ENTRIES`]) once connections fill half of
+    /// it, `None` while they fill less or the arena is as large as it can
+    /// be. The kernel allocates each connection from its slab; rnf's arena
+    /// grows ahead of its connections, by whole arrays the caller
+    /// allocates in process context (see [`ConnTable::grow`]).
+    pub fn growth_target(&self) -> Option<u32> {
+        let cap = self.capacity();
+        let max = MAX_ENTRIES as u32;
+        (u64::from(self.count) * 2 >= u64::from(cap) && cap < max).then(|| cap.saturating_mul(2).clamp(GROW_MIN, max))
+    }
+
+    /// Moves the table onto a larger arena `slots` and returns the old one
+    /// for the caller to free outside its lock. Every slot keeps its index,
+    /// so the chains, the by-source index and whatever names a connection
+    /// by its slot stay valid; the new slots (up to [`MAX_ENTRIES`]) are
+    /// added to the free list. An arena no larger than the current one
+    /// comes back as the error, the table unchanged.
+    pub fn grow(&mut self, mut slots: S) -> Result<S, S> {
+        let (old_cap, new_cap) = (self.capacity(), slots.len().min(MAX_ENTRIES) as u32);
+        if new_cap <= old_cap {
+            return Err(slots);
+        }
+        let (Some(to), Some(from)) = (slots.get_mut(..old_cap as usize), self.slots.get(..old_cap as usize)) else {
+            return Err(slots);
+        };
+        to.copy_from_slice(from);
+        // The new slots, in order, then whatever was free before.
+        for i in old_cap..new_cap {
+            let next = if i.wrapping_add(1) < new_cap { i.wrapping_add(1) } else { self.free };
+            if let Some(s) = slots.get_mut(i as usize) {
+                s.set_unlinked(None, next);
+            }
+        }
+        self.free = old_cap;
+        Ok(core::mem::replace(&mut self.slots, slots))
+    }
+
     /// Moves every connection onto new bucket arrays, `buckets` for the
     /// tuple hash and `src_buckets` for the by-source index (the kernel's
     /// `nf_conntrack_hash_resize()`), and returns the old ones for the
@@ -986,6 +1030,65 @@ mod tests {
         let (mut e, mut s2) = (vec![0u32; 0], vec![0u32; 2]);
         assert!(t.rehash(&mut e[..], &mut s2[..]).is_err());
         assert_eq!(t.buckets(), 1);
+    }
+
+    #[test]
+    fn growth_keeps_every_connection_and_adds_free_slots() {
+        let mut t = ConnTable::new(vec![Slot::EMPTY; 8], vec![0u32; 4], vec![0u32; 4], 0x5eed);
+        let mut live = Vec::new();
+        for p in 0..7u16 {
+            // Asked for once half of the arena is taken: 4 of 8.
+            assert_eq!(t.growth_target(), if p < 4 { None } else { Some(GROW_MIN) }, "{p} connections");
+            let c = udp(CLIENT, 2000 + p, [192, 0, 2, 1], 53, 1);
+            let i = t.insert(c).unwrap();
+            if p % 2 == 0 {
+                assert!(t.link_bysource(i));
+            }
+            live.push((i, c));
+        }
+        let u = t.alloc(udp(CLIENT, 7, [192, 0, 2, 9], 53, 1)).unwrap();
+        assert_eq!(t.alloc(udp(CLIENT, 8, [192, 0, 2, 9], 53, 1)), Err(InsertError::Full));
+        // No larger: refused, the table unchanged.
+        assert_eq!(t.grow(vec![Slot::EMPTY; 8]).err().map(|s| s.len()), Some(8));
+        assert_eq!(t.capacity(), 8);
+        let old = t.grow(vec![Slot::EMPTY; 20]).ok().unwrap();
+        assert_eq!((old.len(), t.capacity(), t.count()), (8, 20, 8));
+        assert_eq!(t.growth_target(), None);
+        for (i, c) in &live {
+            assert_eq!(t.find(&c.tuple[0], 1), Some((*i, Direction::Original)));
+            assert_eq!(t.find(&c.tuple[1], 1), Some((*i, Direction::Reply)));
+            assert_eq!(same_src(&t, 1, c.tuple[0].src_id), if (c.tuple[0].src_id - 2000) % 2 == 0 { vec![*i] } else { vec![] });
+        }
+        // The unconfirmed connection kept its slot and can be confirmed.
+        assert!(!t.is_hashed(u));
+        assert!(t.hash(u).is_ok());
+        // Twelve new slots, each handed out once, then full again.
+        let mut got = Vec::new();
+        for p in 0..12u16 {
+            got.push(t.insert(udp(CLIENT, 3000 + p, [192, 0, 2, 2], 53, 1)).unwrap());
+        }
+        got.sort();
+        assert_eq!(got, (8..20).collect::<Vec<u32>>());
+        assert_eq!(t.insert(udp(CLIENT, 4000, [192, 0, 2, 2], 53, 1)), Err(InsertError::Full));
+        assert_eq!(t.growth_target(), Some(GROW_MIN));
+        // A slot freed before growing is handed out after the new ones.
+        let mut t2 = ConnTable::new(vec![Slot::EMPTY; 2], vec![0u32; 1], vec![0u32; 1], 1);
+        let a = t2.insert(udp(CLIENT, 1, [192, 0, 2, 1], 53, 1)).unwrap();
+        assert!(t2.insert(udp(CLIENT, 2, [192, 0, 2, 1], 53, 1)).is_ok());
+        assert!(t2.remove(a).is_some());
+        assert!(t2.grow(vec![Slot::EMPTY; 3]).is_ok());
+        let order: Vec<u32> = (0..2).map(|p| t2.alloc(udp(CLIENT, 10 + p, [192, 0, 2, 1], 53, 1)).unwrap()).collect();
+        assert_eq!(order, vec![2, a]);
+        assert_eq!(t2.alloc(udp(CLIENT, 20, [192, 0, 2, 1], 53, 1)), Err(InsertError::Full));
+    }
+
+    /// An empty arena grows too (to [`GROW_MIN`] slots when asked).
+    #[test]
+    fn an_empty_arena_asks_to_grow() {
+        let mut t = ConnTable::new(vec![Slot::EMPTY; 0], vec![0u32; 1], vec![0u32; 1], 1);
+        assert_eq!(t.growth_target(), Some(GROW_MIN));
+        assert!(t.grow(vec![Slot::EMPTY; GROW_MIN as usize]).is_ok());
+        assert!(t.insert(udp(CLIENT, 1, [192, 0, 2, 1], 53, 1)).is_ok());
     }
 
     /// Confirmation (`hash`, which works out each node's bucket once for
