@@ -59,9 +59,9 @@ module_param_call(hashsize, rnf_ct_set_hashsize, param_get_uint, &hashsize, 0644
 MODULE_PARM_DESC(hashsize, "hash buckets (0 at load: derived from memory like nf_conntrack); sysctl net.netfilter.nf_conntrack_buckets");
 
 /* conntrack_max: the limit of each namespace's count (nf_conntrack_max; 0:
- * the table size). At load it also sizes the table when above the buckets
- * (0 at load: as many as the buckets); afterwards it is writable up to the
- * table's size. */
+ * no limit but the table's ceiling). 0 at load: as many as the buckets,
+ * the kernel's default. The table grows as connections come, whatever it
+ * is. */
 static unsigned int conntrack_max;
 
 /*
@@ -87,10 +87,11 @@ static const struct kernel_param_ops rnf_ct_param_ops_max = {
 	.set = rnf_ct_param_set_max, .get = param_get_uint,
 };
 module_param_cb(conntrack_max, &rnf_ct_param_ops_max, &conntrack_max, 0644);
-MODULE_PARM_DESC(conntrack_max, "maximum tracked connections (0: same as hashsize); sysctl net.netfilter.nf_conntrack_max");
+MODULE_PARM_DESC(conntrack_max, "maximum tracked connections per namespace (0 at load: same as hashsize); sysctl net.netfilter.nf_conntrack_max");
 
-/* The table size chosen at load (global, like the kernel's table). */
-static unsigned int rnf_ct_capacity;
+/* The most connections the table can grow to (global, like the kernel's
+ * table): the ceiling of nf_conntrack_max, and what 0 there means. */
+static unsigned int rnf_ct_ceiling;
 /* Connections in the table, all namespaces together (net.rnf.conntrack_count_all). */
 static unsigned int rnf_ct_count_all;
 
@@ -200,10 +201,10 @@ RNF_SETTING_PARAM(tcp_max_retrans, RNF_CT_SET_TCP_MAX_RETRANS, rnf_ct_param_ops_
 unsigned int rnf_ct_param_hashsize(void) { return READ_ONCE(hashsize); }
 unsigned int rnf_ct_param_max(void) { return READ_ONCE(conntrack_max); }
 
-void rnf_ct_set_limits(unsigned int buckets, unsigned int capacity, unsigned int max)
+void rnf_ct_set_limits(unsigned int buckets, unsigned int ceiling, unsigned int max)
 {
 	WRITE_ONCE(hashsize, buckets);
-	rnf_ct_capacity = capacity;
+	rnf_ct_ceiling = ceiling;
 	WRITE_ONCE(conntrack_max, max);
 }
 
@@ -216,7 +217,7 @@ unsigned int rnf_ct_max(void)
 {
 	unsigned int max = READ_ONCE(conntrack_max);
 
-	return max ? min(max, rnf_ct_capacity) : rnf_ct_capacity;
+	return max ? min(max, rnf_ct_ceiling) : rnf_ct_ceiling;
 }
 
 void rnf_ct_set_count_all(unsigned int count)
@@ -512,13 +513,23 @@ static struct delayed_work rnf_ct_gc_work;
 
 static void rnf_ct_gc_worker(struct work_struct *work)
 {
-	schedule_delayed_work(&rnf_ct_gc_work, rnf_ct_gc_run());
+	queue_delayed_work(system_unbound_wq, &rnf_ct_gc_work, rnf_ct_gc_run());
 }
 
+/*
+ * On an unbound workqueue, as the kernel's conntrack GC is on
+ * system_power_efficient_wq: a kick from the packet path (the table asks
+ * to grow) must not wait for the CPU whose softirq is busy with packets.
+ */
 void rnf_ct_gc_start(void)
 {
 	INIT_DELAYED_WORK(&rnf_ct_gc_work, rnf_ct_gc_worker);
-	schedule_delayed_work(&rnf_ct_gc_work, HZ);
+	queue_delayed_work(system_unbound_wq, &rnf_ct_gc_work, HZ);
+}
+
+void rnf_ct_gc_kick(void)
+{
+	mod_delayed_work(system_unbound_wq, &rnf_ct_gc_work, 0);
 }
 
 void rnf_ct_gc_stop(void)

@@ -74,7 +74,7 @@ mod proc;
 #[path = "rnf_conntrack/tracker.rs"]
 mod tracker;
 
-use conntrack::table::{self, Slot};
+use conntrack::table;
 use ct_glue::nfct::NfctHook;
 use ct_glue::{Controls, GcWork};
 use glue::bindings;
@@ -127,15 +127,16 @@ impl kernel::Module for RnfConntrack {
         let wanted = if hashsize > 0 { hashsize } else { table::default_buckets(ram, 8) };
         // Whole pages of heads, as nf_ct_alloc_hashtable() rounds them.
         let buckets = table::round_buckets(wanted, tracker::BUCKETS_PER_PAGE).ok_or(EINVAL)?;
-        // The limit: conntrack_max, or as many connections as buckets. The
-        // table holds at least that many too, so a limit saved lower than
-        // the default (rnf-modload --save) can be raised again later.
+        // The limit: conntrack_max, or as many connections as buckets (the
+        // kernel's default). The arena starts with room for at most
+        // tracker::INITIAL_SLOTS of them and grows as connections come (up
+        // to table::MAX_ENTRIES, whatever nf_conntrack_max says later).
         let max = if max > 0 { max } else { buckets }.min(table::MAX_ENTRIES as u32);
-        let capacity = max.max(buckets).min(table::MAX_ENTRIES as u32);
+        let capacity = tracker::INITIAL_SLOTS.min(max);
         // First: with the kernel's nf_conntrack loaded, refuse (EBUSY).
         let nfct = NfctHook::claim()?;
         let tracker = Tracker::new(buckets, capacity)?;
-        ct_glue::set_limits(buckets, capacity, max);
+        ct_glue::set_limits(buckets, table::MAX_ENTRIES as u32, max);
         // Per-namespace data, sysctls and statistics, before any hook: the
         // hooks' pernet operations (below) are registered after these, so
         // they run after them in a new namespace and before them in a dying
@@ -159,12 +160,12 @@ impl kernel::Module for RnfConntrack {
         // For comparison: the kernel's `struct nf_conn` as bindgen laid it
         // out for this kernel (its slab rounds it up to a cache line).
         pr_info!(
-            "{} buckets by tuple and as many by source for NAT ({} bytes of heads in all), room for {} connections (nf_conntrack_max {}), {} bytes each in the table + {} per object packets carry (struct nf_conn: {} bytes)\n",
+            "{} buckets by tuple and as many by source for NAT ({} bytes of heads in all), room for {} connections to start with, growing as they come (nf_conntrack_max {}), {} bytes each in the table + {} per object packets carry (struct nf_conn: {} bytes)\n",
             buckets,
             u64::from(buckets).saturating_mul(2 * core::mem::size_of::<u32>() as u64),
             capacity,
             max,
-            core::mem::size_of::<Slot>() + core::mem::size_of::<Option<ct_glue::nfct::CtRef>>(),
+            tracker::SLOT_BYTES,
             nfct.object_size(),
             core::mem::size_of::<bindings::nf_conn>()
         );

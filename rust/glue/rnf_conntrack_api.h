@@ -188,15 +188,15 @@ enum rnf_ct_setting {
 	RNF_CT_SET_MAX,
 };
 
-/* Hash buckets and table size at load (0 = derive the default). */
+/* Hash buckets and conntrack_max at load (0 = derive the default). */
 unsigned int rnf_ct_param_hashsize(void);
 unsigned int rnf_ct_param_max(void);
-/* Publishes the table chosen at load: its buckets, its size (the ceiling of
- * conntrack_max) and the limit conntrack_max. */
-void rnf_ct_set_limits(unsigned int buckets, unsigned int capacity, unsigned int max);
+/* Publishes the table chosen at load: its buckets, the most connections it
+ * can grow to (the ceiling of conntrack_max) and the limit conntrack_max. */
+void rnf_ct_set_limits(unsigned int buckets, unsigned int ceiling, unsigned int max);
 /* Publishes the number of hash buckets after a resize (nf_conntrack_buckets). */
 void rnf_ct_set_buckets(unsigned int buckets);
-/* The conntrack_max in force (<= capacity; 0 means the capacity): the
+/* The conntrack_max in force (<= the ceiling; 0 means the ceiling): the
  * limit of each namespace. */
 unsigned int rnf_ct_max(void);
 /* Publishes the number of connections of all namespaces together
@@ -334,8 +334,11 @@ int rnf_ct_controls_init(void);
 void rnf_ct_controls_exit(void);
 /* Total RAM in bytes, for the kernel's default table size. */
 u64 rnf_totalram_bytes(void);
-/* Start and stop (waiting for it) the periodic GC work. */
+/* Start and stop (waiting for it) the periodic GC work; rnf_ct_gc_kick()
+ * runs it at once instead of at its next tick (mod_delayed_work(), any
+ * context; only between start and stop). */
 void rnf_ct_gc_start(void);
+void rnf_ct_gc_kick(void);
 void rnf_ct_gc_stop(void);
 
 /*

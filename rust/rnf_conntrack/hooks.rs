@@ -194,7 +194,8 @@ impl Tracker {
         };
         conn.zone = zone;
         // The kernel's nf_conntrack_alloc(): the namespace's count against
-        // conntrack_max (unconfirmed connections count), or a full table.
+        // conntrack_max (unconfirmed connections count), or a full table
+        // (one that has not grown yet, or cannot).
         if pn.count() >= ct_glue::ct_max() || g.table.count() >= g.table.capacity() {
             let bucket = g.table.bucket_in(t, netns, zone.id_in(Direction::Original));
             match g.table.early_drop(bucket, now, netns) {
@@ -205,7 +206,11 @@ impl Tracker {
                 }
                 None => {
                     g.publish_count();
+                    let grow = g.want_growth();
                     drop(g);
+                    if grow {
+                        ct_glue::gc_kick();
+                    }
                     pn.stat(bindings::rnf_ct_stat_RNF_CT_STAT_DROP);
                     if glue::net_ratelimit() {
                         pr_warn!("table full, dropping packet\n");
@@ -220,7 +225,12 @@ impl Tracker {
             pn.count_add(1);
         }
         g.publish_count();
+        // Half the arena taken: the GC work grows it, ahead of need.
+        let grow = g.want_growth();
         drop(g);
+        if grow {
+            ct_glue::gc_kick();
+        }
         match new {
             Some(obj) => {
                 obj.refresh_attach(skb, CtInfo::New as u8, status, relative, Some(Direction::Original as u8));

@@ -27,6 +27,11 @@ use crate::glue::{self, global::Global, hook::HookOps, sync::BhSpinLock};
 use crate::hooks;
 use crate::packet::PacketInfo;
 
+/// The arena's size at load (or `conntrack_max`, if lower): 1024
+/// connections, 184 KB on x86_64. It doubles as connections come
+/// ([`grow`]).
+pub(crate) const INITIAL_SLOTS: u32 = 1024;
+
 /// Buckets the garbage collector visits per run at least, and runs per second.
 const GC_MIN_BUCKETS: u32 = 64;
 const GC_RUNS_PER_SEC: u32 = 10;
@@ -38,6 +43,9 @@ pub(crate) struct State {
     /// by slot (`None` for free and unconfirmed slots).
     pub(crate) refs: KVVec<Option<CtRef>>,
     pub(crate) gc_next: u32,
+    /// Whether the GC work was asked to grow the arena and has not yet
+    /// ([`State::want_growth`], [`grow`]).
+    pub(crate) grow_pending: bool,
 }
 
 /// Everything the hooks use; lives from init to exit.
@@ -60,17 +68,17 @@ pub(crate) fn tracker() -> Option<&'static Tracker> {
 }
 
 impl Tracker {
-    /// A tracker with an empty table of `max` entries over `buckets` hash
-    /// buckets (and as many for NAT's by-source index, as the kernel sizes
-    /// `nf_nat_bysource`), allocated here (process context, once), and its
-    /// hook set.
+    /// A tracker with an empty table of `max` entries to start with (it
+    /// grows, [`grow`]) over `buckets` hash buckets (and as many for NAT's
+    /// by-source index, as the kernel sizes `nf_nat_bysource`), allocated
+    /// here (process context), and its hook set.
     pub(crate) fn new(buckets: u32, max: u32) -> Result<KBox<Tracker>> {
         let slots = KVVec::from_elem(Slot::EMPTY, max as usize, GFP_KERNEL)?;
         let heads = KVVec::from_elem(table::NIL, buckets as usize, GFP_KERNEL)?;
         let src_heads = KVVec::from_elem(table::NIL, buckets as usize, GFP_KERNEL)?;
         let refs = KVVec::from_elem(None, max as usize, GFP_KERNEL)?;
         let state =
-            State { table: ConnTable::new(slots, heads, src_heads, glue::random_u32()), refs, gc_next: 0 };
+            State { table: ConnTable::new(slots, heads, src_heads, glue::random_u32()), refs, gc_next: 0, grow_pending: false };
         Ok(KBox::new(
             Tracker { state: BhSpinLock::new_boxed(state, GFP_KERNEL)?, hooks: hooks::build_hooks()?, hz: glue::hz() },
             GFP_KERNEL,
@@ -82,6 +90,15 @@ impl State {
     /// Publishes the count over all namespaces (`net.rnf.conntrack_count_all`).
     pub(crate) fn publish_count(&self) {
         ct_glue::set_count_all(self.table.count());
+    }
+
+    /// Whether the caller, after dropping the lock, is to kick the GC work
+    /// to grow the arena ([`ct_glue::gc_kick`]): true once when connections
+    /// fill half of it ([`ConnTable::growth_target`]), until [`grow`] ran.
+    pub(crate) fn want_growth(&mut self) -> bool {
+        let want = !self.grow_pending && self.table.growth_target().is_some();
+        self.grow_pending |= want;
+        want
     }
 
     /// The table's reference to the object of the confirmed connection in
@@ -138,6 +155,7 @@ pub(crate) fn forget(refs: &mut KVVec<Option<CtRef>>, slot: u32) {
 /// context) through `ct_glue::rnf_ct_gc_run`.
 pub(crate) fn gc_run() -> Option<u32> {
     let t = tracker()?;
+    grow(t);
     let now = glue::jiffies();
     let mut g = t.state.lock();
     let batch = (g.table.buckets() / (GC_RUNS_PER_SEC * 5)).max(GC_MIN_BUCKETS);
@@ -157,6 +175,71 @@ pub(crate) fn gc_run() -> Option<u32> {
     }
     Some((t.hz / GC_RUNS_PER_SEC).max(1))
 }
+
+/// Grows the arena when the packet path asked for it
+/// ([`State::want_growth`]): to [`ConnTable::growth_target`]'s size,
+/// allocated here (process context, `GFP_KERNEL`), with the references by
+/// slot moved along; the old arrays are freed after the lock. Until it
+/// runs, a full table early-drops or drops new connections as it does at
+/// `nf_conntrack_max`. An allocation that fails is logged (rate-limited)
+/// and tried again at the next request.
+fn grow(t: &Tracker) {
+    let (cap, target) = {
+        let mut g = t.state.lock();
+        if !g.grow_pending {
+            return;
+        }
+        match g.table.growth_target() {
+            Some(n) => (g.table.capacity(), n),
+            None => {
+                g.grow_pending = false;
+                return;
+            }
+        }
+    };
+    let arrays = KVVec::from_elem(Slot::EMPTY, target as usize, GFP_KERNEL)
+        .and_then(|slots| Ok((slots, KVVec::from_elem(None, target as usize, GFP_KERNEL)?)));
+    let (slots, mut refs) = match arrays {
+        Ok(a) => a,
+        Err(_) => {
+            t.state.lock().grow_pending = false;
+            if glue::net_ratelimit() {
+                pr_warn!("cannot grow the table from {} to {} connections (no memory)\n", cap, target);
+            }
+            return;
+        }
+    };
+    // Whatever comes out of the lock (the old arrays, or the new ones
+    // unused) is freed after it: kvfree may sleep.
+    let (grown, unused) = {
+        let mut g = t.state.lock();
+        g.grow_pending = false;
+        if g.table.capacity() != cap {
+            // Only this work grows the table; checked rather than trusted.
+            (false, (slots, refs))
+        } else {
+            match g.table.grow(slots) {
+                Ok(old) => {
+                    for (from, to) in g.refs.iter_mut().zip(refs.iter_mut()) {
+                        *to = from.take();
+                    }
+                    let old_refs = core::mem::replace(&mut g.refs, refs);
+                    (true, (old, old_refs))
+                }
+                Err(back) => (false, (back, refs)),
+            }
+        }
+    };
+    drop(unused);
+    if grown {
+        let bytes = u64::from(target).saturating_mul(SLOT_BYTES as u64);
+        pr_info!("table grown from {} to {} connections ({} bytes)\n", cap, target, bytes);
+    }
+}
+
+/// What a connection takes in the table: its slot and the table's
+/// reference to its object.
+pub(crate) const SLOT_BYTES: usize = core::mem::size_of::<Slot>() + core::mem::size_of::<Option<CtRef>>();
 
 /// Bucket heads per page (`PAGE_SIZE / sizeof(struct hlist_nulls_head)`):
 /// the kernel sizes its hash in whole pages of heads.

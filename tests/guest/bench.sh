@@ -484,8 +484,8 @@ line=$(dmesg | grep -o '[0-9]* bytes each in the table + [0-9]* per object packe
 rnf=$(echo "$line" | sed -n 's/^\([0-9]*\) bytes each in the table.*/\1/p')
 obj=$(echo "$line" | sed -n 's/.* + \([0-9]*\) per object.*/\1/p')
 kern=$(echo "$line" | sed -n 's/.*nf_conn: \([0-9]*\) bytes.*/\1/p')
-echo "bench: memory per connection: rnf_conntrack $rnf bytes in its table (+8 per hash bucket pair," \
-    "all allocated at load) + $obj for the object packets carry (slab, per live connection);" \
+echo "bench: memory per connection: rnf_conntrack $rnf bytes in its table (an arena that doubles when" \
+    "half full; +8 per hash bucket pair) + $obj for the object packets carry (slab, per live connection);" \
     "kernel struct nf_conn $kern bytes, $(((kern + 63) / 64 * 64)) in its cache-aligned slab" \
     "(+8 per hash bucket, extensions extra)"
 

@@ -384,6 +384,47 @@ else
 fi
 echo "$max0" >/proc/sys/net/netfilter/nf_conntrack_max
 
+# --- the table grows as connections come ----------------------------------------------
+
+# Loaded without conntrack_max, the table starts with room for at most 1024
+# connections and doubles once half of it is taken (the GC work allocates
+# the larger arena); nf_conntrack_max takes a value above anything the
+# table had at load, as the kernel's, whose table has no size.
+start=$(dmesg | sed -n 's/.*room for \([0-9]*\) connections to start with.*/\1/p' | tail -n 1)
+drops=$(stat_col drop router)
+if echo 100000 >/proc/sys/net/netfilter/nf_conntrack_max &&
+    [ "$(cat /proc/sys/net/netfilter/nf_conntrack_max)" = 100000 ] && [ "${start:-0}" -le 1024 ]; then
+    pass "nf_conntrack_max 100000 is taken, above the $start connections the table had room for at load"
+else
+    fail "nf_conntrack_max above the table at load" "start '$start', now $(cat /proc/sys/net/netfilter/nf_conntrack_max)"
+fi
+# 3000 flows from client through router to server: 9000 connections in all.
+in_ns client rnf-udp send "$SERVER4" 6100 --size 8 --sport 30000 --flows 3000 >/dev/null 2>&1
+count=$(sysctl_of router conntrack_count)
+all=$(cat /proc/sys/net/rnf/conntrack_count_all)
+drops=$(($(stat_col drop router) - drops))
+grown=$(dmesg | grep -c 'rnf_conntrack: table grown from')
+if [ "$count" -ge 3000 ] && [ "$all" -ge 9000 ] && [ "$drops" = 0 ] && [ "$grown" -ge 3 ]; then
+    pass "3000 new flows: the router tracks $count, all namespaces $all, the table grew $grown times, nothing dropped"
+else
+    fail "the table grows as connections come" "router $count, all $all, grown $grown times, router drop +$drops"
+    dmesg | grep 'rnf_conntrack: table' | tail -n 5
+fi
+# The last growth's line: "from A to B connections (C bytes)", C = B slots.
+last=$(dmesg | sed -n 's/.*rnf_conntrack: table grown from \([0-9]*\) to \([0-9]*\) connections (\([0-9]*\) bytes).*/\1 \2 \3/p' |
+    tail -n 1)
+each=$(dmesg | sed -n 's/.* \([0-9]*\) bytes each in the table.*/\1/p' | tail -n 1)
+g_from=$(echo "$last" | cut -d' ' -f1)
+g_to=$(echo "$last" | cut -d' ' -f2)
+g_bytes=$(echo "$last" | cut -d' ' -f3)
+if [ -n "$g_bytes" ] && [ "$g_to" = $((g_from * 2)) ] && [ "$g_to" -ge 16384 ] &&
+    [ "$g_bytes" = $((g_to * ${each:-0})) ]; then
+    pass "the kernel log gives each growth: the last from $g_from to $g_to connections, $g_bytes bytes ($each each)"
+else
+    fail "the kernel log gives the table's growth" "$(dmesg | grep 'rnf_conntrack: table grown' | tail -n 1)"
+fi
+echo "$max0" >/proc/sys/net/netfilter/nf_conntrack_max
+
 # --- namespaces: own tables, counts, statistics and timeouts ----------------------------
 
 # Two pairs of namespaces, ta -> ua and tb -> ub, on identical addresses.

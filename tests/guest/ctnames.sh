@@ -591,13 +591,22 @@ if [ "$CT" = rnf ]; then
     check "rnf-modload loads it again" rnf_modload
     expect_eq "after --save, --remove and a new load the settings are back" "$(read_values)" "$set_values"
     expect_eq "net.nf_conntrack_max too" "$(cat /proc/sys/net/nf_conntrack_max)" 333
-    # The table was allocated at load; nf_conntrack_max cannot exceed it.
-    if ! sysctl -q -w net.netfilter.nf_conntrack_max=100000000 2>/dev/null &&
-        [ "$(cat /proc/sys/net/netfilter/nf_conntrack_max)" = 333 ] &&
-        dmesg | grep -q 'nf_conntrack_max: at most'; then
-        pass "nf_conntrack_max above the table allocated at load is refused, and the log says why"
+    # The table grows, so nf_conntrack_max is not bounded by what it had at
+    # load (333 here): the kernel's bound is INT_MAX, rnf's 2^30 - 1 (the
+    # table's slot numbering), and a value between is refused with a log
+    # line saying why.
+    if sysctl -q -w net.netfilter.nf_conntrack_max=100000000 &&
+        [ "$(cat /proc/sys/net/netfilter/nf_conntrack_max)" = 100000000 ]; then
+        pass "nf_conntrack_max 100000000, far above the table at load, is taken"
     else
-        fail "nf_conntrack_max above the table" "now $(cat /proc/sys/net/netfilter/nf_conntrack_max)"
+        fail "nf_conntrack_max above the table at load" "now $(cat /proc/sys/net/netfilter/nf_conntrack_max)"
+    fi
+    if ! sysctl -q -w net.netfilter.nf_conntrack_max=2000000000 2>/dev/null &&
+        [ "$(cat /proc/sys/net/netfilter/nf_conntrack_max)" = 100000000 ] &&
+        dmesg | grep -q 'nf_conntrack_max: at most 1073741823'; then
+        pass "nf_conntrack_max above 2^30 - 1 is refused, and the log says why"
+    else
+        fail "nf_conntrack_max above 2^30 - 1" "now $(cat /proc/sys/net/netfilter/nf_conntrack_max)"
     fi
     check "rnf-modload --remove" rnf_modload --remove
 else

@@ -268,8 +268,8 @@ pub fn count_sub_inum(inum: u32, n: u32) {
     unsafe { bindings::rnf_ct_count_sub_inum(inum, n) }
 }
 
-/// The `conntrack_max` in force (connections, <= the table size chosen at
-/// load): the limit of each namespace's count.
+/// The `conntrack_max` in force (connections, at most the table's
+/// ceiling, which 0 stands for): the limit of each namespace's count.
 pub fn ct_max() -> u32 {
     // SAFETY: reads a setting with READ_ONCE; no preconditions.
     unsafe { bindings::rnf_ct_max() }
@@ -297,14 +297,15 @@ pub fn totalram_bytes() -> u64 {
     unsafe { bindings::rnf_totalram_bytes() }
 }
 
-/// Publishes the table chosen at load: `buckets` hash buckets, room for
-/// `capacity` connections (the ceiling of `nf_conntrack_max`) and the limit
-/// `max` (`nf_conntrack_max`). Call in init, before [`Controls::register`]
+/// Publishes the table chosen at load: `buckets` hash buckets, `ceiling`
+/// connections the table can grow to (the largest `nf_conntrack_max`, and
+/// the limit `nf_conntrack_max` 0 means) and the limit `max`
+/// (`nf_conntrack_max`). Call in init, before [`Controls::register`]
 /// (whose sysctls read these).
-pub fn set_limits(buckets: u32, capacity: u32, max: u32) {
+pub fn set_limits(buckets: u32, ceiling: u32, max: u32) {
     // SAFETY: plain stores of three integers; no preconditions. Before the
     // sysctls exist nothing reads them concurrently.
-    unsafe { bindings::rnf_ct_set_limits(buckets, capacity, max) }
+    unsafe { bindings::rnf_ct_set_limits(buckets, ceiling, max) }
 }
 
 /// Enables the kernel's IPv4 and IPv6 defragmentation in `net`
@@ -400,6 +401,17 @@ impl GcWork {
         // running while it is initialised and scheduled here.
         unsafe { bindings::rnf_ct_gc_start() };
         Ok(GcWork { _private: () })
+    }
+}
+
+/// Runs the GC work at once rather than at its next tick
+/// (`rnf_ct_gc_kick()`, `mod_delayed_work()`): callable from any context,
+/// the packet path included; nothing while the work is not started.
+pub fn gc_kick() {
+    if GC_UP.load(Ordering::Acquire) {
+        // SAFETY: the work was initialised by `GcWork::start` (the flag),
+        // and it is cancelled only after the hooks, the callers, are gone.
+        unsafe { bindings::rnf_ct_gc_kick() };
     }
 }
 

@@ -219,9 +219,9 @@ static int rnf_ct_buckets_sysctl(const struct ctl_table *table, int write,
 }
 
 /*
- * nf_conntrack_max (and net.nf_conntrack_max): 0 up to the table's size,
- * which is allocated at load. The kernel's table has no size, so a value it
- * takes can be refused here: say why, once in a while.
+ * nf_conntrack_max (and net.nf_conntrack_max): 0 up to the most connections
+ * the table can grow to (2^30 - 1, its slot numbering), where the kernel
+ * takes up to INT_MAX: say why a value between is refused, once in a while.
  */
 static int rnf_ct_max_sysctl(const struct ctl_table *table, int write,
 			     void *buffer, size_t *lenp, loff_t *ppos)
@@ -229,8 +229,8 @@ static int rnf_ct_max_sysctl(const struct ctl_table *table, int write,
 	int ret = proc_douintvec_minmax(table, write, buffer, lenp, ppos);
 
 	if (write && ret == -EINVAL)
-		pr_warn_ratelimited("nf_conntrack_max: at most %u, the table size allocated at load (set a larger one with the conntrack_max parameter)\n",
-				    rnf_ct_capacity);
+		pr_warn_ratelimited("nf_conntrack_max: at most %u, the most connections the table can hold\n",
+				    rnf_ct_ceiling);
 	return ret;
 }
 
@@ -274,7 +274,7 @@ static const struct ctl_table rnf_ct_sysctl_table[RNF_SYSCTL_LAST] = {
 		.procname = "nf_conntrack_max", .data = &conntrack_max,
 		.maxlen = sizeof(unsigned int), .mode = 0644,
 		.proc_handler = rnf_ct_max_sysctl,
-		.extra1 = SYSCTL_ZERO, .extra2 = &rnf_ct_capacity },
+		.extra1 = SYSCTL_ZERO, .extra2 = &rnf_ct_ceiling },
 	[RNF_SYSCTL_COUNT] = {
 		.procname = "nf_conntrack_count", .maxlen = sizeof(int),
 		.mode = 0444, .proc_handler = proc_dointvec },
@@ -311,7 +311,7 @@ static struct ctl_table rnf_ct_netfilter_table[] = {
 		.procname = "nf_conntrack_max", .data = &conntrack_max,
 		.maxlen = sizeof(unsigned int), .mode = 0644,
 		.proc_handler = rnf_ct_max_sysctl,
-		.extra1 = SYSCTL_ZERO, .extra2 = &rnf_ct_capacity },
+		.extra1 = SYSCTL_ZERO, .extra2 = &rnf_ct_ceiling },
 };
 
 /* rnf's own: the connections of all namespaces together, in init_net. */
