@@ -7,7 +7,9 @@
 #   OUT/bench.csv       arch,measure,impl,x,pps
 #                       measure flows: x flows, impl none (no netfilter),
 #                         iptables_nct (ip_tables, 1 rule, no conntrack),
-#                         kernel (nf_conntrack), rnf (rnf_conntrack);
+#                         kernel_alone (nf_conntrack, enable_hooks=1, no
+#                         rule), kernel (nf_conntrack with the rule that
+#                         turns its hooks on), rnf (rnf_conntrack);
 #                       measure nat: x flows, impl kernel (nf_nat) or rnf;
 #                       measure rules: x non-matching rules before the
 #                         match, impl kernel (ip_tables) or rnf (rnf_tables)
@@ -150,7 +152,7 @@ series() { # MEASURE IMPL
 }
 series rules kernel >"$out/.rules-kernel"
 series rules rnf >"$out/.rules-rnf"
-for i in none kernel rnf; do series flows "$i" >"$out/.flows-$i"; done
+for i in none kernel_alone kernel rnf; do series flows "$i" >"$out/.flows-$i"; done
 for i in kernel rnf; do series nat "$i" >"$out/.nat-$i"; done
 gnuplot <<EOF
 set terminal svg size 900,500 dynamic noenhanced background rgb 'white'
@@ -173,7 +175,8 @@ set title "$arch: connection tracking and NAT against the flow count"
 set xlabel "flows (UDP source ports)"
 set xrange [0.5:20000]
 plot "$out/.flows-none" using 1:2 title "no netfilter" lw 2 pt 1 dt 3, \
-     "$out/.flows-kernel" using 1:2 title "kernel nf_conntrack" lw 2 pt 7, \
+     "$out/.flows-kernel_alone" using 1:2 title "kernel nf_conntrack alone (enable_hooks=1)" lw 2 pt 6 dt 2, \
+     "$out/.flows-kernel" using 1:2 title "kernel nf_conntrack + 1 rule" lw 2 pt 7, \
      "$out/.flows-rnf" using 1:2 title "rnf_conntrack" lw 2 pt 5, \
      "$out/.nat-kernel" using 1:2 title "kernel nf_nat MASQUERADE" lw 2 pt 9, \
      "$out/.nat-rnf" using 1:2 title "rnf_nat MASQUERADE" lw 2 pt 11

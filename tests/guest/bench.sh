@@ -234,6 +234,19 @@ measure_nat() {
     echo "bench: $1: MASQUERADE counted $hits connections"
 }
 
+# conntrack_table: rnf_conntrack against the kernel's nf_conntrack with the
+# rule that turns its hooks on ("kernel") and alone (enable_hooks=1).
+conntrack_table() {
+    echo "bench: conntrack, pps (best of $RUNS runs of $COUNT packets), kernel nf_conntrack (with 1 rule; alone) vs rnf_conntrack:"
+    for flows in 1 "$FLOWS_MANY"; do
+        k=$(cat "/tmp/flows-kernel-$flows" 2>/dev/null)
+        a=$(cat "/tmp/flows-kernel_alone-$flows" 2>/dev/null)
+        r=$(cat "/tmp/flows-rnf-$flows" 2>/dev/null)
+        printf 'bench: conntrack, %5d flows: kernel+rule %8s pps, kernel alone %8s pps, rnf %8s pps, rnf/kernel %s, rnf/kernel alone %s\n' \
+            "$flows" "${k:--}" "${a:--}" "${r:--}" "$(ratio "$k" "$r")" "$(ratio "$a" "$r")"
+    done
+}
+
 # nat_table: the kernel's nf_nat and rnf_nat side by side.
 nat_table() {
     echo "bench: NAT, pps (best of $RUNS runs of $COUNT packets), MASQUERADE, kernel nf_nat vs rnf_nat (each on its conntrack):"
@@ -247,11 +260,13 @@ nat_table() {
 }
 
 # measure NAME KEY: RUNS runs for 1 flow and for FLOWS_MANY flows; prints
-# them all and the best (KEY names the configuration in the data lines).
+# them all and the best (KEY names the configuration in the data lines),
+# keeping the bests in /tmp/flows-KEY-FLOWS for conntrack_table.
 measure() {
     for flows in 1 "$FLOWS_MANY"; do
         best_of "$flows" "$COUNT"
         echo "bench: $1, $flows flows: best $best pps (runs:$runs)"
+        echo "$best" >"/tmp/flows-$2-$flows"
         echo "bench-data: flows,$2,$flows,$best"
         [ "$flows" = 1 ] && one=$best && [ "${BENCH_ICOUNT:-0}" != 1 ] &&
             echo "bench-data: cpus,$2,1,$best"
@@ -430,10 +445,18 @@ in_ns r "$IPT" -A FORWARD -m comment --comment "no conntrack" -j ACCEPT || exit 
 measure "ip_tables, 1 rule, no conntrack" iptables_nct
 in_ns r "$IPT" -F FORWARD
 
-modprobe nf_conntrack hashsize=$MAX || exit 1
-sysctl -q -w net.netfilter.nf_conntrack_max=$MAX
 # Since Linux 4.x the kernel's conntrack hooks are registered on demand: a
-# rule using conntrack turns them on in this namespace.
+# rule using conntrack turns them on in a namespace, as a user's ruleset
+# does, or enable_hooks=1 in every namespace. First conntrack alone, the
+# hooks on without a rule, then with the rule ("kernel", rnf's reference
+# since session 19: the rule costs ip_tables' walk).
+modprobe nf_conntrack hashsize=$MAX enable_hooks=1 || exit 1
+sysctl -q -w net.netfilter.nf_conntrack_max=$MAX
+measure "kernel nf_conntrack alone (enable_hooks=1, no rule)" kernel_alone
+profile kernel_conntrack_alone 1
+# The next runs start from a namespace without those connections.
+ip netns del r
+setup >/dev/null 2>&1
 in_ns r "$IPT" -A FORWARD -m state --state INVALID -j DROP || exit 1
 measure "kernel nf_conntrack (+ ip_tables, 1 rule)" kernel
 measure_cpus "kernel nf_conntrack (+ ip_tables, 1 rule)" kernel
@@ -479,6 +502,7 @@ measure "rnf_conntrack" rnf
 measure_cpus "rnf_conntrack" rnf
 profile rnf_conntrack 1
 echo "bench: rnf_conntrack entries: $(in_ns r cat /proc/sys/net/netfilter/nf_conntrack_count)"
+conntrack_table
 
 line=$(dmesg | grep -o '[0-9]* bytes each in the table + [0-9]* per object packets carry (struct nf_conn: [0-9]* bytes)' | tail -n 1)
 rnf=$(echo "$line" | sed -n 's/^\([0-9]*\) bytes each in the table.*/\1/p')
