@@ -451,6 +451,10 @@ in_ns r "$IPT" -F FORWARD
 # does, or enable_hooks=1 in every namespace. First conntrack alone, the
 # hooks on without a rule, then with the rule ("kernel", rnf's reference
 # since session 19: the rule costs ip_tables' walk).
+# Conntrack alone: nothing of ip_tables left (its filter table's hooks
+# would walk an empty chain on every packet).
+modprobe -r xt_comment iptable_filter ip_tables x_tables 2>/dev/null
+grep -q '^ip_tables ' /proc/modules && echo "bench: kernel nf_conntrack alone: ip_tables still loaded"
 modprobe nf_conntrack hashsize=$MAX enable_hooks=1 || exit 1
 sysctl -q -w net.netfilter.nf_conntrack_max=$MAX
 measure "kernel nf_conntrack alone (enable_hooks=1, no rule)" kernel_alone
@@ -461,7 +465,7 @@ echo "bench: kernel nf_conntrack alone: entries: $n"
 # The next runs start from a namespace without those connections.
 ip netns del r
 setup >/dev/null 2>&1
-modprobe xt_state || exit 1
+modprobe iptable_filter && modprobe xt_comment && modprobe xt_state || exit 1
 in_ns r "$IPT" -A FORWARD -m state --state INVALID -j DROP || exit 1
 measure "kernel nf_conntrack (+ ip_tables, 1 rule)" kernel
 measure_cpus "kernel nf_conntrack (+ ip_tables, 1 rule)" kernel
