@@ -73,10 +73,9 @@ impl Tracker {
     /// by-source index, as the kernel sizes `nf_nat_bysource`), allocated
     /// here (process context), and its hook set.
     pub(crate) fn new(buckets: u32, max: u32) -> Result<KBox<Tracker>> {
-        let slots = KVVec::from_elem(Slot::EMPTY, max as usize, GFP_KERNEL)?;
+        let (slots, refs) = arena(max)?;
         let heads = KVVec::from_elem(table::NIL, buckets as usize, GFP_KERNEL)?;
         let src_heads = KVVec::from_elem(table::NIL, buckets as usize, GFP_KERNEL)?;
-        let refs = KVVec::from_elem(None, max as usize, GFP_KERNEL)?;
         let state =
             State { table: ConnTable::new(slots, heads, src_heads, glue::random_u32()), refs, gc_next: 0, grow_pending: false };
         Ok(KBox::new(
@@ -197,9 +196,7 @@ fn grow(t: &Tracker) {
             }
         }
     };
-    let arrays = KVVec::from_elem(Slot::EMPTY, target as usize, GFP_KERNEL)
-        .and_then(|slots| Ok((slots, KVVec::from_elem(None, target as usize, GFP_KERNEL)?)));
-    let (slots, mut refs) = match arrays {
+    let (slots, mut refs) = match arena(target) {
         Ok(a) => a,
         Err(_) => {
             t.state.lock().grow_pending = false;
@@ -235,6 +232,12 @@ fn grow(t: &Tracker) {
         let bytes = u64::from(target).saturating_mul(SLOT_BYTES as u64);
         pr_info!("table grown from {} to {} connections ({} bytes)\n", cap, target, bytes);
     }
+}
+
+/// An empty arena of `n` slots and the table's references by slot
+/// (process context, `GFP_KERNEL`). Errors: `ENOMEM`.
+fn arena(n: u32) -> Result<(KVVec<Slot>, KVVec<Option<CtRef>>)> {
+    Ok((KVVec::from_elem(Slot::EMPTY, n as usize, GFP_KERNEL)?, KVVec::from_elem(None, n as usize, GFP_KERNEL)?))
 }
 
 /// What a connection takes in the table: its slot and the table's

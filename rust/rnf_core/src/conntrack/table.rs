@@ -99,6 +99,17 @@ pub struct ConnTable<S, B> {
     seed: u32,
 }
 
+/// Empties slots `from..to` of `slots` and chains them, in order, into a
+/// free list that continues with `tail`.
+fn free_run(slots: &mut [Slot], from: u32, to: u32, tail: u32) {
+    for i in from..to {
+        let next = if i.wrapping_add(1) < to { i.wrapping_add(1) } else { tail };
+        if let Some(s) = slots.get_mut(i as usize) {
+            s.set_unlinked(None, next);
+        }
+    }
+}
+
 fn reciprocal_scale(val: u32, ep_ro: u32) -> u32 {
     ((u64::from(val) * u64::from(ep_ro)) >> 32) as u32
 }
@@ -131,10 +142,7 @@ where
     /// `get_random_u32()`).
     pub fn new(mut slots: S, mut buckets: B, mut src_buckets: B, seed: u32) -> Self {
         let cap = slots.len().min(MAX_ENTRIES) as u32;
-        for (i, s) in slots.iter_mut().enumerate() {
-            let next = if (i as u32).wrapping_add(1) < cap { i as u32 + 1 } else { NIL };
-            s.set_unlinked(None, next);
-        }
+        free_run(&mut slots, 0, cap, NIL);
         for b in buckets.iter_mut().chain(src_buckets.iter_mut()) {
             *b = NIL;
         }
@@ -669,12 +677,7 @@ where
         };
         to.copy_from_slice(from);
         // The new slots, in order, then whatever was free before.
-        for i in old_cap..new_cap {
-            let next = if i.wrapping_add(1) < new_cap { i.wrapping_add(1) } else { self.free };
-            if let Some(s) = slots.get_mut(i as usize) {
-                s.set_unlinked(None, next);
-            }
-        }
+        free_run(&mut slots, old_cap, new_cap, self.free);
         self.free = old_cap;
         Ok(core::mem::replace(&mut self.slots, slots))
     }
